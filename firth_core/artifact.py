@@ -1,0 +1,289 @@
+"""The model artifact: the one thing that passes from trainer/importer to the service.
+
+A model is a directory:
+
+    vectors.npy   float32, n x d, rows ordered by frequency (most frequent first)
+    vocab.txt     one word a line, `word<TAB>count` when the count is known
+    meta.json     format version, name, dimension, count, source or algorithm and its
+                  hyperparameters, the standardisation applied to words, sha256 of every
+                  file, creation time, evaluation scores when known
+
+Writers build the directory under a temporary name beside the target and rename it into
+place, so a reader never sees half a model. The loader memory-maps the vectors and refuses a
+bad artifact with one ArtifactError naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firth_core.errors import ArtifactError
+from firth_core.standardize import STANDARDIZERS
+
+FORMAT = "firth-model"
+FORMAT_VERSION = 1
+VECTORS_FILE = "vectors.npy"
+VOCAB_FILE = "vocab.txt"
+META_FILE = "meta.json"
+MAX_WORD_CHARS = 256
+_FORBIDDEN_IN_WORDS = ("\t", "\n", "\r")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded model directory. `vectors` is a read-only memory map."""
+
+    path: Path
+    meta: dict[str, Any]
+    words: list[str]
+    counts: np.ndarray | None
+    vectors: np.ndarray = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    @property
+    def standardize(self) -> str:
+        return str(self.meta.get("standardize", "none"))
+
+    @property
+    def sha256(self) -> str:
+        """One digest for the whole model: the digest of its vectors file."""
+        return str(self.meta["files"][VECTORS_FILE])
+
+
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _check_words(words: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for line_no, word in enumerate(words, start=1):
+        if not word:
+            raise ArtifactError(f"{VOCAB_FILE}: word {line_no} is empty")
+        if any(ch in word for ch in _FORBIDDEN_IN_WORDS):
+            raise ArtifactError(f"{VOCAB_FILE}: word {line_no} contains a tab or line break")
+        if word in seen:
+            raise ArtifactError(f"{VOCAB_FILE}: word {word!r} appears twice (line {line_no})")
+        seen.add(word)
+
+
+def _check_vectors(vectors: np.ndarray, file: str = VECTORS_FILE) -> None:
+    if vectors.dtype != np.float32:
+        raise ArtifactError(f"{file}: dtype is {vectors.dtype}, expected float32")
+    if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
+        raise ArtifactError(f"{file}: shape is {vectors.shape}, expected a non-empty n x d matrix")
+    # Scan in blocks so a memory-mapped file is not pulled into one temporary copy.
+    for start in range(0, vectors.shape[0], 1 << 16):
+        block = np.asarray(vectors[start : start + (1 << 16)])
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            row = start + int(np.argmin(finite))
+            raise ArtifactError(f"{file}: row {row} holds NaN or Inf")
+        zero = ~block.any(axis=1)
+        if zero.any():
+            row = start + int(np.argmax(zero))
+            raise ArtifactError(f"{file}: row {row} is all zeros (cosine is undefined)")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_artifact(
+    out_dir: str | os.PathLike[str],
+    words: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    name: str | None = None,
+    standardize: str = "none",
+    counts: Sequence[int] | np.ndarray | None = None,
+    meta: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a model directory atomically and return its path.
+
+    `meta` carries what the producer knows (source or algorithm, hyperparameters, corpus
+    statistics, evaluation); the format fields, dimension, count, checksums and creation time
+    are filled in here. On any failure nothing is left at `out_dir`.
+    """
+    target = Path(out_dir)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(words) != vectors.shape[0]:
+        raise ArtifactError(f"{VECTORS_FILE}: {vectors.shape[0]} rows for {len(words)} words")
+    if counts is not None and len(counts) != len(words):
+        raise ArtifactError(f"{VOCAB_FILE}: {len(counts)} counts for {len(words)} words")
+    if standardize not in STANDARDIZERS:
+        raise ArtifactError(f"{META_FILE}: unknown standardize {standardize!r}")
+    _check_words(words)
+    _check_vectors(vectors)
+    if target.exists() and not overwrite:
+        raise ArtifactError(f"{target}: already exists (pass overwrite to replace it)")
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        with open(tmp / VECTORS_FILE, "wb") as handle:
+            np.save(handle, vectors, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with open(tmp / VOCAB_FILE, "w", encoding="utf-8", newline="\n") as handle:
+            if counts is None:
+                handle.writelines(f"{word}\n" for word in words)
+            else:
+                handle.writelines(f"{word}\t{int(count)}\n" for word, count in zip(words, counts, strict=True))
+            handle.flush()
+            os.fsync(handle.fileno())
+        full_meta: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": name or target.name,
+            "dim": int(vectors.shape[1]),
+            "count": int(vectors.shape[0]),
+            "standardize": standardize,
+            "created": _now(),
+        }
+        full_meta.update(meta or {})
+        full_meta["files"] = {f: sha256_file(tmp / f) for f in (VECTORS_FILE, VOCAB_FILE)}
+        _write_json(tmp / META_FILE, full_meta)
+        _fsync_dir(tmp)
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+        _fsync_dir(target.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(model_dir)
+    meta_path = path / META_FILE
+    if not path.is_dir():
+        raise ArtifactError(f"{path}: not a model directory")
+    if not meta_path.is_file():
+        raise ArtifactError(f"{meta_path}: missing")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{meta_path}: not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ArtifactError(f"{meta_path}: not a {FORMAT} metadata file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{meta_path}: format version {meta.get('format_version')!r}, this firth reads {FORMAT_VERSION}"
+        )
+    for key, kind in (("name", str), ("dim", int), ("count", int), ("files", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise ArtifactError(f"{meta_path}: field {key!r} is missing or not a {kind.__name__}")
+    return meta
+
+
+def _read_vocab(path: Path, expected: int) -> tuple[list[str], np.ndarray | None]:
+    words: list[str] = []
+    counts: list[int] = []
+    try:
+        with open(path, encoding="utf-8", newline="\n") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                word, tab, count = line.rstrip("\n").partition("\t")
+                words.append(word)
+                if tab:
+                    try:
+                        counts.append(int(count))
+                    except ValueError:
+                        raise ArtifactError(f"{path}: line {line_no}: count {count!r} is not an integer") from None
+    except UnicodeDecodeError:
+        raise ArtifactError(f"{path}: not UTF-8 text") from None
+    if len(words) != expected:
+        raise ArtifactError(f"{path}: {len(words)} words, meta.json says {expected}")
+    if counts and len(counts) != len(words):
+        raise ArtifactError(f"{path}: some lines have counts and some do not")
+    try:
+        _check_words(words)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{path.parent}/{exc}") from None
+    return words, (np.asarray(counts, dtype=np.int64) if counts else None)
+
+
+def load_artifact(model_dir: str | os.PathLike[str], *, verify_checksums: bool = True) -> Artifact:
+    """Load and verify a model directory, or raise one ArtifactError naming file and reason."""
+    path = Path(model_dir)
+    meta = read_meta(path)
+    files: dict[str, str] = meta["files"]
+    for required in (VECTORS_FILE, VOCAB_FILE):
+        if required not in files:
+            raise ArtifactError(f"{path / META_FILE}: no checksum for {required}")
+    for file, digest in files.items():
+        file_path = path / file
+        if not file_path.is_file():
+            raise ArtifactError(f"{file_path}: missing")
+        if verify_checksums and sha256_file(file_path) != digest:
+            raise ArtifactError(f"{file_path}: sha256 does not match meta.json (file changed or corrupt)")
+    vectors_path = path / VECTORS_FILE
+    try:
+        vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{vectors_path}: not a readable .npy array ({exc.__class__.__name__})") from None
+    if vectors.shape != (meta["count"], meta["dim"]):
+        raise ArtifactError(
+            f"{vectors_path}: shape {vectors.shape}, meta.json says ({meta['count']}, {meta['dim']})"
+        )
+    _check_vectors(vectors, str(vectors_path))
+    words, counts = _read_vocab(path / VOCAB_FILE, meta["count"])
+    return Artifact(path=path, meta=meta, words=words, counts=counts, vectors=vectors)
+
+
+def update_meta(model_dir: str | os.PathLike[str], updates: dict[str, Any]) -> dict[str, Any]:
+    """Merge `updates` into meta.json (top-level keys; nested dicts merged one level) atomically."""
+    path = Path(model_dir)
+    meta = read_meta(path)
+    for key, value in updates.items():
+        if key in ("format", "format_version", "files", "dim", "count"):
+            raise ArtifactError(f"{path / META_FILE}: field {key!r} is managed by the writer")
+        if isinstance(value, dict) and isinstance(meta.get(key), dict):
+            meta[key] = {**meta[key], **value}
+        else:
+            meta[key] = value
+    tmp = path / f".{META_FILE}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        _write_json(tmp, meta)
+        os.replace(tmp, path / META_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return meta
