@@ -1,0 +1,1 @@
+"""One module a subcommand group; each exposes `register(subparsers)`."""
