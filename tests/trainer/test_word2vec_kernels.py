@@ -1,0 +1,124 @@
+"""Finite-difference gradient checks of the word2vec kernels, and the samplers they use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainer import word2vec_kernels as k
+from trainer.vocab import alias_table, keep_thresholds
+
+
+def _log_sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return -np.logaddexp(0.0, -x)
+
+
+def sgns_loss(w_in: np.ndarray, w_out: np.ndarray, context: int, targets: list[int]) -> float:
+    h = w_in[context].astype(np.float64)
+    loss = -_log_sigmoid(h @ w_out[targets[0]].astype(np.float64))
+    for t in targets[1:]:
+        loss -= _log_sigmoid(-(h @ w_out[t].astype(np.float64)))
+    return float(loss)
+
+
+def cbow_loss(w_in: np.ndarray, w_out: np.ndarray, contexts: list[int], targets: list[int]) -> float:
+    h = w_in[contexts].astype(np.float64).mean(axis=0)
+    loss = -_log_sigmoid(h @ w_out[targets[0]].astype(np.float64))
+    for t in targets[1:]:
+        loss -= _log_sigmoid(-(h @ w_out[t].astype(np.float64)))
+    return float(loss)
+
+
+def numeric_grad(loss, w: np.ndarray, rows: list[int], eps: float = 1e-3) -> np.ndarray:
+    """Central differences (in float64) of loss with respect to w[rows]."""
+    grad = np.zeros((len(rows), w.shape[1]))
+    for a, r in enumerate(rows):
+        for d in range(w.shape[1]):
+            old = w[r, d]
+            w[r, d] = old + eps
+            up = loss()
+            w[r, d] = old - eps
+            down = loss()
+            w[r, d] = old
+            grad[a, d] = (up - down) / (2 * eps)
+    return grad
+
+
+@pytest.fixture
+def mats() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    w_in = rng.normal(0, 0.5, (8, 6))
+    w_out = rng.normal(0, 0.5, (8, 6))
+    return w_in, w_out
+
+
+def test_sgns_step_is_minus_alpha_times_gradient(mats: tuple[np.ndarray, np.ndarray]) -> None:
+    w_in64, w_out64 = mats
+    context, targets, alpha = 2, [5, 1, 7, 3], 0.1
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    before = sgns_loss(w_in, w_out, context, targets)
+    g_in = numeric_grad(lambda: sgns_loss(w_in64, w_out64, context, targets), w_in64, [context])
+    g_out = numeric_grad(lambda: sgns_loss(w_in64, w_out64, context, targets), w_out64, targets)
+    new_in, new_out = w_in.copy(), w_out.copy()
+    reported = k.sgns_step(
+        new_in, new_out, context, np.array(targets, np.int32), len(targets), alpha, np.empty(6, np.float32)
+    )
+    assert reported == pytest.approx(before, rel=1e-5)
+    np.testing.assert_allclose((new_in - w_in)[[context]] / -alpha, g_in, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose((new_out - w_out)[targets] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    untouched = [r for r in range(8) if r not in targets]
+    assert np.array_equal(new_out[untouched], w_out[untouched])
+    assert np.array_equal(np.delete(new_in, context, axis=0), np.delete(w_in, context, axis=0))
+    assert sgns_loss(new_in, new_out, context, targets) < before
+
+
+def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.ndarray]) -> None:
+    w_in64, w_out64 = mats
+    contexts, targets, alpha = [0, 4, 6], [2, 1, 7], 0.1
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    before = cbow_loss(w_in, w_out, contexts, targets)
+    g_in = numeric_grad(lambda: cbow_loss(w_in64, w_out64, contexts, targets), w_in64, contexts)
+    g_out = numeric_grad(lambda: cbow_loss(w_in64, w_out64, contexts, targets), w_out64, targets)
+    new_in, new_out = w_in.copy(), w_out.copy()
+    reported = k.cbow_step(
+        new_in,
+        new_out,
+        np.array(contexts, np.int32),
+        len(contexts),
+        np.array(targets, np.int32),
+        len(targets),
+        alpha,
+        np.empty(6, np.float32),
+        np.empty(6, np.float32),
+    )
+    assert reported == pytest.approx(before, rel=1e-5)
+    np.testing.assert_allclose((new_out - w_out)[targets] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    # word2vec.c's convention: each context row receives the full error at the mean, i.e.
+    # n_contexts times its own gradient (d hidden / d row = 1 / n_contexts).
+    np.testing.assert_allclose(
+        (new_in - w_in)[contexts] / -alpha, g_in * len(contexts), rtol=1e-3, atol=1e-5
+    )
+    assert cbow_loss(new_in, new_out, contexts, targets) < before
+
+
+def test_alias_table_samples_unigram_to_the_075() -> None:
+    counts = np.array([1000, 300, 50, 7, 1], dtype=np.int64)
+    thresh, alias = alias_table(counts)
+    # Exact distribution the table encodes.
+    n = counts.size
+    p = np.zeros(n)
+    for j in range(n):
+        keep = thresh[j] / 2**32
+        p[j] += keep / n
+        p[alias[j]] += (1 - keep) / n
+    expected = counts**0.75 / (counts**0.75).sum()
+    np.testing.assert_allclose(p, expected, rtol=1e-6)
+
+
+def test_keep_thresholds_follow_word2vec_formula() -> None:
+    counts = np.array([10_000, 1_000, 10], dtype=np.int64)
+    keep = keep_thresholds(counts, 1e-3) / 2**32
+    t = 1e-3 * counts.sum()
+    expected = np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0)
+    np.testing.assert_allclose(keep, expected, rtol=1e-6)
+    assert np.all(keep_thresholds(counts, 0) == 2**32)

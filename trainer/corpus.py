@@ -1,0 +1,181 @@
+"""Corpus readers: text files (plain, .gz, .bz2, .xz), a directory of them, or `-` for stdin.
+
+One sentence a line, streamed line by line and never loaded whole. Every line is standardised
+with the model's standardiser (the one the service applies to queries), split on whitespace,
+and cut into pieces of at most MAX_SENTENCE_TOKENS tokens (word2vec.c and gensim do the same).
+
+`encode_corpus` makes the single pass over the text that training needs: it assigns each new
+word a provisional id in order of first appearance and writes the ids, with -1 after every
+sentence, to an int32 file on disk; it also hashes every input file. The vocabulary step
+(trainer/vocab.py) then remaps the provisional ids to frequency-sorted ids.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import sys
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from firth_core.errors import InputFormatError
+from firth_core.standardize import get_standardizer
+
+MAX_SENTENCE_TOKENS = 10_000  # gensim's and word2vec.c's limit on one sentence; longer lines are cut
+SENTENCE_END = -1  # marks the end of a sentence in the token-id stream
+STDIN = "-"
+_FLUSH_TOKENS = 1 << 22  # ids buffered in memory before they are appended to the file (16 MB)
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+@dataclass
+class CorpusStats:
+    """What the corpus was: recorded in the model's meta.json."""
+
+    files: list[dict[str, object]] = field(default_factory=list)  # path, bytes, sha256
+    lines: int = 0  # lines read (before cutting long ones)
+    sentences: int = 0  # non-empty sentences after cutting long lines
+    tokens: int = 0  # tokens after standardisation, before vocabulary pruning
+
+    def as_meta(self) -> dict[str, object]:
+        return {"files": self.files, "lines": self.lines, "sentences": self.sentences, "tokens": self.tokens}
+
+
+def corpus_files(source: str | os.PathLike[str]) -> list[str]:
+    """The files a corpus argument names: itself, every file under a directory (sorted), or `-`."""
+    if str(source) == STDIN:
+        return [STDIN]
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(
+            str(p)
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not files:
+            raise InputFormatError(f"corpus {path}: the directory holds no files")
+        return files
+    if not path.is_file():
+        raise InputFormatError(f"corpus {path}: no such file or directory")
+    return [str(path)]
+
+
+class _HashingReader(io.RawIOBase):
+    """Passes bytes through while hashing and counting them (the sha256 of the file as stored)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.digest.update(data)
+        self.size += n
+        return n
+
+
+def _open_lines(name: str, hasher: _HashingReader) -> IO[str]:
+    stored: IO[bytes] = io.BufferedReader(hasher, buffer_size=1 << 20)
+    opener = _OPENERS.get(Path(name).suffix.lower()) if name != STDIN else None
+    decompressed: IO[bytes] = opener(stored, "rb") if opener else stored  # type: ignore[operator]
+    return io.TextIOWrapper(decompressed, encoding="utf-8", errors="strict", newline=None)
+
+
+def iter_file_lines(name: str, stats: CorpusStats) -> Iterator[str]:
+    """Yield the lines of one corpus file, hashing it and failing with one clear message."""
+    raw: IO[bytes] = sys.stdin.buffer if name == STDIN else open(name, "rb")  # noqa: SIM115
+    hasher = _HashingReader(raw)
+    shown = "standard input" if name == STDIN else name
+    line_no = 0
+    try:
+        with _open_lines(name, hasher) as text:
+            for line_no, line in enumerate(text, start=1):  # noqa: B007
+                if "\x00" in line:
+                    raise InputFormatError(f"corpus {shown}: line {line_no} holds NUL bytes (binary file?)")
+                yield line
+    except UnicodeDecodeError:
+        raise InputFormatError(
+            f"corpus {shown}: line {line_no + 1} is not UTF-8 text (binary file or wrong encoding?)"
+        ) from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputFormatError(f"corpus {shown}: cannot be read ({exc})") from None
+    finally:
+        if name != STDIN:
+            raw.close()
+    stats.files.append({"path": shown, "bytes": hasher.size, "sha256": hasher.digest.hexdigest()})
+    stats.lines += line_no
+
+
+def iter_sentences(
+    source: str | os.PathLike[str], standardize: str, stats: CorpusStats | None = None
+) -> Iterator[list[str]]:
+    """Yield standardised sentences (lists of tokens, at most MAX_SENTENCE_TOKENS each)."""
+    stats = stats if stats is not None else CorpusStats()
+    std = get_standardizer(standardize)
+    # The standardisers map characters one to one or drop them and never touch whitespace, so
+    # standardising the whole line then splitting equals splitting then standardising each word.
+    for name in corpus_files(source):
+        for line in iter_file_lines(name, stats):
+            tokens = std(line).split()
+            for start in range(0, len(tokens), MAX_SENTENCE_TOKENS):
+                piece = tokens[start : start + MAX_SENTENCE_TOKENS]
+                stats.sentences += 1
+                stats.tokens += len(piece)
+                yield piece
+
+
+@dataclass
+class EncodedCorpus:
+    """The corpus as provisional ids: `words[i]` is the word with provisional id i."""
+
+    words: list[str]
+    ids_path: Path  # int32 ids, SENTENCE_END after every sentence
+    length: int  # entries in ids_path (tokens + sentence ends)
+    stats: CorpusStats
+
+    def ids(self) -> np.ndarray:
+        if self.length == 0:
+            return np.zeros(0, dtype=np.int32)
+        return np.memmap(self.ids_path, dtype=np.int32, mode="r", shape=(self.length,))
+
+
+def encode_corpus(source: str | os.PathLike[str], standardize: str, workdir: Path) -> EncodedCorpus:
+    """One streamed pass over the text: provisional ids to a file in `workdir`, plus statistics."""
+    stats = CorpusStats()
+    index: dict[str, int] = {}
+    setdefault = index.setdefault
+    buffer = array("i")
+    length = 0
+    ids_path = workdir / "provisional-ids.i32"
+    with open(ids_path, "wb") as out:
+        for sentence in iter_sentences(source, standardize, stats):
+            if not sentence:
+                continue
+            # setdefault evaluates len(index) before inserting: a new word gets the next id.
+            buffer.extend([setdefault(word, len(index)) for word in sentence])
+            buffer.append(SENTENCE_END)
+            if len(buffer) >= _FLUSH_TOKENS:
+                buffer.tofile(out)
+                length += len(buffer)
+                buffer = array("i")
+        buffer.tofile(out)
+        length += len(buffer)
+    shown = "standard input" if str(source) == STDIN else str(source)
+    if stats.tokens == 0:
+        raise InputFormatError(f"corpus {shown}: holds no words")
+    return EncodedCorpus(words=list(index), ids_path=ids_path, length=length, stats=stats)

@@ -1,0 +1,302 @@
+"""word2vec kernels: skip-gram and CBOW with negative sampling. Pure numba, no I/O.
+
+`sgns_step` and `cbow_step` are the per-example math; `train_chunk_sg` / `train_chunk_cbow`
+run them over a chunk of the token-id stream with the GIL released, so several Python threads
+train one shared pair of matrices at once (Hogwild, as word2vec.c and gensim do).
+
+Conventions follow word2vec.c and gensim:
+- skip-gram predicts the centre word from each context word: the input vector is the context
+  word's row of `w_in`, the output vector the centre word's (and the negatives') row of `w_out`;
+- CBOW predicts the centre word from the mean of the context rows, and adds the error at that
+  mean to every context row in full (word2vec.c's `neu1e`, gensim's `cbow_mean=1`);
+- the window is shrunk at random for every centre word (1 ... window words on each side);
+- frequent words are dropped before the window is built, fresh for every epoch;
+- a negative that draws the centre word itself is skipped.
+
+The sigmoid is computed exactly (one exp a dot product, cheap beside the 3 x dim multiply-adds
+around it) rather than from word2vec.c's 1000-entry table, so the step is the exact gradient
+of the loss it reports, which the finite-difference tests check.
+
+Random numbers come from xorshift64* with one state a chunk, seeded from (seed, epoch, chunk):
+results do not depend on which thread runs which chunk, and one thread is bit-for-bit
+reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+SENTENCE_END = -1
+MAX_SENTENCE = 10_000  # trainer.corpus.MAX_SENTENCE_TOKENS; longer runs of ids are cut here too
+
+_U32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_MUL = np.uint64(0x2545F4914F6CDD1D)
+
+
+@numba.njit(inline="always")
+def xorshift(state: np.uint64) -> np.uint64:
+    state ^= state >> np.uint64(12)
+    state ^= state << np.uint64(25)
+    state ^= state >> np.uint64(27)
+    return state
+
+
+@numba.njit(cache=True)
+def mix_seed(seed: int, epoch: int, chunk: int) -> np.uint64:
+    """splitmix64 of (seed, epoch, chunk): a well-spread non-zero xorshift state."""
+    z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+    z ^= np.uint64(epoch) * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(chunk) * np.uint64(0x94D049BB133111EB)
+    z += np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    if z == np.uint64(0):
+        z = np.uint64(0x2545F4914F6CDD1D)
+    return z
+
+
+@numba.njit(inline="always")
+def _sigmoid_and_loss(f: float, label: float) -> tuple:
+    """sigmoid(f) and the logistic loss -log sigmoid(f) (label 1) or -log sigmoid(-f) (label 0)."""
+    e = math.exp(-abs(f))
+    s = 1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)
+    z = -f if label > 0.5 else f
+    return s, max(z, 0.0) + math.log1p(e)
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def sgns_step(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    context: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    neu1e: np.ndarray,
+) -> float:
+    """One skip-gram example: input row `context`, targets[0] the true word (label 1), targets[1:n]
+    negatives (label 0). Updates both matrices by -alpha * gradient; returns the loss before."""
+    dim = w_in.shape[1]
+    for d in range(dim):
+        neu1e[d] = 0.0
+    loss = 0.0
+    for k in range(n_targets):
+        t = targets[k]
+        label = 1.0 if k == 0 else 0.0
+        f = np.float32(0.0)
+        for d in range(dim):
+            f += w_in[context, d] * w_out[t, d]
+        s, lk = _sigmoid_and_loss(f, label)
+        loss += lk
+        g = np.float32((label - s) * alpha)
+        for d in range(dim):
+            neu1e[d] += g * w_out[t, d]
+            w_out[t, d] += g * w_in[context, d]
+    for d in range(dim):
+        w_in[context, d] += neu1e[d]
+    return loss
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def cbow_step(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    neu1: np.ndarray,
+    neu1e: np.ndarray,
+) -> float:
+    """One CBOW example: the hidden vector is the mean of the context rows contexts[:n_contexts];
+    targets as in sgns_step. Output rows move by -alpha * gradient; the error at the hidden vector
+    (-alpha * dLoss/dhidden) is added to every context row. Returns the loss before the update."""
+    dim = w_in.shape[1]
+    for d in range(dim):
+        neu1[d] = 0.0
+        neu1e[d] = 0.0
+    for m in range(n_contexts):
+        c = contexts[m]
+        for d in range(dim):
+            neu1[d] += w_in[c, d]
+    inv = np.float32(1.0 / n_contexts)
+    for d in range(dim):
+        neu1[d] *= inv
+    loss = 0.0
+    for k in range(n_targets):
+        t = targets[k]
+        label = 1.0 if k == 0 else 0.0
+        f = np.float32(0.0)
+        for d in range(dim):
+            f += neu1[d] * w_out[t, d]
+        s, lk = _sigmoid_and_loss(f, label)
+        loss += lk
+        g = np.float32((label - s) * alpha)
+        for d in range(dim):
+            neu1e[d] += g * w_out[t, d]
+            w_out[t, d] += g * neu1[d]
+    for m in range(n_contexts):
+        c = contexts[m]
+        for d in range(dim):
+            w_in[c, d] += neu1e[d]
+    return loss
+
+
+@numba.njit(inline="always")
+def _draw_targets(
+    center: int, negative: int, rng: np.uint64, alias_thresh: np.ndarray, alias_idx: np.ndarray, targets: np.ndarray
+) -> tuple:
+    """targets[0] = center, then up to `negative` draws from the alias table (the centre skipped)."""
+    n_words = np.uint64(alias_idx.shape[0])
+    targets[0] = center
+    nt = 1
+    for _ in range(negative):
+        rng = xorshift(rng)
+        r = rng * _MUL
+        col = ((r >> _S32) * n_words) >> _S32
+        t = np.int32(col) if (r & _U32) < alias_thresh[col] else alias_idx[col]
+        if t == center:
+            continue
+        targets[nt] = t
+        nt += 1
+    return nt, rng
+
+
+@numba.njit(inline="always")
+def _read_sentence(
+    stream: np.ndarray, pos: int, end: int, keep: np.ndarray, rng: np.uint64, buf: np.ndarray
+) -> tuple:
+    """Read one sentence from stream[pos:], keeping each word with its subsampling probability."""
+    n = 0
+    raw = 0
+    while pos < end and stream[pos] != SENTENCE_END:
+        w = stream[pos]
+        pos += 1
+        raw += 1
+        rng = xorshift(rng)
+        if ((rng * _MUL) >> _S32) < keep[w] and n < buf.shape[0]:
+            buf[n] = w
+            n += 1
+    if pos < end:
+        pos += 1  # the sentence end
+    return pos, n, raw, rng
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def train_chunk_sg(
+    stream: np.ndarray,
+    start: int,
+    end: int,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    keep: np.ndarray,
+    alias_thresh: np.ndarray,
+    alias_idx: np.ndarray,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: np.uint64,
+) -> tuple:
+    """Skip-gram over stream[start:end] (whole sentences). alpha moves linearly from alpha_start to
+    alpha_end across the chunk. Returns (words read, words kept, summed loss, examples)."""
+    dim = w_in.shape[1]
+    buf = np.empty(MAX_SENTENCE, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int32)
+    neu1e = np.empty(dim, dtype=np.float32)
+    rng = seed
+    pos = start
+    words = 0
+    kept = 0
+    loss = 0.0
+    examples = 0
+    span = max(end - start, 1)
+    while pos < end:
+        pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
+        words += raw
+        kept += n
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        for i in range(n):
+            rng = xorshift(rng)
+            reduced = window - np.int64((rng * _MUL) % np.uint64(window))
+            lo = max(0, i - reduced)
+            hi = min(n, i + reduced + 1)
+            center = buf[i]
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                nt, rng = _draw_targets(center, negative, rng, alias_thresh, alias_idx, targets)
+                loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e)
+                examples += 1
+    return words, kept, loss, examples
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def train_chunk_cbow(
+    stream: np.ndarray,
+    start: int,
+    end: int,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    keep: np.ndarray,
+    alias_thresh: np.ndarray,
+    alias_idx: np.ndarray,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: np.uint64,
+) -> tuple:
+    """CBOW over stream[start:end]; same contract as train_chunk_sg."""
+    dim = w_in.shape[1]
+    buf = np.empty(MAX_SENTENCE, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int32)
+    contexts = np.empty(2 * window, dtype=np.int32)
+    neu1 = np.empty(dim, dtype=np.float32)
+    neu1e = np.empty(dim, dtype=np.float32)
+    rng = seed
+    pos = start
+    words = 0
+    kept = 0
+    loss = 0.0
+    examples = 0
+    span = max(end - start, 1)
+    while pos < end:
+        pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
+        words += raw
+        kept += n
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        for i in range(n):
+            rng = xorshift(rng)
+            reduced = window - np.int64((rng * _MUL) % np.uint64(window))
+            nc = 0
+            for j in range(max(0, i - reduced), min(n, i + reduced + 1)):
+                if j != i:
+                    contexts[nc] = buf[j]
+                    nc += 1
+            if nc == 0:
+                continue
+            nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
+            loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e)
+            examples += 1
+    return words, kept, loss, examples
+
+
+@numba.njit(cache=True)
+def chunk_bounds(stream: np.ndarray, target: int) -> np.ndarray:
+    """Split the stream into chunks of about `target` entries that end on sentence ends."""
+    bounds = [0]
+    n = stream.shape[0]
+    pos = 0
+    while pos < n:
+        nxt = min(pos + target, n)
+        while nxt < n and stream[nxt - 1] != SENTENCE_END:
+            nxt += 1
+        bounds.append(nxt)
+        pos = nxt
+    return np.array(bounds, dtype=np.int64)
