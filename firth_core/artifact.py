@@ -162,7 +162,9 @@ def write_artifact(
             if counts is None:
                 handle.writelines(f"{word}\n" for word in words)
             else:
-                handle.writelines(f"{word}\t{int(count)}\n" for word, count in zip(words, counts, strict=True))
+                handle.writelines(
+                    f"{word}\t{int(count)}\n" for word, count in zip(words, counts, strict=True)
+                )
             handle.flush()
             os.fsync(handle.fileno())
         full_meta: dict[str, Any] = {
@@ -227,7 +229,9 @@ def _read_vocab(path: Path, expected: int) -> tuple[list[str], np.ndarray | None
                     try:
                         counts.append(int(count))
                     except ValueError:
-                        raise ArtifactError(f"{path}: line {line_no}: count {count!r} is not an integer") from None
+                        raise ArtifactError(
+                            f"{path}: line {line_no}: count {count!r} is not an integer"
+                        ) from None
     except UnicodeDecodeError:
         raise ArtifactError(f"{path}: not UTF-8 text") from None
     if len(words) != expected:

@@ -158,7 +158,9 @@ def _predict(
     guesses: list[str | None] = []
     for q, question in enumerate(questions):
         inputs = {int(a[q]), int(b[q]), int(c[q])}
-        sims = [int(i) for i, ok in zip(ranked[q], ranked_valid[q], strict=True) if ok and int(i) not in inputs]
+        sims = [
+            int(i) for i, ok in zip(ranked[q], ranked_valid[q], strict=True) if ok and int(i) not in inputs
+        ]
         ignore = {question.a, question.b, question.c}
         guess: str | None = None
         for row in sims[:ANALOGY_TOPN]:
@@ -226,7 +228,9 @@ def evaluate_word_pairs(
     }
 
 
-def evaluate_lines(kv: KeyedVectors, kind: BenchmarkKind, lines: Iterable[str], **options: Any) -> dict[str, Any]:
+def evaluate_lines(
+    kv: KeyedVectors, kind: BenchmarkKind, lines: Iterable[str], **options: Any
+) -> dict[str, Any]:
     if kind == "analogies":
         return evaluate_word_analogies(kv, lines, **options)
     return evaluate_word_pairs(kv, lines, **options)

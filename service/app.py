@@ -1,0 +1,91 @@
+"""The app factory and its lifespan (no settings or models at import time)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse
+
+from service.errors import install_error_handlers
+from service.middleware import BodySizeLimit
+from service.registry import ModelRegistry, load_registry, start_hnsw_builds
+from service.responses import FastJSONResponse
+from service.routes import queries, system
+from service.settings import MAX_BODY_BYTES, Settings
+
+VERSION = "0.1.0"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DESCRIPTION = """
+Word embeddings over HTTP with gensim's semantics: vector lookup, cosine similarity, nearest
+neighbours (3CosAdd / 3CosMul, exact or HNSW), analogies, doesnt-match and gensim-compatible
+evaluation. `default` names the first configured model.
+
+Errors are RFC 9457 `application/problem+json` (see `GET /problems`). Limits: k <= 1000,
+batches <= 1000 items, words <= 256 characters, request bodies <= 8 MiB.
+"""
+log = logging.getLogger("firth.app")
+
+
+def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+    """Build the app. Pass a registry to serve already-loaded models (tests, the CLI preflight)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "registry", None) is None:
+            app.state.registry = await run_in_threadpool(load_registry, settings)
+        if settings.index == "hnsw" and settings.build_hnsw:
+            start_hnsw_builds(app.state.registry, settings)
+        yield
+
+    app = FastAPI(
+        title="firth",
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=FastJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.include_router(system.router)
+    app.include_router(queries.router)
+    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="firth — Swagger UI",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="firth — ReDoc",
+            redoc_js_url="/static/docs/redoc.standalone.js",
+            redoc_favicon_url="/static/docs/favicon.png",
+            with_google_fonts=False,
+        )
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for multi-worker serving: each worker loads the models itself."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,140 @@
+"""The one error table: domain exceptions -> HTTP status and an RFC 9457 problem+json body.
+
+Routes never catch exceptions themselves. Exception text from core code is written for users
+(see firth_core/errors.py); anything unexpected becomes a generic 500 whose details go to the
+log only, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from firth_core.errors import (
+    ArtifactError,
+    DimensionMismatch,
+    EmptyQuery,
+    FirthError,
+    InputFormatError,
+    InvalidQuery,
+    InvalidVector,
+    UnknownModel,
+    UnknownWord,
+)
+
+log = logging.getLogger("firth.errors")
+PROBLEM_JSON = "application/problem+json"
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"request body exceeds {limit} bytes")
+
+
+# exception -> (status, slug, title). Order matters only for subclasses (none overlap today).
+ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
+    UnknownModel: (404, "unknown-model", "Unknown model"),
+    UnknownWord: (404, "unknown-word", "Word not in vocabulary"),
+    EmptyQuery: (422, "empty-query", "Empty query"),
+    InvalidQuery: (422, "invalid-query", "Invalid query"),
+    DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
+    InvalidVector: (422, "invalid-vector", "Invalid vector"),
+    InputFormatError: (422, "invalid-input", "Malformed input"),
+    ArtifactError: (503, "model-unavailable", "Model unavailable"),
+    BodyTooLarge: (413, "body-too-large", "Request body too large"),
+    FirthError: (422, "invalid-request", "Invalid request"),  # any other user error: last, as a catch-all
+}
+VALIDATION = (422, "validation-error", "Request failed validation")
+MALFORMED_JSON = (400, "malformed-json", "Request body is not valid JSON")
+INTERNAL = (500, "internal-error", "Internal error")
+
+
+def problem(status: int, slug: str, title: str, detail: str, instance: str, **extensions: Any) -> Response:
+    body = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    body.update({k: v for k, v in extensions.items() if v is not None})
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _extensions(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, UnknownWord):
+        return {"word": exc.word, "suggestions": exc.suggestions}
+    if isinstance(exc, UnknownModel):
+        return {"model": exc.name, "available": exc.available}
+    if isinstance(exc, DimensionMismatch):
+        return {"expected": exc.expected, "got": exc.got}
+    if isinstance(exc, BodyTooLarge):
+        return {"limit_bytes": exc.limit}
+    return {}
+
+
+def problem_for(exc: Exception, instance: str) -> Response:
+    for cls, (status, slug, title) in ERROR_TABLE.items():
+        if isinstance(exc, cls):
+            return problem(status, slug, title, str(exc), instance, **_extensions(exc))
+    status, slug, title = INTERNAL
+    return problem(status, slug, title, "the server failed to answer; the error was logged", instance)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Never echo the offending input back: it may be large. Location and message suffice.
+    return [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        return problem_for(exc, request.url.path)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        if any(e["type"] == "json_invalid" for e in errors):
+            status, slug, title = MALFORMED_JSON
+            return problem(
+                status, slug, title, "the request body could not be parsed as JSON", request.url.path
+            )
+        status, slug, title = VALIDATION
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else str(first["msg"])
+        return problem(status, slug, title, detail, request.url.path, errors=errors)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        response = problem(exc.status_code, slug, title, str(exc.detail), request.url.path)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem_for(exc, request.url.path)
+
+    for cls in ERROR_TABLE:
+        app.add_exception_handler(cls, on_domain_error)
+    app.add_exception_handler(FirthError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def problem_catalogue() -> list[dict[str, Any]]:
+    """The table as data, served at /problems so clients can see every error type."""
+    rows = [*ERROR_TABLE.values(), VALIDATION, MALFORMED_JSON, INTERNAL]
+    return [{"type": f"/problems/{slug}", "status": status, "title": title} for status, slug, title in rows]

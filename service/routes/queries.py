@@ -1,0 +1,300 @@
+"""Model endpoints: vectors, similarity, neighbours, analogies, doesnt-match, evaluate.
+
+Each route resolves the model, converts the request into an engine call and returns a
+FastJSONResponse. Cheap single queries run on the event loop; anything that scans the whole
+matrix (exact search, 3CosMul, batches, evaluation) runs in the thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from firth_core.evaluation import evaluate_benchmark, evaluate_lines
+from firth_core.keyed_vectors import TermInput
+from service import engine
+from service.engine import NeighbourQuery, NeighbourResult
+from service.registry import LoadedModel, ModelRegistry
+from service.responses import FastJSONResponse
+from service.schemas import (
+    AnalogyBatchRequest,
+    AnalogyBatchResponse,
+    AnalogyResponse,
+    DoesntMatchRequest,
+    DoesntMatchResponse,
+    EvaluateRequest,
+    EvaluateResponse,
+    Method,
+    NeighborsBatchRequest,
+    NeighborsBatchResponse,
+    NeighborsQuery,
+    NeighborsResponse,
+    NSimilarityRequest,
+    NSimilarityResponse,
+    SimilarityMatrixRequest,
+    SimilarityMatrixResponse,
+    SimilarityOut,
+    SimilarityPairsRequest,
+    SimilarityPairsResponse,
+    Term,
+    VectorOut,
+    VectorsRequest,
+    VectorsResponse,
+    WeightedTerm,
+    Word,
+)
+from service.settings import MAX_K
+
+router = APIRouter(prefix="/v1/models/{model}", tags=["queries"])
+T = TypeVar("T")
+ModelName = Annotated[str, Path(description="A model name, or `default`.", examples=["default"])]
+
+
+def get_model(request: Request, model: ModelName) -> LoadedModel:
+    registry: ModelRegistry = request.app.state.registry
+    return registry.get(model)
+
+
+Model = Annotated[LoadedModel, Depends(get_model)]
+
+
+async def _compute(inline: bool, fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args) if inline else await run_in_threadpool(fn, *args)
+
+
+def _terms(terms: Sequence[Term], default_weight: float) -> tuple[list[TermInput], list[float] | None]:
+    values: list[TermInput] = []
+    weights: list[float] = []
+    weighted = False
+    for term in terms:
+        if isinstance(term, WeightedTerm):
+            weighted = True
+            values.append(term.word if term.word is not None else np.asarray(term.vector, dtype=np.float32))
+            weights.append(term.weight)
+        else:
+            values.append(term if isinstance(term, str) else np.asarray(term, dtype=np.float32))
+            weights.append(default_weight)
+    return values, (weights if weighted else None)
+
+
+def _to_engine(q: NeighborsQuery) -> NeighbourQuery:
+    positive, positive_weights = _terms(q.positive, 1.0)
+    negative, negative_weights = _terms(q.negative, -1.0)
+    if positive_weights is not None or negative_weights is not None:
+        positive_weights = positive_weights or [1.0] * len(positive)
+        negative_weights = negative_weights or [-1.0] * len(negative)
+    return NeighbourQuery(
+        positive, negative, positive_weights, negative_weights, q.k, q.method, q.restrict_vocab, q.exact
+    )
+
+
+def _neighbours_body(model: LoadedModel, result: NeighbourResult) -> dict[str, Any]:
+    return {
+        "model": model.name,
+        "positive": result.positive,
+        "negative": result.negative,
+        "index": result.index,
+        "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
+    }
+
+
+def _analogy_body(model: LoadedModel, result: NeighbourResult) -> dict[str, Any]:
+    b, c = result.positive
+    (a,) = result.negative
+    return {
+        "model": model.name,
+        "a": a,
+        "b": b,
+        "c": c,
+        "answer": result.neighbors[0][0] if result.neighbors else None,
+        "index": result.index,
+        "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
+    }
+
+
+def _is_cheap(model: LoadedModel, exact: bool, method: str, restrict: int | None) -> bool:
+    return method == "3cosadd" and model.index_for(exact, restrict).kind == "hnsw"
+
+
+# -- vectors -------------------------------------------------------------------------------
+
+
+@router.get("/vectors/{word}", response_model=VectorOut, summary="Vector of one word")
+async def get_vector(model: Model, word: Annotated[Word, Path(examples=["king"])]) -> FastJSONResponse:
+    found, _ = engine.lookup_vectors(model, [word], "error")
+    return FastJSONResponse({"word": found[0].word, "input": word, "vector": found[0].vector})
+
+
+@router.post("/vectors", response_model=VectorsResponse, summary="Vectors of many words")
+async def post_vectors(model: Model, body: VectorsRequest) -> FastJSONResponse:
+    found, missing = engine.lookup_vectors(model, body.words, body.oov)
+    return FastJSONResponse(
+        {
+            "model": model.name,
+            "dim": model.kv.dim,
+            "vectors": [{"word": f.word, "input": f.input, "vector": f.vector} for f in found],
+            "missing": missing,
+        }
+    )
+
+
+# -- similarity ----------------------------------------------------------------------------
+
+
+@router.get("/similarity", response_model=SimilarityOut, summary="Cosine similarity of two words")
+async def get_similarity(
+    model: Model, a: Annotated[Word, Query(examples=["cat"])], b: Annotated[Word, Query(examples=["dog"])]
+) -> FastJSONResponse:
+    ((used_a, used_b, sim),) = engine.similarity_pairs(model, [(a, b)])
+    return FastJSONResponse({"a": used_a, "b": used_b, "similarity": sim})
+
+
+@router.post("/similarity", response_model=SimilarityPairsResponse, summary="Cosine similarity of many pairs")
+async def post_similarity(model: Model, body: SimilarityPairsRequest) -> FastJSONResponse:
+    rows = engine.similarity_pairs(model, body.pairs)
+    return FastJSONResponse(
+        {"model": model.name, "similarities": [{"a": a, "b": b, "similarity": s} for a, b, s in rows]}
+    )
+
+
+@router.post(
+    "/similarity/matrix",
+    response_model=SimilarityMatrixResponse,
+    summary="n x m cosine matrix of two word lists",
+)
+async def post_similarity_matrix(model: Model, body: SimilarityMatrixRequest) -> FastJSONResponse:
+    a, b, matrix = await _compute(False, engine.similarity_matrix, model, body.a, body.b)
+    return FastJSONResponse({"model": model.name, "a": a, "b": b, "matrix": matrix})
+
+
+@router.post(
+    "/n-similarity",
+    response_model=NSimilarityResponse,
+    summary="Cosine of two word sets' means (n_similarity)",
+)
+async def post_n_similarity(model: Model, body: NSimilarityRequest) -> FastJSONResponse:
+    kv = model.kv
+    sim = kv.n_similarity(body.a, body.b)
+    return FastJSONResponse(
+        {
+            "model": model.name,
+            "a": [kv.words[kv.index(w)] for w in body.a],
+            "b": [kv.words[kv.index(w)] for w in body.b],
+            "similarity": sim,
+        }
+    )
+
+
+# -- neighbours ----------------------------------------------------------------------------
+
+
+@router.get("/neighbors", response_model=NeighborsResponse, summary="Nearest neighbours of a word")
+async def get_neighbors(
+    model: Model,
+    word: Annotated[Word, Query(examples=["frog"])],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+    method: Method = "3cosadd",
+    restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
+    exact: bool = False,
+) -> FastJSONResponse:
+    query = NeighbourQuery(positive=[word], k=k, method=method, restrict_vocab=restrict_vocab, exact=exact)
+    inline = _is_cheap(model, exact, method, restrict_vocab)
+    (result,) = await _compute(inline, engine.neighbours, model, [query])
+    return FastJSONResponse(_neighbours_body(model, result))
+
+
+@router.post(
+    "/neighbors",
+    response_model=NeighborsResponse,
+    summary="Neighbours of a weighted combination of words and vectors (most_similar, similar_by_vector)",
+)
+async def post_neighbors(model: Model, body: NeighborsQuery) -> FastJSONResponse:
+    query = _to_engine(body)
+    inline = _is_cheap(model, body.exact, body.method, body.restrict_vocab)
+    (result,) = await _compute(inline, engine.neighbours, model, [query])
+    return FastJSONResponse(_neighbours_body(model, result))
+
+
+@router.post(
+    "/neighbors/batch", response_model=NeighborsBatchResponse, summary="Many neighbour queries at once"
+)
+async def post_neighbors_batch(model: Model, body: NeighborsBatchRequest) -> FastJSONResponse:
+    queries = [_to_engine(q) for q in body.queries]
+    results = await _compute(False, engine.neighbours, model, queries)
+    return FastJSONResponse({"model": model.name, "results": [_neighbours_body(model, r) for r in results]})
+
+
+# -- analogies -----------------------------------------------------------------------------
+
+
+@router.get("/analogy", response_model=AnalogyResponse, summary="a is to b as c is to ?")
+async def get_analogy(
+    model: Model,
+    a: Annotated[Word, Query(examples=["man"])],
+    b: Annotated[Word, Query(examples=["king"])],
+    c: Annotated[Word, Query(examples=["woman"])],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+    method: Method = "3cosadd",
+    restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
+    exact: bool = False,
+) -> FastJSONResponse:
+    inline = _is_cheap(model, exact, method, restrict_vocab)
+    (result,) = await _compute(inline, engine.analogies, model, [(a, b, c)], k, method, restrict_vocab, exact)
+    return FastJSONResponse(_analogy_body(model, result))
+
+
+@router.post("/analogy", response_model=AnalogyBatchResponse, summary="A batch of analogy questions")
+async def post_analogy(model: Model, body: AnalogyBatchRequest) -> FastJSONResponse:
+    questions = [(q.a, q.b, q.c) for q in body.questions]
+    results = await _compute(
+        False, engine.analogies, model, questions, body.k, body.method, body.restrict_vocab, body.exact
+    )
+    return FastJSONResponse({"model": model.name, "results": [_analogy_body(model, r) for r in results]})
+
+
+# -- doesnt-match and evaluate -------------------------------------------------------------
+
+
+@router.post(
+    "/doesnt-match", response_model=DoesntMatchResponse, summary="The word that fits least (doesnt_match)"
+)
+async def post_doesnt_match(model: Model, body: DoesntMatchRequest) -> FastJSONResponse:
+    kv = model.kv
+    used = [kv.words[kv.index(w)] for w in body.words]
+    ranking = kv.rank_by_centrality(used)
+    return FastJSONResponse(
+        {
+            "model": model.name,
+            "words": used,
+            "doesnt_match": ranking[-1][1],
+            "ranking": [{"word": w, "similarity": s} for s, w in ranking],
+        }
+    )
+
+
+@router.post(
+    "/evaluate", response_model=EvaluateResponse, summary="Evaluate on a benchmark, gensim's accounting"
+)
+async def post_evaluate(model: Model, body: EvaluateRequest) -> FastJSONResponse:
+    options = {
+        "restrict_vocab": body.restrict_vocab,
+        "case_insensitive": body.case_insensitive,
+        "dummy4unknown": body.dummy4unknown,
+    }
+    name: str
+    if body.benchmark is not None:
+        benchmark = body.benchmark
+        result = await _compute(False, lambda: evaluate_benchmark(model.kv, benchmark, **options))
+        name = benchmark
+    else:
+        assert body.items is not None and body.kind is not None
+        items, kind = body.items, body.kind
+        result = await _compute(False, lambda: evaluate_lines(model.kv, kind, items, **options))
+        name = "items"
+    result.pop("benchmark", None)
+    kind = result.pop("kind")
+    return FastJSONResponse({"model": model.name, "benchmark": name, "kind": kind, "result": result})

@@ -1,0 +1,345 @@
+"""Request and response bodies. Limits live here so the OpenAPI schema declares them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.settings import MAX_BATCH, MAX_EVAL_ITEMS, MAX_K, MAX_TERMS, MAX_WORD_CHARS
+
+Word = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_WORD_CHARS),
+    Field(description=f"A word (1 to {MAX_WORD_CHARS} characters); the model's standardisation applies."),
+]
+Vector = Annotated[
+    list[float],
+    Field(min_length=1, max_length=4096, description="A raw vector with the model's dimension."),
+]
+K = Annotated[int, Field(ge=1, le=MAX_K, description=f"Number of neighbours, 1 to {MAX_K}.")]
+RestrictVocab = Annotated[
+    int | None,
+    Field(ge=1, description="Search only the N most frequent words (gensim's restrict_vocab)."),
+]
+Method = Literal["3cosadd", "3cosmul"]
+OovPolicy = Literal["error", "skip", "null"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WeightedTerm(_Strict):
+    """A word or a raw vector with an explicit weight (gensim's `(key, weight)` tuples)."""
+
+    word: Word | None = None
+    vector: Vector | None = None
+    weight: float
+
+    @model_validator(mode="after")
+    def _one_of(self) -> WeightedTerm:
+        if (self.word is None) == (self.vector is None):
+            raise ValueError("give exactly one of 'word' or 'vector'")
+        return self
+
+
+Term = Word | Vector | WeightedTerm
+Terms = Annotated[list[Term], Field(max_length=MAX_TERMS)]
+
+
+# -- vectors -------------------------------------------------------------------------------
+
+
+class VectorOut(BaseModel):
+    word: str = Field(description="The vocabulary word used (after standardisation).")
+    input: str = Field(description="The word as given.")
+    vector: list[float] | None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"word": "king", "input": "King", "vector": [0.50451, 0.68607]}]}
+    )
+
+
+class VectorsRequest(_Strict):
+    words: Annotated[list[Word], Field(min_length=1, max_length=MAX_BATCH)]
+    oov: OovPolicy = Field(
+        "error",
+        description="Unknown words: 'error' answers 404, 'skip' leaves them out, 'null' returns vector null.",
+    )
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"words": ["king", "queen", "qwzx"], "oov": "skip"}]}
+    )
+
+
+class VectorsResponse(BaseModel):
+    model: str
+    dim: int
+    vectors: list[VectorOut]
+    missing: list[str] = Field(description="Words not in the vocabulary (with oov 'skip' or 'null').")
+
+
+# -- similarity ----------------------------------------------------------------------------
+
+
+class SimilarityOut(BaseModel):
+    a: str
+    b: str
+    similarity: float
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"a": "cat", "b": "dog", "similarity": 0.9218}]}
+    )
+
+
+class SimilarityPairsRequest(_Strict):
+    pairs: Annotated[list[tuple[Word, Word]], Field(min_length=1, max_length=MAX_BATCH)]
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"pairs": [["cat", "dog"], ["car", "banana"]]}]}
+    )
+
+
+class SimilarityPairsResponse(BaseModel):
+    model: str
+    similarities: list[SimilarityOut]
+
+
+class SimilarityMatrixRequest(_Strict):
+    a: Annotated[list[Word], Field(min_length=1, max_length=MAX_BATCH)]
+    b: Annotated[list[Word], Field(min_length=1, max_length=MAX_BATCH)]
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"a": ["cat", "dog"], "b": ["tiger", "wolf", "car"]}]}
+    )
+
+
+class SimilarityMatrixResponse(BaseModel):
+    model: str
+    a: list[str]
+    b: list[str]
+    matrix: list[list[float]] = Field(description="matrix[i][j] = cosine(a[i], b[j])")
+
+
+class NSimilarityRequest(_Strict):
+    a: Annotated[list[Word], Field(min_length=1, max_length=MAX_BATCH)]
+    b: Annotated[list[Word], Field(min_length=1, max_length=MAX_BATCH)]
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"a": ["sushi", "shop"], "b": ["japanese", "restaurant"]}]},
+    )
+
+
+class NSimilarityResponse(BaseModel):
+    model: str
+    a: list[str]
+    b: list[str]
+    similarity: float = Field(description="gensim n_similarity: cosine of the two sets' mean vectors.")
+
+
+# -- neighbours ----------------------------------------------------------------------------
+
+
+class Neighbor(BaseModel):
+    word: str
+    similarity: float
+
+
+class NeighborsQuery(_Strict):
+    positive: Terms = Field(default_factory=list, description="Words or vectors that pull (weight +1).")
+    negative: Terms = Field(default_factory=list, description="Words or vectors that push (weight -1).")
+    k: K = 10
+    method: Method = Field(
+        "3cosadd", description="3cosadd (gensim most_similar) or 3cosmul (most_similar_cosmul)."
+    )
+    restrict_vocab: RestrictVocab = None
+    exact: bool = Field(False, description="Search exhaustively instead of through the HNSW index.")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"positive": ["king", "woman"], "negative": ["man"], "k": 3}]},
+    )
+
+
+class NeighborsResponse(BaseModel):
+    model: str
+    positive: list[str | None] = Field(
+        description="The vocabulary word each positive term used (null: a vector)."
+    )
+    negative: list[str | None]
+    index: Literal["exact", "hnsw"]
+    neighbors: list[Neighbor]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "glove-6b-50d",
+                    "positive": ["frog"],
+                    "negative": [],
+                    "index": "hnsw",
+                    "neighbors": [
+                        {"word": "snake", "similarity": 0.8445},
+                        {"word": "ape", "similarity": 0.7938},
+                    ],
+                }
+            ]
+        }
+    )
+
+
+class NeighborsBatchRequest(_Strict):
+    queries: Annotated[list[NeighborsQuery], Field(min_length=1, max_length=MAX_BATCH)]
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"queries": [{"positive": ["frog"], "k": 3}, {"positive": ["paris"], "k": 3}]}]
+        },
+    )
+
+
+class NeighborsBatchResponse(BaseModel):
+    model: str
+    results: list[NeighborsResponse]
+
+
+# -- analogies -----------------------------------------------------------------------------
+
+
+class AnalogyQuestion(_Strict):
+    a: Word
+    b: Word
+    c: Word
+
+
+class AnalogyResponse(BaseModel):
+    model: str
+    a: str
+    b: str
+    c: str
+    answer: str | None = Field(description="The best answer: a is to b as c is to answer.")
+    index: Literal["exact", "hnsw"]
+    neighbors: list[Neighbor]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "glove-6b-50d",
+                    "a": "man",
+                    "b": "king",
+                    "c": "woman",
+                    "answer": "queen",
+                    "index": "exact",
+                    "neighbors": [{"word": "queen", "similarity": 0.8524}],
+                }
+            ]
+        }
+    )
+
+
+class AnalogyBatchRequest(_Strict):
+    questions: Annotated[list[AnalogyQuestion], Field(min_length=1, max_length=MAX_BATCH)]
+    k: K = 1
+    method: Method = "3cosadd"
+    restrict_vocab: RestrictVocab = None
+    exact: bool = False
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "questions": [
+                        {"a": "man", "b": "king", "c": "woman"},
+                        {"a": "paris", "b": "france", "c": "rome"},
+                    ]
+                }
+            ]
+        },
+    )
+
+
+class AnalogyBatchResponse(BaseModel):
+    model: str
+    results: list[AnalogyResponse]
+
+
+# -- doesnt-match --------------------------------------------------------------------------
+
+
+class DoesntMatchRequest(_Strict):
+    words: Annotated[list[Word], Field(min_length=2, max_length=MAX_BATCH)]
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"words": ["breakfast", "cereal", "dinner", "lunch"]}]},
+    )
+
+
+class DoesntMatchResponse(BaseModel):
+    model: str
+    words: list[str] = Field(description="The vocabulary words used.")
+    doesnt_match: str
+    ranking: list[Neighbor] = Field(description="Words by cosine to the mean, most central first.")
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+class EvaluateRequest(_Strict):
+    benchmark: Literal["questions-words", "wordsim353", "simlex999"] | None = Field(
+        None, description="A bundled benchmark; or give `items` instead."
+    )
+    kind: Literal["analogies", "pairs"] | None = Field(
+        None,
+        description="For `items`: analogies (questions-words format) or pairs (word<TAB>word<TAB>score).",
+    )
+    items: (
+        Annotated[
+            list[Annotated[str, StringConstraints(max_length=4 * MAX_WORD_CHARS)]],
+            Field(max_length=MAX_EVAL_ITEMS),
+        ]
+        | None
+    ) = Field(None, description="Uploaded lines, in the format of the bundled files.")
+    restrict_vocab: Annotated[int, Field(ge=1)] = 300_000
+    case_insensitive: bool = True
+    dummy4unknown: bool = False
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"benchmark": "wordsim353"},
+                {"kind": "pairs", "items": ["cat\tdog\t8.5", "car\tbanana\t0.5", "king\tqueen\t8.0"]},
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _source(self) -> EvaluateRequest:
+        if (self.benchmark is None) == (self.items is None):
+            raise ValueError("give exactly one of 'benchmark' or 'items'")
+        if self.items is not None and self.kind is None:
+            raise ValueError("'items' needs 'kind': 'analogies' or 'pairs'")
+        return self
+
+
+class EvaluateResponse(BaseModel):
+    model: str
+    benchmark: str
+    kind: Literal["analogies", "pairs"]
+    result: dict[str, Any] = Field(
+        description="gensim-compatible figures: score/correct/incorrect/oov/sections for analogies; "
+        "pearson/spearman/oov_ratio for pairs; seconds taken."
+    )
+
+
+# -- models --------------------------------------------------------------------------------
+
+
+class ModelInfo(BaseModel):
+    name: str
+    default: bool
+    dim: int
+    vocab_size: int
+    index_kinds: list[str]
+    hnsw_status: str
+    sha256: str
+    standardize: str
+    meta: dict[str, Any]
+    evaluation: dict[str, Any] | None = None
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
