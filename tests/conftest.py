@@ -1,0 +1,119 @@
+"""Shared fixtures: hand-made models with known answers, a random model for oracle comparisons,
+the in-process app, and the real default model.
+
+- `tiny_model_dir`: 3-d vectors laid out so king - man + woman = queen, frog ~ toad, and the
+  numbers can be checked by hand.
+- `random_model_dir`: 3,000 x 16 Gaussian vectors; gensim's KeyedVectors on the same matrix is
+  the exact oracle.
+- `api`: an httpx.AsyncClient on the real FastAPI app (ASGI transport) serving both models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from firth_core.artifact import write_artifact
+from service.app import create_app
+from service.registry import ModelRegistry, load_model
+from service.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = REPO / "models" / "glove-6b-50d"
+
+# word: vector. Rows are written in this order (the "frequency" order).
+TINY_VECTORS: dict[str, list[float]] = {
+    "the": [0.2, 0.2, 0.2],
+    "man": [1.0, 0.0, 0.0],
+    "woman": [0.0, 1.0, 0.0],
+    "king": [1.0, 0.0, 1.0],
+    "queen": [0.0, 1.0, 1.0],
+    "prince": [1.0, 0.1, 0.8],
+    "princess": [0.1, 1.0, 0.8],
+    "frog": [-1.0, 0.2, 0.1],
+    "toad": [-1.0, 0.25, 0.05],
+    "snake": [-0.9, -0.3, 0.2],
+    "cat": [-0.2, -1.0, 0.1],
+    "dog": [-0.25, -1.0, 0.2],
+    "car": [0.3, -0.4, -1.0],
+}
+
+
+def tiny_words() -> list[str]:
+    return list(TINY_VECTORS)
+
+
+def tiny_matrix() -> np.ndarray:
+    return np.array(list(TINY_VECTORS.values()), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    counts = list(range(1000, 1000 - len(TINY_VECTORS), -1))
+    return write_artifact(
+        out,
+        tiny_words(),
+        tiny_matrix(),
+        name="tiny",
+        standardize="lower",
+        counts=counts,
+        meta={"source": {"format": "hand-made test vectors"}},
+    )
+
+
+def random_matrix(n: int = 3000, dim: int = 16, seed: int = 7) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [f"w{i:04d}" for i in range(n)], rng.standard_normal((n, dim)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def random_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    words, vectors = random_matrix()
+    out = tmp_path_factory.mktemp("models") / "random"
+    return write_artifact(out, words, vectors, name="random", meta={"source": {"format": "gaussian"}})
+
+
+@pytest.fixture(scope="session")
+def gensim_random():  # type: ignore[no-untyped-def]
+    """gensim's KeyedVectors on the random model: the exact oracle."""
+    from gensim.models import KeyedVectors as GensimKeyedVectors
+
+    words, vectors = random_matrix()
+    kv = GensimKeyedVectors(vector_size=vectors.shape[1])
+    kv.add_vectors(words, vectors)
+    return kv
+
+
+def exact_settings(**overrides: object) -> Settings:
+    return Settings(index="exact", build_hnsw=False, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def registry(tiny_model_dir: Path, random_model_dir: Path) -> ModelRegistry:
+    settings = exact_settings()
+    return ModelRegistry([load_model(tiny_model_dir, settings), load_model(random_model_dir, settings)])
+
+
+@pytest.fixture
+async def api(registry: ModelRegistry) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(exact_settings(), registry)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def default_model_dir() -> Path:
+    if not (DEFAULT_MODEL_DIR / "meta.json").is_file():
+        pytest.fail(f"{DEFAULT_MODEL_DIR} is missing: `make test` imports it first (firth import kumo)")
+    return DEFAULT_MODEL_DIR
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
