@@ -32,6 +32,10 @@ import numpy as np
 SENTENCE_END = -1
 MAX_SENTENCE = 10_000  # trainer.corpus.MAX_SENTENCE_TOKENS; longer runs of ids are cut here too
 
+# The loss is summed over one example in LOSS_EVERY (its log1p costs as much as a dot product at
+# dim 100); the mean over that systematic sample is what progress and meta.json report.
+LOSS_EVERY = 8
+LOSS_EVERY_MASK = LOSS_EVERY - 1
 _U32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _MUL = np.uint64(0x2545F4914F6CDD1D)
@@ -60,10 +64,14 @@ def mix_seed(seed: int, epoch: int, chunk: int) -> np.uint64:
 
 
 @numba.njit(inline="always")
-def _sigmoid_and_loss(f: float, label: float) -> tuple:
-    """sigmoid(f) and the logistic loss -log sigmoid(f) (label 1) or -log sigmoid(-f) (label 0)."""
-    e = math.exp(-abs(f))
-    s = 1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)
+def _sigmoid_and_loss(f: float, label: float, want_loss: bool) -> tuple:
+    """sigmoid(f) and, when wanted, the logistic loss -log sigmoid(f) (label 1) or -log sigmoid(-f)
+    (label 0); both in float32 (expf and log1pf)."""
+    e = math.exp(-abs(np.float32(f)))
+    one = np.float32(1.0)
+    s = one / (one + e) if f >= 0.0 else e / (one + e)
+    if not want_loss:
+        return s, 0.0
     z = -f if label > 0.5 else f
     return s, max(z, 0.0) + math.log1p(e)
 
@@ -77,9 +85,11 @@ def sgns_step(
     n_targets: int,
     alpha: float,
     neu1e: np.ndarray,
+    want_loss: bool = True,
 ) -> float:
     """One skip-gram example: input row `context`, targets[0] the true word (label 1), targets[1:n]
-    negatives (label 0). Updates both matrices by -alpha * gradient; returns the loss before."""
+    negatives (label 0). Updates both matrices by -alpha * gradient; returns the loss before
+    (0 unless want_loss)."""
     dim = w_in.shape[1]
     for d in range(dim):
         neu1e[d] = 0.0
@@ -90,7 +100,7 @@ def sgns_step(
         f = np.float32(0.0)
         for d in range(dim):
             f += w_in[context, d] * w_out[t, d]
-        s, lk = _sigmoid_and_loss(f, label)
+        s, lk = _sigmoid_and_loss(f, label, want_loss)
         loss += lk
         g = np.float32((label - s) * alpha)
         for d in range(dim):
@@ -112,10 +122,11 @@ def cbow_step(
     alpha: float,
     neu1: np.ndarray,
     neu1e: np.ndarray,
+    want_loss: bool = True,
 ) -> float:
     """One CBOW example: the hidden vector is the mean of the context rows contexts[:n_contexts];
     targets as in sgns_step. Output rows move by -alpha * gradient; the error at the hidden vector
-    (-alpha * dLoss/dhidden) is added to every context row. Returns the loss before the update."""
+    (-alpha * dLoss/dhidden) is added to every context row. Returns the loss before the update (0 unless want_loss)."""
     dim = w_in.shape[1]
     for d in range(dim):
         neu1[d] = 0.0
@@ -134,7 +145,7 @@ def cbow_step(
         f = np.float32(0.0)
         for d in range(dim):
             f += neu1[d] * w_out[t, d]
-        s, lk = _sigmoid_and_loss(f, label)
+        s, lk = _sigmoid_and_loss(f, label, want_loss)
         loss += lk
         g = np.float32((label - s) * alpha)
         for d in range(dim):
@@ -204,7 +215,8 @@ def train_chunk_sg(
     seed: np.uint64,
 ) -> tuple:
     """Skip-gram over stream[start:end] (whole sentences). alpha moves linearly from alpha_start to
-    alpha_end across the chunk. Returns (words read, words kept, summed loss, examples)."""
+    alpha_end across the chunk. Returns (words read, words kept, summed loss over the examples
+    numbered 0, LOSS_EVERY, 2 * LOSS_EVERY ..., examples)."""
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
@@ -231,7 +243,10 @@ def train_chunk_sg(
                 if j == i:
                     continue
                 nt, rng = _draw_targets(center, negative, rng, alias_thresh, alias_idx, targets)
-                loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e)
+                if examples & LOSS_EVERY_MASK == 0:
+                    loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, True)
+                else:
+                    sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, False)
                 examples += 1
     return words, kept, loss, examples
 
@@ -282,7 +297,10 @@ def train_chunk_cbow(
             if nc == 0:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
-            loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e)
+            if examples & LOSS_EVERY_MASK == 0:
+                loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, True)
+            else:
+                cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, False)
             examples += 1
     return words, kept, loss, examples
 
