@@ -118,7 +118,7 @@ class KeyedVectors:
     def suggest(self, word: str, n: int = 5) -> list[str]:
         key = self._standardize(word) or word
         candidates = self._suggestion_pool.get(key[:1].lower(), [])
-        return difflib.get_close_matches(key, candidates, n=n, cutoff=0.75)
+        return difflib.get_close_matches(key, candidates, n=n, cutoff=0.6)
 
     def vector(self, word: str) -> np.ndarray:
         return np.asarray(self.vectors[self.index(word)])

@@ -27,14 +27,25 @@ class BodySizeLimit:
                     await response(scope, receive, send)
                     return
         received = 0
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:  # chunked bodies carry no content-length
+                    exceeded = True
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:  # the app's own answer to a cut-off body is replaced by the 413
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except BodyTooLarge:
+            pass
+        if exceeded:
+            await problem_for(BodyTooLarge(self.max_bytes), scope.get("path", ""))(scope, receive, send)
