@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import BodyTooLarge, problem_for
@@ -43,9 +45,7 @@ class BodySizeLimit:
             if not exceeded:  # the app's own answer to a cut-off body is replaced by the 413
                 await send(message)
 
-        try:
+        with contextlib.suppress(BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
-        except BodyTooLarge:
-            pass
         if exceeded:
             await problem_for(BodyTooLarge(self.max_bytes), scope.get("path", ""))(scope, receive, send)
