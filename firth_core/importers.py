@@ -49,7 +49,7 @@ _TEXT_VALUE_BYTES = frozenset(b"0123456789.-+eE \t\r\naAnNiIfFtTyY")
 _BINARY_CHUNK = 1 << 20
 _MAX_WORD_BYTES = 1 << 16
 _PROGRESS_BYTES = 1 << 18
-_INITIAL_ROWS = 1 << 20  # a header may overstate the count; grow past this instead
+_FALLBACK_ROWS = 1 << 16
 
 
 def _check_limit(limit: int | None) -> None:
@@ -93,7 +93,12 @@ class _Collector:
         self.path = path
         self.dim = dim
         self.unit = unit
-        self.buffer = np.empty((min(max(capacity, 1), _INITIAL_ROWS), dim), dtype=np.float32)
+        # np.empty only reserves address space, so sizing for the expected row count costs nothing
+        # until rows are written; an absurd header count falls back to growing.
+        try:
+            self.buffer = np.empty((max(capacity, 1), dim), dtype=np.float32)
+        except (MemoryError, ValueError):
+            self.buffer = np.empty((_FALLBACK_ROWS, dim), dtype=np.float32)
         self.words: list[str] = []
         self.first_seen: dict[str, int] = {}  # raw word -> line (or entry) where it was first seen
         self.kept: set[str] = set()
@@ -327,7 +332,9 @@ def import_glove_text(
         dim = len(text.split(" ")) - 1
         if dim < 1:
             raise InputFormatError(f"{src}: line {line_no}: expected a word followed by its values")
-        collector = _Collector(src, dim, limit or 1 << 14, standardize)
+        # No header: estimate the row count from the file size and the first line's length.
+        estimate = int(src.stat().st_size / len(first) * 1.25) + 1024
+        collector = _Collector(src, dim, min(limit or estimate, estimate), standardize)
         _read_text_body(
             itertools.chain([first], handle),
             collector,
