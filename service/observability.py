@@ -1,0 +1,109 @@
+"""Per-request metrics and access log: a pure ASGI middleware, and `install_observability(app)`.
+
+Requests are labelled by route TEMPLATE (`/v1/models/{model}/neighbors`), never the raw path:
+paths and query strings carry the user's words, which would make label sets unbounded and put
+user input in the logs. Request bodies are never read here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from time import perf_counter
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logging_setup import request_id_var
+from service.metrics import Metrics, current_metrics, metrics_endpoint
+
+access_log = logging.getLogger("firth.access")
+REQUEST_ID_HEADER = b"x-request-id"
+# Accept a caller's id (a UUID, a trace id) if it is short and harmless in logs and headers.
+_SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            if _SAFE_REQUEST_ID.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (a mount's with `/{path}`), or "unmatched"."""
+    route = scope.get("route")
+    if route is None:
+        return UNMATCHED
+    return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+
+
+class Observability:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        request_id = request_id_from(scope)
+        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        status = 500  # if the app raises before it starts a response
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        id_token = request_id_var.set(request_id)
+        metrics_token = current_metrics.set(self.metrics)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except BaseException:
+            # Leave the request id set: the 500 handler runs outside this middleware (Starlette's
+            # ServerErrorMiddleware) and its log line should carry the id. Each request runs in
+            # its own task under a server, so it does not leak into the next request.
+            self._finish(scope, status, started, request_id)
+            raise
+        self._finish(scope, status, started, request_id)
+        request_id_var.reset(id_token)
+        current_metrics.reset(metrics_token)
+
+    def _finish(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+        seconds = perf_counter() - started
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        route = route_template(scope)
+        self.metrics.observe_request(method, route, status, seconds)
+        level = logging.ERROR if status >= 500 else logging.INFO
+        if access_log.isEnabledFor(level):
+            access_log.log(
+                level,
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                },
+            )
+
+
+def install_observability(app: FastAPI) -> Metrics:
+    """Metrics and access logs for every request, and `GET /metrics` (kept out of the OpenAPI
+    schema: it is for Prometheus, not API clients). Call after the other middleware so this one
+    is outermost and also times and counts their answers (a 413 from the body limit)."""
+    metrics = Metrics(lambda: getattr(app.state, "registry", None))
+    app.state.metrics = metrics
+    app.add_middleware(Observability, metrics=metrics)
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    return metrics
