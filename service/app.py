@@ -12,17 +12,19 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse
 
 from service.errors import install_error_handlers
 from service.middleware import BodySizeLimit
+from service.observability import install_observability
 from service.registry import ModelRegistry, load_registry, start_hnsw_builds
 from service.responses import FastJSONResponse
-from service.routes import queries, system
+from service.routes import project, queries, system
 from service.settings import MAX_BODY_BYTES, Settings
 
 VERSION = "0.1.0"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+EXPLORER_ASSETS = Path(__file__).parent / "static" / "explorer"
 DESCRIPTION = """
 Word embeddings over HTTP with gensim's semantics: vector lookup, cosine similarity, nearest
 neighbours (3CosAdd / 3CosMul, exact or HNSW), analogies, doesnt-match and gensim-compatible
@@ -59,9 +61,16 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.registry = registry
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    install_observability(app)  # outermost: times and counts every answer, serves /metrics
     app.include_router(system.router)
     app.include_router(queries.router)
+    app.include_router(project.router)
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    app.mount("/static/explorer", StaticFiles(directory=EXPLORER_ASSETS), name="explorer-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def explorer() -> FileResponse:
+        return FileResponse(EXPLORER_ASSETS / "index.html")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
