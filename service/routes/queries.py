@@ -18,6 +18,7 @@ from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.keyed_vectors import TermInput
 from service import engine
 from service.engine import NeighbourQuery, NeighbourResult
+from service.metrics import record_queries
 from service.registry import LoadedModel, ModelRegistry
 from service.responses import FastJSONResponse
 from service.schemas import (
@@ -204,6 +205,7 @@ async def get_neighbors(
     query = NeighbourQuery(positive=[word], k=k, method=method, restrict_vocab=restrict_vocab, exact=exact)
     inline = _is_cheap(model, exact, method, restrict_vocab)
     (result,) = await _compute(inline, engine.neighbours, model, [query])
+    record_queries(model.name, [result])
     return FastJSONResponse(_neighbours_body(model, result))
 
 
@@ -216,6 +218,7 @@ async def post_neighbors(model: Model, body: NeighborsQuery) -> FastJSONResponse
     query = _to_engine(body)
     inline = _is_cheap(model, body.exact, body.method, body.restrict_vocab)
     (result,) = await _compute(inline, engine.neighbours, model, [query])
+    record_queries(model.name, [result])
     return FastJSONResponse(_neighbours_body(model, result))
 
 
@@ -225,6 +228,7 @@ async def post_neighbors(model: Model, body: NeighborsQuery) -> FastJSONResponse
 async def post_neighbors_batch(model: Model, body: NeighborsBatchRequest) -> FastJSONResponse:
     queries = [_to_engine(q) for q in body.queries]
     results = await _compute(False, engine.neighbours, model, queries)
+    record_queries(model.name, results)
     return FastJSONResponse({"model": model.name, "results": [_neighbours_body(model, r) for r in results]})
 
 
@@ -244,6 +248,7 @@ async def get_analogy(
 ) -> FastJSONResponse:
     inline = _is_cheap(model, exact, method, restrict_vocab)
     (result,) = await _compute(inline, engine.analogies, model, [(a, b, c)], k, method, restrict_vocab, exact)
+    record_queries(model.name, [result])
     return FastJSONResponse(_analogy_body(model, result))
 
 
@@ -253,6 +258,7 @@ async def post_analogy(model: Model, body: AnalogyBatchRequest) -> FastJSONRespo
     results = await _compute(
         False, engine.analogies, model, questions, body.k, body.method, body.restrict_vocab, body.exact
     )
+    record_queries(model.name, results)
     return FastJSONResponse({"model": model.name, "results": [_analogy_body(model, r) for r in results]})
 
 
