@@ -37,7 +37,6 @@ FORMAT_VERSION = 1
 VECTORS_FILE = "vectors.npy"
 VOCAB_FILE = "vocab.txt"
 META_FILE = "meta.json"
-MAX_WORD_CHARS = 256
 _FORBIDDEN_IN_WORDS = ("\t", "\n", "\r")
 
 

@@ -1,0 +1,147 @@
+"""The artifact format: atomic writes, and a loader that refuses bad models with one clear error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firth_core.artifact import (
+    META_FILE,
+    VECTORS_FILE,
+    VOCAB_FILE,
+    load_artifact,
+    update_meta,
+    write_artifact,
+)
+from firth_core.errors import ArtifactError
+
+
+def small(tmp_path: Path, **kwargs: object) -> Path:
+    vectors = np.arange(12, dtype=np.float32).reshape(4, 3) + 1
+    return write_artifact(tmp_path / "m", ["a", "b", "c", "d"], vectors, counts=[9, 7, 5, 3], **kwargs)  # type: ignore[arg-type]
+
+
+def test_round_trip_with_metadata(tmp_path: Path) -> None:
+    path = small(tmp_path, name="small", standardize="lower", meta={"source": {"format": "test"}})
+    artifact = load_artifact(path)
+    assert artifact.words == ["a", "b", "c", "d"]
+    assert artifact.counts is not None and artifact.counts.tolist() == [9, 7, 5, 3]
+    assert artifact.vectors.dtype == np.float32 and isinstance(artifact.vectors, np.memmap)
+    assert artifact.vectors[2].tolist() == [7.0, 8.0, 9.0]
+    meta = artifact.meta
+    assert (meta["name"], meta["dim"], meta["count"], meta["standardize"]) == ("small", 3, 4, "lower")
+    assert meta["format"] == "firth-model" and meta["format_version"] == 1 and meta["created"]
+    assert set(meta["files"]) == {VECTORS_FILE, VOCAB_FILE} and meta["source"] == {"format": "test"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temporary directory left behind
+
+
+def test_update_meta_is_atomic_and_keeps_checksums(tmp_path: Path) -> None:
+    path = small(tmp_path)
+    update_meta(path, {"evaluation": {"wordsim353": {"spearman": 0.5}}})
+    update_meta(path, {"evaluation": {"simlex999": {"spearman": 0.2}}})
+    meta = load_artifact(path).meta
+    assert set(meta["evaluation"]) == {"wordsim353", "simlex999"}
+    with pytest.raises(ArtifactError, match="managed by the writer"):
+        update_meta(path, {"files": {}})
+
+
+@pytest.mark.parametrize(
+    ("words", "vectors", "message"),
+    [
+        (["a", "a"], np.ones((2, 2)), "appears twice"),
+        (["a", ""], np.ones((2, 2)), "empty"),
+        (["a", "b\tc"], np.ones((2, 2)), "tab or line break"),
+        (["a", "b"], np.array([[1.0, np.nan], [1, 1]]), "row 0 holds NaN"),
+        (["a", "b"], np.array([[1.0, 1.0], [0, 0]]), "row 1 is all zeros"),
+        (["a"], np.ones((2, 2)), "2 rows for 1 words"),
+        ([], np.ones((0, 2)), "non-empty"),
+    ],
+)
+def test_writer_refuses_bad_input_and_leaves_nothing(
+    tmp_path: Path, words: list[str], vectors: np.ndarray, message: str
+) -> None:
+    with pytest.raises(ArtifactError, match=message):
+        write_artifact(tmp_path / "m", words, vectors)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
+    path = small(tmp_path)
+    with pytest.raises(ArtifactError, match="already exists"):
+        small(tmp_path)
+    write_artifact(path, ["x"], np.ones((1, 2), dtype=np.float32), overwrite=True)
+    assert load_artifact(path).words == ["x"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def _corrupt_vectors_bytes(path: Path) -> None:
+    data = bytearray((path / VECTORS_FILE).read_bytes())
+    data[-1] ^= 0xFF
+    (path / VECTORS_FILE).write_bytes(bytes(data))
+
+
+def _rewrite(path: Path, words: list[str], vectors: np.ndarray, meta_patch: dict[str, object]) -> None:
+    """Replace files and fix the checksums so only the intended defect remains."""
+    from firth_core.artifact import sha256_file
+
+    np.save(path / VECTORS_FILE, vectors)
+    (path / VOCAB_FILE).write_text("".join(f"{w}\n" for w in words))
+    meta = json.loads((path / META_FILE).read_text())
+    meta["files"] = {f: sha256_file(path / f) for f in (VECTORS_FILE, VOCAB_FILE)}
+    meta.update(meta_patch)
+    (path / META_FILE).write_text(json.dumps(meta))
+
+
+CORRUPTIONS: list[tuple[str, Callable[[Path], None], str]] = [
+    ("checksum", _corrupt_vectors_bytes, "vectors.npy: sha256 does not match"),
+    ("missing meta", lambda p: (p / META_FILE).unlink(), "meta.json: missing"),
+    ("bad json", lambda p: (p / META_FILE).write_text("{"), "meta.json: not valid JSON"),
+    ("missing vocab", lambda p: (p / VOCAB_FILE).unlink(), "vocab.txt: missing"),
+    (
+        "format version",
+        lambda p: (p / META_FILE).write_text(
+            json.dumps({**json.loads((p / META_FILE).read_text()), "format_version": 99})
+        ),
+        "format version 99",
+    ),
+    (
+        "dtype",
+        lambda p: _rewrite(p, list("abcd"), np.ones((4, 3), dtype=np.float64), {}),
+        "dtype is float64",
+    ),
+    ("shape", lambda p: _rewrite(p, list("abcd"), np.ones((4, 2), dtype=np.float32), {}), "shape (4, 2)"),
+    (
+        "nan",
+        lambda p: _rewrite(p, list("abcd"), np.full((4, 3), np.nan, dtype=np.float32), {}),
+        "row 0 holds NaN",
+    ),
+    ("zero row", lambda p: _rewrite(p, list("abcd"), np.zeros((4, 3), dtype=np.float32), {}), "all zeros"),
+    (
+        "duplicates",
+        lambda p: _rewrite(p, list("abca"), np.ones((4, 3), dtype=np.float32), {}),
+        "appears twice",
+    ),
+    ("word count", lambda p: _rewrite(p, list("abc"), np.ones((4, 3), dtype=np.float32), {}), "3 words"),
+    ("pickle", lambda p: _rewrite(p, list("abcd"), np.array([{}] * 4, dtype=object), {}), "vectors.npy"),
+]
+
+
+@pytest.mark.parametrize(("case", "corrupt", "message"), CORRUPTIONS, ids=[c[0] for c in CORRUPTIONS])
+def test_loader_refuses_bad_artifacts(
+    tmp_path: Path, case: str, corrupt: Callable[[Path], None], message: str
+) -> None:
+    path = small(tmp_path)
+    corrupt(path)
+    with pytest.raises(ArtifactError) as err:
+        load_artifact(path)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)  # one line
+
+
+def test_loader_refuses_a_non_directory(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="not a model directory"):
+        load_artifact(tmp_path / "absent")
