@@ -80,5 +80,6 @@ def logging_config(level: str = "info", json: bool = True) -> dict[str, Any]:
             # Access lines come from our middleware (route template, request id); uvicorn's would
             # log the raw URL, whose query string holds the user's words.
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "faiss": {"level": "WARNING"},  # which SIMD build it loads, six lines per process
         },
     }

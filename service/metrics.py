@@ -11,6 +11,7 @@ import os
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Protocol
 
 from prometheus_client import (
@@ -143,3 +144,15 @@ def record_queries(model: str, results: Iterable[_Answered]) -> None:
 async def metrics_endpoint(request: Request) -> Response:
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def clear_multiprocess_dir() -> None:
+    """Remove the previous run's value files (prometheus_client's rule: wipe the directory
+    between runs), before any worker starts. A no-op without PROMETHEUS_MULTIPROC_DIR."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if not path:
+        return
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
