@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from firth_core.errors import FirthError
+from service.logging_setup import logging_config
 from service.settings import Settings
 
 
@@ -49,12 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "index": args.index,
     }
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_config = logging_config(args.log_level, json=settings.log_json)  # uvicorn re-applies it per worker
+    logging.config.dictConfig(log_config)
 
     from service.app import create_app
+    from service.metrics import clear_multiprocess_dir
     from service.registry import load_registry
+
+    clear_multiprocess_dir()
 
     if args.workers > 1:
         # Each worker loads the models; settings travel through the environment.
@@ -72,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             log_level=args.log_level,
             access_log=False,
+            log_config=log_config,
         )
         return 0
     try:
@@ -80,7 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"firth-serve: error: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings, registry)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        log_config=log_config,
+    )
     return 0
 
 
