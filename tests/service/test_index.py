@@ -1,0 +1,111 @@
+"""FAISS indexes: HNSW against exact, saved indexes with checksums, background build and swap."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firth_core.keyed_vectors import unit_rows
+from service import engine
+from service.index import ExactIndex, HnswSpec, build_hnsw, hnsw_files, load_hnsw, save_hnsw, try_build_lock
+from service.registry import ModelRegistry, load_model, start_hnsw_builds
+from service.settings import Settings
+from tests.conftest import random_matrix
+
+WORDS, VECTORS = random_matrix()
+UNIT = unit_rows(VECTORS)
+SPEC = HnswSpec(m=16, ef_construction=80)
+
+
+@pytest.fixture(scope="module")
+def hnsw():  # type: ignore[no-untyped-def]
+    return build_hnsw(UNIT, SPEC, ef_search=64, progress=False)
+
+
+def test_hnsw_recall_against_exact(hnsw) -> None:  # type: ignore[no-untyped-def]
+    exact = ExactIndex(UNIT)
+    queries = UNIT[:300]
+    _, truth = exact.search(queries, 10)
+    _, approx = hnsw.search(queries, 10)
+    recall = np.mean([len(set(t) & set(a)) / 10 for t, a in zip(truth, approx, strict=True)])
+    assert recall >= 0.95
+    assert (approx >= 0).all()
+
+
+def test_exact_index_restrict_searches_a_prefix() -> None:
+    exact = ExactIndex(UNIT)
+    scores, ids = exact.search(UNIT[2500:2501], 20, restrict=100)
+    assert (ids < 100).all() and (ids >= 0).all()
+    brute = UNIT[:100] @ UNIT[2500]
+    assert ids[0].tolist() == np.argsort(-brute)[:20].tolist()
+    assert scores[0] == pytest.approx(np.sort(brute)[::-1][:20], abs=1e-5)
+
+
+def test_hnsw_refuses_restricted_search(hnsw) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="exact index"):
+        hnsw.search(UNIT[:1], 5, restrict=10)
+
+
+def test_save_and_load_verify_checksum_and_vectors(tmp_path: Path, hnsw) -> None:  # type: ignore[no-untyped-def]
+    save_hnsw(hnsw, tmp_path, SPEC, vectors_sha256="abc")
+    loaded = load_hnsw(tmp_path, SPEC, "abc", ef_search=64)
+    assert loaded is not None
+    assert loaded.search(UNIT[:5], 5)[1].tolist() == hnsw.search(UNIT[:5], 5)[1].tolist()
+    assert load_hnsw(tmp_path, SPEC, "other vectors", ef_search=64) is None
+    index_file, _ = hnsw_files(tmp_path, SPEC)
+    data = bytearray(index_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    index_file.write_bytes(bytes(data))
+    assert load_hnsw(tmp_path, SPEC, "abc", ef_search=64) is None  # corrupt: rebuilt, never trusted
+    assert not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_build_lock_is_exclusive(tmp_path: Path) -> None:
+    first = try_build_lock(tmp_path, SPEC)
+    assert first is not None
+    assert try_build_lock(tmp_path, SPEC) is None
+    first.close()
+    again = try_build_lock(tmp_path, SPEC)
+    assert again is not None
+    again.close()
+
+
+def test_engine_over_hnsw_never_returns_inputs_or_short_lists(random_model_dir: Path, hnsw) -> None:  # type: ignore[no-untyped-def]
+    model = load_model(random_model_dir, Settings(index="exact", build_hnsw=False))
+    model = dataclasses.replace(model, hnsw=hnsw, hnsw_status="ready")
+    queries = [
+        engine.NeighbourQuery(positive=[WORDS[i], WORDS[i + 1]], negative=[WORDS[i + 2]], k=25)
+        for i in range(50)
+    ]
+    results = engine.neighbours(model, queries)
+    for query, result in zip(queries, results, strict=True):
+        words = [w for w, _ in result.neighbors]
+        assert len(words) == 25 and result.index == "hnsw"
+        assert not set(words) & (set(query.positive) | set(query.negative))
+    exact = engine.neighbours(model, [dataclasses.replace(queries[0], exact=True)])[0]
+    assert exact.index == "exact"
+    oracle = model.kv.most_similar(queries[0].positive, queries[0].negative, topn=25)
+    assert [w for w, _ in exact.neighbors] == [w for w, _ in oracle]
+
+
+def test_background_build_swaps_in_and_is_reused(tmp_path: Path, random_model_dir: Path) -> None:
+    model_dir = tmp_path / "random"
+    shutil.copytree(random_model_dir, model_dir)
+    settings = Settings(index="hnsw", hnsw_m=16, hnsw_ef_construction=40, build_hnsw=True)
+    registry = ModelRegistry([load_model(model_dir, settings)])
+    before = registry.get("random")
+    assert before.hnsw_status == "building" and before.index_for(False, None).kind == "exact"
+    for thread in start_hnsw_builds(registry, settings):
+        thread.join(timeout=120)
+    after = registry.get("random")
+    assert after.hnsw_status == "ready" and after.index_for(False, None).kind == "hnsw"
+    assert before.hnsw is None  # the old object was never mutated: requests holding it stay consistent
+    started = time.perf_counter()
+    reloaded = load_model(model_dir, settings)
+    assert reloaded.hnsw_status == "ready" and reloaded.hnsw is not None
+    assert time.perf_counter() - started < 30
