@@ -1,0 +1,260 @@
+"""AsyncFirthClient: the asyncio/trio client. Same methods as FirthClient, awaited; the requests
+and parsers are FirthClient's (firth_client._calls), only the sending differs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+import numpy as np
+
+from firth_client import _calls
+from firth_client._base import DEFAULT_TIMEOUT, DEFAULT_URL, ClientBase
+from firth_client.results import (
+    AnalogyResult,
+    Evaluation,
+    Health,
+    Method,
+    ModelInfo,
+    Neighbor,
+    NeighborQuery,
+    OovPolicy,
+    ProblemType,
+    Projection,
+    Readiness,
+    Similarity,
+    Terms,
+    Vectors,
+)
+
+T = TypeVar("T")
+
+
+class AsyncFirthClient(ClientBase):
+    """The async twin of FirthClient (see its docstrings): `async with AsyncFirthClient(url) as c:
+    await c.most_similar("frog")`. One httpx.AsyncClient pool per instance."""
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL = DEFAULT_URL,
+        *,
+        model: str = "default",
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.2,
+        backoff_cap: float = 5.0,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            model=model,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            backoff_cap=backoff_cap,
+            headers=headers,
+        )
+        self._http = httpx.AsyncClient(transport=transport, **self._http_options)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncFirthClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self, call: _calls.Call[T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    call.method, call.path, params=call.params, json=call.json
+                )
+            except httpx.TransportError as exc:
+                delay = self.retry_policy.after_error(call.idempotent, exc, attempt)
+                if delay is None:
+                    raise
+            else:
+                delay = self.retry_policy.after_response(call.idempotent, response, attempt)
+                if delay is None:
+                    return _calls.finish(call, response)
+            await anyio.sleep(delay)
+            attempt += 1
+
+    # -- system and models ------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        return await self._run(_calls.health())
+
+    async def ready(self) -> Readiness:
+        return await self._run(_calls.ready())
+
+    async def metrics(self) -> str:
+        return await self._run(_calls.metrics())
+
+    async def problems(self) -> list[ProblemType]:
+        return await self._run(_calls.problems())
+
+    async def models(self) -> list[ModelInfo]:
+        return await self._run(_calls.models())
+
+    async def model_info(self, model: str | None = None) -> ModelInfo:
+        return await self._run(_calls.model_info(model or self.model))
+
+    # -- vectors and similarity ---------------------------------------------------------------------
+
+    async def vector(self, word: str) -> np.ndarray:
+        return await self._run(_calls.vector(self.model, word))
+
+    async def vectors(self, words: Sequence[str], oov: OovPolicy = "error") -> Vectors:
+        return await self._run(_calls.vectors(self.model, words, oov))
+
+    async def similarity(self, a: str, b: str) -> float:
+        return await self._run(_calls.similarity(self.model, a, b))
+
+    async def similarities(self, pairs: Sequence[tuple[str, str]]) -> list[Similarity]:
+        return await self._run(_calls.similarities(self.model, pairs))
+
+    async def similarity_matrix(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        return await self._run(_calls.similarity_matrix(self.model, a, b))
+
+    async def n_similarity(self, a: Sequence[str], b: Sequence[str]) -> float:
+        return await self._run(_calls.n_similarity(self.model, a, b))
+
+    # -- neighbours and analogies -------------------------------------------------------------------
+
+    async def similar_by_word(
+        self,
+        word: str,
+        topn: int = 10,
+        *,
+        method: Method = "3cosadd",
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+    ) -> list[Neighbor]:
+        return await self._run(_calls.similar_by_word(self.model, word, topn, method, restrict_vocab, exact))
+
+    async def most_similar(
+        self,
+        positive: Terms = None,
+        negative: Terms = None,
+        topn: int = 10,
+        *,
+        method: Method = "3cosadd",
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+    ) -> list[Neighbor]:
+        return await self._run(
+            _calls.most_similar(self.model, positive, negative, topn, method, restrict_vocab, exact)
+        )
+
+    async def most_similar_cosmul(
+        self,
+        positive: Terms = None,
+        negative: Terms = None,
+        topn: int = 10,
+        *,
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+    ) -> list[Neighbor]:
+        return await self._run(
+            _calls.most_similar(self.model, positive, negative, topn, "3cosmul", restrict_vocab, exact)
+        )
+
+    async def similar_by_vector(
+        self, vector: Any, topn: int = 10, *, restrict_vocab: int | None = None, exact: bool = False
+    ) -> list[Neighbor]:
+        return await self._run(
+            _calls.most_similar(self.model, [vector], None, topn, "3cosadd", restrict_vocab, exact)
+        )
+
+    async def most_similar_batch(self, queries: Sequence[NeighborQuery]) -> list[list[Neighbor]]:
+        return await self._run(_calls.most_similar_batch(self.model, queries))
+
+    async def analogy(
+        self,
+        a: str,
+        b: str,
+        c: str,
+        topn: int = 10,
+        *,
+        method: Method = "3cosadd",
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+    ) -> AnalogyResult:
+        return await self._run(_calls.analogy(self.model, a, b, c, topn, method, restrict_vocab, exact))
+
+    async def analogies(
+        self,
+        questions: Sequence[tuple[str, str, str]],
+        topn: int = 1,
+        *,
+        method: Method = "3cosadd",
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+    ) -> list[AnalogyResult]:
+        return await self._run(_calls.analogies(self.model, questions, topn, method, restrict_vocab, exact))
+
+    async def doesnt_match(self, words: Sequence[str]) -> str:
+        return await self._run(_calls.doesnt_match(self.model, words))
+
+    async def rank_by_centrality(self, words: Sequence[str]) -> list[Neighbor]:
+        return await self._run(_calls.rank_by_centrality(self.model, words))
+
+    # -- evaluation and projection ------------------------------------------------------------------
+
+    async def evaluate(
+        self,
+        benchmark: str | None = None,
+        *,
+        items: Sequence[str] | None = None,
+        kind: str | None = None,
+        restrict_vocab: int = 300_000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ) -> Evaluation:
+        return await self._run(
+            _calls.evaluate(
+                self.model, benchmark, items, kind, restrict_vocab, case_insensitive, dummy4unknown
+            )
+        )
+
+    async def project(
+        self,
+        words: Sequence[str] | None = None,
+        *,
+        word: str | None = None,
+        analogy: tuple[str, str, str] | None = None,
+        k: int = 10,
+        depth: int = 1,
+        method: Method = "3cosadd",
+        exact: bool = False,
+        projection: str = "pca",
+        dimensions: int = 2,
+        seed: int = 0,
+        perplexity: float | None = None,
+    ) -> Projection:
+        return await self._run(
+            _calls.project(
+                self.model,
+                words,
+                word,
+                analogy,
+                k,
+                depth,
+                method,
+                exact,
+                projection,
+                dimensions,
+                seed,
+                perplexity,
+            )
+        )

@@ -1,0 +1,165 @@
+"""What the client returns: frozen dataclasses and numpy arrays, never raw JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Method = Literal["3cosadd", "3cosmul"]
+OovPolicy = Literal["error", "skip", "null"]
+# A query term as gensim takes it: a word, a raw vector, or either with an explicit weight.
+Term = str | Sequence[float] | np.ndarray | tuple[str | Sequence[float] | np.ndarray, float]
+# `positive`/`negative`: one term (a single word or 1-d array) or a sequence of terms.
+Terms = Term | Sequence[Term] | None
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    word: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Similarity:
+    a: str
+    b: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class AnalogyResult:
+    """a is to b as c is to `answer` (b - a + c); `neighbors` holds the top-n candidates."""
+
+    model: str
+    a: str
+    b: str
+    c: str
+    answer: str | None
+    index: str
+    neighbors: tuple[Neighbor, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Vectors:
+    """Vectors of many words, one row per returned word, in request order.
+
+    `words[i]` is the vocabulary word row i used (after the model's standardisation) and
+    `inputs[i]` the word as given; with oov="null" a missing word has `words[i] = None` and a
+    row of NaN.
+    """
+
+    model: str
+    dim: int
+    inputs: tuple[str, ...]
+    words: tuple[str | None, ...]
+    array: np.ndarray = field(repr=False)
+    missing: tuple[str, ...]
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        for i, (given, used) in enumerate(zip(self.inputs, self.words, strict=True)):
+            if word in (given, used) and used is not None:
+                return self.array[i]
+        raise KeyError(word)
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Input word -> vector, leaving out missing words."""
+        return {
+            given: self.array[i]
+            for i, (given, used) in enumerate(zip(self.inputs, self.words, strict=True))
+            if used is not None
+        }
+
+
+@dataclass(frozen=True)
+class NeighborQuery:
+    """One query of `most_similar_batch`, with `most_similar`'s arguments."""
+
+    positive: Terms = ()
+    negative: Terms = ()
+    topn: int = 10
+    method: Method = "3cosadd"
+    restrict_vocab: int | None = None
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """gensim-compatible figures: score/correct/incorrect/oov/sections for analogies,
+    pearson/spearman/oov_ratio for pairs, and the seconds taken."""
+
+    model: str
+    benchmark: str
+    kind: str
+    result: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ProjectedPoint:
+    """A projected word: its role (input, query, neighbor, neighbor2, a, b, c, answer, candidate),
+    the word it is a neighbour or answer of, and its cosine to that word."""
+
+    word: str
+    role: str
+    parent: str | None
+    similarity: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Words projected to 2 or 3 dimensions: `coordinates[i]` is the position of `points[i]`."""
+
+    model: str
+    projection: str
+    dimensions: int
+    seed: int
+    perplexity: float | None
+    explained_variance: tuple[float, ...] | None
+    index: str | None
+    answer: str | None
+    neighbors: tuple[Neighbor, ...]
+    arrows: tuple[tuple[str, str], ...]
+    points: tuple[ProjectedPoint, ...]
+    coordinates: np.ndarray = field(repr=False)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(p.word for p in self.points)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    default: bool
+    dim: int
+    vocab_size: int
+    index_kinds: tuple[str, ...]
+    hnsw_status: str
+    sha256: str
+    standardize: str
+    meta: Mapping[str, Any]
+    evaluation: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    status: str
+    models: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    type: str
+    status: int
+    title: str
+
+
+def neighbors_of(rows: Sequence[Mapping[str, Any]]) -> tuple[Neighbor, ...]:
+    return tuple(Neighbor(str(r["word"]), float(r["similarity"])) for r in rows)
