@@ -1,0 +1,128 @@
+// Drives the explorer page in Debian's headless Chromium through playwright-core (which never
+// downloads a browser). Usage: node explorer.spec.mjs <base url> <screenshot dir>
+//
+// Flows: a word (list + map with neighbours of neighbours), an analogy with a typo (the unknown-word
+// message and its suggestions, then the suggestion clicked: answer + two arrows), and the switch
+// to t-SNE. Exits non-zero on the first failed check; on success prints one JSON line of what the
+// page showed, which the pytest driver compares with the API's own answers.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error("usage: node explorer.spec.mjs <base url> <screenshot dir>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const TIMEOUT = 30_000;
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-dev-shm-usage",
+  ],
+});
+const problems = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  // Chromium logs every 4xx as a console error; the unknown word's 404 is expected, others are not.
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      problems.push(`console error: ${msg.text()}`);
+    }
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400 && !(r.status() === 404 && r.url().endsWith("/project"))) {
+      problems.push(`${r.status()} from ${r.url()}`);
+    }
+  });
+  // The page must work offline: any request that leaves the service fails the test.
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base)) return route.continue();
+    problems.push(`request outside the service: ${url}`);
+    return route.abort();
+  });
+
+  const mapWords = () => page.$$eval("#points g.point", (gs) => gs.map((g) => [g.dataset.word, g.dataset.role]));
+  const listWords = () => page.$$eval("#result-list li", (lis) => lis.map((li) => li.dataset.word));
+
+  await page.goto(base + "/");
+  await page.waitForSelector("#model option", { state: "attached" });
+  const docsHref = await page.getAttribute("a.docs", "href");
+  check(docsHref === "/docs", `link to /docs, got ${docsHref}`);
+
+  // -- a word: list and map --------------------------------------------------------------
+  await page.fill("#word", "frog");
+  await page.click("#word-form button");
+  await page.waitForSelector('#points g.point[data-role="query"][data-word="frog"]');
+  await page.waitForSelector("#results:not([hidden]) #result-list li");
+  const word = { list: await listWords(), points: await mapWords() };
+  word.caption = await page.textContent("#map-caption");
+  word.sims = await page.$$eval("#result-list .sim", (s) => s.map((x) => Number(x.textContent)));
+  check(word.list.length === 10, `10 neighbours listed, got ${word.list.length}`);
+  const mapped = new Map(word.points);
+  for (const w of word.list) check(mapped.get(w) === "neighbor", `neighbour ${w} on the map`);
+  check(word.points.filter(([, r]) => r === "neighbor2").length > 10, "neighbours of neighbours on the map");
+  check(word.caption.startsWith("PCA of"), `PCA caption, got ${word.caption}`);
+  await page.screenshot({ path: join(shots, "explorer-word.png") });
+
+  // -- an analogy with a typo: the message and its suggestions ---------------------------
+  await page.fill("#analogy-a", "man");
+  await page.fill("#analogy-b", "king");
+  await page.fill("#analogy-c", "womann");
+  await page.click("#analogy-form button");
+  await page.waitForSelector("#message:not([hidden]) button.suggestion");
+  const unknown = {
+    message: await page.textContent("#message"),
+    suggestions: await page.$$eval("#message button.suggestion", (b) => b.map((x) => x.textContent)),
+  };
+  check(unknown.message.includes("womann"), `the message names the word: ${unknown.message}`);
+  await page.screenshot({ path: join(shots, "explorer-unknown.png") });
+
+  // -- the suggestion clicked: answer, map, two arrows -----------------------------------
+  await page.click('#message button.suggestion:text-is("woman")');
+  await page.waitForSelector("#analogy-answer");
+  await page.waitForSelector("#arrows line.arrow >> nth=1");
+  check(await page.isHidden("#message"), "the message is cleared");
+  const analogy = {
+    answer: await page.textContent("#analogy-answer"),
+    list: await listWords(),
+    points: await mapWords(),
+    arrows: await page.$$eval("#arrows line.arrow", (ls) => ls.map((l) => [l.dataset.source, l.dataset.target])),
+    labels: await page.$$eval("#points g.point text", (ts) => ts.map((t) => t.textContent)),
+  };
+  check(analogy.arrows.length === 2, `two arrows, got ${analogy.arrows.length}`);
+  const roles = new Map(analogy.points);
+  for (const [w, r] of [["man", "a"], ["king", "b"], ["woman", "c"], [analogy.answer, "answer"]]) {
+    check(roles.get(w) === r, `${w} on the map as ${r}, got ${roles.get(w)}`);
+    check(analogy.labels.includes(w), `${w} labelled on the map`);
+  }
+  await page.mouse.move(0, 0);  // no hover underline in the picture
+  await page.screenshot({ path: join(shots, "explorer-analogy.png") });
+
+  // -- switch the projection to t-SNE ----------------------------------------------------
+  await page.selectOption("#projection", "tsne");
+  await page.waitForFunction(() => document.querySelector("#map-caption").textContent.startsWith("t-SNE"));
+  const tsne = { caption: await page.textContent("#map-caption"), points: await mapWords() };
+  check(tsne.points.length === analogy.points.length, "t-SNE maps the same points");
+  await page.screenshot({ path: join(shots, "explorer-tsne.png") });
+
+  check(problems.length === 0, problems.join("; "));
+  console.log(JSON.stringify({ word, unknown, analogy, tsne }));
+} catch (err) {
+  console.error(err.stack || String(err));
+  if (problems.length) console.error(problems.join("\n"));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
