@@ -31,6 +31,7 @@ from firth_client.results import (
 )
 
 T = TypeVar("T")
+_sleep = anyio.sleep  # a module attribute, so tests can record the waits
 
 
 class AsyncFirthClient(ClientBase):
@@ -86,7 +87,7 @@ class AsyncFirthClient(ClientBase):
                 delay = self.retry_policy.after_response(call.idempotent, response, attempt)
                 if delay is None:
                     return _calls.finish(call, response)
-            await anyio.sleep(delay)
+            await _sleep(delay)
             attempt += 1
 
     # -- system and models ------------------------------------------------------------------------

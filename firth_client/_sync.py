@@ -30,6 +30,7 @@ from firth_client.results import (
 )
 
 T = TypeVar("T")
+_sleep = time.sleep  # a module attribute, so tests can record the waits
 
 
 class FirthClient(ClientBase):
@@ -87,7 +88,7 @@ class FirthClient(ClientBase):
                 delay = self.retry_policy.after_response(call.idempotent, response, attempt)
                 if delay is None:
                     return _calls.finish(call, response)
-            time.sleep(delay)
+            _sleep(delay)
             attempt += 1
 
     # -- system and models ------------------------------------------------------------------------
