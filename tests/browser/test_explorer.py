@@ -1,0 +1,166 @@
+"""The explorer page in a real browser, on the real default model served by the real server process.
+
+explorer.spec.mjs drives Debian's /usr/bin/chromium through playwright-core and prints what the
+page showed; this test compares that with the service's own API answers. Screenshots land in
+test-artifacts/explorer-*.png. Chromium and node are installed by .ci/run: without them the
+test fails (it never skips and never downloads a browser).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: install it (apt-get install -y nodejs npm); .ci/run does")
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does; never a download)")
+    if not (HERE / "node_modules" / "playwright-core" / "package.json").is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing, so playwright-core cannot be installed (apt-get install -y npm)")
+        # playwright-core has no install script: this fetches the library only, never a browser.
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            pytest.fail(f"npm ci in {HERE} failed:\n{done.stderr[-2000:]}")
+    return node
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(default_model_dir: Path) -> Iterator[str]:
+    """`firth-serve` on the default model, exact index (an HNSW build would take minutes)."""
+    port = _free_port()
+    env = {**os.environ, "FIRTH_LOG_JSON": "0"}
+    command = [sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--model", str(default_model_dir), "--index", "exact", "--log-level", "warning"]
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"the server exited with {proc.returncode}:\n{output[-2000:]}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not become ready within 90 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def page_report(server: str) -> dict[str, Any]:
+    node = _node()
+    shots = ARTIFACTS
+    for old in shots.glob("explorer-*.png"):
+        old.unlink()
+    done = subprocess.run(
+        [node, str(HERE / "explorer.spec.mjs"), server, str(shots)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if done.returncode != 0:
+        pytest.fail(
+            f"the browser run failed ({done.returncode}):\n{done.stderr[-4000:]}{done.stdout[-1000:]}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_served_page_and_assets(server: str) -> None:
+    page = httpx.get(f"{server}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for asset in ("explorer.js", "explorer.css"):
+        assert httpx.get(f"{server}/static/explorer/{asset}").status_code == 200
+    # no CDN: every script and stylesheet the page names is served here
+    assert "http://" not in page.text and "https://" not in page.text
+
+
+def test_word_flow_matches_the_api(server: str, page_report: dict[str, Any]) -> None:
+    api = httpx.get(f"{server}/v1/models/default/neighbors", params={"word": "frog", "k": 10}).json()
+    expected = [n["word"] for n in api["neighbors"]]
+    word = page_report["word"]
+    assert word["list"] == expected
+    assert word["sims"] == pytest.approx([round(n["similarity"], 3) for n in api["neighbors"]], abs=1e-3)
+    roles = dict(word["points"])
+    assert roles["frog"] == "query"
+    assert {w for w, r in roles.items() if r == "neighbor"} == set(expected)
+    # depth 2: the map also holds every neighbour's own neighbours
+    second = httpx.post(
+        f"{server}/v1/models/default/neighbors/batch",
+        json={"queries": [{"positive": [w], "k": 10} for w in expected]},
+    ).json()
+    around = {n["word"] for r in second["results"] for n in r["neighbors"]}
+    assert set(roles) == {"frog", *expected, *around}
+
+
+def test_unknown_word_shows_the_api_suggestions(server: str, page_report: dict[str, Any]) -> None:
+    problem = httpx.get(f"{server}/v1/models/default/vectors/womann")
+    assert problem.status_code == 404
+    unknown = page_report["unknown"]
+    assert "not in the vocabulary" in unknown["message"]
+    assert unknown["suggestions"] == problem.json()["suggestions"]
+    assert "woman" in unknown["suggestions"]
+
+
+def test_analogy_flow_draws_the_two_offsets(server: str, page_report: dict[str, Any]) -> None:
+    api = httpx.get(f"{server}/v1/models/default/analogy", params={"a": "man", "b": "king", "c": "woman"})
+    answer = api.json()["answer"]
+    assert answer == "queen"  # GloVe 6B's best-known analogy; the issue's figure needs it
+    analogy = page_report["analogy"]
+    assert analogy["answer"] == answer
+    assert analogy["list"] == [n["word"] for n in api.json()["neighbors"]]
+    roles = dict(analogy["points"])
+    assert [roles["man"], roles["king"], roles["woman"], roles["queen"]] == ["a", "b", "c", "answer"]
+    assert analogy["arrows"] == [["man", "king"], ["woman", "queen"]]
+    assert page_report["tsne"]["caption"].startswith("t-SNE of 13 unit vectors")
+
+
+def test_screenshots_saved(page_report: dict[str, Any]) -> None:
+    for name in ("word", "unknown", "analogy", "tsne"):
+        shot = ARTIFACTS / f"explorer-{name}.png"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+        assert shot.stat().st_size > 20_000, f"{shot} looks blank"
