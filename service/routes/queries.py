@@ -127,7 +127,7 @@ def _is_cheap(model: LoadedModel, exact: bool, method: str, restrict: int | None
 # -- vectors -------------------------------------------------------------------------------
 
 
-@router.get("/vectors/{word}", response_model=VectorOut, summary="Vector of one word")
+@router.get("/vectors/{word:path}", response_model=VectorOut, summary="Vector of one word")
 async def get_vector(model: Model, word: Annotated[Word, Path(examples=["king"])]) -> FastJSONResponse:
     found, _ = engine.lookup_vectors(model, [word], "error")
     return FastJSONResponse({"word": found[0].word, "input": word, "vector": found[0].vector})

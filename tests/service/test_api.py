@@ -170,3 +170,16 @@ async def test_evaluate_uploaded_items(api: httpx.AsyncClient) -> None:
     pairs = ["cat\tdog\t9", "king\tqueen\t7", "cat\tcar\t1", "frog\ttoad\t9.5"]
     body = (await api.post(f"{TINY}/evaluate", json={"kind": "pairs", "items": pairs})).json()
     assert -1.0 <= body["result"]["spearman"] <= 1.0 and body["result"]["oov"] == 0
+
+
+async def test_vector_lookup_of_a_word_with_a_slash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from firth_core.artifact import write_artifact
+    from service.app import create_app
+    from service.registry import ModelRegistry, load_model
+    from tests.conftest import exact_settings
+
+    path = write_artifact(tmp_path / "m", ["1/2", "a"], np.eye(2, dtype=np.float32), name="m")
+    app = create_app(exact_settings(), ModelRegistry([load_model(path, exact_settings())]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        body = (await client.get("/v1/models/m/vectors/1/2")).json()
+    assert body["word"] == "1/2" and body["vector"] == [1.0, 0.0]
