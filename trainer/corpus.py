@@ -104,7 +104,7 @@ def iter_file_lines(name: str, stats: CorpusStats) -> Iterator[str]:
     line_no = 0
     try:
         with _open_lines(name, hasher) as text:
-            for line_no, line in enumerate(text, start=1):  # noqa: B007
+            for line_no, line in enumerate(text, start=1):
                 if "\x00" in line:
                     raise InputFormatError(f"corpus {shown}: line {line_no} holds NUL bytes (binary file?)")
                 yield line

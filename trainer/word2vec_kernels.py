@@ -25,6 +25,7 @@ reproducible.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -64,7 +65,7 @@ def mix_seed(seed: int, epoch: int, chunk: int) -> np.uint64:
 
 
 @numba.njit(inline="always")
-def _sigmoid_and_loss(f: float, label: float, want_loss: bool) -> tuple:
+def _sigmoid_and_loss(f: Any, label: float, want_loss: bool) -> tuple:
     """sigmoid(f) and, when wanted, the logistic loss -log sigmoid(f) (label 1) or -log sigmoid(-f)
     (label 0); both in float32 (expf and log1pf)."""
     e = math.exp(-abs(np.float32(f)))
@@ -160,7 +161,12 @@ def cbow_step(
 
 @numba.njit(inline="always")
 def _draw_targets(
-    center: int, negative: int, rng: np.uint64, alias_thresh: np.ndarray, alias_idx: np.ndarray, targets: np.ndarray
+    center: int,
+    negative: int,
+    rng: np.uint64,
+    alias_thresh: np.ndarray,
+    alias_idx: np.ndarray,
+    targets: np.ndarray,
 ) -> tuple:
     """targets[0] = center, then up to `negative` draws from the alias table (the centre skipped)."""
     n_words = np.uint64(alias_idx.shape[0])
@@ -235,7 +241,7 @@ def train_chunk_sg(
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
             rng = xorshift(rng)
-            reduced = window - np.int64((rng * _MUL) % np.uint64(window))
+            reduced = int(window - np.int64((rng * _MUL) % np.uint64(window)))
             lo = max(0, i - reduced)
             hi = min(n, i + reduced + 1)
             center = buf[i]
@@ -288,7 +294,7 @@ def train_chunk_cbow(
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
             rng = xorshift(rng)
-            reduced = window - np.int64((rng * _MUL) % np.uint64(window))
+            reduced = int(window - np.int64((rng * _MUL) % np.uint64(window)))
             nc = 0
             for j in range(max(0, i - reduced), min(n, i + reduced + 1)):
                 if j != i:

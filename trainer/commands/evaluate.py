@@ -1,0 +1,88 @@
+"""`firth evaluate`: score a model on the bundled benchmarks or a user's file (gensim's accounting)
+and record the scores in the model's meta.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from firth_core.artifact import load_artifact, update_meta
+from firth_core.errors import InputFormatError
+from trainer.scoring import BENCHMARK_NAMES, summary
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "evaluate",
+        help="score a model on word analogies and word-pair similarity",
+        description=(
+            "Score a model with gensim's accounting: analogies (3CosAdd, questions with unknown words "
+            "skipped and counted) and word-pair Spearman/Pearson. The scores are written into the "
+            "model's meta.json under 'evaluation' unless --no-save is given."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("model", metavar="MODEL_DIR", help="model directory")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--benchmark",
+        action="append",
+        choices=BENCHMARK_NAMES,
+        help="a bundled benchmark; repeat for several (default: all three)",
+    )
+    which.add_argument("--file", type=Path, help="your own file: questions-words format or word pairs (TSV)")
+    p.add_argument(
+        "--kind",
+        choices=("analogies", "pairs"),
+        default=None,
+        help="format of --file (default: analogies when the file has ': section' lines, else pairs)",
+    )
+    p.add_argument(
+        "--restrict-vocab", type=int, default=300_000, help="only the most frequent N words (gensim)"
+    )
+    p.add_argument("--no-save", action="store_true", help="do not write the scores into meta.json")
+    p.add_argument("--json", action="store_true", help="print the full results as JSON")
+    p.set_defaults(handler=run)
+
+
+def _guess_kind(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(": "):
+                    return "analogies"
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFormatError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    return "pairs"
+
+
+def run(args: argparse.Namespace) -> int:
+    from firth_core.evaluation import evaluate_benchmark, evaluate_file
+    from firth_core.keyed_vectors import KeyedVectors
+
+    if args.restrict_vocab < 1:
+        raise InputFormatError(f"restrict-vocab must be >= 1, got {args.restrict_vocab}")
+    if args.kind and not args.file:
+        raise InputFormatError("--kind applies to --file only")
+    artifact = load_artifact(args.model)
+    kv = KeyedVectors.from_artifact(artifact)
+    options = {"restrict_vocab": args.restrict_vocab}
+    results: dict[str, Any] = {}
+    if args.file:
+        if not args.file.is_file():
+            raise InputFormatError(f"{args.file}: no such file")
+        kind = args.kind or _guess_kind(args.file)
+        results[f"file:{args.file.name}"] = evaluate_file(kv, args.file, kind, **options)  # type: ignore[arg-type]
+    else:
+        for name in args.benchmark or BENCHMARK_NAMES:
+            results[name] = evaluate_benchmark(kv, name, **options)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for name, result in results.items():
+            print(summary(name, result))
+    if not args.no_save:
+        update_meta(artifact.path, {"evaluation": results})
+    return 0

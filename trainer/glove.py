@@ -1,0 +1,142 @@
+"""GloVe in stages, like the original: vocabulary -> co-occurrence -> shuffle -> fit.
+
+The vocabulary and id stream come from trainer/vocab.py; counting and shuffling from
+trainer/glove_cooccur.py; the AdaGrad kernel from trainer/glove_kernels.py runs on Hogwild
+threads over chunks of the shuffled records, in the same order every iteration (as glove.c).
+The output is word + context vectors (glove.c's -model 2).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firth_core.errors import InputFormatError
+from trainer.glove_cooccur import count_cooccurrences, shuffle_records
+from trainer.glove_kernels import fit_chunk
+from trainer.hogwild import run_jobs
+from trainer.progress import Progress, note
+from trainer.vocab import TokenStream, Vocab
+
+CHUNK_RECORDS = 1 << 17  # records a job: many jobs an iteration keep both threads busy to the end
+
+
+@dataclass
+class GloveParams:
+    dim: int = 100  # the size most GloVe results are quoted at; 50-300 is usual
+    window: int = 15  # glove.c demo.sh's WINDOW_SIZE: a wide symmetric window, weighted 1/distance
+    epochs: int = 25  # glove.c's default num_iter
+    x_max: float = 100.0  # glove.c's cutoff of the weighting function (Pennington et al. 2014)
+    alpha: float = 0.75  # exponent of the weighting function (Pennington et al. 2014)
+    eta: float = 0.05  # glove.c's initial AdaGrad learning rate
+    grad_clip: float = 100.0  # glove.c's grad_clip_value
+    memory_gb: float = 2.0  # budget for counting and shuffling (glove.c: 4.0); beyond it, spill to disk
+    threads: int = 0  # 0: every core
+    seed: int = 1  # initial vectors and the shuffle
+
+    def resolved(self) -> GloveParams:
+        out = GloveParams(**asdict(self))
+        if out.threads <= 0:
+            out.threads = os.cpu_count() or 1
+        return out
+
+    def check(self) -> None:
+        for name in ("dim", "window", "epochs"):
+            if getattr(self, name) <= 0:
+                raise InputFormatError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("x_max", "alpha", "eta", "grad_clip", "memory_gb"):
+            if not getattr(self, name) > 0:
+                raise InputFormatError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass
+class GloveResult:
+    vectors: np.ndarray
+    params: GloveParams
+    seconds_counting: float
+    seconds_fitting: float
+    records: int
+    spills: int
+    epoch_loss: list[float]
+    skipped: int
+
+    def as_meta(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds_counting + self.seconds_fitting, 3),
+            "seconds_counting": round(self.seconds_counting, 3),
+            "seconds_fitting": round(self.seconds_fitting, 3),
+            "cooccurrence_records": self.records,
+            "cooccurrence_spills": self.spills,
+            "records_per_second": round(self.records * self.params.epochs / max(self.seconds_fitting, 1e-9)),
+            "final_loss": self.epoch_loss[-1],
+            "epoch_loss": self.epoch_loss,
+            "skipped_non_finite": self.skipped,
+        }
+
+
+def init_parameters(n_words: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """W uniform in [-0.5, 0.5) / dim, AdaGrad sums at 1 (glove.c)."""
+    rng = np.random.default_rng(seed)
+    W = ((rng.random((2 * n_words, dim + 1), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(
+        np.float32
+    )
+    return W, np.ones((2 * n_words, dim + 1), dtype=np.float32)
+
+
+def train_glove(
+    stream: TokenStream, vocab: Vocab, params: GloveParams, work: Path, quiet: bool = False
+) -> GloveResult:
+    p = params.resolved()
+    p.check()
+    n = len(vocab)
+    budget = int(p.memory_gb * (1 << 30))
+    started = time.perf_counter()
+    note(f"counting co-occurrences (window {p.window}) ...", quiet)
+    records, stats = count_cooccurrences(stream.ids, n, p.window, budget, work)
+    if len(records) == 0:
+        raise InputFormatError("no co-occurrences: every sentence has a single in-vocabulary word")
+    records = shuffle_records(records, budget, p.seed, work)
+    counting = time.perf_counter() - started
+    note(f"{len(records):,} co-occurrence records ({stats.spills} spills) in {counting:.1f} s", quiet)
+
+    W, gradsq = init_parameters(n, p.dim, p.seed)
+    rows, cols, vals = np.asarray(records.rows), np.asarray(records.cols), np.asarray(records.vals)
+    n_rec = len(records)
+    n_chunks = -(-n_rec // CHUNK_RECORDS)
+    loss_sum = [0.0] * p.epochs
+    skipped = [0] * p.epochs
+    done = {"records": 0, "epoch": 0}
+
+    def job(i: int) -> tuple[float, int]:
+        c = i % n_chunks
+        s, e = c * CHUNK_RECORDS, min((c + 1) * CHUNK_RECORDS, n_rec)
+        out: tuple[float, int] = fit_chunk(
+            W, gradsq, rows, cols, vals, s, e, n, p.x_max, p.alpha, p.eta, p.grad_clip
+        )
+        return out
+
+    def on_result(i: int, result: tuple[float, int]) -> None:
+        epoch, c = divmod(i, n_chunks)
+        loss_sum[epoch] += result[0]
+        skipped[epoch] += result[1]
+        done["records"] += min((c + 1) * CHUNK_RECORDS, n_rec) - c * CHUNK_RECORDS
+        done["epoch"] = epoch
+
+    with Progress(p.epochs * n_rec, "glove", unit="rec", quiet=quiet) as bar:
+
+        def on_tick() -> None:
+            e = done["epoch"]
+            seen = done["records"] - e * n_rec
+            bar.update(done["records"], epoch=f"{e + 1}/{p.epochs}", loss=f"{loss_sum[e] / max(seen, 1):.4f}")
+
+        fit_started = time.perf_counter()
+        run_jobs(p.epochs * n_chunks, job, p.threads, on_result, on_tick)
+        fitting = time.perf_counter() - fit_started
+    vectors = W[:n, : p.dim] + W[n:, : p.dim]
+    epoch_loss = [round(s / n_rec, 6) for s in loss_sum]
+    return GloveResult(vectors, p, counting, fitting, n_rec, stats.spills, epoch_loss, sum(skipped))

@@ -1,0 +1,30 @@
+"""Intrinsic evaluation of trained vectors through firth_core.evaluation (gensim's accounting)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from firth_core.keyed_vectors import KeyedVectors
+
+BENCHMARK_NAMES = ("questions-words", "wordsim353", "simlex999")
+
+
+def evaluate_all(kv: KeyedVectors, names: Sequence[str] = BENCHMARK_NAMES, **options: Any) -> dict[str, Any]:
+    from firth_core.evaluation import evaluate_benchmark
+
+    return {name: evaluate_benchmark(kv, name, **options) for name in names}
+
+
+def summary(name: str, result: dict[str, Any]) -> str:
+    """One line a benchmark: accuracy for analogies, Spearman / Pearson for word pairs."""
+    if result.get("kind") == "analogies":
+        answered = result["correct"] + result["incorrect"]
+        return (
+            f"{name}: accuracy {result['score']:.4f} ({result['correct']} of {answered} answered, "
+            f"{result['oov']} of {result['questions']} skipped as out of vocabulary)"
+        )
+    return (
+        f"{name}: Spearman {result['spearman']:.4f}, Pearson {result['pearson']:.4f} "
+        f"({result['pairs']} pairs, {result['oov_ratio']:.1f}% out of vocabulary)"
+    )
