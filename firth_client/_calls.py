@@ -274,9 +274,9 @@ def model_info(model: str) -> Call[ModelInfo]:
 
 
 def vector(model: str, word: str) -> Call[np.ndarray]:
-    if "/" in word or word in (".", ".."):
-        # Such a word cannot be a path segment (servers decode %2F before routing; "." is a
-        # dot-segment): ask for it in a body instead.
+    if word in (".", ".."):
+        # Dot segments are removed from URLs (RFC 3986 5.2.4), even by httpx: ask in a body.
+        # ("/" is fine: it is sent as %2F and the route takes the rest of the path.)
         return _call(
             "POST",
             "/v1/models/{model}/vectors",

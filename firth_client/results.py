@@ -139,8 +139,8 @@ class ModelInfo:
     hnsw_status: str
     sha256: str
     standardize: str
-    meta: Mapping[str, Any]
-    evaluation: Mapping[str, Any] | None
+    meta: Mapping[str, Any] = field(repr=False)  # the artifact's meta.json: long
+    evaluation: Mapping[str, Any] | None = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from firth_client import AsyncFirthClient, FirthClient
+from firth_client import AsyncFirthClient, FirthClient, UnknownWordError
 from tests.client.cases import CASES, Case
+from tests.client.conftest import SyncASGITransport
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -21,15 +23,15 @@ async def test_async_method(aclient: AsyncFirthClient, case: Case) -> None:
     case.check(await getattr(aclient, case.method)(*case.args, **case.kwargs))
 
 
-def test_a_word_with_a_slash_is_sent_in_a_body(client: FirthClient) -> None:
-    """GET /vectors/{word} cannot carry "a/b" (servers decode %2F before routing): the client
-    asks POST /vectors instead, so the answer is about the word, not a missing route."""
-    from firth_client import UnknownWordError
-
-    with pytest.raises(UnknownWordError) as caught:
-        client.vector("frog/toad")
-    assert caught.value.word == "frog/toad"
-    assert client.vector("KING").tolist() == client.vectors(["king"]).array[0].tolist()
+def test_words_that_are_awkward_in_a_path(client: FirthClient, sync_transport: SyncASGITransport) -> None:
+    """A word with "/" or "?" travels percent-encoded in GET /vectors/{word}; "." and ".." (which
+    URLs drop as dot segments) go in a POST body. Either way the answer is about the word."""
+    for word in ("frog/toad", "cat?dog", "50%", ".", ".."):
+        with pytest.raises(UnknownWordError) as caught:
+            client.vector(word)
+        assert caught.value.word == word
+    assert [m for m, _ in sync_transport.sent] == ["GET", "GET", "GET", "POST", "POST"]
+    np.testing.assert_array_equal(client.vector("KING"), client.vectors(["king"]).array[0])
 
 
 def test_clients_share_one_pool_and_close_it(client: FirthClient) -> None:
