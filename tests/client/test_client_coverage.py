@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 
 from fastapi import FastAPI
 from starlette.routing import Route
@@ -79,3 +81,22 @@ def test_sync_and_async_clients_have_the_same_methods() -> None:
     init_sync = inspect.signature(FirthClient.__init__).parameters
     init_async = inspect.signature(AsyncFirthClient.__init__).parameters
     assert list(init_sync) == list(init_async)
+
+
+def test_the_client_needs_only_httpx_and_numpy() -> None:
+    """Importing and using the client must not pull in the service or its dependencies."""
+    code = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"service", "firth_core", "trainer", "fastapi", "pydantic", "faiss", "scipy"}:
+            raise ImportError(f"firth_client imported {name}")
+sys.meta_path.insert(0, Refuse())
+import httpx
+from firth_client import FirthClient, AsyncFirthClient
+t = httpx.MockTransport(lambda r: httpx.Response(200, json={"a": "x", "b": "y", "similarity": 0.25}))
+with FirthClient("http://x", transport=t) as c:
+    assert c.similarity("x", "y") == 0.25
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
