@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from service import engine
 from service.engine import NeighbourQuery, NeighbourResult
-from service.projection import MAX_POINTS, Projected, Projection, project
+from service.projection import MAX_POINTS, Projected, Projection, max_perplexity, project
 from service.registry import LoadedModel
 from service.responses import FastJSONResponse
 from service.routes.queries import Model
@@ -46,11 +46,11 @@ class ProjectRequest(_Strict):
     depth: Literal[1, 2] = Field(1, description="2 adds each neighbour's own k neighbours (`word` only).")
     method: Method = Field("3cosadd", description="How neighbours and answers are ranked.")
     exact: bool = Field(False, description="Search exhaustively instead of through the HNSW index.")
-    projection: Projection = Field("pca", description="pca (exact, fast) or tsne (scikit-learn, seeded).")
+    projection: Projection = Field("pca", description="pca (exact, fast) or tsne (openTSNE, seeded).")
     dimensions: Literal[2, 3] = 2
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(0, description="t-SNE's random seed.")
     perplexity: Annotated[float, Field(gt=0, le=100)] | None = Field(
-        None, description="t-SNE perplexity, below the number of points; default min(30, (points-1)/3)."
+        None, description="t-SNE perplexity, at most (points - 1) / 3; default min(30, (points - 1) / 3)."
     )
     format: Literal["json", "csv"] = Field("json", description="csv answers text/csv as a download.")
     model_config = ConfigDict(
@@ -83,8 +83,9 @@ class ProjectRequest(_Strict):
         if self.perplexity is not None:
             if self.projection != "tsne":
                 raise ValueError("perplexity applies to projection 'tsne' only")
-            if self.perplexity >= self.max_points():
-                raise ValueError(f"perplexity must be less than the number of points ({self.max_points()})")
+            if self.perplexity > max_perplexity(self.max_points()):
+                limit = max_perplexity(self.max_points())
+                raise ValueError(f"perplexity must be at most (points - 1) / 3 = {limit:g} here")
         return self
 
 
