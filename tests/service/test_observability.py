@@ -108,6 +108,8 @@ async def test_requests_counted_by_route_template_and_status(client: httpx.Async
     assert (await client.get("/v1/models/tiny/neighbors", params={"word": "frog", "k": 0})).status_code == 422
     assert (await client.get("/v1/models/tiny/vectors/zebra")).status_code == 404
     assert (await client.get("/no/such/secretpath")).status_code == 404
+    assert (await client.get("/openapi.json")).status_code == 200  # a plain Starlette route
+    assert (await client.get("/static/docs/swagger-ui.css")).status_code == 200  # a mount
     after = await scrape(client)
 
     requests = "firth_http_requests_total"
@@ -116,6 +118,8 @@ async def test_requests_counted_by_route_template_and_status(client: httpx.Async
     vectors = "/v1/models/{model}/vectors/{word}"
     assert delta(before, after, requests, method="GET", route=vectors, status="404") == 1
     assert delta(before, after, requests, method="GET", route="unmatched", status="404") == 1
+    assert delta(before, after, requests, method="GET", route="/openapi.json", status="200") == 1
+    assert delta(before, after, requests, method="GET", route="/static/docs/{path}", status="200") == 1
     # The first scrape itself is counted by the second.
     assert delta(before, after, requests, method="GET", route="/metrics", status="200") == 1
 
