@@ -74,7 +74,8 @@ class KeyedVectors:
         self.counts = counts
         self.standardize_name = standardize
         self._standardize: Callable[[str], str] = get_standardizer(standardize)
-        self.unit = unit_rows(vectors)
+        self.norms = np.linalg.norm(np.asarray(vectors, dtype=np.float32), axis=1)
+        self.unit = np.ascontiguousarray(vectors / self.norms[:, None], dtype=np.float32)
         self.unit.setflags(write=False)
 
     @classmethod
@@ -214,7 +215,9 @@ class KeyedVectors:
 
         end = restrict_vocab or len(self)
         terms = np.stack([as_term(t) for t in list(positive) + list(negative)], axis=1)
-        cosines = (1.0 + self.unit[:end] @ terms) / 2.0
+        # raw vectors . term / norm, in gensim's order of operations: with a near-zero denominator
+        # 3CosMul amplifies rounding, so computing it the same way keeps the answers gensim's
+        cosines = (1.0 + (self.vectors[:end] @ terms) / self.norms[:end, None]) / 2.0
         numerator = np.prod(cosines[:, : len(positive)], axis=1)
         denominator = np.prod(cosines[:, len(positive) :], axis=1) + COSMUL_EPSILON
         return numerator / denominator, tuple(dict.fromkeys(exclude))

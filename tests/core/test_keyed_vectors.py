@@ -21,7 +21,7 @@ hypothesis_settings = settings(max_examples=60, deadline=None, suppress_health_c
 
 def assert_same_ranking(ours: list[tuple[str, float]], theirs: list[tuple[str, float]]) -> None:
     assert [w for w, _ in ours] == [w for w, _ in theirs]
-    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], abs=1e-5)
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-5, abs=1e-5)
 
 
 @hypothesis_settings
