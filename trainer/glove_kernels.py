@@ -6,10 +6,11 @@ rows n..2n-1 context vectors, and the last column is the bias. For a record (i, 
     diff = w_i . c_j + b_i + b'_j - log X_ij
     loss = 1/2 f(X_ij) diff^2,   f(x) = min(1, (x / x_max)^alpha)
 
-Every coordinate moves by eta * g / sqrt(G), where G starts at 1 and accumulates (eta * g)^2
-(glove.c's convention). As in glove.c: a record whose diff is NaN or Inf is skipped and counted,
+Every vector coordinate moves by eta * g / sqrt(G), where G starts at 1 and accumulates
+(eta * g)^2; each bias moves by g / sqrt(G_b), G_b accumulating g^2 (current glove.c: the biases
+take AdaGrad's step without eta, and the reference scores were measured that way). As in glove.c: a record whose diff is NaN or Inf is skipped and counted,
 vector gradients are clipped to +-clip before the learning rate, and a vector update holding NaN
-or Inf is not applied. The biases use eta too (glove.c 1.2; later versions dropped it there).
+or Inf is not applied.
 
 fastmath here omits the no-NaN / no-Inf assumptions so those guards are not optimised away.
 """
@@ -51,7 +52,6 @@ def glove_step(
     loss = 0.5 * fdiff * diff
     fd = np.float32(fdiff)
     eta32 = np.float32(eta)
-    g = fd * eta32
     clip32 = np.float32(clip)
     s1 = np.float32(0.0)
     s2 = np.float32(0.0)
@@ -68,13 +68,13 @@ def glove_step(
         for d in range(dim):
             W[row, d] -= upd1[d]
             W[col, d] -= upd2[d]
-    b1 = g / math.sqrt(gradsq[row, dim])
-    b2 = g / math.sqrt(gradsq[col, dim])
+    b1 = fd / math.sqrt(gradsq[row, dim])
+    b2 = fd / math.sqrt(gradsq[col, dim])
     if math.isfinite(b1) and math.isfinite(b2):
         W[row, dim] -= b1
         W[col, dim] -= b2
-    gradsq[row, dim] += g * g
-    gradsq[col, dim] += g * g
+    gradsq[row, dim] += fd * fd
+    gradsq[col, dim] += fd * fd
     return loss
 
 

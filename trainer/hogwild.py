@@ -44,7 +44,9 @@ def run_jobs(
             with lock:
                 on_result(i, result)
 
-    pool = [threading.Thread(target=worker, name=f"firth-train-{t}", daemon=True) for t in range(max(1, threads))]
+    pool = [
+        threading.Thread(target=worker, name=f"firth-train-{t}", daemon=True) for t in range(max(1, threads))
+    ]
     for t in pool:
         t.start()
     try:

@@ -99,7 +99,9 @@ def build_vocab(
         out = np.memmap(out_path, dtype=np.int32, mode="w+", shape=(max(ids.shape[0], 1),))
     pos, open_sentence, tokens = 0, False, 0
     for start in range(0, ids.shape[0], _CHUNK):
-        pos, open_sentence, n = _remap(np.asarray(ids[start : start + _CHUNK]), mapping, out, pos, open_sentence)
+        pos, open_sentence, n = _remap(
+            np.asarray(ids[start : start + _CHUNK]), mapping, out, pos, open_sentence
+        )
         tokens += n
     return vocab, TokenStream(ids=out[:pos], tokens=tokens)
 

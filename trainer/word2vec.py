@@ -48,7 +48,9 @@ class Word2VecParams:
 
     def check(self) -> None:
         if self.algorithm not in DEFAULT_ALPHA:
-            raise InputFormatError(f"algorithm must be one of {sorted(DEFAULT_ALPHA)}, not {self.algorithm!r}")
+            raise InputFormatError(
+                f"algorithm must be one of {sorted(DEFAULT_ALPHA)}, not {self.algorithm!r}"
+            )
         for name in ("dim", "window", "epochs"):
             if getattr(self, name) <= 0:
                 raise InputFormatError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
@@ -88,7 +90,11 @@ def init_vectors(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_word2vec(
-    stream: TokenStream, vocab: Vocab, params: Word2VecParams, raw_tokens: int | None = None, quiet: bool = False
+    stream: TokenStream,
+    vocab: Vocab,
+    params: Word2VecParams,
+    raw_tokens: int | None = None,
+    quiet: bool = False,
 ) -> TrainResult:
     p = params.resolved()
     p.check()
@@ -112,7 +118,19 @@ def train_word2vec(
         s, e = int(bounds[c]), int(bounds[c + 1])
         seed = np.uint64(kernels.mix_seed(p.seed, epoch, c))
         out: tuple[int, int, float, int] = kernel(
-            ids, s, e, w_in, w_out, keep, thresh, alias, p.window, p.negative, lr(epoch, s), lr(epoch, e), seed
+            ids,
+            s,
+            e,
+            w_in,
+            w_out,
+            keep,
+            thresh,
+            alias,
+            p.window,
+            p.negative,
+            lr(epoch, s),
+            lr(epoch, e),
+            seed,
         )
         return out
 

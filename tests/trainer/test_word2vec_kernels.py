@@ -95,9 +95,7 @@ def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.n
     np.testing.assert_allclose((new_out - w_out)[targets] / -alpha, g_out, rtol=1e-3, atol=1e-5)
     # word2vec.c's convention: each context row receives the full error at the mean, i.e.
     # n_contexts times its own gradient (d hidden / d row = 1 / n_contexts).
-    np.testing.assert_allclose(
-        (new_in - w_in)[contexts] / -alpha, g_in * len(contexts), rtol=1e-3, atol=1e-5
-    )
+    np.testing.assert_allclose((new_in - w_in)[contexts] / -alpha, g_in * len(contexts), rtol=1e-3, atol=1e-5)
     assert cbow_loss(new_in, new_out, contexts, targets) < before
 
 

@@ -1,0 +1,110 @@
+"""`firth train` and `firth evaluate` end to end on small corpora: planted structure is recovered,
+one thread is bit-for-bit reproducible, the artifact records the run, bad input fails early."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firth_core.artifact import load_artifact
+from firth_core.keyed_vectors import KeyedVectors
+from trainer.cli import main
+
+from .conftest import TOPIC_WORDS, TOPICS, topic_word
+
+SMALL = ["--dim", "24", "--min-count", "2", "--quiet"]
+EPOCHS = {"sgns": "5", "cbow": "5", "glove": "30"}
+
+
+@pytest.fixture
+def corpus(planted_corpus: Path) -> Path:
+    return planted_corpus
+
+
+def train(corpus: Path, out: Path, algorithm: str, *extra: str) -> Path:
+    args = ["train", "--algorithm", algorithm, "--corpus", str(corpus), "--out", str(out)]
+    code = main([*args, "--epochs", EPOCHS[algorithm], *SMALL, *extra])
+    assert code == 0
+    return out
+
+
+@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
+def test_recovers_planted_analogies(
+    corpus: Path,
+    planted_questions: Path,
+    planted_pairs: list[tuple[str, str]],
+    tmp_path: Path,
+    algorithm: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = train(corpus, tmp_path / "m", algorithm, "--threads", "1")  # deterministic: no flaky scores
+    kv = KeyedVectors.from_artifact(load_artifact(model))
+    # a : capital(a) :: b : ?  answered through `firth evaluate --file` (gensim's accounting).
+    assert main(["evaluate", str(model), "--file", str(planted_questions)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    result = json.loads((model / "meta.json").read_text())["evaluation"]["file:q.txt"]
+    assert result["oov"] == 0 and result["correct"] + result["incorrect"] == 56
+    if algorithm == "glove":
+        # GloVe fits only the observed co-occurrences of this tiny corpus: well above chance (1/60).
+        assert result["score"] >= 0.25, result["score"]
+        return
+    assert result["score"] >= 0.8, result["score"]  # chance is 1/60
+    # ... and each country's nearest capital is its own.
+    capitals = [cap for _, cap in planted_pairs]
+    for country, capital in planted_pairs:
+        assert max(capitals, key=lambda c, country=country: kv.similarity(country, c)) == capital
+
+
+@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
+def test_recovers_planted_topics(topic_corpus: Path, tmp_path: Path, algorithm: str) -> None:
+    model = train(topic_corpus, tmp_path / "m", algorithm, "--threads", "2")
+    kv = KeyedVectors.from_artifact(load_artifact(model))
+    hits = total = 0
+    for t in range(TOPICS):
+        for i in range(TOPIC_WORDS):
+            neighbours = [w for w, _ in kv.most_similar(positive=[topic_word(t, i)], topn=3)]
+            hits += sum(w.startswith(f"topic{t}word") for w in neighbours)
+            total += 3
+    assert hits / total >= 0.85
+
+
+def test_meta_records_the_run(corpus: Path, tmp_path: Path) -> None:
+    model = train(corpus, tmp_path / "m", "sgns", "--threads", "1", "--seed", "7", "--evaluate")
+    meta = load_artifact(model).meta
+    algo = meta["algorithm"]
+    assert algo["name"] == "sgns"
+    for key, value in {
+        "dim": 24,
+        "window": 5,
+        "negative": 5,
+        "epochs": 5,
+        "sample": 1e-3,
+        "alpha": 0.025,
+        "min_alpha": 1e-4,
+        "threads": 1,
+        "seed": 7,
+        "min_count": 2,
+    }.items():
+        assert algo[key] == value, key
+    assert meta["standardize"] == "lower_and_strip_punctuation"
+    c = meta["corpus"]
+    assert c["lines"] == 4000 and c["tokens"] == sum(len(s.split()) for s in corpus.read_text().splitlines())
+    assert c["files"][0]["sha256"] == __import__("hashlib").sha256(corpus.read_bytes()).hexdigest()
+    assert c["vocab_size"] == meta["count"]
+    t = meta["training"]
+    assert t["seconds"] > 0 and t["words_per_second"] > 0 and np.isfinite(t["final_loss"])
+    assert t["epoch_loss"][-1] < t["epoch_loss"][0]  # it learns
+    assert set(meta["evaluation"]) == {"questions-words", "wordsim353", "simlex999"}
+
+
+@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
+def test_one_thread_is_bit_for_bit_reproducible(corpus: Path, tmp_path: Path, algorithm: str) -> None:
+    a = train(corpus, tmp_path / "a", algorithm, "--threads", "1", "--seed", "3", "--epochs", "2")
+    b = train(corpus, tmp_path / "b", algorithm, "--threads", "1", "--seed", "3", "--epochs", "2")
+    c = train(corpus, tmp_path / "c", algorithm, "--threads", "1", "--seed", "4", "--epochs", "2")
+    va, vb, vc = (np.load(m / "vectors.npy") for m in (a, b, c))
+    assert va.tobytes() == vb.tobytes()
+    assert va.tobytes() != vc.tobytes()
