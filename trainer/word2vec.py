@@ -55,7 +55,7 @@ class Word2VecParams:
             if getattr(self, name) <= 0:
                 raise InputFormatError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
         if self.negative <= 0:
-            raise InputFormatError(f"negative must be > 0 (negative sampling), got {self.negative}")
+            raise InputFormatError(f"negative must be > 0, got {self.negative}")
         if self.sample < 0:
             raise InputFormatError(f"sample must be >= 0, got {self.sample}")
         if self.alpha is not None and self.alpha <= 0:
