@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Training benchmark: firth against gensim 4.4 on the same corpus, hyperparameters and machine,
+in the same run.
+
+Builds the benchmark corpus (4.18M tokens of English from Debian's dict-gcide; run
+`apt-get install -y dict-gcide` first) under corpora/, then trains
+
+- skip-gram and CBOW with firth and with gensim (dim 100, window 5, negative 5, sample 1e-3,
+  min_count 5, 5 epochs, 2 threads; CBOW with alpha 0.05 for both),
+- GloVe with firth (window 10, 25 iterations, x_max 10),
+
+and prints wall time, words/s and the three evaluation scores (gensim's own evaluate functions
+for every model) with the ratios and the targets of issue 3.
+
+Words/s is the same figure for both: raw corpus tokens x epochs / seconds spent in the training
+passes (gensim: `train()`; firth: the numba passes). Wall time covers reading the corpus,
+building the vocabulary and training. gensim reads a copy of the corpus already standardised the
+way firth reads it, so both see exactly the same tokens.
+
+Usage: python bench/train_bench.py [--only sgns,cbow,glove] [--threads 2] [--json bench/out/train.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO / "corpora"
+CORPUS = CORPORA / "gcide.txt"
+STANDARDISED = CORPORA / "gcide.standardised.txt"
+MAKE_CORPUS = Path("/work/shared/bench/make_corpus.py")
+GCIDE = Path("/usr/share/dictd/gcide.dict.dz")
+EVAL_DIR = REPO / "firth_core" / "data"
+
+COMMON = {"dim": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
+GLOVE = {"dim": 100, "window": 10, "epochs": 25, "x_max": 10.0, "min_count": 5}
+# Reference GloVe C scores on this corpus (bench README) and the issue's targets.
+GLOVE_REFERENCE = {"analogy": 0.050, "ws353": 0.415, "simlex": 0.231}
+TARGETS = {"sgns": 1.5, "cbow": 1.2, "glove_wall_vs_sgns": 3.2}
+
+
+def ensure_corpus() -> None:
+    if not CORPUS.exists():
+        if not GCIDE.exists():
+            sys.exit(f"{GCIDE} is missing: run `apt-get install -y dict-gcide` first")
+        CORPORA.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, str(MAKE_CORPUS), str(CORPUS)], check=True)
+    if not STANDARDISED.exists() or STANDARDISED.stat().st_mtime < CORPUS.stat().st_mtime:
+        from trainer.corpus import iter_sentences
+        from trainer.pipeline import DEFAULT_STANDARDIZE
+
+        tmp = STANDARDISED.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as out:
+            for sentence in iter_sentences(CORPUS, DEFAULT_STANDARDIZE):
+                out.write(" ".join(sentence) + "\n")
+        tmp.replace(STANDARDISED)
+
+
+def gensim_scores(words: list[str], vectors: np.ndarray) -> dict[str, float]:
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors(words, np.asarray(vectors, dtype=np.float32))
+    analogy = kv.evaluate_word_analogies(str(EVAL_DIR / "questions-words.txt"))[0]
+    ws = kv.evaluate_word_pairs(str(EVAL_DIR / "wordsim353.tsv"))[1][0]
+    sl = kv.evaluate_word_pairs(str(EVAL_DIR / "simlex999.txt"))[1][0]
+    return {"analogy": float(analogy), "ws353": float(ws), "simlex": float(sl)}
+
+
+def run_gensim(algorithm: str, threads: int, tokens: int) -> dict[str, Any]:
+    from gensim.models import Word2Vec
+    from gensim.models.word2vec import LineSentence
+
+    sentences = LineSentence(str(STANDARDISED))
+    alpha = 0.05 if algorithm == "cbow" else 0.025
+    model = Word2Vec(
+        vector_size=COMMON["dim"],
+        window=COMMON["window"],
+        negative=COMMON["negative"],
+        hs=0,
+        sample=COMMON["sample"],
+        min_count=COMMON["min_count"],
+        sg=1 if algorithm == "sgns" else 0,
+        alpha=alpha,
+        workers=threads,
+        seed=1,
+    )
+    started = time.perf_counter()
+    model.build_vocab(sentences)
+    train_started = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=COMMON["epochs"])
+    done = time.perf_counter()
+    train_seconds = done - train_started
+    return {
+        "wall": done - started,
+        "train_seconds": train_seconds,
+        "words_per_second": tokens * COMMON["epochs"] / train_seconds,
+        "vocab": len(model.wv),
+        **gensim_scores(list(model.wv.index_to_key), model.wv.vectors),
+    }
+
+
+def run_firth(algorithm: str, threads: int, out: Path) -> dict[str, Any]:
+    from trainer.glove import GloveParams
+    from trainer.pipeline import TrainConfig, train_model
+    from trainer.word2vec import Word2VecParams
+
+    if algorithm == "glove":
+        cfg = TrainConfig(
+            algorithm="glove",
+            corpus=str(CORPUS),
+            out=str(out),
+            min_count=int(GLOVE["min_count"]),
+            quiet=True,
+            glove=GloveParams(
+                dim=int(GLOVE["dim"]),
+                window=int(GLOVE["window"]),
+                epochs=int(GLOVE["epochs"]),
+                x_max=GLOVE["x_max"],
+                threads=threads,
+            ),
+        )
+    else:
+        cfg = TrainConfig(
+            algorithm=algorithm,
+            corpus=str(CORPUS),
+            out=str(out),
+            min_count=int(COMMON["min_count"]),
+            quiet=True,
+            word2vec=Word2VecParams(
+                algorithm=algorithm,
+                dim=int(COMMON["dim"]),
+                window=int(COMMON["window"]),
+                negative=int(COMMON["negative"]),
+                sample=COMMON["sample"],
+                epochs=int(COMMON["epochs"]),
+                threads=threads,
+            ),
+        )
+    started = time.perf_counter()
+    path, meta = train_model(cfg)
+    wall = time.perf_counter() - started
+    from firth_core.artifact import load_artifact
+
+    artifact = load_artifact(path)
+    t = meta["training"]
+    result = {
+        "wall": wall,
+        "train_seconds": t["seconds"] if algorithm != "glove" else t["seconds_fitting"],
+        "words_per_second": t.get("words_per_second"),
+        "vocab": meta["count"],
+        "final_loss": t["final_loss"],
+        **gensim_scores(artifact.words, np.asarray(artifact.vectors)),
+    }
+    if algorithm == "glove":
+        result["seconds_counting"] = t["seconds_counting"]
+        result["records"] = t["cooccurrence_records"]
+    return result
+
+
+def warm_up(work: Path, threads: int) -> None:
+    """Compile (or load cached) numba kernels outside the timed runs, as gensim's are prebuilt."""
+    corpus = work / "warm.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
+    from trainer.cli import main
+
+    for algorithm in ("sgns", "cbow", "glove"):
+        main(
+            [
+                "train",
+                "--algorithm",
+                algorithm,
+                "--corpus",
+                str(corpus),
+                "--out",
+                str(work / algorithm),
+                "--dim",
+                "8",
+                "--epochs",
+                "1",
+                "--threads",
+                str(threads),
+                "--quiet",
+            ]
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", default="sgns,cbow,glove", help="comma-separated: sgns, cbow, glove")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "train_bench.json")
+    args = parser.parse_args()
+    only = [a.strip() for a in args.only.split(",") if a.strip()]
+    logging.basicConfig(level=logging.WARNING)
+    os.chdir(REPO)
+    sys.path.insert(0, str(REPO))
+    ensure_corpus()
+    from trainer.corpus import CorpusStats, iter_sentences
+
+    stats = CorpusStats()
+    for _ in iter_sentences(CORPUS, "lower_and_strip_punctuation", stats):
+        pass
+    tokens = stats.tokens
+    print(
+        f"corpus {CORPUS.relative_to(REPO)}: {stats.lines:,} lines, {tokens:,} tokens; {args.threads} threads; "
+        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmp:
+        work = Path(tmp)
+        warm_up(work / "warm", args.threads)
+        need_gensim_sg = "sgns" in only or "glove" in only
+        for algorithm in ("sgns", "cbow"):
+            if algorithm in only or (algorithm == "sgns" and need_gensim_sg):
+                print(f"gensim {algorithm} ...", flush=True)
+                results[f"gensim {algorithm}"] = run_gensim(algorithm, args.threads, tokens)
+            if algorithm in only:
+                print(f"firth {algorithm} ...", flush=True)
+                results[f"firth {algorithm}"] = run_firth(algorithm, args.threads, work / algorithm)
+        if "glove" in only:
+            print("firth glove ...", flush=True)
+            results["firth glove"] = run_firth("glove", args.threads, work / "glove")
+
+    print()
+    print("| trainer | wall s | train s | words/s | vocab | analogy | WS353 rho | SimLex rho |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        wps = f"{r['words_per_second']:,.0f}" if r.get("words_per_second") else "-"
+        print(
+            f"| {name} | {r['wall']:.1f} | {r['train_seconds']:.1f} | {wps} | {r['vocab']:,} | "
+            f"{r['analogy']:.3f} | {r['ws353']:.3f} | {r['simlex']:.3f} |"
+        )
+    print()
+    verdicts: dict[str, Any] = {}
+    for algorithm in ("sgns", "cbow"):
+        f, g = results.get(f"firth {algorithm}"), results.get(f"gensim {algorithm}")
+        if not f or not g:
+            continue
+        speed = f["words_per_second"] / g["words_per_second"]
+        d_an, d_ws, d_sl = f["analogy"] - g["analogy"], f["ws353"] - g["ws353"], f["simlex"] - g["simlex"]
+        ok = speed >= TARGETS[algorithm] and d_an >= -0.01 and d_ws >= -0.02 and d_sl >= -0.02
+        verdicts[algorithm] = {
+            "speed_ratio": speed,
+            "wall_ratio": g["wall"] / f["wall"],
+            "d_analogy": d_an,
+            "d_ws353": d_ws,
+            "d_simlex": d_sl,
+            "meets_target": ok,
+        }
+        print(
+            f"{algorithm}: words/s {speed:.2f}x gensim (target >= {TARGETS[algorithm]}x), wall "
+            f"{g['wall'] / f['wall']:.2f}x faster; analogy {d_an:+.3f} (>= -0.010), WS353 {d_ws:+.3f} "
+            f"(>= -0.02), SimLex {d_sl:+.3f} (>= -0.02): {'MET' if ok else 'NOT MET'}"
+        )
+    glove, gsg = results.get("firth glove"), results.get("gensim sgns")
+    if glove and gsg:
+        ratio = glove["wall"] / gsg["wall"]
+        scores_ok = all(glove[k] >= v for k, v in GLOVE_REFERENCE.items())
+        ok = ratio <= TARGETS["glove_wall_vs_sgns"] and scores_ok
+        verdicts["glove"] = {"wall_vs_gensim_sgns": ratio, "meets_target": ok}
+        print(
+            f"glove: wall {glove['wall']:.1f} s ({glove['seconds_counting']:.1f} s counting "
+            f"{glove['records']:,} records + {glove['train_seconds']:.1f} s fitting) = {ratio:.2f}x gensim "
+            f"skip-gram's wall (target <= {TARGETS['glove_wall_vs_sgns']}x); scores vs GloVe C reference "
+            + ", ".join(f"{k} {glove[k]:.3f} (>= {v})" for k, v in GLOVE_REFERENCE.items())
+            + f": {'MET' if ok else 'NOT MET'}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {"tokens": tokens, "threads": args.threads, "results": results, "verdicts": verdicts}, indent=2
+        )
+        + "\n"
+    )
+    print(
+        f"\nfigures written to {args.json.relative_to(REPO) if args.json.is_relative_to(REPO) else args.json}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
