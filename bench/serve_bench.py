@@ -1,0 +1,432 @@
+"""Serving benchmark: firth beside gensim 4.4.0 on the same vectors, in one run.
+
+    .venv/bin/python bench/serve_bench.py --model models/glove-6b-50d [--quick]
+
+Sections (each one fixed table: firth, peer, ratio): in-process neighbour latency (exact and
+HNSW, single and batched), recall@10 of HNSW against exact, the questions-words analogy
+evaluation (time and accuracy, which must be identical), cold start, and HTTP requests/s of the
+real `firth-serve` process under wrk (8 connections, 127.0.0.1). The CPU is shared: absolute
+figures drift between runs; the ratios, measured in the same run, are what to quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gensim
+import httpx
+import numpy as np
+from gensim.models import KeyedVectors as GensimKeyedVectors
+from loadgen import NEIGHBOURS, SIMILARITY, LoadResult, paths_for, run_load, wrk_available
+from server_proc import ServerProcess
+from threadpoolctl import threadpool_limits
+
+from firth_core.evaluation import BENCHMARKS, evaluate_benchmark
+from service import engine
+from service.engine import NeighbourQuery
+from service.index import HnswIndex, HnswSpec, build_hnsw, load_hnsw, save_hnsw, try_build_lock
+from service.registry import LoadedModel, index_dir_for, load_model
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"
+QUESTIONS_WORDS = BENCHMARKS["questions-words"][1]
+K = 10
+FREQUENT = 30_000  # query words come from the most frequent rows, as real traffic does
+# Reference figures not re-measured here (../shared/bench/README.md, same kind of machine).
+FLASK_GENSIM_NEIGHBOURS_RPS = 44.0
+FLASK_GENSIM_SIMILARITY_RPS = 1071.0
+# gensim runs with single-threaded BLAS: its fastest setting for one-vector queries on a shared
+# 2-core machine (measured here: 0.44 vs 2.04 ms a most_similar at restrict_vocab=30000). The peer
+# gets its best configuration; firth keeps the default threads.
+GENSIM_BLAS_THREADS = 1
+
+
+def gensim_threads() -> threadpool_limits:
+    return threadpool_limits(limits=GENSIM_BLAS_THREADS, user_api="blas")
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    print(f"\n{title}\n{line}")
+    print(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    )
+    print(line)
+    for row in rows:
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    print(line, flush=True)
+
+
+def ratio(value: float) -> str:
+    if value < 0.1:
+        return f"{value:.3f}x"
+    return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
+
+
+def note(message: str) -> None:
+    print(f"# {message}", file=sys.stderr, flush=True)
+
+
+# -- setup -----------------------------------------------------------------------------------
+
+
+def ensure_hnsw(model: LoadedModel, settings: Settings) -> tuple[LoadedModel, str]:
+    """The saved HNSW index (the server's own file), building and saving it first if missing."""
+    if model.hnsw is not None:
+        return model, "loaded the saved index"
+    spec = HnswSpec(settings.hnsw_m, settings.hnsw_ef_construction)
+    index_dir = index_dir_for(model.path, model.sha256, settings)
+    index: HnswIndex | None = None
+    while index is None:
+        lock = try_build_lock(index_dir, spec)
+        if lock is None:  # a server is building it right now: wait for its file
+            time.sleep(2)
+            index = load_hnsw(index_dir, spec, model.sha256, settings.hnsw_ef_search)
+            continue
+        with lock:
+            index = load_hnsw(index_dir, spec, model.sha256, settings.hnsw_ef_search)
+            if index is None:
+                note(f"building the HNSW index (M={spec.m}, efConstruction={spec.ef_construction}) ...")
+                started = time.perf_counter()
+                index = build_hnsw(model.kv.unit, spec, settings.hnsw_ef_search)
+                save_hnsw(index, index_dir, spec, model.sha256)
+                return dataclasses.replace(model, hnsw=index, hnsw_status="ready"), (
+                    f"built and saved in {time.perf_counter() - started:.0f}s"
+                )
+    return dataclasses.replace(model, hnsw=index, hnsw_status="ready"), "loaded the saved index"
+
+
+def gensim_from_model(model: LoadedModel) -> GensimKeyedVectors:
+    gkv = GensimKeyedVectors(vector_size=model.kv.dim)
+    gkv.add_vectors(list(model.kv.words), np.asarray(model.kv.vectors, dtype=np.float32))
+    gkv.fill_norms()
+    return gkv
+
+
+def query_words(model: LoadedModel, n: int, seed: int = 0) -> list[str]:
+    """n distinct frequent words that need no URL escaping."""
+    pool = [w for w in model.kv.words[:FREQUENT] if w.isascii() and w.isalpha()]
+    rng = np.random.default_rng(seed)
+    return [pool[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)]
+
+
+def per_query_ms(fn: Callable[[], Any], n_queries: int, repeat: int = 1) -> float:
+    fn()  # warm-up: caches, lazy faiss/numba initialisation
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return 1e3 * best / n_queries
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def latency_section(model: LoadedModel, gkv: GensimKeyedVectors, words: list[str]) -> dict[str, float]:
+    single = words[:200]
+
+    def firth_single(exact: bool) -> Callable[[], None]:
+        def run() -> None:
+            for w in single:
+                engine.neighbours(model, [NeighbourQuery([w], k=K, exact=exact)])
+
+        return run
+
+    def firth_batch(exact: bool) -> Callable[[], object]:
+        queries = [NeighbourQuery([w], k=K, exact=exact) for w in words]
+        return lambda: engine.neighbours(model, queries)
+
+    def gensim_loop(ws: list[str]) -> Callable[[], None]:
+        def run() -> None:
+            for w in ws:
+                gkv.most_similar(w, topn=K)
+
+        return run
+
+    pairs = [(w, words[(i * 7 + 3) % len(words)]) for i, w in enumerate(words)]  # as the HTTP run
+
+    def gensim_similarity() -> None:
+        for a, b in pairs:
+            gkv.similarity(a, b)
+
+    with gensim_threads():
+        gensim_single = per_query_ms(gensim_loop(single), len(single))
+        gensim_batch = per_query_ms(gensim_loop(words), len(words))
+        gensim_similarity_ms = per_query_ms(gensim_similarity, len(pairs), repeat=3)
+    figures = {
+        "exact single": per_query_ms(firth_single(True), len(single)),
+        "hnsw single": per_query_ms(firth_single(False), len(single), repeat=3),
+        "exact batch": per_query_ms(firth_batch(True), len(words), repeat=2),
+        "hnsw batch": per_query_ms(firth_batch(False), len(words), repeat=3),
+    }
+    rows = []
+    for key, label, peer in (
+        ("exact single", "single query, exact", gensim_single),
+        ("hnsw single", "single query, HNSW", gensim_single),
+        ("exact batch", f"batch of {len(words)}, exact", gensim_batch),
+        ("hnsw batch", f"batch of {len(words)}, HNSW", gensim_batch),
+    ):
+        rows.append([label, f"{figures[key]:.3f}", f"{peer:.3f}", ratio(peer / figures[key])])
+    table(
+        f"Neighbours in-process, k={K}, ms a query (peer: gensim most_similar, exact; its batch is a loop)",
+        ["query", "firth ms", "gensim ms", "speed-up"],
+        rows,
+    )
+    # The exact answers must be gensim's: same words in the same order.
+    same = sum(
+        [w for w, _ in r.neighbors] == [w for w, _ in gkv.most_similar(q, topn=K)]
+        for q, r in zip(
+            single,
+            engine.neighbours(model, [NeighbourQuery([w], k=K, exact=True) for w in single]),
+            strict=True,
+        )
+    )
+    print(f"exact top-{K} identical to gensim's for {same} of {len(single)} queries")
+    figures["gensim single"] = gensim_single
+    figures["gensim similarity"] = gensim_similarity_ms
+    return figures
+
+
+def recall_section(model: LoadedModel, words: list[str]) -> float:
+    exact = engine.neighbours(model, [NeighbourQuery([w], k=K, exact=True) for w in words])
+    approx = engine.neighbours(model, [NeighbourQuery([w], k=K) for w in words])
+    assert all(r.index == "hnsw" for r in approx), "HNSW index not used"
+    hits = sum(
+        len({w for w, _ in a.neighbors} & {w for w, _ in e.neighbors})
+        for a, e in zip(approx, exact, strict=True)
+    )
+    recall = hits / (K * len(words))
+    assert model.hnsw is not None
+    table(
+        f"Recall@{K} of HNSW against exact, {len(words)} frequent words, the word itself excluded",
+        ["index", "firth HNSW", "gensim (exact)", "ratio"],
+        [[f"efSearch={model.hnsw.ef_search}", f"{recall:.4f}", "1.0000", f"{recall:.4f}"]],
+    )
+    return recall
+
+
+def analogy_section(model: LoadedModel, gkv: GensimKeyedVectors, restrict_vocab: int, quick: bool) -> bool:
+    mode = f"{'quick' if quick else 'full'} mode, restrict_vocab={restrict_vocab}"
+    note(f"analogy evaluation ({mode}); gensim's full run takes about a minute ...")
+    started = time.perf_counter()
+    ours = evaluate_benchmark(model.kv, "questions-words", restrict_vocab=restrict_vocab)
+    firth_s = time.perf_counter() - started
+    with gensim_threads():
+        started = time.perf_counter()
+        g_score, g_sections = gkv.evaluate_word_analogies(str(QUESTIONS_WORDS), restrict_vocab=restrict_vocab)
+        gensim_s = time.perf_counter() - started
+    g_total = g_sections[-1]
+    g_correct, g_incorrect = len(g_total["correct"]), len(g_total["incorrect"])
+    identical = (ours["correct"], ours["incorrect"]) == (g_correct, g_incorrect) and ours["score"] == g_score
+    table(
+        f"Analogy evaluation, questions-words ({mode})",
+        ["figure", "firth", "gensim", "ratio"],
+        [
+            ["wall time, s", f"{firth_s:.2f}", f"{gensim_s:.2f}", ratio(gensim_s / firth_s)],
+            ["accuracy", f"{ours['score']:.5f}", f"{g_score:.5f}", "identical" if identical else "DIFFERENT"],
+            [
+                "correct / answered",
+                f"{ours['correct']}/{ours['correct'] + ours['incorrect']}",
+                f"{g_correct}/{g_correct + g_incorrect}",
+                "",
+            ],
+        ],
+    )
+    return identical
+
+
+def word2vec_text(model: LoadedModel) -> Path:
+    """firth's own word2vec text export of the model (cached under bench/out/, gitignored)."""
+    path = OUT_DIR / f"{model.path.name}-{model.sha256[:12]}.w2v.txt"
+    if not path.is_file():
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        note(f"exporting {model.path} to {path} ...")
+        firth = Path(sys.executable).parent / "firth"
+        subprocess.run(
+            [str(firth), "export", str(model.path), "--out", str(path), "--format", "word2vec-text"],
+            check=True,
+        )
+    return path
+
+
+def gensim_cold_start(path: Path) -> float:
+    """A fresh process: import gensim and load_word2vec_format(text); process start to loaded."""
+    code = (
+        "import sys\nfrom gensim.models import KeyedVectors\n"
+        "kv = KeyedVectors.load_word2vec_format(sys.argv[1], binary=False)\nprint(len(kv))\n"
+    )
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    workers: int
+    env: tuple[tuple[str, str], ...] = ()  # extra environment, for experiments beside `make serve`
+
+    @property
+    def label(self) -> str:
+        extra = "".join(f", {k}={v}" for k, v in self.env)
+        return f"{self.workers} worker{'s' if self.workers > 1 else ''}{extra}"
+
+
+def http_section(
+    model: LoadedModel, words: list[str], configs: Sequence[ServerConfig], seconds: float, connections: int
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        note(f"starting firth-serve ({config.label}) ...")
+        with ServerProcess(model.path, config.workers, env=dict(config.env)) as server:
+            ready = server.wait_ready()
+            status = ready.body["models"][model.name]
+            if status["index"] != "hnsw":
+                raise RuntimeError(
+                    f"the server has no saved HNSW index ({status}); cold start would not count"
+                )
+            with httpx.Client(base_url=server.base_url) as client:
+                probe = client.get(f"/v1/models/default/neighbors?word={words[0]}&k={K}")
+                probe.raise_for_status()
+                assert probe.json()["index"] == "hnsw"
+            loads: dict[str, LoadResult] = {}
+            for endpoint in (NEIGHBOURS, SIMILARITY):
+                loads[endpoint] = run_load(server.base_url, paths_for(endpoint, words), seconds, connections)
+            results[config.label] = {
+                "cold_start": ready.cold_start,
+                "loads": loads,
+                "experiment": bool(config.env),
+            }
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "glove-6b-50d")
+    parser.add_argument(
+        "--quick", action="store_true", help="analogies with restrict_vocab=30000 on both sides"
+    )
+    parser.add_argument("--queries", type=int, default=1000, help="query words for batches, recall and HTTP")
+    parser.add_argument(
+        "--workers", default="1,2", help="firth-serve worker counts to load (comma-separated)"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="HTTP load per endpoint and worker count")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--no-experiments", action="store_true", help="skip the OMP_NUM_THREADS=1 server run")
+    args = parser.parse_args(argv)
+    workers = [int(w) for w in args.workers.split(",") if w]
+    if not (args.model / "meta.json").is_file():
+        print(f"serve_bench: {args.model} is not a model directory (run `make serve` once)", file=sys.stderr)
+        return 2
+
+    print(
+        f"firth serving benchmark: {args.model}  ({os.cpu_count()} CPUs, load average at start "
+        f"{os.getloadavg()[0]:.2f}; CPU shared, absolute figures are noisy, ratios count)"
+    )
+    print(f"HTTP load generator: {'wrk' if wrk_available() else 'python asyncio+httpx (wrk not installed)'}")
+    print(
+        f"gensim {gensim.__version__} peer: BLAS limited to {GENSIM_BLAS_THREADS} thread (its faster setting here)"
+    )
+    settings = Settings(build_hnsw=False)
+    model, how = ensure_hnsw(load_model(args.model, settings), settings)
+    print(f"HNSW index: {how}")
+    note("loading the same vectors into gensim KeyedVectors ...")
+    gkv = gensim_from_model(model)
+    words = query_words(model, args.queries)
+
+    latency = latency_section(model, gkv, words)
+    recall = recall_section(model, words)
+    identical = analogy_section(model, gkv, 30_000 if args.quick else 300_000, args.quick)
+
+    w2v = word2vec_text(model)
+    note("gensim cold start: load_word2vec_format (text) in a fresh process ...")
+    gensim_cold = gensim_cold_start(w2v)
+    configs = [ServerConfig(n) for n in workers]
+    if not args.no_experiments:
+        # faiss runs even a one-row search through an OpenMP team; with two workers on two cores the
+        # teams oversubscribe the CPU. One OpenMP thread per worker is the experiment.
+        configs.append(ServerConfig(max(workers), (("OMP_NUM_THREADS", "1"),)))
+    http = http_section(model, words, configs, args.seconds, args.connections)
+
+    table(
+        "Cold start, process start to serving (firth: first 200 from /readyz, saved HNSW index; "
+        "gensim: load_word2vec_format of the text export)",
+        ["process", "firth s", "gensim s", "speed-up"],
+        [
+            [
+                f"firth-serve, {label}",
+                f"{r['cold_start']:.2f}",
+                f"{gensim_cold:.2f}",
+                ratio(gensim_cold / r["cold_start"]),
+            ]
+            for label, r in http.items()
+        ],
+    )
+    gensim_qps = 1e3 / latency["gensim single"]
+    gensim_sim_qps = 1e3 / latency["gensim similarity"]
+    tool = next(iter(next(iter(http.values()))["loads"].values())).tool if http else "-"
+    rows = []
+    for label, r in http.items():
+        for endpoint, flask in (
+            (NEIGHBOURS, FLASK_GENSIM_NEIGHBOURS_RPS),
+            (SIMILARITY, FLASK_GENSIM_SIMILARITY_RPS),
+        ):
+            load: LoadResult = r["loads"][endpoint]
+            peer = gensim_qps if endpoint == NEIGHBOURS else gensim_sim_qps
+            rows.append(
+                [
+                    f"{endpoint}, {label}",
+                    f"{load.requests_per_s:,.0f}",
+                    f"{load.mean_latency_ms:.2f}",
+                    str(load.errors),
+                    f"{peer:,.0f}",
+                    ratio(load.requests_per_s / peer),
+                    f"{flask:,.0f}",
+                    ratio(load.requests_per_s / flask),
+                ]
+            )
+    table(
+        f"HTTP, {args.connections} connections, {args.seconds:g} s each, {tool}, 127.0.0.1 "
+        "(peers: gensim in-process most_similar / similarity, measured above; Flask + gensim wrapper, "
+        "reference figure, not run)",
+        ["endpoint", "firth req/s", "mean ms", "errors", "gensim q/s", "ratio", "Flask+gensim", "ratio"],
+        rows,
+    )
+    best_rps = max(
+        (r["loads"][NEIGHBOURS].requests_per_s for r in http.values() if not r["experiment"]), default=0.0
+    )
+    print(
+        f"\ntargets: HTTP neighbours >= 2,000 req/s at recall@10 >= 0.99 (as `make serve` runs it): "
+        f"{best_rps:,.0f} req/s at {recall:.4f}; "
+        f"analogy accuracy identical to gensim: {'yes' if identical else 'NO'}; "
+        f"load average at end {os.getloadavg()[0]:.2f}"
+    )
+    if shutil.which("wrk") is None:
+        print("(install wrk for the reference load generator: apt-get install -y wrk)")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
