@@ -414,6 +414,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["endpoint", "firth req/s", "mean ms", "errors", "gensim q/s", "ratio", "Flask+gensim", "ratio"],
         rows,
     )
+    if any(r["loads"] and "workers" in label for label, r in http.items()):
+        print(
+            "note: uvicorn's workers accept from one shared socket, so how the keep-alive connections split "
+            "between them (8/0 ... 4/4) varies from run to run, and the multi-worker figures with it"
+        )
     best_rps = max(
         (r["loads"][NEIGHBOURS].requests_per_s for r in http.values() if not r["experiment"]), default=0.0
     )
