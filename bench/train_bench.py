@@ -17,7 +17,7 @@ passes (gensim: `train()`; firth: the numba passes). Wall time covers reading th
 building the vocabulary and training. gensim reads a copy of the corpus already standardised the
 way firth reads it, so both see exactly the same tokens.
 
-Usage: python bench/train_bench.py [--only sgns,cbow,glove] [--threads 2] [--json bench/out/train.json]
+Usage: python bench/train_bench.py [--only sgns,cbow,glove] [--threads 2] [--json FILE] [--corpus-only]
 """
 
 from __future__ import annotations
@@ -149,11 +149,12 @@ def run_firth(algorithm: str, threads: int, out: Path) -> dict[str, Any]:
             ),
         )
     started = time.perf_counter()
-    path, meta = train_model(cfg)
+    path, _ = train_model(cfg)
     wall = time.perf_counter() - started
     from firth_core.artifact import load_artifact
 
     artifact = load_artifact(path)
+    meta = artifact.meta
     t = meta["training"]
     result = {
         "wall": wall,
@@ -171,6 +172,7 @@ def run_firth(algorithm: str, threads: int, out: Path) -> dict[str, Any]:
 
 def warm_up(work: Path, threads: int) -> None:
     """Compile (or load cached) numba kernels outside the timed runs, as gensim's are prebuilt."""
+    work.mkdir(parents=True, exist_ok=True)
     corpus = work / "warm.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
     from trainer.cli import main
@@ -203,12 +205,16 @@ def main() -> int:
     parser.add_argument("--only", default="sgns,cbow,glove", help="comma-separated: sgns, cbow, glove")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "train_bench.json")
+    parser.add_argument("--corpus-only", action="store_true", help="build corpora/gcide.txt and stop")
     args = parser.parse_args()
     only = [a.strip() for a in args.only.split(",") if a.strip()]
     logging.basicConfig(level=logging.WARNING)
     os.chdir(REPO)
     sys.path.insert(0, str(REPO))
     ensure_corpus()
+    if args.corpus_only:
+        print(CORPUS.relative_to(REPO))
+        return 0
     from trainer.corpus import CorpusStats, iter_sentences
 
     stats = CorpusStats()
@@ -228,12 +234,15 @@ def main() -> int:
             if algorithm in only or (algorithm == "sgns" and need_gensim_sg):
                 print(f"gensim {algorithm} ...", flush=True)
                 results[f"gensim {algorithm}"] = run_gensim(algorithm, args.threads, tokens)
+                print(f"  {results[f'gensim {algorithm}']}", flush=True)
             if algorithm in only:
                 print(f"firth {algorithm} ...", flush=True)
                 results[f"firth {algorithm}"] = run_firth(algorithm, args.threads, work / algorithm)
+                print(f"  {results[f'firth {algorithm}']}", flush=True)
         if "glove" in only:
             print("firth glove ...", flush=True)
             results["firth glove"] = run_firth("glove", args.threads, work / "glove")
+            print(f"  {results['firth glove']}", flush=True)
 
     print()
     print("| trainer | wall s | train s | words/s | vocab | analogy | WS353 rho | SimLex rho |")
