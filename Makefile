@@ -6,6 +6,8 @@ MODELS_DIR ?= models
 DEFAULT_MODEL := $(MODELS_DIR)/glove-6b-50d
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# One serving process per core, each with its own SO_REUSEPORT socket (service/workers.py).
+WORKERS ?= 2
 
 .PHONY: install serve test check openapi bench bench-serve bench-train train-demo clean
 
@@ -21,7 +23,7 @@ $(DEFAULT_MODEL)/meta.json: | $(BIN)/.installed
 	$(BIN)/firth import kumo --out $(DEFAULT_MODEL)
 
 serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
-	FIRTH_MODELS_DIR=$(MODELS_DIR) $(BIN)/firth-serve --host $(HOST) --port $(PORT)
+	FIRTH_MODELS_DIR=$(MODELS_DIR) $(BIN)/firth-serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 	$(BIN)/python -m pytest -q

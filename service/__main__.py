@@ -1,7 +1,7 @@
 """`firth-serve` / `python -m service`: serve the configured models with uvicorn.
 
-Flags override the FIRTH_* environment variables. With one worker the models are loaded before
-uvicorn starts, so a bad model directory ends the program with one clear line, not a traceback.
+Flags override the FIRTH_* environment variables. Models are loaded before the port is bound, so
+a bad model directory ends the program with one clear line, not a traceback (service/workers.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
-
-from firth_core.errors import FirthError
 from service.logging_setup import logging_config
 from service.settings import Settings
 
@@ -54,46 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_config = logging_config(args.log_level, json=settings.log_json)  # uvicorn re-applies it per worker
     logging.config.dictConfig(log_config)
 
-    from service.app import create_app
     from service.metrics import clear_multiprocess_dir
-    from service.registry import load_registry
+    from service.workers import ServeOptions, serve
 
     clear_multiprocess_dir()
-
-    if args.workers > 1:
-        # Each worker loads the models; settings travel through the environment.
-        os.environ.update(
-            FIRTH_MODELS_DIR=str(settings.models_dir),
-            FIRTH_MODELS=",".join(settings.models),
-            FIRTH_DEFAULT_MODEL=settings.default_model,
-            FIRTH_INDEX=settings.index,
-        )
-        uvicorn.run(
-            "service.app:app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            access_log=False,
-            log_config=log_config,
-        )
-        return 0
-    try:
-        registry = load_registry(settings)
-    except FirthError as exc:
-        print(f"firth-serve: error: {exc}", file=sys.stderr)
-        return 2
-    app = create_app(settings, registry)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        log_config=log_config,
-    )
-    return 0
+    options = ServeOptions(args.host, args.port, args.workers, args.log_level, log_config)
+    return serve(settings, options)
 
 
 if __name__ == "__main__":

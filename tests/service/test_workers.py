@@ -1,0 +1,104 @@
+"""firth-serve as real processes: a socket per worker, clean failures, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening_sockets(port: int) -> int:
+    """LISTEN entries for the port in /proc/net/tcp (state 0A)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A")
+
+
+def start(model_dir: Path, port: int, workers: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "FIRTH_MODELS": str(model_dir), "FIRTH_INDEX": "exact", "FIRTH_LOG_JSON": "0"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "service", "--port", str(port), "--workers", str(workers)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail("server not ready")
+
+
+def test_two_workers_each_listen_and_stop_on_sigterm(tiny_model_dir: Path) -> None:
+    port = free_port()
+    process = start(tiny_model_dir, port, workers=2)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process)
+        deadline = time.monotonic() + 30
+        while listening_sockets(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert listening_sockets(port) == 2  # one SO_REUSEPORT socket per worker
+        answers = {
+            httpx.get(f"{url}/v1/models/default/neighbors", params={"word": "frog", "k": 1}).json()[
+                "neighbors"
+            ][0]["word"]
+            for _ in range(20)
+        }
+        assert answers == {"toad"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert listening_sockets(port) == 0  # no orphaned worker still holds the port
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_bad_model_ends_with_one_line(tmp_path: Path, workers: int) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "meta.json").write_text("{not json")
+    process = start(bad, free_port(), workers)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    errors = [line for line in stderr.splitlines() if line.startswith("firth-serve: error:")]
+    assert errors and "meta.json: not valid JSON" in errors[0]
+    assert "Traceback" not in stderr
+
+
+def test_port_in_use_ends_with_one_line(tiny_model_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start(tiny_model_dir, port, workers=1)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in stderr and "Traceback" not in stderr
