@@ -4,23 +4,18 @@ README's Python example run as written."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from firth_client import AsyncFirthClient, FirthClient, ServiceUnavailableError
+from firth_client import AsyncFirthClient, FirthClient
 from tests.conftest import REPO
+from tests.server_process import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
-READY_WITHIN_SECONDS = 20.0
 
 # The README section's example; the test runs the README's own block once it is there.
 EXAMPLE = """
@@ -30,47 +25,11 @@ with FirthClient("http://127.0.0.1:8000") as firth:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(default_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("client-server") / "server.log"
-    env = {**os.environ, "FIRTH_MODELS": str(default_model_dir), "FIRTH_BUILD_HNSW": "0"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_WITHIN_SECONDS
-        # the client's own readiness probe, as a deployment script would use it
-        with FirthClient(url, retries=0, timeout=2) as probe:
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-                try:
-                    probe.ready()
-                    break
-                except (httpx.TransportError, ServiceUnavailableError):
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"not ready within {READY_WITHIN_SECONDS}s:\n{log.read_text()[-3000:]}")
-                    time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def server(default_server: ServerProcess) -> str:
+    with FirthClient(default_server.url, retries=0, timeout=2) as probe:
+        assert probe.ready()  # the client's own readiness probe, as a deployment script would use it
+    return default_server.url
 
 
 def readme_example() -> str:
@@ -112,7 +71,7 @@ def test_one_pool_many_calls_and_async_concurrency(server: str) -> None:
 
 def test_connection_refused_is_retried_then_raised() -> None:
     attempts: list[str] = []
-    with FirthClient(f"http://127.0.0.1:{_free_port()}", retries=2, backoff=0.01) as firth:
+    with FirthClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01) as firth:
         firth._http.event_hooks["request"] = [lambda request: attempts.append(request.method)]
         with pytest.raises(httpx.ConnectError):
             firth.similarity("cat", "dog")

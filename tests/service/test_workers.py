@@ -14,14 +14,9 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.server_process import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def listening_sockets(port: int) -> int:
