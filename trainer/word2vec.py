@@ -83,9 +83,13 @@ class TrainResult:
 
 
 def init_vectors(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Input rows uniform in [-0.5, 0.5) / dim (word2vec.c), output rows zero."""
+    """Input rows uniform in [-1, 1) / dim (gensim 4; word2vec.c uses half that range), output rows
+    zero (both)."""
     rng = np.random.default_rng(seed)
-    w_in = ((rng.random((n, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)).astype(np.float32)
+    w_in = rng.random((n, dim), dtype=np.float32)
+    w_in *= np.float32(2.0)
+    w_in -= np.float32(1.0)
+    w_in /= np.float32(dim)
     return w_in, np.zeros((n, dim), dtype=np.float32)
 
 
