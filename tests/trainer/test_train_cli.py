@@ -108,3 +108,38 @@ def test_one_thread_is_bit_for_bit_reproducible(corpus: Path, tmp_path: Path, al
     va, vb, vc = (np.load(m / "vectors.npy") for m in (a, b, c))
     assert va.tobytes() == vb.tobytes()
     assert va.tobytes() != vc.tobytes()
+
+
+def test_evaluate_command_records_scores_and_reports_unscorable(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = train(corpus, tmp_path / "m", "cbow", "--threads", "1", "--epochs", "1")
+    capsys.readouterr()
+    # The planted vocabulary knows too few of wordsim353's words: one clear line, exit 2.
+    assert main(["evaluate", str(model), "--benchmark", "wordsim353"]) == 2
+    assert capsys.readouterr().err.startswith("firth evaluate: error: wordsim353: ")
+    # All three: the analogy set is scored (the planted capitals answer a few questions), the
+    # pair sets say why they are not.
+    assert main(["evaluate", str(model)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("questions-words: accuracy ")
+    assert out[1].startswith("wordsim353: not scored")
+    evaluation = json.loads((model / "meta.json").read_text())["evaluation"]
+    analogies = evaluation["questions-words"]
+    assert analogies["correct"] + analogies["incorrect"] + analogies["oov"] == 19544
+    assert 0 < analogies["correct"] + analogies["incorrect"] < 19544
+    assert "error" in evaluation["simlex999"]
+    assert load_artifact(model).meta["evaluation"] == evaluation  # checksums still hold
+    assert main(["evaluate", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_memory_mapped_stream_trains_the_same_model(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = train(corpus, tmp_path / "a", "sgns", "--threads", "1", "--epochs", "1")
+    import trainer.pipeline
+
+    monkeypatch.setattr(trainer.pipeline, "IN_MEMORY_ENTRIES", 0)  # as for a corpus too big for memory
+    b = train(corpus, tmp_path / "b", "sgns", "--threads", "1", "--epochs", "1")
+    assert np.load(a / "vectors.npy").tobytes() == np.load(b / "vectors.npy").tobytes()

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from firth_core.artifact import load_artifact, update_meta
-from firth_core.errors import InputFormatError
-from trainer.scoring import BENCHMARK_NAMES, summary
+from firth_core.errors import InputFormatError, InvalidQuery
+from trainer.scoring import BENCHMARK_NAMES, evaluate_all, summary
 
 
 def register(subparsers: Any) -> None:
@@ -59,7 +59,7 @@ def _guess_kind(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firth_core.evaluation import evaluate_benchmark, evaluate_file
+    from firth_core.evaluation import evaluate_file
     from firth_core.keyed_vectors import KeyedVectors
 
     if args.restrict_vocab < 1:
@@ -76,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
         kind = args.kind or _guess_kind(args.file)
         results[f"file:{args.file.name}"] = evaluate_file(kv, args.file, kind, **options)  # type: ignore[arg-type]
     else:
-        for name in args.benchmark or BENCHMARK_NAMES:
-            results[name] = evaluate_benchmark(kv, name, **options)
+        results = evaluate_all(kv, args.benchmark or BENCHMARK_NAMES, **options)
+        if all("error" in r for r in results.values()):
+            raise InvalidQuery("; ".join(f"{name}: {r['error']}" for name, r in results.items()))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
