@@ -170,7 +170,8 @@ class KeyedVectors:
             raise InvalidVector("the query's terms cancel out to a zero vector")
         return Query(vector=(mean / norm).astype(np.float32), exclude=tuple(dict.fromkeys(exclude)))
 
-    def _ranked(self, scores: np.ndarray, exclude: Sequence[int], topn: int) -> list[tuple[str, float]]:
+    def ranked(self, scores: np.ndarray, exclude: Sequence[int], topn: int) -> list[tuple[str, float]]:
+        """The topn best-scoring words, leaving out the `exclude` rows (the query's own words)."""
         best = top_k(scores, topn + len(exclude))
         excluded = set(exclude)
         result = [(self.words[i], float(scores[i])) for i in best if int(i) not in excluded]
@@ -191,7 +192,7 @@ class KeyedVectors:
         query = self.build_query(positive, negative, positive_weights, negative_weights)
         end = restrict_vocab or len(self)
         scores = self.unit[:end] @ query.vector
-        return self._ranked(scores, query.exclude, topn)
+        return self.ranked(scores, query.exclude, topn)
 
     def similar_by_vector(
         self, vector: np.ndarray, topn: int = 10, restrict_vocab: int | None = None
@@ -232,7 +233,7 @@ class KeyedVectors:
         if topn < 1:
             return []
         scores, exclude = self.cosmul_scores(positive, negative, restrict_vocab)
-        return self._ranked(scores, exclude, topn)
+        return self.ranked(scores, exclude, topn)
 
     def similarity(self, a: str, b: str) -> float:
         return float(self.unit[self.index(a)] @ self.unit[self.index(b)])

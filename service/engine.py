@@ -87,7 +87,7 @@ def neighbours(model: LoadedModel, queries: Sequence[NeighbourQuery]) -> list[Ne
     for i, (q, query) in enumerate(zip(queries, built, strict=True)):
         if query is None:
             scores, exclude = kv.cosmul_scores(q.positive, q.negative, _restrict(model, q.restrict_vocab))
-            results[i].neighbors = kv._ranked(scores, exclude, q.k)
+            results[i].neighbors = kv.ranked(scores, exclude, q.k)
             results[i].index = "exact"
             continue
         restrict = _restrict(model, q.restrict_vocab)
