@@ -13,9 +13,8 @@ Conventions follow word2vec.c and gensim:
 - frequent words are dropped before the window is built, fresh for every epoch;
 - a negative that draws the centre word itself is skipped.
 
-The sigmoid is computed exactly (one exp a dot product, cheap beside the 3 x dim multiply-adds
-around it) rather than from word2vec.c's 1000-entry table, so the step is the exact gradient
-of the loss it reports, which the finite-difference tests check.
+The sigmoid comes from a table like word2vec.c's, but interpolated (error < 1e-6), so the step is
+the gradient of the loss it reports to float precision, which the finite-difference tests check.
 
 Random numbers come from xorshift64* with one state a chunk, seeded from (seed, epoch, chunk):
 results do not depend on which thread runs which chunk, and one thread is bit-for-bit
@@ -37,6 +36,12 @@ MAX_SENTENCE = 10_000  # trainer.corpus.MAX_SENTENCE_TOKENS; longer runs of ids 
 # dim 100); the mean over that systematic sample is what progress and meta.json report.
 LOSS_EVERY = 8
 LOSS_EVERY_MASK = LOSS_EVERY - 1
+SIGMOID_RANGE = 8.0  # sigmoid(8) = 0.99966: beyond it the gradient is (label - 0 or 1) * alpha
+SIGMOID_STEPS = 2048  # table cells over [-8, 8]: linear interpolation error below 1e-6
+SIGMOID_SCALE = SIGMOID_STEPS / (2 * SIGMOID_RANGE)
+SIGMOID_TABLE = (
+    1.0 / (1.0 + np.exp(-(np.arange(SIGMOID_STEPS + 2) / SIGMOID_SCALE - SIGMOID_RANGE)))
+).astype(np.float32)
 _U32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _MUL = np.uint64(0x2545F4914F6CDD1D)
@@ -65,16 +70,68 @@ def mix_seed(seed: int, epoch: int, chunk: int) -> np.uint64:
 
 
 @numba.njit(inline="always")
-def _sigmoid_and_loss(f: Any, label: float, want_loss: bool) -> tuple:
-    """sigmoid(f) and, when wanted, the logistic loss -log sigmoid(f) (label 1) or -log sigmoid(-f)
-    (label 0); both in float32 (expf and log1pf)."""
-    e = math.exp(-abs(np.float32(f)))
-    one = np.float32(1.0)
-    s = one / (one + e) if f >= 0.0 else e / (one + e)
-    if not want_loss:
-        return s, 0.0
+def sigmoid(f: Any) -> Any:
+    """sigmoid(f) from SIGMOID_TABLE with linear interpolation (error < 1e-6), 0 or 1 beyond
+    +-SIGMOID_RANGE: word2vec.c's exp table, made accurate enough for the gradient checks."""
+    if f >= SIGMOID_RANGE:
+        return np.float32(1.0)
+    if f <= -SIGMOID_RANGE:
+        return np.float32(0.0)
+    x = (f + SIGMOID_RANGE) * SIGMOID_SCALE
+    i = int(x)
+    frac = np.float32(x - i)
+    lo = SIGMOID_TABLE[i]
+    return lo + frac * (SIGMOID_TABLE[i + 1] - lo)
+
+
+@numba.njit(inline="always")
+def _log_loss(f: Any, label: float) -> float:
+    """-log sigmoid(f) for label 1, -log sigmoid(-f) for label 0, computed stably."""
     z = -f if label > 0.5 else f
-    return s, max(z, 0.0) + math.log1p(e)
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@numba.njit(inline="always", fastmath=True)
+def _apply(
+    w_out: np.ndarray,
+    hidden: np.ndarray,
+    h: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    grads: np.ndarray,
+    neu1e: np.ndarray,
+    want_loss: bool,
+) -> float:
+    """Negative-sampling output layer for the hidden vector hidden[h]: every score first (they are
+    independent, so the CPU overlaps them), then the updates. Output rows move by
+    -alpha * gradient; neu1e receives -alpha * dLoss/dhidden. Returns the loss (0 unless wanted).
+
+    Scoring every target before updating any is the exact gradient step of the summed loss even
+    when a negative is drawn twice (word2vec.c would score the second copy after the first's update)."""
+    dim = hidden.shape[1]
+    loss = 0.0
+    for k in range(n_targets):
+        t = targets[k]
+        f = np.float32(0.0)
+        for d in range(dim):
+            f += hidden[h, d] * w_out[t, d]
+        label = 1.0 if k == 0 else 0.0
+        if want_loss:
+            loss += _log_loss(f, label)
+        grads[k] = np.float32((label - sigmoid(f)) * alpha)
+    t = targets[0]
+    g = grads[0]
+    for d in range(dim):
+        neu1e[d] = g * w_out[t, d]
+        w_out[t, d] += g * hidden[h, d]
+    for k in range(1, n_targets):
+        t = targets[k]
+        g = grads[k]
+        for d in range(dim):
+            neu1e[d] += g * w_out[t, d]
+            w_out[t, d] += g * hidden[h, d]
+    return loss
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -86,28 +143,14 @@ def sgns_step(
     n_targets: int,
     alpha: float,
     neu1e: np.ndarray,
+    grads: np.ndarray,
     want_loss: bool = True,
 ) -> float:
     """One skip-gram example: input row `context`, targets[0] the true word (label 1), targets[1:n]
-    negatives (label 0). Updates both matrices by -alpha * gradient; returns the loss before
-    (0 unless want_loss)."""
-    dim = w_in.shape[1]
-    for d in range(dim):
-        neu1e[d] = 0.0
-    loss = 0.0
-    for k in range(n_targets):
-        t = targets[k]
-        label = 1.0 if k == 0 else 0.0
-        f = np.float32(0.0)
-        for d in range(dim):
-            f += w_in[context, d] * w_out[t, d]
-        s, lk = _sigmoid_and_loss(f, label, want_loss)
-        loss += lk
-        g = np.float32((label - s) * alpha)
-        for d in range(dim):
-            neu1e[d] += g * w_out[t, d]
-            w_out[t, d] += g * w_in[context, d]
-    for d in range(dim):
+    negatives (label 0); `neu1e` (dim) and `grads` (>= n) are scratch. Updates both matrices by
+    -alpha * gradient; returns the loss before (0 unless want_loss)."""
+    loss = _apply(w_out, w_in, context, targets, n_targets, alpha, grads, neu1e, want_loss)
+    for d in range(w_in.shape[1]):
         w_in[context, d] += neu1e[d]
     return loss
 
@@ -123,35 +166,25 @@ def cbow_step(
     alpha: float,
     neu1: np.ndarray,
     neu1e: np.ndarray,
+    grads: np.ndarray,
     want_loss: bool = True,
 ) -> float:
     """One CBOW example: the hidden vector is the mean of the context rows contexts[:n_contexts];
-    targets as in sgns_step. Output rows move by -alpha * gradient; the error at the hidden vector
-    (-alpha * dLoss/dhidden) is added to every context row. Returns the loss before the update (0 unless want_loss)."""
+    targets as in sgns_step; `neu1` is a (1, dim) scratch matrix. Output rows move by
+    -alpha * gradient; the error at the hidden vector (-alpha * dLoss/dhidden) is added to every
+    context row. Returns the loss before the update (0 unless want_loss)."""
     dim = w_in.shape[1]
+    c = contexts[0]
     for d in range(dim):
-        neu1[d] = 0.0
-        neu1e[d] = 0.0
-    for m in range(n_contexts):
+        neu1[0, d] = w_in[c, d]
+    for m in range(1, n_contexts):
         c = contexts[m]
         for d in range(dim):
-            neu1[d] += w_in[c, d]
+            neu1[0, d] += w_in[c, d]
     inv = np.float32(1.0 / n_contexts)
     for d in range(dim):
-        neu1[d] *= inv
-    loss = 0.0
-    for k in range(n_targets):
-        t = targets[k]
-        label = 1.0 if k == 0 else 0.0
-        f = np.float32(0.0)
-        for d in range(dim):
-            f += neu1[d] * w_out[t, d]
-        s, lk = _sigmoid_and_loss(f, label, want_loss)
-        loss += lk
-        g = np.float32((label - s) * alpha)
-        for d in range(dim):
-            neu1e[d] += g * w_out[t, d]
-            w_out[t, d] += g * neu1[d]
+        neu1[0, d] *= inv
+    loss = _apply(w_out, neu1, 0, targets, n_targets, alpha, grads, neu1e, want_loss)
     for m in range(n_contexts):
         c = contexts[m]
         for d in range(dim):
@@ -226,6 +259,7 @@ def train_chunk_sg(
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
+    grads = np.empty(negative + 1, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
     rng = seed
     pos = start
@@ -250,9 +284,9 @@ def train_chunk_sg(
                     continue
                 nt, rng = _draw_targets(center, negative, rng, alias_thresh, alias_idx, targets)
                 if examples & LOSS_EVERY_MASK == 0:
-                    loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, True)
+                    loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, True)
                 else:
-                    sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, False)
+                    sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, False)
                 examples += 1
     return words, kept, loss, examples
 
@@ -278,7 +312,8 @@ def train_chunk_cbow(
     buf = np.empty(MAX_SENTENCE, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
     contexts = np.empty(2 * window, dtype=np.int32)
-    neu1 = np.empty(dim, dtype=np.float32)
+    grads = np.empty(negative + 1, dtype=np.float32)
+    neu1 = np.empty((1, dim), dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
     rng = seed
     pos = start
@@ -304,9 +339,9 @@ def train_chunk_cbow(
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
             if examples & LOSS_EVERY_MASK == 0:
-                loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, True)
+                loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, True)
             else:
-                cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, False)
+                cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, False)
             examples += 1
     return words, kept, loss, examples
 

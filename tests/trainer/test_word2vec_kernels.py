@@ -60,8 +60,16 @@ def test_sgns_step_is_minus_alpha_times_gradient(mats: tuple[np.ndarray, np.ndar
     g_in = numeric_grad(lambda: sgns_loss(w_in64, w_out64, context, targets), w_in64, [context])
     g_out = numeric_grad(lambda: sgns_loss(w_in64, w_out64, context, targets), w_out64, targets)
     new_in, new_out = w_in.copy(), w_out.copy()
+    targets_arr = np.array(targets, np.int32)
     reported = k.sgns_step(
-        new_in, new_out, context, np.array(targets, np.int32), len(targets), alpha, np.empty(6, np.float32)
+        new_in,
+        new_out,
+        context,
+        targets_arr,
+        len(targets),
+        alpha,
+        np.empty(6, np.float32),
+        np.empty(4, np.float32),
     )
     assert reported == pytest.approx(before, rel=1e-5)
     np.testing.assert_allclose((new_in - w_in)[[context]] / -alpha, g_in, rtol=1e-3, atol=1e-5)
@@ -88,8 +96,9 @@ def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.n
         np.array(targets, np.int32),
         len(targets),
         alpha,
+        np.empty((1, 6), np.float32),
         np.empty(6, np.float32),
-        np.empty(6, np.float32),
+        np.empty(3, np.float32),
     )
     assert reported == pytest.approx(before, rel=1e-5)
     np.testing.assert_allclose((new_out - w_out)[targets] / -alpha, g_out, rtol=1e-3, atol=1e-5)
@@ -97,6 +106,15 @@ def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.n
     # n_contexts times its own gradient (d hidden / d row = 1 / n_contexts).
     np.testing.assert_allclose((new_in - w_in)[contexts] / -alpha, g_in * len(contexts), rtol=1e-3, atol=1e-5)
     assert cbow_loss(new_in, new_out, contexts, targets) < before
+
+
+def test_sigmoid_table_is_accurate() -> None:
+    x = np.linspace(-12, 12, 100_001)
+    exact = 1 / (1 + np.exp(-x))
+    approx = np.array([k.sigmoid(np.float32(v)) for v in x[::50]])
+    assert np.max(np.abs(approx - exact[::50])) < 5e-4  # only beyond +-8, where it saturates
+    inside = np.abs(x[::50]) < k.SIGMOID_RANGE
+    assert np.max(np.abs(approx[inside] - exact[::50][inside])) < 1e-6
 
 
 def test_alias_table_samples_unigram_to_the_075() -> None:
