@@ -18,7 +18,7 @@ import numpy as np
 
 from firth_core.errors import InputFormatError
 from trainer.glove_cooccur import count_cooccurrences, shuffle_records
-from trainer.glove_kernels import fit_chunk
+from trainer.glove_kernels import fit_chunk, record_terms
 from trainer.hogwild import run_jobs
 from trainer.progress import Progress, note
 from trainer.vocab import TokenStream, Vocab
@@ -105,8 +105,14 @@ def train_glove(
     note(f"{len(records):,} co-occurrence records ({stats.spills} spills) in {counting:.1f} s", quiet)
 
     W, gradsq = init_parameters(n, p.dim, p.seed)
-    rows, cols, vals = np.asarray(records.rows), np.asarray(records.cols), np.asarray(records.vals)
+    rows, cols = np.asarray(records.rows), np.asarray(records.cols)
     n_rec = len(records)
+    log_x = np.lib.format.open_memmap(work / "log_x.npy", mode="w+", dtype=np.float32, shape=(n_rec,))
+    weight = np.lib.format.open_memmap(work / "weight.npy", mode="w+", dtype=np.float32, shape=(n_rec,))
+    for s in range(0, n_rec, 1 << 24):  # once, in blocks: the same for every iteration
+        log_x[s : s + (1 << 24)], weight[s : s + (1 << 24)] = record_terms(
+            records.vals[s : s + (1 << 24)], p.x_max, p.alpha
+        )
     n_chunks = -(-n_rec // CHUNK_RECORDS)
     loss_sum = [0.0] * p.epochs
     skipped = [0] * p.epochs
@@ -115,9 +121,7 @@ def train_glove(
     def job(i: int) -> tuple[float, int]:
         c = i % n_chunks
         s, e = c * CHUNK_RECORDS, min((c + 1) * CHUNK_RECORDS, n_rec)
-        out: tuple[float, int] = fit_chunk(
-            W, gradsq, rows, cols, vals, s, e, n, p.x_max, p.alpha, p.eta, p.grad_clip
-        )
+        out: tuple[float, int] = fit_chunk(W, gradsq, rows, cols, log_x, weight, s, e, n, p.eta, p.grad_clip)
         return out
 
     def on_result(i: int, result: tuple[float, int]) -> None:

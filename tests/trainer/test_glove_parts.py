@@ -42,9 +42,7 @@ def test_glove_step_is_minus_eta_times_gradient(x: float) -> None:
             W64[r, d] = old
             numeric[r, d] = (up - down) / (2 * eps)
     new = W.copy()
-    reported = glove_step(
-        new, gradsq, row, col, x, x_max, alpha, eta, 100.0, np.empty(4, np.float32), np.empty(4, np.float32)
-    )
+    reported = glove_step(new, gradsq, row, col, x, x_max, alpha, eta, 100.0)
     assert reported == pytest.approx(before, rel=1e-4)
     # Vectors step by eta * gradient, biases (last column) by the gradient (glove.c).
     step = np.full(W.shape[1], eta)
@@ -58,9 +56,7 @@ def test_glove_step_skips_non_finite_records() -> None:
     W = np.full((4, 3), 1e30, dtype=np.float32)
     gradsq = np.ones_like(W)
     new = W.copy()
-    loss = glove_step(
-        new, gradsq, 0, 2, 5.0, 100.0, 0.75, 0.05, 100.0, np.empty(2, np.float32), np.empty(2, np.float32)
-    )
+    loss = glove_step(new, gradsq, 0, 2, 5.0, 100.0, 0.75, 0.05, 100.0)
     assert math.isnan(loss)
     assert np.array_equal(new, W)
 
