@@ -95,6 +95,9 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
             vectors = g.vectors
             algorithm = {"name": "glove", **asdict(g.params)}
             training = g.as_meta()
+            # GloVe has no passes over words to count; this is corpus tokens over counting + fitting.
+            seconds = training["seconds"]
+            training["words_per_second"] = round(stats.tokens / seconds) if seconds > 0 else None
         else:
             w = train_word2vec(stream, vocab, cfg.word2vec, raw_tokens=stats.tokens, quiet=cfg.quiet)
             vectors = w.vectors
