@@ -44,5 +44,14 @@ bench-serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 bench-train: $(BIN)/.installed
 	$(BIN)/python bench/train_bench.py
 
+# Trains a small skip-gram model on the benchmark corpus and serves it beside the default model.
+DEMO_MODEL := gcide-sgns-100d
+train-demo: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	@test -e /usr/share/dictd/gcide.dict.dz || apt-get install -y -qq dict-gcide  # the corpus source (needs root)
+	$(BIN)/python bench/train_bench.py --corpus-only
+	$(BIN)/firth train --algorithm sgns --corpus corpora/gcide.txt --out $(MODELS_DIR)/$(DEMO_MODEL) --evaluate --overwrite
+	FIRTH_MODELS_DIR=$(MODELS_DIR) FIRTH_MODELS=glove-6b-50d,$(DEMO_MODEL) \
+		$(BIN)/firth-serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO / "corpora"
 CORPUS = CORPORA / "gcide.txt"
 STANDARDISED = CORPORA / "gcide.standardised.txt"
-MAKE_CORPUS = Path("/work/shared/bench/make_corpus.py")
+MAKE_CORPUS = REPO / "bench" / "make_corpus.py"  # a copy of ../shared/bench/make_corpus.py
 GCIDE = Path("/usr/share/dictd/gcide.dict.dz")
 EVAL_DIR = REPO / "firth_core" / "data"
 
