@@ -213,6 +213,8 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     for key, kind in (("name", str), ("dim", int), ("count", int), ("files", dict)):
         if not isinstance(meta.get(key), kind):
             raise ArtifactError(f"{meta_path}: field {key!r} is missing or not a {kind.__name__}")
+    if meta.get("standardize", "none") not in STANDARDIZERS:
+        raise ArtifactError(f"{meta_path}: unknown standardize {meta.get('standardize')!r}")
     return meta
 
 

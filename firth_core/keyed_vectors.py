@@ -145,8 +145,8 @@ class KeyedVectors:
     ) -> Query:
         """gensim's most_similar query: weighted mean of unit word vectors, unit-normalised."""
         terms = list(positive) + list(negative)
-        if not positive:
-            raise EmptyQuery("a query needs at least one positive word or vector")
+        if not terms:  # gensim accepts negative-only queries: the words farthest from them
+            raise EmptyQuery("a query needs at least one word or vector")
         weights = list(positive_weights or [1.0] * len(positive)) + list(
             negative_weights or [-1.0] * len(negative)
         )
@@ -155,18 +155,21 @@ class KeyedVectors:
         mean = np.zeros(self.dim, dtype=np.float32)
         total_weight = 0.0
         exclude: list[int] = []
-        for term, weight in zip(terms, weights, strict=True):
-            if isinstance(term, str):
-                row = self.index(term)
-                exclude.append(row)
-                mean += np.float32(weight) * self.unit[row]
-            else:
-                mean += np.float32(weight) * self.check_vector(term)
-            total_weight += abs(weight)
-        if total_weight > 0:
-            mean /= np.float32(total_weight)
-        norm = float(np.linalg.norm(mean))
-        if not np.isfinite(norm) or norm == 0.0:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+            for term, weight in zip(terms, weights, strict=True):
+                if isinstance(term, str):
+                    row = self.index(term)
+                    exclude.append(row)
+                    mean += np.float32(weight) * self.unit[row]
+                else:
+                    mean += np.float32(weight) * self.check_vector(term)
+                total_weight += abs(weight)
+            if total_weight > 0:
+                mean /= np.float32(total_weight)
+        if not np.isfinite(mean).all():
+            raise InvalidVector("the query's weighted terms overflow float32")
+        norm = float(np.linalg.norm(mean.astype(np.float64)))
+        if norm == 0.0:
             raise InvalidVector("the query's terms cancel out to a zero vector")
         return Query(vector=(mean / norm).astype(np.float32), exclude=tuple(dict.fromkeys(exclude)))
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from firth_core.errors import EmptyQuery, InvalidQuery, UnknownWord
 from firth_core.keyed_vectors import Query, TermInput
+from service.index import VectorIndex
 from service.registry import LoadedModel
 
 Method = Literal["3cosadd", "3cosmul"]
@@ -83,7 +84,7 @@ def neighbours(model: LoadedModel, queries: Sequence[NeighbourQuery]) -> list[Ne
                 raise InvalidQuery("weights apply to 3cosadd only; 3cosmul weighs every term equally")
             built.append(None)
 
-    groups: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[VectorIndex, int | None], list[int]] = defaultdict(list)
     for i, (q, query) in enumerate(zip(queries, built, strict=True)):
         if query is None:
             scores, exclude = kv.cosmul_scores(q.positive, q.negative, _restrict(model, q.restrict_vocab))
@@ -91,10 +92,9 @@ def neighbours(model: LoadedModel, queries: Sequence[NeighbourQuery]) -> list[Ne
             results[i].index = "exact"
             continue
         restrict = _restrict(model, q.restrict_vocab)
-        groups[(model.index_for(q.exact, restrict).kind, restrict)].append(i)
+        groups[(model.index_for(q.exact, restrict), restrict)].append(i)
 
-    for (kind, restrict), members in groups.items():
-        index = model.hnsw if kind == "hnsw" and model.hnsw is not None else model.exact
+    for (index, restrict), members in groups.items():
         matrix = np.stack([built[i].vector for i in members])  # type: ignore[union-attr]
         fetch = max(queries[i].k + len(built[i].exclude) for i in members)  # type: ignore[union-attr]
         scores, ids = index.search(matrix, fetch, restrict)

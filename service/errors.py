@@ -38,7 +38,7 @@ class BodyTooLarge(Exception):
         super().__init__(f"request body exceeds {limit} bytes")
 
 
-# exception -> (status, slug, title). Order matters only for subclasses (none overlap today).
+# exception -> (status, slug, title). The first isinstance match wins: the FirthError catch-all stays last.
 ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     UnknownModel: (404, "unknown-model", "Unknown model"),
     UnknownWord: (404, "unknown-word", "Word not in vocabulary"),
@@ -115,6 +115,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": not UTF-8, nested too deep ...
+            status, slug, title = MALFORMED_JSON
+            return problem(
+                status, slug, title, "the request body could not be parsed as JSON", request.url.path
+            )
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         response = problem(exc.status_code, slug, title, str(exc.detail), request.url.path)

@@ -45,6 +45,7 @@ class ExactIndex:
     kind = "exact"
 
     def __init__(self, unit: np.ndarray) -> None:
+        # faiss keeps its own copy of the unit matrix (n x d float32 beside KeyedVectors.unit)
         self._index = faiss.IndexFlatIP(unit.shape[1])
         self._index.add(np.ascontiguousarray(unit, dtype=np.float32))
         self.size = unit.shape[0]

@@ -14,6 +14,7 @@ exact-neighbour Barnes-Hut path answers in about a second.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,7 @@ from firth_core.errors import InvalidQuery
 
 Projection = Literal["pca", "tsne"]
 MAX_POINTS = 500  # points one projection may hold: t-SNE on 500 points takes about a second
+_SINGLE_THREADED_BLAS = threading.Lock()
 MIN_TSNE_POINTS = 4  # the smallest set with a perplexity of at least 1
 DEFAULT_PERPLEXITY = 30.0  # openTSNE's and the original paper's default
 
@@ -90,7 +92,9 @@ def tsne(matrix: np.ndarray, dimensions: int, seed: int, perplexity: float | Non
         random_state=seed,
         verbose=False,
     )
-    with threadpool_limits(limits=1):
+    # threadpool_limits is process-wide and restores what it saw on entry: overlapping requests
+    # must not interleave, or a BLAS pool would stay at one thread for good.
+    with _SINGLE_THREADED_BLAS, threadpool_limits(limits=1):
         coords = model.fit(np.asarray(matrix, dtype=np.float64))
     return Projected(np.asarray(coords, dtype=np.float64), None, used)
 

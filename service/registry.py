@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -105,9 +105,12 @@ class ModelRegistry:
     def all(self) -> list[LoadedModel]:
         return list(self._models.values())
 
-    def replace(self, model: LoadedModel) -> None:
+    def update(self, name: str, change: Callable[[LoadedModel], LoadedModel]) -> None:
+        """Swap in `change(current model)`; reading and writing under one lock, so concurrent
+        updates (an index build finishing while a reload lands) are never lost."""
         with self._swap_lock:
-            self._models = MappingProxyType({**self._models, model.name: model})
+            model = change(self._models[name])
+            self._models = MappingProxyType({**self._models, name: model})
 
 
 def load_registry(settings: Settings) -> ModelRegistry:
@@ -144,9 +147,9 @@ def _build_and_swap(registry: ModelRegistry, model: LoadedModel, settings: Setti
         index = _obtain_hnsw(model, spec, index_dir, settings)
     except Exception:
         log.exception("HNSW index for %s failed; serving exact answers", model.name)
-        registry.replace(dataclasses.replace(registry.get(model.name), hnsw_status="failed"))
+        registry.update(model.name, lambda current: dataclasses.replace(current, hnsw_status="failed"))
         return
-    registry.replace(dataclasses.replace(registry.get(model.name), hnsw=index, hnsw_status="ready"))
+    registry.update(model.name, lambda current: dataclasses.replace(current, hnsw=index, hnsw_status="ready"))
     log.info("HNSW index for %s is ready", model.name)
 
 

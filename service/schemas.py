@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from service.settings import MAX_BATCH, MAX_EVAL_ITEMS, MAX_K, MAX_TERMS, MAX_WORD_CHARS
+from service.engine import Method, OovPolicy
+from service.settings import MAX_BATCH, MAX_EVAL_ITEMS, MAX_K, MAX_RESTRICT_VOCAB, MAX_TERMS, MAX_WORD_CHARS
 
 Word = Annotated[
     str,
@@ -20,10 +21,12 @@ Vector = Annotated[
 K = Annotated[int, Field(ge=1, le=MAX_K, description=f"Number of neighbours, 1 to {MAX_K}.")]
 RestrictVocab = Annotated[
     int | None,
-    Field(ge=1, description="Search only the N most frequent words (gensim's restrict_vocab)."),
+    Field(
+        ge=1,
+        le=MAX_RESTRICT_VOCAB,
+        description="Search only the N most frequent words (gensim's restrict_vocab).",
+    ),
 ]
-Method = Literal["3cosadd", "3cosmul"]
-OovPolicy = Literal["error", "skip", "null"]
 
 
 class _Strict(BaseModel):
@@ -293,7 +296,7 @@ class EvaluateRequest(_Strict):
         ]
         | None
     ) = Field(None, description="Uploaded lines, in the format of the bundled files.")
-    restrict_vocab: Annotated[int, Field(ge=1)] = 300_000
+    restrict_vocab: Annotated[int, Field(ge=1, le=MAX_RESTRICT_VOCAB)] = 300_000
     case_insensitive: bool = True
     dummy4unknown: bool = False
     model_config = ConfigDict(
@@ -312,6 +315,8 @@ class EvaluateRequest(_Strict):
             raise ValueError("give exactly one of 'benchmark' or 'items'")
         if self.items is not None and self.kind is None:
             raise ValueError("'items' needs 'kind': 'analogies' or 'pairs'")
+        if self.benchmark is not None and self.kind is not None:
+            raise ValueError("'kind' goes with 'items'; a bundled benchmark has its own kind")
         return self
 
 

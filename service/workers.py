@@ -121,15 +121,22 @@ def _supervise(settings: Settings, options: ServeOptions) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for process in processes:
+        if stopping:  # a signal during start-up: start no more workers
+            break
         process.start()
+    started = [p for p in processes if p.pid is not None]
     status = 0
-    while any(p.is_alive() for p in processes):
-        multiprocessing.connection.wait([p.sentinel for p in processes if p.is_alive()], timeout=1.0)
-        for process in processes:
-            if not process.is_alive() and process.exitcode not in (None, 0) and not stopping:
+    while True:
+        for process in started:
+            if not process.is_alive() and not stopping:
+                # any exit we did not ask for (a bad model: 2; uvicorn giving up: 0) ends the service
                 log.error("%s exited with status %s; stopping the others", process.name, process.exitcode)
                 status = process.exitcode if process.exitcode and process.exitcode > 0 else 1
                 stop(signal.SIGTERM, None)
-    for process in processes:
+        alive = [p.sentinel for p in started if p.is_alive()]
+        if not alive:
+            break
+        multiprocessing.connection.wait(alive, timeout=1.0)
+    for process in started:
         process.join()
     return status

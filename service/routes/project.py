@@ -49,7 +49,7 @@ class ProjectRequest(_Strict):
     projection: Projection = Field("pca", description="pca (exact, fast) or tsne (openTSNE, seeded).")
     dimensions: Literal[2, 3] = 2
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(0, description="t-SNE's random seed.")
-    perplexity: Annotated[float, Field(gt=0, le=100)] | None = Field(
+    perplexity: Annotated[float, Field(ge=1, le=100)] | None = Field(
         None, description="t-SNE perplexity, at most (points - 1) / 3; default min(30, (points - 1) / 3)."
     )
     format: Literal["json", "csv"] = Field("json", description="csv answers text/csv as a download.")

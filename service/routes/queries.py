@@ -49,7 +49,7 @@ from service.schemas import (
     Word,
     problem_responses,
 )
-from service.settings import MAX_K
+from service.settings import MAX_K, MAX_RESTRICT_VOCAB
 
 router = APIRouter(
     prefix="/v1/models/{model}", tags=["queries"], responses=problem_responses(400, 404, 413, 422)
@@ -202,7 +202,7 @@ async def get_neighbors(
     word: Annotated[Word, Query(examples=["frog"])],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     method: Method = "3cosadd",
-    restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
+    restrict_vocab: Annotated[int | None, Query(ge=1, le=MAX_RESTRICT_VOCAB)] = None,
     exact: bool = False,
 ) -> FastJSONResponse:
     query = NeighbourQuery(positive=[word], k=k, method=method, restrict_vocab=restrict_vocab, exact=exact)
@@ -246,7 +246,7 @@ async def get_analogy(
     c: Annotated[Word, Query(examples=["woman"])],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     method: Method = "3cosadd",
-    restrict_vocab: Annotated[int | None, Query(ge=1)] = None,
+    restrict_vocab: Annotated[int | None, Query(ge=1, le=MAX_RESTRICT_VOCAB)] = None,
     exact: bool = False,
 ) -> FastJSONResponse:
     inline = _is_cheap(model, exact, method, restrict_vocab)

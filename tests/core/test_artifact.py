@@ -113,6 +113,13 @@ CORRUPTIONS: list[tuple[str, Callable[[Path], None], str]] = [
         lambda p: _rewrite(p, list("abcd"), np.ones((4, 3), dtype=np.float64), {}),
         "dtype is float64",
     ),
+    (
+        "standardize",
+        lambda p: (p / META_FILE).write_text(
+            json.dumps({**json.loads((p / META_FILE).read_text()), "standardize": "upper"})
+        ),
+        "unknown standardize 'upper'",
+    ),
     ("shape", lambda p: _rewrite(p, list("abcd"), np.ones((4, 2), dtype=np.float32), {}), "shape (4, 2)"),
     (
         "nan",

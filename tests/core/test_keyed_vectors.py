@@ -109,7 +109,9 @@ def test_standardisation_and_errors() -> None:
         kv.index("kingg")
     assert err.value.suggestions == ["king"]
     with pytest.raises(EmptyQuery):
-        kv.most_similar(positive=[], negative=["king"])
+        kv.most_similar(positive=[], negative=[])
+    with pytest.raises(EmptyQuery):
+        kv.most_similar_cosmul(positive=[], negative=["king"])  # gensim, too, needs a positive term here
     with pytest.raises(InvalidVector):
         kv.most_similar(positive=["king"], negative=["king"])
     with pytest.raises(InvalidVector):

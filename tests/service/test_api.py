@@ -201,3 +201,10 @@ async def test_readyz_before_models_load_and_with_tied_vectors(tmp_path) -> None
     app = create_app(exact_settings(), ModelRegistry([load_model(path, exact_settings())]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_negative_only_query_equals_gensim_semantics(api: httpx.AsyncClient) -> None:
+    body = (await api.post(f"{TINY}/neighbors", json={"negative": ["king"], "k": 3})).json()
+    expected = tiny_kv().most_similar(negative=["king"], topn=3)
+    assert [n["word"] for n in body["neighbors"]] == [w for w, _ in expected]
+    assert "king" not in [n["word"] for n in body["neighbors"]] and body["negative"] == ["king"]

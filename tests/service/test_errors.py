@@ -91,7 +91,12 @@ async def test_zero_vector_and_cancelling_terms(api: httpx.AsyncClient) -> None:
 
 
 async def test_empty_queries(api: httpx.AsyncClient) -> None:
-    assert_problem(await api.post(f"{TINY}/neighbors", json={"negative": ["cat"]}), 422, "empty-query")
+    assert_problem(await api.post(f"{TINY}/neighbors", json={}), 422, "empty-query")
+    assert_problem(
+        await api.post(f"{TINY}/neighbors", json={"negative": ["cat"], "method": "3cosmul"}),
+        422,
+        "empty-query",
+    )
     assert_problem(await api.post(f"{TINY}/vectors", json={"words": []}), 422, "validation-error")
     assert_problem(await api.get(f"{TINY}/neighbors", params={"word": ""}), 422, "validation-error")
 
@@ -149,3 +154,36 @@ async def test_evaluate_bad_requests(api: httpx.AsyncClient) -> None:
 async def test_problem_catalogue_lists_every_type(api: httpx.AsyncClient) -> None:
     types = {p["type"] for p in (await api.get("/problems")).json()["problems"]}
     assert {"/problems/unknown-word", "/problems/unknown-model", "/problems/body-too-large"} <= types
+
+
+async def test_review_findings_answer_cleanly(api: httpx.AsyncClient) -> None:
+    huge = {"benchmark": "wordsim353", "restrict_vocab": 10**30}
+    assert_problem(await api.post(f"{TINY}/evaluate", json=huge), 422, "validation-error")
+    assert_problem(
+        await api.get(f"{TINY}/neighbors", params={"word": "cat", "restrict_vocab": 2**40}),
+        422,
+        "validation-error",
+    )
+    both = {"benchmark": "wordsim353", "kind": "pairs"}
+    assert_problem(await api.post(f"{TINY}/evaluate", json=both), 422, "validation-error")
+    tiny_perplexity = {
+        "words": ["king", "queen", "man", "woman", "the"],
+        "projection": "tsne",
+        "perplexity": 1e-300,
+    }
+    assert_problem(await api.post(f"{TINY}/project", json=tiny_perplexity), 422, "validation-error")
+    not_utf8 = b'{"words": ["\xff\xfe"]}'  # bytes that are not UTF-8
+    response = await api.post(
+        f"{TINY}/vectors", content=not_utf8, headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 400, "malformed-json")
+    body = assert_problem(
+        await api.post(f"{TINY}/neighbors", json={"positive": [[3e38, 3e38, 3e38], [3e38, 3e38, 3e38]]}),
+        422,
+        "invalid-vector",
+    )
+    assert "overflow" in body["detail"]
+    large = await api.post(f"{TINY}/neighbors", json={"positive": [[1e38, 1e38, 1e38]], "k": 1})
+    assert (
+        large.status_code == 200 and large.json()["neighbors"][0]["word"] == "the"
+    )  # a direction like any other

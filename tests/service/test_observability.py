@@ -163,7 +163,9 @@ async def test_model_info_is_read_from_the_registry_at_scrape_time(
     assert value(samples, "firth_model_info", **random_info) == 1
 
     # A swap (an HNSW build finishing, or failing) shows up in the next scrape.
-    registry.replace(dataclasses.replace(random, hnsw=None, hnsw_status="failed"))
+    registry.update(
+        random.name, lambda current: dataclasses.replace(current, hnsw=None, hnsw_status="failed")
+    )
     samples = await scrape(client)
     swapped = {**random_info, "index": "exact", "hnsw_status": "failed"}
     assert value(samples, "firth_model_info", **swapped) == 1
