@@ -6,8 +6,9 @@ first accepts every pending connection, so a handful of keep-alive clients often
 worker (measured: 8 of 8 wrk connections on one worker, half the throughput). With a socket per
 worker and SO_REUSEPORT, the kernel spreads new connections across workers.
 
-Each worker loads the models before it binds, so a bound port means a ready model; a bad model
-directory ends the worker with one line and exit status 2, and the supervisor then stops the rest.
+The models are loaded once, before any port is bound (a bound port means a ready model; a bad model
+directory ends the program with one line and exit status 2), then the workers are forked and share
+them copy-on-write.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import uvicorn
 
 from firth_core.errors import FirthError
+from service.registry import ModelRegistry, load_registry
 from service.settings import Settings
 
 log = logging.getLogger("firth.workers")
@@ -56,25 +58,25 @@ def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def run_worker(settings: Settings, options: ServeOptions) -> int:
-    """Load the models, bind, serve until told to stop. Returns the process exit status."""
-    import logging.config
+def load_models(settings: Settings) -> ModelRegistry | None:
+    """The registry, or None after printing one clear line (a bad model directory)."""
+    try:
+        return load_registry(settings)
+    except FirthError as exc:
+        print(f"firth-serve: error: {exc}", file=sys.stderr)
+        return None
 
+
+def run_worker(registry: ModelRegistry, settings: Settings, options: ServeOptions) -> int:
+    """Bind and serve loaded models until told to stop. Returns the process exit status."""
     from service.app import create_app
-    from service.registry import load_registry
 
-    logging.config.dictConfig(options.log_config)
     if options.workers > 1:
         # Parallelism comes from the processes; faiss's OpenMP start-up on one-row searches costs
         # more than it gives (measured +16% requests/s with one thread per worker).
         import faiss
 
         faiss.omp_set_num_threads(1)
-    try:
-        registry = load_registry(settings)
-    except FirthError as exc:
-        print(f"firth-serve: error: {exc}", file=sys.stderr)
-        return 2
     try:
         sock = bind_socket(options.host, options.port, reuse_port=options.workers > 1)
     except OSError as exc:
@@ -93,20 +95,30 @@ def run_worker(settings: Settings, options: ServeOptions) -> int:
     return 0
 
 
-def _worker_main(settings: Settings, options: ServeOptions) -> None:
-    sys.exit(run_worker(settings, options))
-
-
 def serve(settings: Settings, options: ServeOptions) -> int:
+    registry = load_models(settings)
+    if registry is None:
+        return 2
     if options.workers <= 1:
-        return run_worker(settings, options)
-    return _supervise(settings, options)
+        return run_worker(registry, settings, options)
+    return _supervise(registry, settings, options)
 
 
-def _supervise(settings: Settings, options: ServeOptions) -> int:
-    context = multiprocessing.get_context("spawn")
+def _worker_main(registry: ModelRegistry, settings: Settings, options: ServeOptions) -> None:
+    # a forked worker inherits the supervisor's handlers; uvicorn installs its own and, on exit,
+    # re-raises the signal it caught with the handler it found: make that Python's default
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(run_worker(registry, settings, options))
+
+
+def _supervise(registry: ModelRegistry, settings: Settings, options: ServeOptions) -> int:
+    # fork after loading: workers share the loaded matrices and indexes copy-on-write and start at
+    # once. Safe here because nothing has started an OpenMP team or a Python thread yet (HNSW builds
+    # and uvicorn start inside each worker).
+    context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_worker_main, args=(settings, options), name=f"firth-worker-{i}")
+        context.Process(target=_worker_main, args=(registry, settings, options), name=f"firth-worker-{i}")
         for i in range(options.workers)
     ]
     stopping = False
