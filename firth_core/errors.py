@@ -47,3 +47,7 @@ class ArtifactError(FirthError):
 
 class InputFormatError(FirthError):
     """A malformed input file (pretrained vectors, evaluation set, corpus)."""
+
+
+class TrainingDiverged(FirthError):
+    """Training blew up (the loss rose instead of falling); no model is written."""

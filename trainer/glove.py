@@ -8,6 +8,7 @@ The output is word + context vectors (glove.c's -model 2).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.errors import InputFormatError
+from firth_core.errors import InputFormatError, TrainingDiverged
 from trainer.glove_cooccur import count_cooccurrences, shuffle_records
 from trainer.glove_kernels import fit_chunk, record_terms
 from trainer.hogwild import run_jobs
@@ -77,6 +78,17 @@ class GloveResult:
             "epoch_loss": self.epoch_loss,
             "skipped_non_finite": self.skipped,
         }
+
+
+def check_converging(epoch_loss: list[float]) -> None:
+    """AdaGrad on GloVe's loss falls from the first iteration on; a last loss above the first
+    (or not finite) means the fit blew up, and its vectors would be noise."""
+    first, last = epoch_loss[0], epoch_loss[-1]
+    if not math.isfinite(last) or (len(epoch_loss) > 1 and last > first):
+        raise TrainingDiverged(
+            f"GloVe diverged: the loss went from {first:.4g} to {last:.4g}; "
+            "no model was written (try a smaller --eta or another --seed)"
+        )
 
 
 def init_parameters(n_words: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +153,7 @@ def train_glove(
         fit_started = time.perf_counter()
         run_jobs(p.epochs * n_chunks, job, p.threads, on_result, on_tick)
         fitting = time.perf_counter() - fit_started
-    vectors = W[:n, : p.dim] + W[n:, : p.dim]
     epoch_loss = [round(s / n_rec, 6) for s in loss_sum]
+    check_converging(epoch_loss)
+    vectors = W[:n, : p.dim] + W[n:, : p.dim]
     return GloveResult(vectors, p, counting, fitting, n_rec, stats.spills, epoch_loss, sum(skipped))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from firth_core.artifact import load_artifact
+from firth_core.errors import TrainingDiverged
 from firth_core.keyed_vectors import KeyedVectors
 from trainer.cli import main
 
@@ -143,3 +144,26 @@ def test_memory_mapped_stream_trains_the_same_model(
     monkeypatch.setattr(trainer.pipeline, "IN_MEMORY_ENTRIES", 0)  # as for a corpus too big for memory
     b = train(corpus, tmp_path / "b", "sgns", "--threads", "1", "--epochs", "1")
     assert np.load(a / "vectors.npy").tobytes() == np.load(b / "vectors.npy").tobytes()
+
+
+def test_glove_divergence_fails_clearly_and_writes_nothing(
+    planted_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "models" / "diverged"
+    args = ["train", "--algorithm", "glove", "--corpus", str(planted_corpus), "--out", str(out)]
+    code = main([*args, "--eta", "10", "--epochs", "5", "--quiet"])  # a step size that blows up
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("firth train: error: GloVe diverged: the loss went from")
+    assert not out.exists()
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []  # no half-written model
+
+
+def test_glove_convergence_check_accepts_a_falling_loss() -> None:
+    from trainer.glove import check_converging
+
+    check_converging([0.4, 0.1, 0.08])
+    with pytest.raises(TrainingDiverged):
+        check_converging([0.4, 0.1, 100611.0])
+    with pytest.raises(TrainingDiverged):
+        check_converging([0.4, float("nan")])
