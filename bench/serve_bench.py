@@ -33,8 +33,7 @@ from threadpoolctl import threadpool_limits
 from firth_core.evaluation import BENCHMARKS, evaluate_benchmark
 from service import engine
 from service.engine import NeighbourQuery
-from service.index import HnswIndex, HnswSpec, build_hnsw, load_hnsw, save_hnsw, try_build_lock
-from service.registry import LoadedModel, index_dir_for, load_model
+from service.registry import LoadedModel, load_model, obtain_hnsw
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,29 +90,17 @@ def note(message: str) -> None:
 
 
 def ensure_hnsw(model: LoadedModel, settings: Settings) -> tuple[LoadedModel, str]:
-    """The saved HNSW index (the server's own file), building and saving it first if missing."""
+    """The saved HNSW index (the server's own file), built and saved first if missing, exactly as
+    the server does it (service.registry.obtain_hnsw)."""
     if model.hnsw is not None:
         return model, "loaded the saved index"
-    spec = HnswSpec(settings.hnsw_m, settings.hnsw_ef_construction)
-    index_dir = index_dir_for(model.path, model.sha256, settings)
-    index: HnswIndex | None = None
-    while index is None:
-        lock = try_build_lock(index_dir, spec)
-        if lock is None:  # a server is building it right now: wait for its file
-            time.sleep(2)
-            index = load_hnsw(index_dir, spec, model.sha256, settings.hnsw_ef_search)
-            continue
-        with lock:
-            index = load_hnsw(index_dir, spec, model.sha256, settings.hnsw_ef_search)
-            if index is None:
-                note(f"building the HNSW index (M={spec.m}, efConstruction={spec.ef_construction}) ...")
-                started = time.perf_counter()
-                index = build_hnsw(model.kv.unit, spec, settings.hnsw_ef_search)
-                save_hnsw(index, index_dir, spec, model.sha256)
-                return dataclasses.replace(model, hnsw=index, hnsw_status="ready"), (
-                    f"built and saved in {time.perf_counter() - started:.0f}s"
-                )
-    return dataclasses.replace(model, hnsw=index, hnsw_status="ready"), "loaded the saved index"
+    note(
+        f"obtaining the HNSW index (M={settings.hnsw_m}, efConstruction={settings.hnsw_ef_construction}) ..."
+    )
+    started = time.perf_counter()
+    index = obtain_hnsw(model, settings)
+    how = f"built and saved (or waited for a server building it) in {time.perf_counter() - started:.0f}s"
+    return dataclasses.replace(model, hnsw=index, hnsw_status="ready"), how
 
 
 def gensim_from_model(model: LoadedModel) -> GensimKeyedVectors:

@@ -49,13 +49,6 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Row-normalised float32 copy; rows must be non-zero (the artifact loader guarantees it)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
-
-
 class KeyedVectors:
     """Words, their vectors, and gensim's similarity queries over them. Immutable once built."""
 

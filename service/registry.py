@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from firth_core.artifact import Artifact, load_artifact
+from firth_core.artifact import VECTORS_FILE, Artifact, load_artifact
 from firth_core.errors import ArtifactError, UnknownModel
 from firth_core.keyed_vectors import KeyedVectors
 from service.index import (
@@ -46,7 +46,8 @@ class LoadedModel:
 
     @property
     def sha256(self) -> str:
-        return str(self.meta["files"]["vectors.npy"])
+        """The model's identity: the digest of its vectors file (as Artifact.sha256)."""
+        return str(self.meta["files"][VECTORS_FILE])
 
     def index_for(self, exact: bool, restrict_vocab: int | None) -> VectorIndex:
         """HNSW when it is ready and the query allows approximation, else exact."""
@@ -141,10 +142,8 @@ def start_hnsw_builds(registry: ModelRegistry, settings: Settings) -> list[threa
 
 
 def _build_and_swap(registry: ModelRegistry, model: LoadedModel, settings: Settings) -> None:
-    spec = HnswSpec(settings.hnsw_m, settings.hnsw_ef_construction)
-    index_dir = index_dir_for(model.path, model.sha256, settings)
     try:
-        index = _obtain_hnsw(model, spec, index_dir, settings)
+        index = obtain_hnsw(model, settings)
     except Exception:
         log.exception("HNSW index for %s failed; serving exact answers", model.name)
         registry.update(model.name, lambda current: dataclasses.replace(current, hnsw_status="failed"))
@@ -153,8 +152,10 @@ def _build_and_swap(registry: ModelRegistry, model: LoadedModel, settings: Setti
     log.info("HNSW index for %s is ready", model.name)
 
 
-def _obtain_hnsw(model: LoadedModel, spec: HnswSpec, index_dir: Path, settings: Settings) -> HnswIndex:
-    """Load the saved index, or build it if no other worker is building it, or wait for it."""
+def obtain_hnsw(model: LoadedModel, settings: Settings) -> HnswIndex:
+    """Load the saved index, or build it if no other process is building it, or wait for it."""
+    spec = HnswSpec(settings.hnsw_m, settings.hnsw_ef_construction)
+    index_dir = index_dir_for(model.path, model.sha256, settings)
     while True:
         loaded = load_hnsw(index_dir, spec, model.sha256, settings.hnsw_ef_search)
         if loaded is not None:

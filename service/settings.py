@@ -14,7 +14,6 @@ MAX_K = 1000  # neighbours a query may ask for; gensim users rarely go past a fe
 MAX_BATCH = 1000  # words, pairs or queries in one request
 MAX_TERMS = 100  # positive + negative terms in one neighbours query
 MAX_WORD_CHARS = 256  # longer "words" are not words; keeps error messages and logs bounded
-MAX_MATRIX_CELLS = 1_000_000  # n x m similarity matrix
 MAX_EVAL_ITEMS = 50_000  # uploaded evaluation lines (questions-words has 19,544)
 MAX_RESTRICT_VOCAB = 2**31 - 1  # faiss ids are 64-bit, JSON clients are not: keep it a plain int32
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 8 MiB: an uploaded evaluation set fits, a runaway client does not

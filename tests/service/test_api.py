@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import numpy as np
 import pytest
@@ -10,6 +12,10 @@ from firth_core.keyed_vectors import KeyedVectors
 
 pytestmark = pytest.mark.anyio
 TINY = "/v1/models/tiny"
+
+
+def asgi_client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 def tiny_kv() -> KeyedVectors:
@@ -180,7 +186,7 @@ async def test_vector_lookup_of_a_word_with_a_slash(tmp_path) -> None:  # type: 
 
     path = write_artifact(tmp_path / "m", ["1/2", "a"], np.eye(2, dtype=np.float32), name="m")
     app = create_app(exact_settings(), ModelRegistry([load_model(path, exact_settings())]))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         body = (await client.get("/v1/models/m/vectors/1/2")).json()
     assert body["word"] == "1/2" and body["vector"] == [1.0, 0.0]
 
@@ -192,14 +198,14 @@ async def test_readyz_before_models_load_and_with_tied_vectors(tmp_path) -> None
     from tests.conftest import exact_settings
 
     loading = create_app(exact_settings())  # the lifespan has not loaded anything yet
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=loading), base_url="http://t") as client:
+    async with asgi_client(loading) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503 and response.json()["type"] == "/problems/not-ready"
 
     same = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]], dtype=np.float32)  # rows 0 and 1 tie
     path = write_artifact(tmp_path / "m", ["a", "b", "c"], same, name="m")
     app = create_app(exact_settings(), ModelRegistry([load_model(path, exact_settings())]))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with asgi_client(app) as client:
         assert (await client.get("/readyz")).status_code == 200
 
 

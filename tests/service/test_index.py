@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firth_core.keyed_vectors import unit_rows
+from firth_core.keyed_vectors import KeyedVectors
 from service import engine
 from service.index import ExactIndex, HnswSpec, build_hnsw, hnsw_files, load_hnsw, save_hnsw, try_build_lock
 from service.registry import ModelRegistry, load_model, start_hnsw_builds
@@ -18,7 +18,7 @@ from service.settings import Settings
 from tests.conftest import random_matrix
 
 WORDS, VECTORS = random_matrix()
-UNIT = unit_rows(VECTORS)
+UNIT = KeyedVectors(WORDS, VECTORS).unit
 SPEC = HnswSpec(m=16, ef_construction=80)
 
 
