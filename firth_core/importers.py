@@ -3,7 +3,9 @@
 Every importer streams its input (one line, or one binary entry, at a time into a grown float32
 buffer), keeps the file's row order (frequency order for all these formats), refuses a malformed
 entry with one InputFormatError naming the file and line, and writes through `write_artifact`, so
-a failed import leaves nothing behind.
+a failed import leaves nothing behind. Files compressed with gzip, bzip2 or xz are read as they are
+(told by their first bytes, see firth_core/compressed.py); the recorded sha256 and the progress
+bar are of the file as stored.
 
 Formats, as the reference tools write them:
 
@@ -20,13 +22,14 @@ their number is recorded in meta.json as `skipped_zero_rows` and logged as a war
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
+import io
 import itertools
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from firth_core.artifact import write_artifact
+from firth_core.compressed import StoredFile, open_stored
 from firth_core.errors import InputFormatError
 from firth_core.standardize import get_standardizer
 
@@ -48,8 +52,8 @@ _HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
 _TEXT_VALUE_BYTES = frozenset(b"0123456789.-+eE \t\r\naAnNiIfFtTyY")
 _BINARY_CHUNK = 1 << 20
 _MAX_WORD_BYTES = 1 << 16
-_PROGRESS_BYTES = 1 << 18
 _FALLBACK_ROWS = 1 << 16
+_COMPRESSION_RATIO = 4  # a guess at (text size / compressed size), only to size the first buffer
 
 
 def _check_limit(limit: int | None) -> None:
@@ -70,7 +74,7 @@ def _open_input(path: Path) -> IO[bytes]:
 
 
 def _progress_bar(path: Path, enabled: bool) -> tqdm[Any]:
-    """A byte-counting bar on stderr; shown only when enabled and stderr is a terminal."""
+    """A bar counting the stored bytes on stderr; shown only when enabled and stderr is a terminal."""
     try:
         total: int | None = path.stat().st_size
     except OSError:
@@ -84,6 +88,17 @@ def _progress_bar(path: Path, enabled: bool) -> tqdm[Any]:
         disable=None if enabled else True,
         leave=False,
     )
+
+
+@contextmanager
+def _open_source(path: Path, progress: bool) -> Iterator[StoredFile]:
+    """The input file, decompressed if need be, with a progress bar over its stored bytes."""
+    with (
+        _open_input(path) as raw,
+        _progress_bar(path, progress) as bar,
+        open_stored(raw, path.name, str(path), on_read=bar.update) as stored,
+    ):
+        yield stored
 
 
 class _Collector:
@@ -230,20 +245,12 @@ def _read_text_body(
     first_line_no: int,
     limit: int | None,
     spaces_in_words: bool,
-    digest: Any,
-    bar: tqdm[Any],
 ) -> int:
-    """Parse (and hash) text lines into `collector`; return the number of the last line read."""
+    """Parse text lines into `collector`; return the number of the last line read."""
     line_no = first_line_no - 1
-    pending = 0
     with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become Inf and are refused
         for raw in lines:
             line_no += 1
-            digest.update(raw)
-            pending += len(raw)
-            if pending >= _PROGRESS_BYTES:
-                bar.update(pending)
-                pending = 0
             try:
                 line = raw.decode("utf-8").rstrip("\r\n ")
             except UnicodeDecodeError:
@@ -259,14 +266,7 @@ def _read_text_body(
             collector.commit(line_no, word, row)
             if limit is not None and collector.entries >= limit:
                 break
-    bar.update(pending)
     return line_no
-
-
-def _finish_digest(handle: IO[bytes], digest: Any) -> str:
-    while block := handle.read(1 << 22):
-        digest.update(block)
-    return str(digest.hexdigest())
 
 
 def _write(
@@ -310,12 +310,11 @@ def import_glove_text(
     _check_limit(limit)
     get_standardizer(standardize)
     src = Path(path)
-    digest = hashlib.sha256()
-    with _open_input(src) as handle, _progress_bar(src, progress) as bar:
+    with _open_source(src, progress) as stored:
+        handle = stored.content
         first = handle.readline()
         line_no = 1
         while first and not first.strip():
-            digest.update(first)
             first = handle.readline()
             line_no += 1
         if not first:
@@ -332,8 +331,7 @@ def import_glove_text(
         dim = len(text.split(" ")) - 1
         if dim < 1:
             raise InputFormatError(f"{src}: line {line_no}: expected a word followed by its values")
-        # No header: estimate the row count from the file size and the first line's length.
-        estimate = int(src.stat().st_size / len(first) * 1.25) + 1024
+        estimate = _row_estimate(src, stored, len(first))
         collector = _Collector(src, dim, min(limit or estimate, estimate), standardize)
         _read_text_body(
             itertools.chain([first], handle),
@@ -341,10 +339,8 @@ def import_glove_text(
             first_line_no=line_no,
             limit=limit,
             spaces_in_words=True,
-            digest=digest,
-            bar=bar,
         )
-        sha256 = _finish_digest(handle, digest)
+        sha256 = stored.sha256()
     return _write(
         collector,
         out_dir,
@@ -355,9 +351,15 @@ def import_glove_text(
     )
 
 
-def _read_header(src: Path, handle: IO[bytes], digest: Any) -> tuple[int, int]:
+def _row_estimate(src: Path, stored: StoredFile, first_line_bytes: int) -> int:
+    """No header: estimate the row count from the file size and the first line's length."""
+    size = src.stat().st_size * (_COMPRESSION_RATIO if stored.compression else 1)
+    return int(size / first_line_bytes * 1.25) + 1024
+
+
+def _read_header(src: Path, handle: IO[bytes]) -> tuple[int, int, int]:
+    """The `count dim` header line: (count, dim, the line's length in bytes)."""
     raw = handle.readline()
-    digest.update(raw)
     if not raw:
         raise InputFormatError(f"{src}: empty file, no vectors to import")
     try:
@@ -376,12 +378,12 @@ def _read_header(src: Path, handle: IO[bytes], digest: Any) -> tuple[int, int]:
         raise InputFormatError(
             f"{src}: line 1: header says {count} vectors of dimension {dim}, nothing to import"
         )
-    return count, dim
+    return count, dim, len(raw)
 
 
-def _looks_binary(handle: IO[bytes], dim: int) -> bool:
+def _looks_binary(handle: io.BufferedReader, dim: int) -> bool:
     """After the header: True when the first entry's value bytes are not text."""
-    sample = handle.peek(dim * 4 + _MAX_WORD_BYTES)[: dim * 4 + _MAX_WORD_BYTES]  # type: ignore[attr-defined]
+    sample = handle.peek(dim * 4 + _MAX_WORD_BYTES)[: dim * 4 + _MAX_WORD_BYTES]
     sample = sample.lstrip(b"\n")
     space = sample.find(b" ")
     if space < 0:
@@ -400,8 +402,6 @@ def _read_binary_body(
     *,
     count: int,
     limit: int | None,
-    digest: Any,
-    bar: tqdm[Any],
     offset: int,
 ) -> None:
     """Parse `count` binary entries (fewer with a limit) into `collector`."""
@@ -418,8 +418,6 @@ def _read_binary_body(
             if not block:
                 eof = True
                 break
-            digest.update(block)
-            bar.update(len(block))
             offset += pos
             data = data[pos:] + block
             pos = 0
@@ -520,11 +518,9 @@ def _import_with_header(
     _check_limit(limit)
     get_standardizer(standardize)
     src = Path(path)
-    digest = hashlib.sha256()
-    with _open_input(src) as handle, _progress_bar(src, progress) as bar:
-        count, dim = _read_header(src, handle, digest)
-        header_bytes = handle.tell()
-        bar.update(header_bytes)
+    with _open_source(src, progress) as stored:
+        handle = stored.content
+        count, dim, header_bytes = _read_header(src, handle)
         if binary is None:
             binary = _looks_binary(handle, dim)
         wanted = count if limit is None else min(count, limit)
@@ -536,8 +532,6 @@ def _import_with_header(
                 collector,
                 count=count,
                 limit=limit,
-                digest=digest,
-                bar=bar,
                 offset=header_bytes,
             )
         else:
@@ -547,8 +541,6 @@ def _import_with_header(
                 first_line_no=2,
                 limit=wanted,
                 spaces_in_words=False,
-                digest=digest,
-                bar=bar,
             )
             if collector.entries < wanted:
                 raise InputFormatError(
@@ -556,8 +548,8 @@ def _import_with_header(
                     f"the header says {count}"
                 )
             if limit is None or limit > count:
-                _check_text_tail(src, handle, digest, last_line, count)
-        sha256 = _finish_digest(handle, digest)
+                _check_text_tail(src, handle, last_line, count)
+        sha256 = stored.sha256()
     if binary and fmt == "word2vec":
         fmt = "word2vec-binary"
     elif fmt == "word2vec":
@@ -572,12 +564,11 @@ def _import_with_header(
     )
 
 
-def _check_text_tail(src: Path, handle: IO[bytes], digest: Any, last_line: int, count: int) -> None:
+def _check_text_tail(src: Path, handle: IO[bytes], last_line: int, count: int) -> None:
     """After the announced vectors only blank lines may follow."""
     line_no = last_line
     for raw in handle:
         line_no += 1
-        digest.update(raw)
         if raw.strip():
             raise InputFormatError(
                 f"{src}: line {line_no}: more vectors than the {count} the header announces"

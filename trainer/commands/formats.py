@@ -43,7 +43,7 @@ def _common(parser: argparse.ArgumentParser, *, default_name: str | None) -> Non
 
 def _file_parser(subparsers: Any, fmt: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(fmt, help=help_text, description=help_text)
-    parser.add_argument("file", type=Path, metavar="FILE", help="the vectors file")
+    parser.add_argument("file", type=Path, metavar="FILE", help="the vectors file (plain, gzip, bzip2 or xz)")
     _common(parser, default_name=None)
     parser.add_argument(
         "--standardize",
