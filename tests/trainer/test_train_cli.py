@@ -167,3 +167,34 @@ def test_glove_convergence_check_accepts_a_falling_loss() -> None:
         check_converging([0.4, 0.1, 100611.0])
     with pytest.raises(TrainingDiverged):
         check_converging([0.4, float("nan")])
+
+
+def test_glove_iterations_never_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With all records in one chunk, each iteration is one job, and the barrier between
+    iterations makes two threads train exactly what one thread trains (without it, iteration 2
+    would fit the same records at the same time as iteration 1)."""
+    import trainer.glove
+
+    monkeypatch.setattr(trainer.glove, "CHUNK_RECORDS", 1 << 30)
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(3000)])
+    corpus = tmp_path / "random.txt"
+    corpus.write_text("\n".join(" ".join(words[rng.zipf(1.3, 30) % 3000]) for _ in range(6000)) + "\n")
+    one = train(corpus, tmp_path / "one", "glove", "--threads", "1", "--seed", "5", "--epochs", "3")
+    two = train(corpus, tmp_path / "two", "glove", "--threads", "2", "--seed", "5", "--epochs", "3")
+    assert (
+        load_artifact(one).meta["training"]["cooccurrence_records"] > 100_000
+    )  # jobs long enough to overlap
+    assert np.load(one / "vectors.npy").tobytes() == np.load(two / "vectors.npy").tobytes()
+
+
+def test_glove_chunk_order_is_file_order_then_seeded_permutations() -> None:
+    from trainer.glove import chunk_order
+
+    assert chunk_order(50, 0, seed=1).tolist() == list(range(50))
+    later = [chunk_order(50, epoch, seed=1) for epoch in (1, 2)]
+    for order in later:
+        assert sorted(order.tolist()) == list(range(50)) and order.tolist() != list(range(50))
+    assert later[0].tolist() != later[1].tolist()
+    assert chunk_order(50, 1, seed=1).tolist() == later[0].tolist()  # reproducible
+    assert chunk_order(50, 1, seed=2).tolist() != later[0].tolist()
