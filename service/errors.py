@@ -27,6 +27,7 @@ from firth_core.errors import (
     UnknownModel,
     UnknownWord,
 )
+from service.logging_setup import request_id_var
 
 log = logging.getLogger("firth.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -129,7 +130,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")  # the access line carries the route; raw paths hold user words
-        return problem_for(exc, request.url.path)
+        response = problem_for(exc, request.url.path)
+        # Starlette answers this one from outside every middleware, so the id is added here.
+        request_id = request_id_var.get()
+        if request_id is not None:
+            response.headers["X-Request-ID"] = request_id
+        return response
 
     for cls in ERROR_TABLE:
         app.add_exception_handler(cls, on_domain_error)

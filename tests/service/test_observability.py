@@ -264,6 +264,8 @@ async def test_unhandled_error_is_counted_and_logged_with_the_request_id(
     before = await scrape(client)
     response = await client.get("/boom", headers={"X-Request-ID": "boom-1"})
     assert response.status_code == 500
+    assert response.headers["x-request-id"] == "boom-1"  # the caller can quote it to the operator
+    assert response.headers["content-type"] == "application/problem+json"
     after = await scrape(client)
     assert delta(before, after, "firth_http_requests_total", method="GET", route="/boom", status="500") == 1
 
