@@ -112,12 +112,14 @@ _BY_TYPE: dict[str, type[FirthAPIError]] = {
     "invalid-input": ValidationError,
     "invalid-request": ValidationError,
     "body-too-large": PayloadTooLargeError,
+    "unsupported-media-type": ValidationError,  # the client always sends JSON: a proxy changed it
     "model-unavailable": ServiceUnavailableError,
     "not-ready": ServiceUnavailableError,
 }
 _BY_STATUS: dict[int, type[FirthAPIError]] = {
     400: ValidationError,
     413: PayloadTooLargeError,
+    415: ValidationError,
     422: ValidationError,
     429: RateLimitedError,
     503: ServiceUnavailableError,

@@ -39,6 +39,16 @@ class BodyTooLarge(Exception):
         super().__init__(f"request body exceeds {limit} bytes")
 
 
+class UnsupportedMediaType(Exception):
+    def __init__(self, content_type: str | None) -> None:
+        self.content_type = content_type
+        sent = "no Content-Type" if content_type is None else f"Content-Type {content_type!r}"
+        super().__init__(
+            f"the request body must be JSON sent with Content-Type: application/json, got {sent} "
+            "(curl: use --json, or -H 'Content-Type: application/json' with -d)"
+        )
+
+
 # exception -> (status, slug, title). The first isinstance match wins: the FirthError catch-all stays last.
 ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     UnknownModel: (404, "unknown-model", "Unknown model"),
@@ -50,6 +60,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     InputFormatError: (422, "invalid-input", "Malformed input"),
     ArtifactError: (503, "model-unavailable", "Model unavailable"),
     BodyTooLarge: (413, "body-too-large", "Request body too large"),
+    UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
     FirthError: (422, "invalid-request", "Invalid request"),  # any other user error: last, as a catch-all
 }
 VALIDATION = (422, "validation-error", "Request failed validation")

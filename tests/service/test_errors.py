@@ -134,6 +134,29 @@ async def test_malformed_json(api: httpx.AsyncClient) -> None:
     assert_problem(response, 400, "malformed-json")
 
 
+async def test_body_that_is_not_json_gets_415_naming_the_fix(api: httpx.AsyncClient) -> None:
+    body = b'{"words": ["cat"]}'
+    # curl -d without -H sends a form content type; FastAPI alone would answer 422 "field required".
+    for media_type in ("application/x-www-form-urlencoded", "text/plain; charset=utf-8"):
+        response = await api.post(f"{TINY}/vectors", content=body, headers={"content-type": media_type})
+        problem = assert_problem(response, 415, "unsupported-media-type")
+        assert "application/json" in problem["detail"] and media_type in problem["detail"]
+    # JSON media types are read: with parameters, +json suffixes, in any case.
+    for media_type in ("application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"):
+        response = await api.post(f"{TINY}/vectors", content=body, headers={"content-type": media_type})
+        assert response.status_code == 200, (media_type, response.text)
+    # Raw bytes without a media type: FastAPI would not read them as JSON either.
+    request = api.build_request("POST", f"{TINY}/vectors", content=body)
+    assert "content-type" not in request.headers
+    problem = assert_problem(await api.send(request), 415, "unsupported-media-type")
+    assert "no Content-Type" in problem["detail"]
+    # GET requests carry no body and are never refused for their headers.
+    response = await api.get(
+        f"{TINY}/neighbors", params={"word": "cat"}, headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 200
+
+
 async def test_unknown_fields_and_routes(api: httpx.AsyncClient) -> None:
     assert_problem(
         await api.post(f"{TINY}/vectors", json={"words": ["cat"], "wrods": 1}), 422, "validation-error"
@@ -153,7 +176,12 @@ async def test_evaluate_bad_requests(api: httpx.AsyncClient) -> None:
 
 async def test_problem_catalogue_lists_every_type(api: httpx.AsyncClient) -> None:
     types = {p["type"] for p in (await api.get("/problems")).json()["problems"]}
-    assert {"/problems/unknown-word", "/problems/unknown-model", "/problems/body-too-large"} <= types
+    assert {
+        "/problems/unknown-word",
+        "/problems/unknown-model",
+        "/problems/body-too-large",
+        "/problems/unsupported-media-type",
+    } <= types
 
 
 async def test_review_findings_answer_cleanly(api: httpx.AsyncClient) -> None:
