@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FIRTH_INDEX_DIR=/indexes \
     FIRTH_HOST=0.0.0.0 \
     FIRTH_PORT=8000 \
-    FIRTH_WORKERS=2
+    FIRTH_WORKERS=2 \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /src
 COPY . /src
@@ -19,6 +20,12 @@ RUN python -m pip install -q --upgrade pip
 RUN python -m pip install -q '.[default-model]'
 # The default model is imported at build time, so the container starts serving in seconds.
 RUN firth import kumo --out ${FIRTH_MODELS_DIR}/glove-6b-50d
+# Serve and train as an unprivileged user. It owns /models and /indexes, and Docker copies that
+# ownership into the named volumes on first use, so the trainer can write models and the service
+# its HNSW indexes. It cannot write into site-packages, hence numba's cache under /tmp.
+RUN useradd --system --uid 10001 --no-create-home firth \
+    && mkdir -p ${FIRTH_INDEX_DIR} && chown -R firth:firth ${FIRTH_MODELS_DIR} ${FIRTH_INDEX_DIR}
+USER firth
 
 WORKDIR /
 EXPOSE 8000

@@ -161,6 +161,11 @@ def is_bookkeeping(argv: list[str]) -> bool:
     return argv[0] == "touch" or argv[1:3] == ["-m", "venv"]
 
 
+def is_user_setup(run: str) -> bool:
+    """The image's own step that creates its unprivileged user (make serve runs as the caller)."""
+    return run.startswith("useradd ")
+
+
 def split_env(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     env: dict[str, str] = {}
     while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", argv[0]):
@@ -341,7 +346,7 @@ def test_dockerfile_runs_the_makefile_serve_steps() -> None:
     assert instructions[0] == ("FROM", "python:3.11-slim")
     env = dockerfile_env(instructions)
     image_models = env["FIRTH_MODELS_DIR"]
-    runs = [r for k, r in instructions if k == "RUN"]
+    runs = [r for k, r in instructions if k == "RUN" and not is_user_setup(r)]
     assert not any("dev" in extras.split(",") for r in runs for extras in re.findall(r"\.\[([^\]]*)\]", r))
     image_build = [normalise(r, image_models, env) for r in runs]
     assert image_build == make_build
@@ -356,6 +361,31 @@ def test_dockerfile_runs_the_makefile_serve_steps() -> None:
         assert key in env, f"make serve sets {key}; the image does not"
     assert serve_env["FIRTH_MODELS_DIR"] == MODELS
     assert image_models == "/models"
+
+
+def test_image_serves_as_an_unprivileged_user_owning_its_volumes() -> None:
+    instructions = dockerfile_instructions(DOCKERFILE.read_text())
+    env = dockerfile_env(instructions)
+    users = [(i, r) for i, (k, r) in enumerate(instructions) if k == "USER"]
+    assert users, "the image would run as root"
+    position, user = users[-1]
+    assert user not in ("root", "0", "0:0")
+    assert position < next(i for i, (k, _) in enumerate(instructions) if k == "CMD")
+    (setup,) = [r for k, r in instructions if k == "RUN" and is_user_setup(r)]
+    argv = shlex.split(
+        setup.replace("${FIRTH_MODELS_DIR}", env["FIRTH_MODELS_DIR"]).replace(
+            "${FIRTH_INDEX_DIR}", env["FIRTH_INDEX_DIR"]
+        )
+    )
+    assert user in argv[argv.index("useradd") :]
+    chown = argv[argv.index("chown") :]
+    assert f"{user}:{user}" in chown or user in chown
+    assert {env["FIRTH_MODELS_DIR"], env["FIRTH_INDEX_DIR"]} <= set(chown)
+    # ... and it comes after the default model is imported, so the model files are its own too.
+    runs = [r for k, r in instructions if k == "RUN"]
+    assert runs.index(setup) > next(i for i, r in enumerate(runs) if "firth import kumo" in r)
+    # numba caches compiled kernels beside the package unless told otherwise: not writable for it.
+    assert env["NUMBA_CACHE_DIR"].startswith("/tmp/")
 
 
 def test_image_environment_configures_firth_serve(monkeypatch: pytest.MonkeyPatch) -> None:
