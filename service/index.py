@@ -149,6 +149,17 @@ def save_hnsw(index: HnswIndex, index_dir: Path, spec: HnswSpec, vectors_sha256:
         tmp_sidecar.unlink(missing_ok=True)
 
 
+def remove_stale_temporaries(index_dir: Path, spec: HnswSpec) -> int:
+    """Delete the half-written files a killed build left behind. Call it holding the build lock:
+    only the lock holder writes temporaries, so any that exist belong to a dead process."""
+    removed = 0
+    for target in hnsw_files(index_dir, spec):
+        for stale in index_dir.glob(f"{target.name}.tmp-*"):
+            stale.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def try_build_lock(index_dir: Path, spec: HnswSpec) -> IO[str] | None:
     """An exclusive lock on building this index, or None if another process holds it.
     Closing the returned handle releases the lock (the OS also releases it if we die)."""

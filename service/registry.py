@@ -23,6 +23,7 @@ from service.index import (
     VectorIndex,
     build_hnsw,
     load_hnsw,
+    remove_stale_temporaries,
     save_hnsw,
     try_build_lock,
 )
@@ -172,6 +173,10 @@ def obtain_hnsw(model: LoadedModel, settings: Settings) -> HnswIndex:
             loaded = load_hnsw(index_dir, spec, model.sha256, settings.hnsw_ef_search)
             if loaded is not None:  # another worker finished while we waited for the lock
                 return loaded
+            if removed := remove_stale_temporaries(index_dir, spec):
+                log.info(
+                    "removed %d temporary file(s) of an interrupted HNSW build in %s", removed, index_dir
+                )
             started = time.perf_counter()
             index = build_hnsw(model.kv.unit, spec, settings.hnsw_ef_search)
             log.info("built HNSW for %s in %.1fs", model.name, time.perf_counter() - started)

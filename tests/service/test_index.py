@@ -13,7 +13,7 @@ import pytest
 from firth_core.keyed_vectors import KeyedVectors
 from service import engine
 from service.index import ExactIndex, HnswSpec, build_hnsw, hnsw_files, load_hnsw, save_hnsw, try_build_lock
-from service.registry import ModelRegistry, load_model, start_hnsw_builds
+from service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
 from service.settings import Settings
 from tests.conftest import random_matrix
 
@@ -109,3 +109,25 @@ def test_background_build_swaps_in_and_is_reused(tmp_path: Path, random_model_di
     reloaded = load_model(model_dir, settings)
     assert reloaded.hnsw_status == "ready" and reloaded.hnsw is not None
     assert time.perf_counter() - started < 30
+
+
+def test_a_build_removes_what_a_killed_build_left_behind(tmp_path: Path, random_model_dir: Path) -> None:
+    model_dir = tmp_path / "random"
+    shutil.copytree(random_model_dir, model_dir)
+    settings = Settings(index="hnsw", hnsw_m=16, hnsw_ef_construction=40, index_dir=tmp_path / "indexes")
+    model = load_model(model_dir, settings)
+    spec = HnswSpec(16, 40)
+    index_dir = index_dir_for(model.path, model.sha256, settings)
+    index_dir.mkdir(parents=True)
+    path, sidecar = hnsw_files(index_dir, spec)
+    stale = [Path(f"{path}.tmp-dead0001"), Path(f"{sidecar}.tmp-dead0001")]
+    for f in stale:
+        f.write_bytes(b"half-written")
+    other = (
+        index_dir / f"{HnswSpec(32, 100).stem}.faiss.tmp-live0002"
+    )  # another spec's build: not ours to touch
+    other.write_bytes(b"in progress")
+    index = obtain_hnsw(model, settings)
+    assert index.kind == "hnsw" and path.is_file() and sidecar.is_file()
+    assert not any(f.exists() for f in stale)
+    assert other.exists()
