@@ -23,7 +23,7 @@ GloVe's scores move by about +-0.01 from run to run (Hogwild threads race; the s
 start and the shuffle): `--glove-seeds 1,2,3` fits each GloVe once a seed and prints every run.
 
 Usage: python bench/train_bench.py [--only sgns,cbow,glove] [--threads 2] [--json FILE] [--corpus-only]
-                                   [--glove-c DIR] [--glove-seeds 1,2,3]
+                                   [--glove-c DIR] [--glove-seeds 1,2,3] [--glove-eta 0.05]
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def run_glove_c(tools: Path, threads: int, seed: int, work: Path) -> dict[str, A
     }
 
 
-def run_firth(algorithm: str, threads: int, out: Path, seed: int = 1) -> dict[str, Any]:
+def run_firth(algorithm: str, threads: int, out: Path, seed: int = 1, eta: float = 0.05) -> dict[str, Any]:
     from trainer.glove import GloveParams
     from trainer.pipeline import TrainConfig, train_model
     from trainer.word2vec import Word2VecParams
@@ -185,6 +185,7 @@ def run_firth(algorithm: str, threads: int, out: Path, seed: int = 1) -> dict[st
                 x_max=GLOVE["x_max"],
                 threads=threads,
                 seed=seed,
+                eta=eta,
             ),
         )
     else:
@@ -266,6 +267,7 @@ def main() -> int:
         "--glove-c", type=Path, help="directory with the built GloVe C tools, run beside firth's GloVe"
     )
     parser.add_argument("--glove-seeds", default="1", help="comma-separated seeds, one GloVe fit each")
+    parser.add_argument("--glove-eta", type=float, default=0.05, help="firth GloVe's initial AdaGrad step")
     args = parser.parse_args()
     only = [a.strip() for a in args.only.split(",") if a.strip()]
     logging.basicConfig(level=logging.WARNING)
@@ -304,7 +306,9 @@ def main() -> int:
             for seed in seeds:
                 tag = "" if len(seeds) == 1 else f" seed {seed}"
                 print(f"firth glove{tag} ...", flush=True)
-                results[f"firth glove{tag}"] = run_firth("glove", args.threads, work / f"glove{seed}", seed)
+                results[f"firth glove{tag}"] = run_firth(
+                    "glove", args.threads, work / f"glove{seed}", seed, args.glove_eta
+                )
                 print(f"  {results[f'firth glove{tag}']}", flush=True)
                 if args.glove_c:
                     print(f"GloVe C{tag} ...", flush=True)
