@@ -73,7 +73,10 @@ def run_worker(registry: ModelRegistry, settings: Settings, options: ServeOption
 
     if options.workers > 1:
         # Parallelism comes from the processes; faiss's OpenMP start-up on one-row searches costs
-        # more than it gives (measured +16% requests/s with one thread per worker).
+        # more than it gives (measured +16% requests/s with one thread per worker). libgomp keeps
+        # this setting per thread: it holds for the searches answered inline on the event loop's
+        # thread, while batches run in the threadpool and the background HNSW build still use
+        # every core (checked: a build in another thread takes 2 CPU-seconds a second).
         import faiss
 
         faiss.omp_set_num_threads(1)
