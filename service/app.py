@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse
 
 from service.errors import install_error_handlers
-from service.middleware import BodySizeLimit, JsonBodiesOnly
+from service.middleware import BodySizeLimit
 from service.observability import install_observability
 from service.registry import ModelRegistry, load_registry, start_hnsw_builds
 from service.responses import FastJSONResponse
@@ -60,7 +60,6 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.settings = settings
     app.state.registry = registry
     install_error_handlers(app)
-    app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_observability(app)  # outermost: times and counts every answer, serves /metrics
     app.include_router(system.router)

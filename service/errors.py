@@ -49,6 +49,11 @@ class UnsupportedMediaType(Exception):
         )
 
 
+def is_json_media_type(content_type: str) -> bool:
+    essence = content_type.split(";", 1)[0].strip().lower()
+    return essence == "application/json" or essence.endswith("+json")
+
+
 # exception -> (status, slug, title). The first isinstance match wins: the FirthError catch-all stays last.
 ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     UnknownModel: (404, "unknown-model", "Unknown model"),
@@ -115,6 +120,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = _validation_errors(exc)
+        content_type = request.headers.get("content-type")
+        if (content_type is None or not is_json_media_type(content_type)) and any(
+            e["loc"][:1] == ["body"] for e in errors
+        ):
+            # FastAPI reads a body only when it is sent as JSON, so a form-encoded or untyped one
+            # (curl -d without -H) looks like a missing body: say what is really wrong. Routing
+            # and the model lookup ran first, so a wrong URL or model still gets its 404 / 405.
+            return problem_for(UnsupportedMediaType(content_type), request.url.path)
         if any(e["type"] == "json_invalid" for e in errors):
             status, slug, title = MALFORMED_JSON
             return problem(

@@ -382,6 +382,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed JSON",
         404: "Unknown model or word (with close spellings as suggestions)",
         413: "Request body too large",
+        415: "Request body not sent as JSON (Content-Type: application/json)",
         422: "Invalid request: limits, dimensions, NaN/zero vectors, empty queries",
         503: "Not ready",
     }

@@ -25,7 +25,7 @@ from service.projection import MAX_POINTS, Projected, Projection, max_perplexity
 from service.registry import LoadedModel
 from service.responses import FastJSONResponse
 from service.routes.queries import Model
-from service.schemas import AnalogyQuestion, Method, Neighbor, Word, _Strict
+from service.schemas import AnalogyQuestion, Method, Neighbor, Word, _Strict, problem_responses
 
 router = APIRouter(prefix="/v1/models/{model}", tags=["explorer"])
 MAX_PROJECT_K = 100
@@ -238,7 +238,10 @@ def _csv(model: LoadedModel, body: ProjectRequest, rows: list[dict[str, Any]]) -
     "/project",
     response_model=ProjectResponse,
     summary="2-D/3-D coordinates of words, a neighbourhood or an analogy (PCA or t-SNE)",
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **problem_responses(400, 404, 413, 415, 422),
+    },
 )
 async def post_project(model: Model, body: ProjectRequest) -> Response:
     gathered, projected = await run_in_threadpool(_compute, model, body)

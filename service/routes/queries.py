@@ -52,7 +52,7 @@ from service.schemas import (
 from service.settings import MAX_K, MAX_RESTRICT_VOCAB
 
 router = APIRouter(
-    prefix="/v1/models/{model}", tags=["queries"], responses=problem_responses(400, 404, 413, 422)
+    prefix="/v1/models/{model}", tags=["queries"], responses=problem_responses(400, 404, 413, 415, 422)
 )
 T = TypeVar("T")
 ModelName = Annotated[str, Path(description="A model name, or `default`.", examples=["default"])]

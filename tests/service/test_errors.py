@@ -150,6 +150,17 @@ async def test_body_that_is_not_json_gets_415_naming_the_fix(api: httpx.AsyncCli
     assert "content-type" not in request.headers
     problem = assert_problem(await api.send(request), 415, "unsupported-media-type")
     assert "no Content-Type" in problem["detail"]
+    # Routing and the model lookup come first: a wrong URL or model is still a 404 / 405.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert_problem(await api.post("/v1/nope", content=body, headers=form), 404, "not-found")
+    assert_problem(await api.post("/v1/models", content=body, headers=form), 405, "method-not-allowed")
+    assert_problem(
+        await api.post("/v1/models/nope/vectors", content=body, headers=form), 404, "unknown-model"
+    )
+    # Every route that takes a body declares the answer in the schema.
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+    assert posts and all("415" in op["responses"] for op in posts.values()), sorted(posts)
     # GET requests carry no body and are never refused for their headers.
     response = await api.get(
         f"{TINY}/neighbors", params={"word": "cat"}, headers={"content-type": "text/plain"}
