@@ -119,6 +119,25 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def check_destination(out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Fail early, with one clear message, when a model cannot be written at `out_dir`: it exists
+    (without overwrite), or its parent cannot be created or written. Creates the parent."""
+    target = Path(out_dir)
+    if target.exists() and not overwrite:
+        raise ArtifactError(f"{target}: already exists (pass --overwrite to replace it)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(
+            f"{target}: cannot create {target.parent} ({exc.strerror or exc.__class__.__name__})"
+        ) from None
+    if not target.parent.is_dir():
+        raise ArtifactError(f"{target}: {target.parent} is not a directory")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise ArtifactError(f"{target}: {target.parent} is not writable")
+    return target
+
+
 def write_artifact(
     out_dir: str | os.PathLike[str],
     words: Sequence[str],
@@ -146,12 +165,14 @@ def write_artifact(
         raise ArtifactError(f"{META_FILE}: unknown standardize {standardize!r}")
     _check_words(words)
     _check_vectors(vectors)
-    if target.exists() and not overwrite:
-        raise ArtifactError(f"{target}: already exists (pass overwrite to replace it)")
-
-    target.parent.mkdir(parents=True, exist_ok=True)
+    check_destination(target, overwrite)
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise ArtifactError(
+            f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})"
+        ) from None
     try:
         with open(tmp / VECTORS_FILE, "wb") as handle:
             np.save(handle, vectors, allow_pickle=False)
@@ -187,6 +208,11 @@ def write_artifact(
         else:
             tmp.rename(target)
         _fsync_dir(target.parent)
+    except OSError as exc:  # a full disk, a permission changed mid-write: nothing is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ArtifactError(
+            f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.artifact import write_artifact
-from firth_core.errors import ArtifactError, InputFormatError
+from firth_core.artifact import check_destination, write_artifact
+from firth_core.errors import InputFormatError
 from firth_core.standardize import STANDARDIZERS
 from trainer.corpus import encode_corpus
 from trainer.glove import GloveParams, train_glove
@@ -63,8 +63,7 @@ class TrainConfig:
         else:
             self.word2vec.algorithm = self.algorithm
             self.word2vec.check()
-        if Path(self.out).exists() and not self.overwrite:
-            raise ArtifactError(f"{self.out}: already exists (pass --overwrite to replace it)")
+        check_destination(self.out, self.overwrite)  # before hours of training, not after
 
 
 def _versions() -> dict[str, str]:

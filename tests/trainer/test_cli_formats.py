@@ -131,6 +131,20 @@ def test_missing_file_and_existing_output(tmp_path: Path, capsys: pytest.Capture
     assert load_artifact(tmp_path / "m").words == WORDS
 
 
+def test_output_under_a_file_is_one_line_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "models.txt"
+    blocker.write_text("a file where a directory should be\n")
+    missing = tmp_path / "nope.txt"  # the destination is checked first: the input is never opened
+    assert main(["import", "glove", str(missing), "--out", str(blocker / "m"), "--quiet"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"cannot create {blocker}" in line and "nope.txt" not in line
+    assert main(["import", "kumo", "--out", str(blocker / "m"), "--quiet"]) == 2
+    assert f"cannot create {blocker}" in _one_error_line(capsys.readouterr().err)
+    assert blocker.read_text() == "a file where a directory should be\n"
+
+
 def test_zero_rows_give_one_warning_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     vectors = _vectors(7)
     vectors[1] = 0.0

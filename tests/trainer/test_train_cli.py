@@ -198,3 +198,17 @@ def test_glove_chunk_order_is_file_order_then_seeded_permutations() -> None:
     assert later[0].tolist() != later[1].tolist()
     assert chunk_order(50, 1, seed=1).tolist() == later[0].tolist()  # reproducible
     assert chunk_order(50, 1, seed=2).tolist() != later[0].tolist()
+
+
+def test_unwritable_output_fails_before_training(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "models.txt"
+    blocker.write_text("x\n")
+    args = ["train", "--corpus", str(corpus), "--out", str(blocker / "m"), "--quiet", "--epochs", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"firth train: error: {blocker / 'm'}: cannot create {blocker}"
+    )
+    assert blocker.read_text() == "x\n"

