@@ -26,6 +26,11 @@ _SIGNATURE_BYTES = 10
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # after "BZh<level>": a compressed block, or the stream end
 _SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+# Recognised but not read: one line saying what to do beats "line 1: not valid UTF-8".
+_UNSUPPORTED = {
+    "zip": "a zip archive (as Stanford ships glove.*.zip): unzip it and give the .txt inside",
+    "zstd": "zstd-compressed: decompress it first (zstd -d), or recompress it with gzip or xz",
+}
 
 
 class HashingReader(io.RawIOBase):
@@ -61,13 +66,18 @@ def _decompressor(compression: str, stored: io.BufferedReader[Any]) -> io.Buffer
 
 
 def detect_compression(head: bytes, name: str) -> str | None:
-    """`gzip`, `bzip2`, `xz` or None (plain) from a file's first bytes, else from its name's suffix."""
+    """`gzip`, `bzip2`, `xz` or None (plain) from a file's first bytes, else from its name's suffix;
+    `zip` and `zstd` are recognised only to be refused with a clear message."""
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in _BZIP2_BLOCKS:
         return "bzip2"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
     return _SUFFIXES.get(Path(name).suffix.lower())
 
 
@@ -79,7 +89,7 @@ class StoredFile:
         stored = io.BufferedReader(self.hasher, buffer_size=_BUFFER)
         self.compression = detect_compression(stored.peek(_SIGNATURE_BYTES)[:_SIGNATURE_BYTES], name)
         self.content: io.BufferedReader[Any] = stored
-        if self.compression is not None:
+        if self.compression is not None and self.compression not in _UNSUPPORTED:
             # Buffered again so that the parsers can peek far enough into the decompressed bytes.
             decompressed = _decompressor(self.compression, stored)
             self.content = io.BufferedReader(decompressed, buffer_size=_BUFFER)
@@ -111,6 +121,8 @@ def open_stored(
     try:
         stored = StoredFile(raw, name, on_read)
         compression = stored.compression
+        if compression in _UNSUPPORTED:
+            raise InputFormatError(f"{label}: {_UNSUPPORTED[compression]}")
         with stored.content:
             yield stored
     except _READ_ERRORS as exc:

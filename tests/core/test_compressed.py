@@ -7,7 +7,9 @@ import gzip
 import hashlib
 import io
 import lzma
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,19 @@ def test_errors_inside_the_block_become_one_input_format_error() -> None:
         "corpus v.gz: cannot be read, the gzip data is corrupt or truncated "
         "(Compressed file ended before the end-of-stream marker was reached)"
     )
+
+
+def test_zip_and_zstd_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    """Stanford ships GloVe as .zip: say so instead of "line 1: not valid UTF-8"."""
+    from firth_core.importers import import_glove_text
+
+    archive = tmp_path / "glove.6B.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("glove.6B.50d.txt", "the 0.1 0.2\nof 0.3 0.4\n")
+    zstd = tmp_path / "vectors.txt.zst"
+    zstd.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 32)
+    for path, expected in ((archive, "a zip archive"), (zstd, "zstd-compressed")):
+        with pytest.raises(InputFormatError) as info:
+            import_glove_text(path, tmp_path / f"m-{path.stem}", progress=False)
+        assert str(info.value).startswith(f"{path}: {expected}")
+        assert not (tmp_path / f"m-{path.stem}").exists()
