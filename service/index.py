@@ -155,7 +155,11 @@ def remove_stale_temporaries(index_dir: Path, spec: HnswSpec) -> int:
     removed = 0
     for target in hnsw_files(index_dir, spec):
         for stale in index_dir.glob(f"{target.name}.tmp-*"):
-            stale.unlink(missing_ok=True)
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError as exc:  # leftovers must never stop the build itself
+                log.warning("cannot remove %s (%s)", stale, exc.__class__.__name__)
+                continue
             removed += 1
     return removed
 

@@ -381,9 +381,12 @@ def test_image_serves_as_an_unprivileged_user_owning_its_volumes() -> None:
     chown = argv[argv.index("chown") :]
     assert f"{user}:{user}" in chown or user in chown
     assert {env["FIRTH_MODELS_DIR"], env["FIRTH_INDEX_DIR"]} <= set(chown)
-    # ... and it comes after the default model is imported, so the model files are its own too.
-    runs = [r for k, r in instructions if k == "RUN"]
-    assert runs.index(setup) > next(i for i, r in enumerate(runs) if "firth import kumo" in r)
+    # ... and the default model is imported as that user, so the model files are its own (no chown
+    # that would copy them into a second layer).
+    kinds = [(k, r) for k, r in instructions if k in ("RUN", "USER")]
+    imported = next(i for i, (k, r) in enumerate(kinds) if "firth import kumo" in r)
+    assert kinds.index(("USER", user)) < imported and kinds.index(("RUN", setup)) < imported
+    assert "-R" not in chown
     # numba caches compiled kernels beside the package unless told otherwise: not writable for it.
     assert env["NUMBA_CACHE_DIR"].startswith("/tmp/")
 
