@@ -121,20 +121,18 @@ def _fsync_dir(path: Path) -> None:
 
 def check_destination(out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
     """Fail early, with one clear message, when a model cannot be written at `out_dir`: it exists
-    (without overwrite), or its parent cannot be created or written. Creates the parent."""
+    (without overwrite), or the nearest existing ancestor is a file or not writable. Creates nothing,
+    so a run that fails later leaves no trace."""
     target = Path(out_dir)
     if target.exists() and not overwrite:
         raise ArtifactError(f"{target}: already exists (pass --overwrite to replace it)")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ArtifactError(
-            f"{target}: cannot create {target.parent} ({exc.strerror or exc.__class__.__name__})"
-        ) from None
-    if not target.parent.is_dir():
-        raise ArtifactError(f"{target}: {target.parent} is not a directory")
-    if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise ArtifactError(f"{target}: {target.parent} is not writable")
+    ancestor = target.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ArtifactError(f"{target}: cannot create it under {ancestor}, which is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ArtifactError(f"{target}: {ancestor} is not writable")
     return target
 
 
@@ -168,6 +166,7 @@ def write_artifact(
     check_destination(target, overwrite)
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
     except OSError as exc:
         raise ArtifactError(

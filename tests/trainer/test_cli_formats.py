@@ -139,9 +139,9 @@ def test_output_under_a_file_is_one_line_before_reading(
     missing = tmp_path / "nope.txt"  # the destination is checked first: the input is never opened
     assert main(["import", "glove", str(missing), "--out", str(blocker / "m"), "--quiet"]) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert f"cannot create {blocker}" in line and "nope.txt" not in line
+    assert f"under {blocker}, which is not a directory" in line and "nope.txt" not in line
     assert main(["import", "kumo", "--out", str(blocker / "m"), "--quiet"]) == 2
-    assert f"cannot create {blocker}" in _one_error_line(capsys.readouterr().err)
+    assert f"under {blocker}, which is not a directory" in _one_error_line(capsys.readouterr().err)
     assert blocker.read_text() == "a file where a directory should be\n"
 
 

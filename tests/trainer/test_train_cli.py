@@ -209,6 +209,15 @@ def test_unwritable_output_fails_before_training(
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
-        f"firth train: error: {blocker / 'm'}: cannot create {blocker}"
+        f"firth train: error: {blocker / 'm'}: cannot create it under {blocker}, which is not a directory"
     )
     assert blocker.read_text() == "x\n"
+
+
+def test_a_failed_run_creates_no_directories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "new" / "deeper" / "m"
+    assert main(["train", "--corpus", str(empty), "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "new").exists()
