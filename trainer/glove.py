@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from firth_core.errors import InputFormatError, TrainingDiverged
+from trainer.checks import require_positive, require_threads_and_seed
 from trainer.glove_cooccur import count_cooccurrences, shuffle_records
 from trainer.glove_kernels import fit_chunk, record_terms
 from trainer.hogwild import run_jobs
@@ -54,12 +55,9 @@ class GloveParams:
         return out
 
     def check(self) -> None:
-        for name in ("dim", "window", "epochs"):
-            if getattr(self, name) <= 0:
-                raise InputFormatError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("x_max", "alpha", "eta", "grad_clip", "memory_gb"):
-            if not getattr(self, name) > 0:
-                raise InputFormatError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
+        for name in ("dim", "window", "epochs", "x_max", "alpha", "eta", "grad_clip", "memory_gb"):
+            require_positive(name, getattr(self, name))
+        require_threads_and_seed(self.threads, self.seed)
 
 
 @dataclass

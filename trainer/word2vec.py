@@ -17,6 +17,7 @@ import numpy as np
 
 from firth_core.errors import InputFormatError
 from trainer import word2vec_kernels as kernels
+from trainer.checks import require_non_negative, require_positive, require_threads_and_seed
 from trainer.hogwild import run_jobs
 from trainer.progress import Progress
 from trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
@@ -51,17 +52,19 @@ class Word2VecParams:
             raise InputFormatError(
                 f"algorithm must be one of {sorted(DEFAULT_ALPHA)}, not {self.algorithm!r}"
             )
-        for name in ("dim", "window", "epochs"):
-            if getattr(self, name) <= 0:
-                raise InputFormatError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
-        if self.negative <= 0:
-            raise InputFormatError(f"negative must be > 0, got {self.negative}")
-        if self.sample < 0:
-            raise InputFormatError(f"sample must be >= 0, got {self.sample}")
-        if self.alpha is not None and self.alpha <= 0:
-            raise InputFormatError(f"alpha must be > 0, got {self.alpha}")
-        if self.min_alpha < 0:
-            raise InputFormatError(f"min-alpha must be >= 0, got {self.min_alpha}")
+        for name in ("dim", "window", "epochs", "negative"):
+            require_positive(name, getattr(self, name))
+        require_non_negative("sample", self.sample)
+        if self.alpha is not None:
+            require_positive("alpha", self.alpha)
+        require_non_negative("min_alpha", self.min_alpha)
+        alpha = DEFAULT_ALPHA[self.algorithm] if self.alpha is None else self.alpha
+        if self.min_alpha > alpha:
+            raise InputFormatError(
+                f"min-alpha must not exceed alpha ({alpha}): the rate decays from alpha to min-alpha, "
+                f"got {self.min_alpha}"
+            )
+        require_threads_and_seed(self.threads, self.seed)
 
 
 @dataclass

@@ -159,6 +159,16 @@ def test_bad_gzip_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["--alpha", "-1.5"], "alpha must be > 0"),
         (["--x-max", "0.0", "--algorithm", "glove"], "x-max must be > 0"),
         (["--min-count", "0"], "min-count must be >= 1"),
+        (["--alpha", "nan"], "alpha must be a finite number > 0"),
+        (["--eta", "inf", "--algorithm", "glove"], "eta must be a finite number > 0"),
+        (["--sample", "nan"], "sample must be a finite number >= 0"),
+        (
+            ["--min-alpha", "1.0"],
+            "min-alpha must not exceed alpha (0.025): the rate decays from alpha to min-alpha",
+        ),
+        (["--threads", "-2", "--algorithm", "glove"], "threads must be >= 0 (0: every core)"),
+        (["--seed", "-1"], "seed must be between 0 and 4294967295"),
+        (["--seed", "4294967296", "--algorithm", "glove"], "seed must be between 0 and 4294967295"),
     ],
 )
 def test_bad_hyperparameters_fail_before_reading(
