@@ -60,9 +60,9 @@ def corpus_files(source: str | os.PathLike[str]) -> list[str]:
         if not files:
             raise InputFormatError(f"corpus {path}: the directory holds no files")
         return files
-    if not path.is_file():
+    if not path.exists():
         raise InputFormatError(f"corpus {path}: no such file or directory")
-    return [str(path)]
+    return [str(path)]  # a file, or a stream such as <(zcat big.gz) or /dev/stdin
 
 
 def iter_file_lines(name: str, stats: CorpusStats) -> Iterator[str]:

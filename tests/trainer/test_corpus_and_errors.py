@@ -190,3 +190,32 @@ def test_missing_corpus_and_existing_output(tmp_path: Path, capsys: pytest.Captu
     (tmp_path / "c.txt").write_text("a b c\n" * 10)
     assert main(["train", "--corpus", str(tmp_path / "c.txt"), "--out", str(tmp_path / "m"), "-q"]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_named_pipe_is_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """<(zcat big.gz) and /dev/stdin are pipes, not regular files: they are read as streams."""
+    import threading
+
+    from firth_core.artifact import load_artifact
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    text = "the cat sat on the mat\nthe dog sat on the log\n" * 20
+
+    def feed() -> None:
+        with open(fifo, "w") as writer:
+            writer.write(text)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    out = tmp_path / "m"
+    code = main(
+        ["train", "--corpus", str(fifo), "--out", str(out), "-q", "--min-count", "1", "--epochs", "1"]
+    )
+    feeder.join(timeout=30)
+    assert code == 0, capsys.readouterr().err
+    assert load_artifact(out).meta["corpus"]["lines"] == 40
+    # /dev/null is a character device: an empty corpus, said as such, not "no such file".
+    assert main(["train", "--corpus", "/dev/null", "--out", str(tmp_path / "n"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" not in err and err.count("\n") == 1
