@@ -7,6 +7,7 @@ matrix (exact search, 3CosMul, batches, evaluation) runs in the thread pool.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.keyed_vectors import TermInput
 from service import engine
@@ -70,6 +72,18 @@ async def _compute(inline: bool, fn: Callable[..., T], *args: Any) -> T:
     return fn(*args) if inline else await run_in_threadpool(fn, *args)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _query_vector(values: Sequence[float]) -> np.ndarray:
+    """A raw query vector as float32; a finite JSON number beyond float32's range is named as such
+    (the cast would turn it into Inf and the answer would wrongly speak of an Inf)."""
+    for value in values:
+        if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+            raise InvalidVector(f"vector value {value:g} is outside float32's range (±{_FLOAT32_MAX:.4g})")
+    return np.asarray(values, dtype=np.float32)
+
+
 def _terms(terms: Sequence[Term], default_weight: float) -> tuple[list[TermInput], list[float] | None]:
     values: list[TermInput] = []
     weights: list[float] = []
@@ -77,10 +91,10 @@ def _terms(terms: Sequence[Term], default_weight: float) -> tuple[list[TermInput
     for term in terms:
         if isinstance(term, WeightedTerm):
             weighted = True
-            values.append(term.word if term.word is not None else np.asarray(term.vector, dtype=np.float32))
+            values.append(term.word if term.word is not None else _query_vector(term.vector or []))
             weights.append(term.weight)
         else:
-            values.append(term if isinstance(term, str) else np.asarray(term, dtype=np.float32))
+            values.append(term if isinstance(term, str) else _query_vector(term))
             weights.append(default_weight)
     return values, (weights if weighted else None)
 

@@ -222,6 +222,12 @@ async def test_review_findings_answer_cleanly(api: httpx.AsyncClient) -> None:
         "invalid-vector",
     )
     assert "overflow" in body["detail"]
+    # A finite JSON number beyond float32's range is named, not reported as an Inf the user never sent.
+    for terms in ([[1e39, 0.0, 0.0]], [{"vector": [0.0, -4e38, 0.0], "weight": 1.0}]):
+        body = assert_problem(
+            await api.post(f"{TINY}/neighbors", json={"positive": terms}), 422, "invalid-vector"
+        )
+        assert "outside float32's range" in body["detail"]
     large = await api.post(f"{TINY}/neighbors", json={"positive": [[1e38, 1e38, 1e38]], "k": 1})
     assert (
         large.status_code == 200 and large.json()["neighbors"][0]["word"] == "the"
