@@ -30,7 +30,7 @@ RUN firth import kumo --out ${FIRTH_MODELS_DIR}/glove-6b-50d
 
 WORKDIR /
 EXPOSE 8000
-# HNSW indexes are saved under FIRTH_INDEX_DIR (created on first save), so /models can be read-only.
+# HNSW indexes are saved under FIRTH_INDEX_DIR, so /models can be read-only.
 # No curl in the slim image: python's urllib raises (exit 1) unless /readyz answers 2xx.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]

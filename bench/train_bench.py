@@ -117,17 +117,6 @@ def run_gensim(algorithm: str, threads: int, tokens: int) -> dict[str, Any]:
     }
 
 
-def read_glove_text(path: Path) -> tuple[list[str], np.ndarray]:
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            word, *values = line.rstrip("\n").split(" ")
-            words.append(word)
-            rows.append(np.asarray(values, dtype=np.float32))
-    return words, np.vstack(rows)
-
-
 def run_glove_c(tools: Path, threads: int, seed: int, work: Path) -> dict[str, Any]:
     """The original pipeline as its demo.sh runs it, with the comparison's settings; GloVe C
     reads the corpus as it is (whitespace tokens), so its vocabulary keeps apostrophes."""
@@ -154,7 +143,11 @@ def run_glove_c(tools: Path, threads: int, seed: int, work: Path) -> dict[str, A
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
     )  # fmt: skip
     done = time.perf_counter()
-    words, vectors = read_glove_text(work / "vectors.txt")
+    from firth_core.artifact import load_artifact
+    from firth_core.importers import import_glove_text
+
+    model = load_artifact(import_glove_text(work / "vectors.txt", work / "model", progress=False))
+    words, vectors = model.words, np.asarray(model.vectors)
     return {
         "wall": done - started,
         "train_seconds": done - counted,

@@ -168,11 +168,6 @@ def write_artifact(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
-    except OSError as exc:
-        raise ArtifactError(
-            f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})"
-        ) from None
-    try:
         with open(tmp / VECTORS_FILE, "wb") as handle:
             np.save(handle, vectors, allow_pickle=False)
             handle.flush()
