@@ -29,40 +29,45 @@ _MAGIC = np.int32(0x5F375A86)  # the inverse-square-root bit trick's first guess
 
 
 @numba.njit(inline="always")
-def _inv_sqrt_rows(
-    gradsq: np.ndarray, gradsq_bits: np.ndarray, row: int, col: int, inv: np.ndarray, inv_bits: np.ndarray
-) -> None:
-    """inv[0] = 1 / sqrt(gradsq[row]), inv[1] = 1 / sqrt(gradsq[col]), to float32 precision.
+def _inv_sqrt_rows(gradsq: np.ndarray, row: int, col: int, buf: np.ndarray, buf_bits: np.ndarray) -> None:
+    """buf[0] = 1 / sqrt(gradsq[row]), buf[1] = 1 / sqrt(gradsq[col]), to float32 precision.
 
     numba lowers sqrt to a libm call that LLVM will not vectorise; the bit trick plus three Newton
     steps is plain arithmetic, so these loops run on full SIMD registers (relative error ~1e-7).
-    gradsq >= 1 always (AdaGrad's sums start at 1), so the trick's input is a normal float."""
+    gradsq >= 1 always (AdaGrad's sums start at 1), so the trick's input is a normal float.
+
+    Each sum is read once, into buf[2:4]: another thread may be adding to it (Hogwild), and a
+    first guess taken from one value refined by Newton steps against a larger one (a bias sum
+    can grow a hundredfold in one step) lands far from the root or below zero, a step that
+    throws the row out and the fit with it."""
     width = gradsq.shape[1]
     for d in range(width):
-        inv_bits[0, d] = _MAGIC - (gradsq_bits[row, d] >> 1)
-        inv_bits[1, d] = _MAGIC - (gradsq_bits[col, d] >> 1)
+        buf[2, d] = gradsq[row, d]
+        buf[3, d] = gradsq[col, d]
+    for d in range(width):
+        buf_bits[0, d] = _MAGIC - (buf_bits[2, d] >> 1)
+        buf_bits[1, d] = _MAGIC - (buf_bits[3, d] >> 1)
     half = np.float32(0.5)
     three_halves = np.float32(1.5)
     for d in range(width):
-        h1 = half * gradsq[row, d]
-        h2 = half * gradsq[col, d]
-        y1 = inv[0, d]
-        y2 = inv[1, d]
+        h1 = half * buf[2, d]
+        h2 = half * buf[3, d]
+        y1 = buf[0, d]
+        y2 = buf[1, d]
         y1 = y1 * (three_halves - h1 * y1 * y1)
         y2 = y2 * (three_halves - h2 * y2 * y2)
         y1 = y1 * (three_halves - h1 * y1 * y1)
         y2 = y2 * (three_halves - h2 * y2 * y2)
         y1 = y1 * (three_halves - h1 * y1 * y1)
         y2 = y2 * (three_halves - h2 * y2 * y2)
-        inv[0, d] = y1
-        inv[1, d] = y2
+        buf[0, d] = y1
+        buf[1, d] = y2
 
 
 @numba.njit(inline="always")
 def _update(
     W: np.ndarray,
     gradsq: np.ndarray,
-    gradsq_bits: np.ndarray,
     row: int,
     col: int,
     log_x: float,
@@ -83,7 +88,7 @@ def _update(
     if not (math.isfinite(diff) and math.isfinite(fdiff)):
         return math.nan
     loss = 0.5 * fdiff * diff
-    _inv_sqrt_rows(gradsq, gradsq_bits, row, col, inv, inv_bits)
+    _inv_sqrt_rows(gradsq, row, col, inv, inv_bits)
     fd = np.float32(fdiff)
     eta32 = np.float32(eta)
     clip32 = np.float32(clip)
@@ -130,12 +135,11 @@ def glove_step(
     Returns its loss before the update, or NaN when the record was skipped as non-finite."""
     width = W.shape[1]
     upd = np.empty((2, width), dtype=np.float32)
-    inv = np.empty((2, width), dtype=np.float32)
+    inv = np.empty((4, width), dtype=np.float32)  # rows 2-3: the sums as read
     weight = 1.0 if x > x_max else math.pow(x / x_max, alpha)
     return _update(
         W,
         gradsq,
-        gradsq.view(np.int32),
         row,
         col,
         math.log(x),
@@ -166,16 +170,14 @@ def fit_chunk(
     returns (summed loss, records skipped as non-finite)."""
     width = W.shape[1]
     upd = np.empty((2, width), dtype=np.float32)
-    inv = np.empty((2, width), dtype=np.float32)
+    inv = np.empty((4, width), dtype=np.float32)  # rows 2-3: the sums as read
     inv_bits = inv.view(np.int32)
-    gradsq_bits = gradsq.view(np.int32)
     total = 0.0
     skipped = 0
     for k in range(start, end):
         loss = _update(
             W,
             gradsq,
-            gradsq_bits,
             rows[k],
             cols[k] + n_words,
             log_x[k],

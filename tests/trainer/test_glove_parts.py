@@ -4,14 +4,16 @@ count; the bounded-memory shuffle keeps every record."""
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
 from trainer.glove_cooccur import count_cooccurrences, shuffle_records
-from trainer.glove_kernels import glove_step
+from trainer.glove_kernels import _inv_sqrt_rows, glove_step
 
 
 def glove_loss(W: np.ndarray, row: int, col: int, x: float, x_max: float, alpha: float) -> float:
@@ -50,6 +52,41 @@ def test_glove_step_is_minus_eta_times_gradient(x: float) -> None:
     np.testing.assert_allclose((new - W) / -step, numeric, rtol=2e-3, atol=1e-5)
     # AdaGrad accumulated (step * gradient)^2 on the touched coordinates only.
     np.testing.assert_allclose(gradsq - 1, (step * numeric) ** 2, rtol=5e-3, atol=1e-6)  # float32 sums near 1
+
+
+@numba.njit(nogil=True)
+def _raise_sums(gradsq: np.ndarray, rounds: int) -> None:
+    """Another Hogwild thread: the AdaGrad sums of row 0 jump between 1 and 10,000."""
+    for k in range(rounds):
+        value = np.float32(1.0) if k % 2 == 0 else np.float32(10000.0)
+        for d in range(gradsq.shape[1]):
+            gradsq[0, d] = value
+
+
+@numba.njit(nogil=True)
+def _count_wrong_inverse_roots(gradsq: np.ndarray, rounds: int) -> int:
+    buf = np.empty((4, gradsq.shape[1]), dtype=np.float32)
+    wrong = 0
+    for _ in range(rounds):
+        _inv_sqrt_rows(gradsq, 0, 1, buf, buf.view(np.int32))
+        for d in range(gradsq.shape[1]):
+            y = buf[0, d]
+            if abs(y - 1.0) > 1e-5 and abs(y - 0.01) > 1e-7:  # 1/sqrt of one of the two values
+                wrong += 1
+    return wrong
+
+
+def test_inverse_root_of_a_sum_another_thread_is_raising_is_the_root_of_one_value() -> None:
+    # A first guess from one read of the sum refined against a second, larger read diverged: a
+    # bias's sum can grow a hundredfold in one update, and the step then threw the fit out.
+    gradsq = np.ones((2, 101), dtype=np.float32)
+    _raise_sums(gradsq, 10)
+    _count_wrong_inverse_roots(gradsq, 10)  # compiled before the race starts
+    writer = threading.Thread(target=_raise_sums, args=(gradsq, 20_000_000))
+    writer.start()
+    wrong = _count_wrong_inverse_roots(gradsq, 2_000_000)
+    writer.join()
+    assert wrong == 0
 
 
 def test_glove_step_skips_non_finite_records() -> None:
