@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.errors import InputFormatError
+from firth_core.errors import InputFormatError, TrainingDiverged
 from trainer import word2vec_kernels as kernels
 from trainer.checks import require_non_negative, require_positive, require_threads_and_seed
 from trainer.hogwild import run_jobs
@@ -170,4 +170,9 @@ def train_word2vec(
         run_jobs(p.epochs * n_chunks, job, p.threads, on_result, on_tick)
         seconds = time.perf_counter() - started
     epoch_loss = [round(s / max(n, 1), 6) for s, n in zip(loss_sum, examples, strict=True)]
+    if not np.isfinite(w_in).all():
+        raise TrainingDiverged(
+            f"{p.algorithm} diverged: the vectors overflowed to NaN or Inf; "
+            f"no model was written (try a smaller --alpha than {alpha:g})"
+        )
     return TrainResult(w_in, seconds, totals["words"], totals["kept"], epoch_loss)

@@ -78,7 +78,9 @@ def sigmoid(f: Any) -> Any:
     if f <= -SIGMOID_RANGE:
         return np.float32(0.0)
     x = (f + SIGMOID_RANGE) * SIGMOID_SCALE
-    i = int(x)
+    # Clamped: a NaN score (vectors blown up by a huge alpha) passes both tests above, and its
+    # int() is undefined (INT_MIN on x86), an index far outside the table.
+    i = min(max(int(x), 0), SIGMOID_STEPS)
     frac = np.float32(x - i)
     lo = SIGMOID_TABLE[i]
     return lo + frac * (SIGMOID_TABLE[i + 1] - lo)

@@ -159,6 +159,22 @@ def test_glove_divergence_fails_clearly_and_writes_nothing(
     assert not out.parent.exists() or list(out.parent.iterdir()) == []  # no half-written model
 
 
+@pytest.mark.parametrize("algorithm", ["sgns", "cbow"])
+def test_word2vec_divergence_fails_clearly_and_writes_nothing(
+    planted_corpus: Path, tmp_path: Path, algorithm: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "diverged"
+    args = ["train", "--algorithm", algorithm, "--corpus", str(planted_corpus), "--out", str(out)]
+    code = main([*args, "--alpha", "1e30", "--min-alpha", "1", "--epochs", "1", "--quiet", "--threads", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0] == (
+        f"firth train: error: {algorithm} diverged: the vectors overflowed to NaN or Inf; "
+        "no model was written (try a smaller --alpha than 1e+30)"
+    )
+    assert not out.exists()
+
+
 def test_glove_convergence_check_accepts_a_falling_loss() -> None:
     from trainer.glove import check_converging
 
