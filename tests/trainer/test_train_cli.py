@@ -185,35 +185,42 @@ def test_glove_convergence_check_accepts_a_falling_loss() -> None:
         check_converging([0.4, float("nan")])
 
 
-def test_glove_iterations_never_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With all records in one chunk, each iteration is one job, and the barrier between
-    iterations makes two threads train exactly what one thread trains (without it, iteration 2
-    would fit the same records at the same time as iteration 1)."""
+def test_glove_gives_the_same_vectors_on_any_number_of_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads fit blocks of records that share no row, so their timing cannot change a bit
+    (under Hogwild, two threads racing over the same rows gave different vectors every run)."""
     import trainer.glove
 
-    monkeypatch.setattr(trainer.glove, "CHUNK_RECORDS", 1 << 30)
+    monkeypatch.setattr(trainer.glove, "CHUNK_RECORDS", 4096)  # several pieces a block
     rng = np.random.default_rng(0)
     words = np.array([f"w{i}" for i in range(3000)])
     corpus = tmp_path / "random.txt"
     corpus.write_text("\n".join(" ".join(words[rng.zipf(1.3, 30) % 3000]) for _ in range(6000)) + "\n")
     one = train(corpus, tmp_path / "one", "glove", "--threads", "1", "--seed", "5", "--epochs", "3")
     two = train(corpus, tmp_path / "two", "glove", "--threads", "2", "--seed", "5", "--epochs", "3")
-    assert (
-        load_artifact(one).meta["training"]["cooccurrence_records"] > 100_000
-    )  # jobs long enough to overlap
+    meta = load_artifact(two).meta["training"]
+    assert meta["row_groups"] == 8 and meta["cooccurrence_records"] > 100_000  # 64 blocks, busy threads
     assert np.load(one / "vectors.npy").tobytes() == np.load(two / "vectors.npy").tobytes()
+    assert load_artifact(one).meta["training"]["epoch_loss"] == meta["epoch_loss"]
 
 
-def test_glove_chunk_order_is_file_order_then_seeded_permutations() -> None:
-    from trainer.glove import chunk_order
+def test_glove_block_pieces_come_in_order_then_in_seeded_permutations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import trainer.glove
+    from trainer.glove import block_chunks
 
-    assert chunk_order(50, 0, seed=1).tolist() == list(range(50))
-    later = [chunk_order(50, epoch, seed=1) for epoch in (1, 2)]
-    for order in later:
-        assert sorted(order.tolist()) == list(range(50)) and order.tolist() != list(range(50))
-    assert later[0].tolist() != later[1].tolist()
-    assert chunk_order(50, 1, seed=1).tolist() == later[0].tolist()  # reproducible
-    assert chunk_order(50, 1, seed=2).tolist() != later[0].tolist()
+    monkeypatch.setattr(trainer.glove, "CHUNK_RECORDS", 10)
+    first = block_chunks(100, 595, epoch=0, block=3, seed=1)
+    assert first == [(s, min(s + 10, 595)) for s in range(100, 595, 10)]
+    later = [block_chunks(100, 595, epoch, 3, seed=1) for epoch in (1, 2)]
+    for pieces in later:
+        assert sorted(pieces) == first and pieces != first
+    assert later[0] != later[1]
+    assert block_chunks(100, 595, 1, 3, seed=1) == later[0]  # reproducible
+    assert block_chunks(100, 595, 1, 3, seed=2) != later[0]
+    assert block_chunks(100, 595, 1, 4, seed=1) != later[0]  # each block its own order
 
 
 def test_unwritable_output_fails_before_training(
