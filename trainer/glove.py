@@ -10,7 +10,7 @@ order every iteration:
   and threads fit the blocks of one stratum at a time. No two threads write the same memory, so
   nothing is lost to cache-line fights; each block's rows fit in cache; and the vectors are the
   same bit for bit on any number of threads;
-- every block is fitted in pieces of CHUNK_RECORDS, in order in the first iteration and in a
+- every block is fitted in ROUNDS pieces, one a round, in order in the first iteration and in a
   fresh seeded order in every later one, the strata too. That is plain SGD practice, and on the
   benchmark corpus it lowered the final loss (bench/train_bench.py).
 """
@@ -29,14 +29,19 @@ import numpy as np
 
 from firth_core.errors import InputFormatError, TrainingDiverged
 from trainer.checks import require_positive, require_threads_and_seed
-from trainer.glove_blocks import aligned_empty, group_into_blocks, groups_for, strata_order, stratum_blocks
+from trainer.glove_blocks import (
+    ROUNDS,
+    aligned_empty,
+    group_into_blocks,
+    groups_for,
+    strata_order,
+    stratum_blocks,
+)
 from trainer.glove_cooccur import count_cooccurrences, shuffle_records
 from trainer.glove_kernels import fit_chunk, record_terms
 from trainer.hogwild import run_jobs
 from trainer.progress import Progress, note
 from trainer.vocab import TokenStream, Vocab
-
-CHUNK_RECORDS = 1 << 17  # records a kernel call; a block is fitted in such pieces, in a fresh order
 
 
 @dataclass
@@ -102,13 +107,12 @@ def check_converging(epoch_loss: list[float]) -> None:
         )
 
 
-def block_chunks(start: int, end: int, epoch: int, block: int, seed: int) -> list[tuple[int, int]]:
-    """The pieces of CHUNK_RECORDS records a block is fitted in, in order in the first iteration,
-    then in a permutation seeded by (seed, iteration, block)."""
-    bounds = [(s, min(s + CHUNK_RECORDS, end)) for s in range(start, end, CHUNK_RECORDS)]
-    if epoch == 0:
-        return bounds
-    return [bounds[i] for i in np.random.default_rng((seed, epoch, block)).permutation(len(bounds))]
+def block_piece(start: int, end: int, epoch: int, block: int, round_: int, seed: int) -> tuple[int, int]:
+    """The records of block[start:end] fitted in round `round_` of an iteration: one of ROUNDS
+    equal pieces, taken in order in the first iteration, then in an order seeded by (seed,
+    iteration, block)."""
+    k = round_ if epoch == 0 else int(np.random.default_rng((seed, epoch, block)).permutation(ROUNDS)[round_])
+    return start + (end - start) * k // ROUNDS, start + (end - start) * (k + 1) // ROUNDS
 
 
 def _ignore(job: int, result: object) -> None:
@@ -168,25 +172,29 @@ def train_glove(
             loss = block_loss[e].sum() / max(seen, 1)
             bar.update(done["records"], epoch=f"{e + 1}/{p.epochs}", loss=f"{loss:.4f}")
 
-        def fit_block(epoch: int, block: int) -> None:
-            start, end = int(block_starts[block]), int(block_starts[block + 1])
-            for s, e in block_chunks(start, end, epoch, block, p.seed):
-                loss, skipped = fit_chunk(W, gradsq, rows, cols, log_x, weight, s, e, n, p.eta, p.grad_clip)
-                block_loss[epoch, block] += loss
-                block_skipped[epoch, block] += skipped
-                with lock:
-                    done["records"] += e - s
+        def fit_piece(epoch: int, block: int, round_: int) -> None:
+            s, e = block_piece(
+                int(block_starts[block]), int(block_starts[block + 1]), epoch, block, round_, p.seed
+            )
+            loss, skipped = fit_chunk(W, gradsq, rows, cols, log_x, weight, s, e, n, p.eta, p.grad_clip)
+            block_loss[epoch, block] += loss
+            block_skipped[epoch, block] += skipped
+            with lock:
+                done["records"] += e - s
 
         fit_started = time.perf_counter()
         for epoch in range(p.epochs):
             done["epoch"] = epoch
-            for stratum in strata_order(epoch, p.seed, groups):
-                blocks = stratum_blocks(int(stratum), groups)
+            for round_ in range(ROUNDS):
+                for stratum in strata_order(epoch * ROUNDS + round_, p.seed, groups):
+                    blocks = stratum_blocks(int(stratum), groups)
 
-                def job(k: int, epoch: int = epoch, blocks: list[int] = blocks) -> None:
-                    fit_block(epoch, blocks[k])
+                    def job(
+                        k: int, epoch: int = epoch, blocks: list[int] = blocks, round_: int = round_
+                    ) -> None:
+                        fit_piece(epoch, blocks[k], round_)
 
-                run_jobs(len(blocks), job, p.threads, _ignore, on_tick)
+                    run_jobs(len(blocks), job, p.threads, _ignore, on_tick)
         fitting = time.perf_counter() - fit_started
     loss_sum = block_loss.sum(axis=1)
     epoch_loss = [round(s / n_rec, 6) for s in loss_sum]

@@ -4,6 +4,7 @@ one thread is bit-for-bit reproducible, the artifact records the run, bad input 
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -185,14 +186,9 @@ def test_glove_convergence_check_accepts_a_falling_loss() -> None:
         check_converging([0.4, float("nan")])
 
 
-def test_glove_gives_the_same_vectors_on_any_number_of_threads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_glove_gives_the_same_vectors_on_any_number_of_threads(tmp_path: Path) -> None:
     """Threads fit blocks of records that share no row, so their timing cannot change a bit
     (under Hogwild, two threads racing over the same rows gave different vectors every run)."""
-    import trainer.glove
-
-    monkeypatch.setattr(trainer.glove, "CHUNK_RECORDS", 4096)  # several pieces a block
     rng = np.random.default_rng(0)
     words = np.array([f"w{i}" for i in range(3000)])
     corpus = tmp_path / "random.txt"
@@ -205,22 +201,22 @@ def test_glove_gives_the_same_vectors_on_any_number_of_threads(
     assert load_artifact(one).meta["training"]["epoch_loss"] == meta["epoch_loss"]
 
 
-def test_glove_block_pieces_come_in_order_then_in_seeded_permutations(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import trainer.glove
-    from trainer.glove import block_chunks
+def test_glove_block_pieces_come_in_order_then_in_seeded_permutations() -> None:
+    from trainer.glove import ROUNDS, block_piece
 
-    monkeypatch.setattr(trainer.glove, "CHUNK_RECORDS", 10)
-    first = block_chunks(100, 595, epoch=0, block=3, seed=1)
-    assert first == [(s, min(s + 10, 595)) for s in range(100, 595, 10)]
-    later = [block_chunks(100, 595, epoch, 3, seed=1) for epoch in (1, 2)]
-    for pieces in later:
-        assert sorted(pieces) == first and pieces != first
+    def pieces(epoch: int, block: int = 3, seed: int = 1) -> list[tuple[int, int]]:
+        return [block_piece(100, 595, epoch, block, r, seed) for r in range(ROUNDS)]
+
+    first = pieces(0)
+    assert first[0][0] == 100 and first[-1][1] == 595
+    assert all(a[1] == b[0] and a[0] < a[1] for a, b in pairwise(first))  # in order, no gap
+    later = [pieces(epoch) for epoch in (1, 2)]
+    for order in later:
+        assert sorted(order) == first and order != first
     assert later[0] != later[1]
-    assert block_chunks(100, 595, 1, 3, seed=1) == later[0]  # reproducible
-    assert block_chunks(100, 595, 1, 3, seed=2) != later[0]
-    assert block_chunks(100, 595, 1, 4, seed=1) != later[0]  # each block its own order
+    assert pieces(1) == later[0]  # reproducible
+    assert pieces(1, seed=2) != later[0]
+    assert pieces(1, block=4) != later[0]  # each block its own order
 
 
 def test_unwritable_output_fails_before_training(
