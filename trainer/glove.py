@@ -11,8 +11,9 @@ order every iteration:
   nothing is lost to cache-line fights; each block's rows fit in cache; and the vectors are the
   same bit for bit on any number of threads;
 - every block is fitted in ROUNDS pieces, one a round, in order in the first iteration and in a
-  fresh seeded order in every later one, the strata too. That is plain SGD practice, and on the
-  benchmark corpus it lowered the final loss (bench/train_bench.py).
+  fresh seeded order in every later one; the strata come in a fresh seeded order every round
+  after the very first. That is plain SGD practice, and on the benchmark corpus it lowered the
+  final loss (bench/train_bench.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from trainer.checks import require_positive, require_threads_and_seed
 from trainer.glove_blocks import (
     ROUNDS,
     aligned_empty,
+    context_row0,
     group_into_blocks,
     groups_for,
     strata_order,
@@ -116,14 +118,15 @@ def block_piece(start: int, end: int, epoch: int, block: int, round_: int, seed:
 
 
 def _ignore(job: int, result: object) -> None:
-    """run_jobs' result callback: fit_block records its own results."""
+    """run_jobs' result callback: fit_piece records its own results."""
 
 
 def init_parameters(n_words: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """W uniform in [-0.5, 0.5) / dim, AdaGrad sums at 1 (glove.c); both 64-byte aligned, so the
-    row groups of trainer/glove_blocks.py share no cache line."""
+    """W uniform in [-0.5, 0.5) / dim, AdaGrad sums at 1 (glove.c): word rows from 0, context
+    rows from context_row0(n_words) (a few unused rows between). Both 64-byte aligned, so the row
+    groups of trainer/glove_blocks.py share no cache line."""
     rng = np.random.default_rng(seed)
-    shape = (2 * n_words, dim + 1)
+    shape = (context_row0(n_words) + n_words, dim + 1)
     W, gradsq = aligned_empty(shape), aligned_empty(shape)
     W[...] = (rng.random(shape, dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
     gradsq[...] = 1.0
@@ -142,12 +145,17 @@ def train_glove(
     records, stats = count_cooccurrences(stream.ids, n, p.window, budget, work)
     if len(records) == 0:
         raise InputFormatError("no co-occurrences: every sentence has a single in-vocabulary word")
-    records = shuffle_records(records, budget, p.seed, work)
+    shuffled = shuffle_records(records, budget, p.seed, work)
+    records.discard_files()
+    records = shuffled
     counting = time.perf_counter() - started
     note(f"{len(records):,} co-occurrence records ({stats.spills} spills) in {counting:.1f} s", quiet)
 
     groups = groups_for(n)
-    records, block_starts = group_into_blocks(records, n, work, groups)
+    grouped, block_starts = group_into_blocks(records, n, work, groups)
+    records.discard_files()  # every record is in the blocks now
+    records = grouped
+    col_row0 = context_row0(n)
     W, gradsq = init_parameters(n, p.dim, p.seed)
     rows, cols = np.asarray(records.rows), np.asarray(records.cols)
     n_rec = len(records)
@@ -176,7 +184,9 @@ def train_glove(
             s, e = block_piece(
                 int(block_starts[block]), int(block_starts[block + 1]), epoch, block, round_, p.seed
             )
-            loss, skipped = fit_chunk(W, gradsq, rows, cols, log_x, weight, s, e, n, p.eta, p.grad_clip)
+            loss, skipped = fit_chunk(
+                W, gradsq, rows, cols, log_x, weight, s, e, col_row0, p.eta, p.grad_clip
+            )
             block_loss[epoch, block] += loss
             block_skipped[epoch, block] += skipped
             with lock:
@@ -194,11 +204,11 @@ def train_glove(
                     ) -> None:
                         fit_piece(epoch, blocks[k], round_)
 
-                    run_jobs(len(blocks), job, p.threads, _ignore, on_tick)
+                    run_jobs(len(blocks), job, min(p.threads, len(blocks)), _ignore, on_tick)
         fitting = time.perf_counter() - fit_started
     loss_sum = block_loss.sum(axis=1)
     epoch_loss = [round(s / n_rec, 6) for s in loss_sum]
     check_converging(epoch_loss)
-    vectors = W[:n, : p.dim] + W[n:, : p.dim]
+    vectors = W[:n, : p.dim] + W[col_row0 : col_row0 + n, : p.dim]
     skipped = int(block_skipped.sum())
     return GloveResult(vectors, p, counting, fitting, n_rec, stats.spills, epoch_loss, skipped, groups)

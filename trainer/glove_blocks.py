@@ -9,8 +9,8 @@ share no row, so threads fit them at once without touching each other's memory; 
 iteration fits every record once, each stratum in ROUNDS steps.
 
 A group is every GROUPS-th run of ROW_RUN consecutive rows: ids are frequency ranks, so each
-group holds frequent and rare words alike, and with W 64-byte aligned no cache line holds rows of
-two groups. As a block is fitted by one thread and the blocks of a stratum are disjoint, the
+group holds frequent and rare words alike. With W 64-byte aligned and the context rows starting on
+a run (context_row0), no cache line holds rows of two groups. As a block is fitted by one thread and the blocks of a stratum are disjoint, the
 vectors do not depend on the number of threads or on their timing: a seed gives the same model
 bit for bit on 1 thread or 8.
 """
@@ -35,6 +35,12 @@ ROUNDS = 8
 CACHE_LINE = 64
 
 
+def context_row0(n_words: int) -> int:
+    """The row of W holding the first context vector: the word rows rounded up to whole runs, so
+    the last word rows and the first context rows never share a run (nor a cache line)."""
+    return -(-n_words // ROW_RUN) * ROW_RUN
+
+
 def groups_for(n_words: int) -> int:
     """GROUPS, halved until every group holds MIN_RUNS runs of word rows. A block of few words is
     no sample of the whole: on a 64-word corpus 8 groups more than doubled GloVe's final loss,
@@ -46,16 +52,16 @@ def groups_for(n_words: int) -> int:
 
 
 @numba.njit(inline="always")
-def _block(row: int, col: int, n_words: int, groups: int) -> int:
-    """Block of a record: (group of W row `row`, group of W row n_words + col)."""
-    return ((row // ROW_RUN) % groups) * groups + ((n_words + col) // ROW_RUN) % groups
+def _block(row: int, col: int, col_row0: int, groups: int) -> int:
+    """Block of a record: (group of W row `row`, group of W row col_row0 + col)."""
+    return ((row // ROW_RUN) % groups) * groups + ((col_row0 + col) // ROW_RUN) % groups
 
 
 @numba.njit(cache=True)
-def _count_blocks(rows: np.ndarray, cols: np.ndarray, n_words: int, groups: int) -> np.ndarray:
+def _count_blocks(rows: np.ndarray, cols: np.ndarray, col_row0: int, groups: int) -> np.ndarray:
     counts = np.zeros(groups * groups, dtype=np.int64)
     for k in range(rows.shape[0]):
-        counts[_block(rows[k], cols[k], n_words, groups)] += 1
+        counts[_block(rows[k], cols[k], col_row0, groups)] += 1
     return counts
 
 
@@ -64,7 +70,7 @@ def _scatter(
     rows: np.ndarray,
     cols: np.ndarray,
     vals: np.ndarray,
-    n_words: int,
+    col_row0: int,
     groups: int,
     starts: np.ndarray,
     out_rows: np.ndarray,
@@ -74,7 +80,7 @@ def _scatter(
     """Stable counting sort by block: each block keeps the records' (shuffled) order."""
     fill = starts[:-1].copy()
     for k in range(rows.shape[0]):
-        b = _block(rows[k], cols[k], n_words, groups)
+        b = _block(rows[k], cols[k], col_row0, groups)
         at = fill[b]
         out_rows[at] = rows[k]
         out_cols[at] = cols[k]
@@ -85,7 +91,8 @@ def _scatter(
 def group_into_blocks(records: Records, n_words: int, work: Path, groups: int) -> tuple[Records, np.ndarray]:
     """The records sorted by block, and the groups * groups + 1 block starts. Memory-mapped from
     files in `work` when the records came from files (spilled), in memory otherwise."""
-    counts = _count_blocks(records.rows, records.cols, n_words, groups)
+    col_row0 = context_row0(n_words)
+    counts = _count_blocks(records.rows, records.cols, col_row0, groups)
     starts = np.zeros(groups * groups + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
     n = len(records)
@@ -97,7 +104,7 @@ def group_into_blocks(records: Records, n_words: int, work: Path, groups: int) -
         )
     else:
         out = Records(np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32))
-    _scatter(records.rows, records.cols, records.vals, n_words, groups, starts, out.rows, out.cols, out.vals)
+    _scatter(records.rows, records.cols, records.vals, col_row0, groups, starts, out.rows, out.cols, out.vals)
     return out, starts
 
 
@@ -106,12 +113,12 @@ def stratum_blocks(stratum: int, groups: int) -> list[int]:
     return [a * groups + (a + stratum) % groups for a in range(groups)]
 
 
-def strata_order(epoch: int, seed: int, groups: int) -> np.ndarray:
-    """The order an iteration fits the strata in: in turn first, then a permutation seeded by
-    (seed, iteration)."""
-    if epoch == 0:
+def strata_order(round_: int, seed: int, groups: int) -> np.ndarray:
+    """The order round `round_` (counted over all iterations) fits the strata in: in turn in the
+    very first round, then a permutation seeded by (seed, round)."""
+    if round_ == 0:
         return np.arange(groups)
-    return np.random.default_rng((seed, epoch)).permutation(groups)
+    return np.random.default_rng((seed, round_)).permutation(groups)
 
 
 def aligned_empty(shape: tuple[int, int], dtype: type = np.float32) -> np.ndarray:

@@ -47,6 +47,13 @@ class Records:
     def __len__(self) -> int:
         return int(self.rows.shape[0])
 
+    def discard_files(self) -> None:
+        """Remove the files behind memory-mapped columns once a later stage holds a copy (the
+        mapping stays readable until dropped), so a spilled corpus keeps one copy on disk."""
+        for column in (self.rows, self.cols, self.vals):
+            if isinstance(column, np.memmap) and column.filename:
+                Path(column.filename).unlink(missing_ok=True)
+
 
 def dense_layout(n_words: int, max_product: int) -> np.ndarray:
     """Row offsets of the dense table: row a holds columns b < min(n, max_product // (a + 1))."""

@@ -1,7 +1,8 @@
 """GloVe kernel: AdaGrad on the weighted least-squares loss (glove.c's glove_thread). Pure numba.
 
-Parameters live in one matrix W of shape (2 * n_words, dim + 1): rows 0..n-1 are word vectors,
-rows n..2n-1 context vectors, and the last column is the bias. For a record (i, j, X_ij):
+Parameters live in one matrix W with dim + 1 columns: word vectors in rows 0..n-1, context
+vectors from row `col_row0` on (n, or n rounded up; see trainer/glove_blocks.py), and the last
+column is the bias. For a record (i, j, X_ij):
 
     diff = w_i . c_j + b_i + b'_j - log X_ij
     loss = 1/2 f(X_ij) diff^2,   f(x) = min(1, (x / x_max)^alpha)
@@ -36,10 +37,10 @@ def _inv_sqrt_rows(gradsq: np.ndarray, row: int, col: int, buf: np.ndarray, buf_
     steps is plain arithmetic, so these loops run on full SIMD registers (relative error ~1e-7).
     gradsq >= 1 always (AdaGrad's sums start at 1), so the trick's input is a normal float.
 
-    Each sum is read once, into buf[2:4]: another thread may be adding to it (Hogwild), and a
-    first guess taken from one value refined by Newton steps against a larger one (a bias sum
-    can grow a hundredfold in one step) lands far from the root or below zero, a step that
-    throws the row out and the fit with it."""
+    Each sum is read once, into buf[2:4]. trainer/glove.py keeps threads off each other's rows,
+    but a caller that lets threads race (Hogwild, as glove.c does) must not get a first guess
+    taken from one value refined by Newton steps against a larger one (a bias sum can grow a
+    hundredfold in one step): the root lands far off or below zero, and the fit with it."""
     width = gradsq.shape[1]
     for d in range(width):
         buf[2, d] = gradsq[row, d]
@@ -162,11 +163,11 @@ def fit_chunk(
     weight: np.ndarray,
     start: int,
     end: int,
-    n_words: int,
+    col_row0: int,
     eta: float,
     clip: float,
 ) -> tuple:
-    """One pass over records[start:end] (log X and f(X) precomputed once for all iterations);
+    """One pass over records[start:end], context j in row col_row0 + j (log X and f(X) precomputed once for all iterations);
     returns (summed loss, records skipped as non-finite)."""
     width = W.shape[1]
     upd = np.empty((2, width), dtype=np.float32)
@@ -179,7 +180,7 @@ def fit_chunk(
             W,
             gradsq,
             rows[k],
-            cols[k] + n_words,
+            cols[k] + col_row0,
             log_x[k],
             weight[k],
             eta,

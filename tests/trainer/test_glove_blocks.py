@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from trainer.glove import init_parameters
-from trainer.glove_blocks import ROW_RUN, group_into_blocks, groups_for, stratum_blocks
+from trainer.glove_blocks import ROW_RUN, context_row0, group_into_blocks, groups_for, stratum_blocks
 from trainer.glove_cooccur import Records
 
 
@@ -21,7 +21,7 @@ def random_records(n_words: int, n: int, seed: int = 0) -> Records:
 
 
 def block_of(rows: np.ndarray, cols: np.ndarray, n_words: int, groups: int) -> np.ndarray:
-    return ((rows // ROW_RUN) % groups) * groups + ((n_words + cols) // ROW_RUN) % groups
+    return ((rows // ROW_RUN) % groups) * groups + ((context_row0(n_words) + cols) // ROW_RUN) % groups
 
 
 def test_blocks_keep_every_record_in_its_shuffled_order(tmp_path: Path) -> None:
@@ -47,21 +47,31 @@ def test_memory_mapped_records_are_grouped_into_files(tmp_path: Path) -> None:
     in_memory, same_starts = group_into_blocks(given, n_words, tmp_path, groups)
     assert isinstance(from_files.rows, np.memmap) and (tmp_path / "blocks.rows").exists()
     np.testing.assert_array_equal(starts, same_starts)
-    for a, b in ((from_files.rows, in_memory.rows), (from_files.cols, in_memory.cols)):
+    for a, b in (
+        (from_files.rows, in_memory.rows),
+        (from_files.cols, in_memory.cols),
+        (from_files.vals, in_memory.vals),
+    ):
         np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("dim", [4, 100])
 def test_blocks_fitted_at_once_share_no_row_and_no_cache_line(tmp_path: Path, dim: int) -> None:
-    n_words, groups = 3001, 8  # the context rows start mid cache line
+    n_words, groups = 3001, 8  # not a whole number of runs: the context rows start after a gap
     W, gradsq = init_parameters(n_words, dim, seed=1)
     assert W.ctypes.data % 64 == 0 and gradsq.ctypes.data % 64 == 0 and W.flags.c_contiguous
-    records, starts = group_into_blocks(random_records(n_words, 50_000), n_words, tmp_path, groups)
+    given = random_records(n_words, 50_000)
+    # The last word row beside the first context row: in two blocks of stratum 1 unless padded.
+    given = Records(*(np.append(a, b).astype(a.dtype) for a, b in (
+        (given.rows, [n_words - 1, 40]), (given.cols, [10, 0]), (given.vals, [1.0, 1.0]))))  # fmt: skip
+    records, starts = group_into_blocks(given, n_words, tmp_path, groups)
     row_bytes = (dim + 1) * 4
+    col_row0 = context_row0(n_words)
+    assert W.shape[0] == col_row0 + n_words
 
     def lines(block: int) -> set[int]:
         s, e = starts[block], starts[block + 1]
-        touched = np.concatenate([records.rows[s:e], n_words + records.cols[s:e]]).astype(np.int64)
+        touched = np.concatenate([records.rows[s:e], col_row0 + records.cols[s:e]]).astype(np.int64)
         first, last = touched * row_bytes // 64, ((touched + 1) * row_bytes - 1) // 64
         return {int(x) for f, la in zip(first, last, strict=True) for x in range(f, la + 1)}
 

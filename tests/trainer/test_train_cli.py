@@ -201,6 +201,32 @@ def test_glove_gives_the_same_vectors_on_any_number_of_threads(tmp_path: Path) -
     assert load_artifact(one).meta["training"]["epoch_loss"] == meta["epoch_loss"]
 
 
+def test_glove_fits_every_record_once_an_iteration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trainer.glove
+
+    fitted: list[tuple[int, int]] = []
+    real = trainer.glove.fit_chunk
+
+    def spy(*args: object) -> tuple[float, int]:
+        fitted.append((int(args[6]), int(args[7])))  # type: ignore[call-overload]
+        return real(*args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(trainer.glove, "fit_chunk", spy)
+    rng = np.random.default_rng(1)
+    words = np.array([f"w{i}" for i in range(1500)])
+    corpus = tmp_path / "random.txt"
+    corpus.write_text("\n".join(" ".join(words[rng.zipf(1.3, 20) % 1500]) for _ in range(2000)) + "\n")
+    model = train(corpus, tmp_path / "m", "glove", "--threads", "2", "--epochs", "3")
+    n_rec = load_artifact(model).meta["training"]["cooccurrence_records"]
+    per_epoch = len(fitted) // 3
+    assert per_epoch == 64 * trainer.glove.ROUNDS  # 8 x 8 blocks, each in ROUNDS pieces
+    for epoch in range(3):
+        counts = np.zeros(n_rec, dtype=np.int64)
+        for s, e in fitted[epoch * per_epoch : (epoch + 1) * per_epoch]:
+            counts[s:e] += 1
+        assert counts.min() == 1 and counts.max() == 1, epoch
+
+
 def test_glove_block_pieces_come_in_order_then_in_seeded_permutations() -> None:
     from trainer.glove import ROUNDS, block_piece
 
