@@ -145,16 +145,15 @@ def train_glove(
     records, stats = count_cooccurrences(stream.ids, n, p.window, budget, work)
     if len(records) == 0:
         raise InputFormatError("no co-occurrences: every sentence has a single in-vocabulary word")
-    shuffled = shuffle_records(records, budget, p.seed, work)
-    records.discard_files()
-    records = shuffled
+    records, consumed = shuffle_records(records, budget, p.seed, work), records
+    consumed.discard_files()
     counting = time.perf_counter() - started
     note(f"{len(records):,} co-occurrence records ({stats.spills} spills) in {counting:.1f} s", quiet)
 
     groups = groups_for(n)
-    grouped, block_starts = group_into_blocks(records, n, work, groups)
-    records.discard_files()  # every record is in the blocks now
-    records = grouped
+    (records, block_starts), consumed = group_into_blocks(records, n, work, groups), records
+    consumed.discard_files()  # every record is in the blocks now
+    del consumed  # and an in-memory copy goes
     col_row0 = context_row0(n)
     W, gradsq = init_parameters(n, p.dim, p.seed)
     rows, cols = np.asarray(records.rows), np.asarray(records.cols)

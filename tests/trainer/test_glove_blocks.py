@@ -87,3 +87,14 @@ def test_blocks_fitted_at_once_share_no_row_and_no_cache_line(tmp_path: Path, di
 def test_small_vocabularies_get_fewer_groups() -> None:
     # Every group keeps at least 8 runs of 16 rows; a 64-word corpus is fitted as one block.
     assert [groups_for(n) for n in (64, 255, 256, 511, 512, 1023, 1024, 400_000)] == [1, 1, 2, 2, 4, 4, 8, 8]
+
+
+def test_a_consumed_stage_leaves_no_files_behind(tmp_path: Path) -> None:
+    given = random_records(100, 1000)
+    mapped = Records(*(np.memmap(tmp_path / name, dtype=a.dtype, mode="w+", shape=a.shape) for name, a in (
+        ("r", given.rows), ("c", given.cols), ("v", given.vals))))  # fmt: skip
+    mapped.rows[:] = given.rows
+    mapped.discard_files()
+    assert list(tmp_path.iterdir()) == []  # a spilled corpus keeps one copy on disk, not three
+    np.testing.assert_array_equal(mapped.rows, given.rows)  # still readable until dropped
+    Records(given.rows, given.cols, given.vals).discard_files()  # in memory: nothing to remove
