@@ -18,6 +18,7 @@ order every iteration:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -113,8 +114,14 @@ def block_piece(start: int, end: int, epoch: int, block: int, round_: int, seed:
     """The records of block[start:end] fitted in round `round_` of an iteration: one of ROUNDS
     equal pieces, taken in order in the first iteration, then in an order seeded by (seed,
     iteration, block)."""
-    k = round_ if epoch == 0 else int(np.random.default_rng((seed, epoch, block)).permutation(ROUNDS)[round_])
+    k = round_ if epoch == 0 else _piece_order(seed, epoch, block)[round_]
     return start + (end - start) * k // ROUNDS, start + (end - start) * (k + 1) // ROUNDS
+
+
+@functools.lru_cache(maxsize=1024)
+def _piece_order(seed: int, epoch: int, block: int) -> tuple[int, ...]:
+    """A block's piece order in one iteration, drawn once for its ROUNDS rounds."""
+    return tuple(int(k) for k in np.random.default_rng((seed, epoch, block)).permutation(ROUNDS))
 
 
 def _ignore(job: int, result: object) -> None:

@@ -9,10 +9,10 @@ share no row, so threads fit them at once without touching each other's memory; 
 iteration fits every record once, each stratum in ROUNDS steps.
 
 A group is every GROUPS-th run of ROW_RUN consecutive rows: ids are frequency ranks, so each
-group holds frequent and rare words alike. With W 64-byte aligned and the context rows starting on
-a run (context_row0), no cache line holds rows of two groups. As a block is fitted by one thread and the blocks of a stratum are disjoint, the
-vectors do not depend on the number of threads or on their timing: a seed gives the same model
-bit for bit on 1 thread or 8.
+group holds frequent and rare words alike. With W 64-byte aligned and the context rows starting
+on a run (context_row0), no cache line holds rows of two groups. As a block is fitted by one
+thread and the blocks of a stratum are disjoint, the vectors do not depend on the number of
+threads or on their timing: a seed gives the same model bit for bit on 1 thread or 8.
 """
 
 from __future__ import annotations

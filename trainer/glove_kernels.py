@@ -167,7 +167,8 @@ def fit_chunk(
     eta: float,
     clip: float,
 ) -> tuple:
-    """One pass over records[start:end], context j in row col_row0 + j (log X and f(X) precomputed once for all iterations);
+    """One pass over records[start:end], context j in row col_row0 + j (log X and f(X) precomputed
+    once for all iterations);
     returns (summed loss, records skipped as non-finite)."""
     width = W.shape[1]
     upd = np.empty((2, width), dtype=np.float32)
