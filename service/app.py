@@ -94,7 +94,3 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     return app
 
-
-def app_from_env() -> FastAPI:
-    """uvicorn factory for multi-worker serving: each worker loads the models itself."""
-    return create_app(Settings.from_env())
