@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,6 @@ from service.responses import FastJSONResponse
 from service.routes import project, queries, system
 from service.settings import MAX_BODY_BYTES, Settings
 
-VERSION = "0.1.0"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 EXPLORER_ASSETS = Path(__file__).parent / "static" / "explorer"
 DESCRIPTION = """
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     app = FastAPI(
         title="firth",
-        version=VERSION,
+        version=importlib.metadata.version("firth"),  # pyproject.toml's, as installed
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,
