@@ -38,7 +38,7 @@ log = logging.getLogger("firth.app")
 
 def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
     """Build the app. Pass a registry to serve already-loaded models (tests, the CLI preflight)."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()  # the FIRTH_* environment, read now
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,4 +93,3 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         )
 
     return app
-

@@ -392,7 +392,6 @@ def test_image_serves_as_an_unprivileged_user_owning_its_volumes() -> None:
 
 
 def test_image_environment_configures_firth_serve(monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.__main__ import parse_args
     from service.settings import Settings
 
     env = dockerfile_env(dockerfile_instructions(DOCKERFILE.read_text()))
@@ -400,8 +399,7 @@ def test_image_environment_configures_firth_serve(monkeypatch: pytest.MonkeyPatc
         monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    args = parse_args([])
-    assert (args.host, args.port, args.workers) == ("0.0.0.0", 8000, int(env["FIRTH_WORKERS"]))
-    settings = Settings.from_env()
+    settings = Settings.from_cli([])
+    assert (settings.host, settings.port, settings.workers) == ("0.0.0.0", 8000, int(env["FIRTH_WORKERS"]))
     assert settings.models_dir == Path("/models")
     assert settings.index_dir == Path("/indexes")
