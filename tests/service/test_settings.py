@@ -19,18 +19,11 @@ from tests.conftest import REPO
 FIELDS = list(Settings.model_fields)
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in [k for k in os.environ if k.startswith("FIRTH_")]:
-        monkeypatch.delenv(key)
-
-
 def run_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FIRTH_")}
     return subprocess.run(
         [sys.executable, "-m", "service", *args],
         cwd=REPO,
-        env={**clean, **(env or {})},
+        env={**os.environ, **(env or {})},  # no FIRTH_* variables: tests/conftest.py
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,8 +97,7 @@ def test_workers_default_to_one_per_cpu_the_process_may_use() -> None:
         "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))});"
         "from service.settings import Settings; print(Settings().workers)"
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FIRTH_")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=clean, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert out.stdout.strip() == "1", out.stderr
 
 
