@@ -4,7 +4,8 @@ Every field of `Settings` is both an environment variable (`FIRTH_` + the field 
 and a flag (`--` + the field name in kebab case); pydantic-settings generates the flags, their
 `--help` text and defaults from the fields. A flag wins over the environment, the environment over
 the field's default. Nothing is read at import: `Settings()` reads the environment when called,
-`Settings.from_cli(argv)` the environment and the flags. A new setting is one more field here.
+`Settings.from_cli(argv)` the environment and the flags. A new setting is one more field here,
+with a description (its --help line), and a row in README's Configuration table (a test checks).
 """
 
 from __future__ import annotations
@@ -43,8 +44,7 @@ def one_per_cpu() -> int:
 
 
 class Settings(BaseSettings):
-    """Serve word-embedding models over HTTP. Each flag may be set as the FIRTH_* variable shown
-    with it instead; a flag wins over the environment."""
+    """Serve word-embedding models over HTTP. A flag overrides its [env: FIRTH_*] variable."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

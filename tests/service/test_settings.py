@@ -108,6 +108,7 @@ def test_help_lists_every_setting_with_its_variable_and_default() -> None:
     entries = [" ".join(entry.split()) for entry in re.split(r"\n(?=  -)", done.stdout)]
     for name, field in Settings.model_fields.items():
         (line,) = [e for e in entries if e.startswith((flag_name(name) + " ", flag_name(name) + ","))]
+        assert field.description and " ".join(field.description.split()) in line
         assert f"[env: {env_name(name)}]" in line
         if field.default_factory is None and field.default not in (None, ""):
             assert f"(default: {field.default})" in line
