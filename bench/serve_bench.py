@@ -34,7 +34,7 @@ from firth_core.evaluation import BENCHMARKS, evaluate_benchmark
 from service import engine
 from service.engine import NeighbourQuery
 from service.registry import LoadedModel, load_model, obtain_hnsw
-from service.settings import Settings
+from service.settings import Settings, one_per_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
@@ -268,9 +268,6 @@ def gensim_cold_start(path: Path) -> float:
     return time.perf_counter() - started
 
 
-MAKE_SERVE_WORKERS = 2  # the Makefile's WORKERS default
-
-
 @dataclasses.dataclass(frozen=True)
 class ServerConfig:
     workers: int
@@ -396,11 +393,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["endpoint", "firth req/s", "mean ms", "errors", "gensim q/s", "ratio", "Flask+gensim", "ratio"],
         rows,
     )
-    served = http.get(ServerConfig(MAKE_SERVE_WORKERS).label)
+    make_serve_workers = one_per_cpu()  # firth-serve's default, which `make serve` keeps
+    served = http.get(ServerConfig(make_serve_workers).label)
     best_rps = served["loads"][NEIGHBOURS].requests_per_s if served else 0.0
     print(
         f"\ntargets: HTTP neighbours >= 2,000 req/s at recall@10 >= 0.99 "
-        f"(as `make serve` runs it, {MAKE_SERVE_WORKERS} workers): "
+        f"(as `make serve` runs it, {make_serve_workers} workers): "
         f"{best_rps:,.0f} req/s at {recall:.4f}; "
         f"analogy accuracy identical to gensim: {'yes' if identical else 'NO'}; "
         f"load average at end {os.getloadavg()[0]:.2f}"

@@ -163,7 +163,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for cls in ERROR_TABLE:
         app.add_exception_handler(cls, on_domain_error)
-    app.add_exception_handler(FirthError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

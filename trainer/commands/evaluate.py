@@ -10,6 +10,7 @@ from typing import Any
 
 from firth_core.artifact import load_artifact, update_meta
 from firth_core.errors import InputFormatError, InvalidQuery
+from firth_core.evaluation import GENSIM_RESTRICT_VOCAB
 from trainer.scoring import BENCHMARK_NAMES, evaluate_all, summary
 
 
@@ -40,7 +41,10 @@ def register(subparsers: Any) -> None:
         help="format of --file (default: analogies when the file has ': section' lines, else pairs)",
     )
     p.add_argument(
-        "--restrict-vocab", type=int, default=300_000, help="only the most frequent N words (gensim)"
+        "--restrict-vocab",
+        type=int,
+        default=GENSIM_RESTRICT_VOCAB,
+        help="only the most frequent N words (default: %(default)s, gensim's)",
     )
     p.add_argument("--no-save", action="store_true", help="do not write the scores into meta.json")
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
