@@ -29,8 +29,7 @@ from typing import Any
 import numba
 import numpy as np
 
-SENTENCE_END = -1
-MAX_SENTENCE = 10_000  # trainer.corpus.MAX_SENTENCE_TOKENS; longer runs of ids are cut here too
+from trainer.corpus import MAX_SENTENCE_TOKENS, SENTENCE_END
 
 # The loss is summed over one example in LOSS_EVERY (its log1p costs as much as a dot product at
 # dim 100); the mean over that systematic sample is what progress and meta.json report.
@@ -259,7 +258,7 @@ def train_chunk_sg(
     alpha_end across the chunk. Returns (words read, words kept, summed loss over the examples
     numbered 0, LOSS_EVERY, 2 * LOSS_EVERY ..., examples)."""
     dim = w_in.shape[1]
-    buf = np.empty(MAX_SENTENCE, dtype=np.int32)
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
     grads = np.empty(negative + 1, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
@@ -311,7 +310,7 @@ def train_chunk_cbow(
 ) -> tuple:
     """CBOW over stream[start:end]; same contract as train_chunk_sg."""
     dim = w_in.shape[1]
-    buf = np.empty(MAX_SENTENCE, dtype=np.int32)
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
     contexts = np.empty(2 * window, dtype=np.int32)
     grads = np.empty(negative + 1, dtype=np.float32)
