@@ -115,6 +115,7 @@ def train_word2vec(
     length = max(int(ids.shape[0]), 1)
     schedule = p.epochs * length
     kernel = kernels.train_chunk_sg if p.algorithm == "sgns" else kernels.train_chunk_cbow
+    config = kernels.KernelConfig(ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative))
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 
     def lr(epoch: int, pos: int) -> float:
@@ -125,19 +126,7 @@ def train_word2vec(
         s, e = int(bounds[c]), int(bounds[c + 1])
         seed = np.uint64(kernels.mix_seed(p.seed, epoch, c))
         out: tuple[int, int, float, int] = kernel(
-            ids,
-            s,
-            e,
-            w_in,
-            w_out,
-            keep,
-            thresh,
-            alias,
-            p.window,
-            p.negative,
-            lr(epoch, s),
-            lr(epoch, e),
-            seed,
+            config, kernels.Chunk(s, e, lr(epoch, s), lr(epoch, e), seed)
         )
         return out
 
