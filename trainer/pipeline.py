@@ -104,8 +104,8 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
         "training": {**training, "total_seconds": None, "versions": _versions()},
     }
     if cfg.evaluate:
+        from firth_core.evaluation import evaluate_all
         from firth_core.keyed_vectors import KeyedVectors
-        from trainer.scoring import evaluate_all
 
         note("evaluating ...", cfg.quiet)
         kv = KeyedVectors(vocab.words, vectors, vocab.counts, cfg.vocab.standardize)

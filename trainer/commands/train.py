@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from firth_core.evaluation import BENCHMARK_NAMES, summary
 from trainer.commands.param_flags import add_param_flags, params_from_args
 from trainer.pipeline import ALGORITHMS, SUMMARIES, TrainConfig, train_model
-from trainer.scoring import summary
 from trainer.vocab import VocabParams
 
 _VOCAB = {"vocabulary": VocabParams()}
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
     g.add_argument(
         "--evaluate",
         action="store_true",
-        help="score on questions-words, wordsim353 and simlex999 and record the scores in meta.json",
+        help=f"score on {', '.join(BENCHMARK_NAMES)} and record the scores in meta.json",
     )
     g.add_argument("--tmp-dir", default=None, help="directory for work files (default: the system's)")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar or status lines")
