@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
 
 from firth_core.errors import ConfigurationError, InputFormatError
-from trainer.cli import build_parser, main
+from trainer.cli import build_parser
 from trainer.commands.param_flags import option_name
 from trainer.commands.train import config_from_args
 from trainer.glove import GLOVE_DEFAULTS, GloveParams
 from trainer.pipeline import ALGORITHMS, TrainConfig, train_model
 from trainer.vocab import VocabParams
 from trainer.word2vec import WORD2VEC_DEFAULTS, Word2VecParams
+
+from .conftest import error_before_reading
 
 
 def parse(*flags: str) -> argparse.Namespace:
@@ -93,13 +94,8 @@ def test_help_shows_every_tables_defaults() -> None:
 def test_a_flag_of_another_algorithm_is_one_line_before_reading(
     tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fifo = tmp_path / "never-read"
-    os.mkfifo(fifo)  # reading it would block: the check must come first
-    out = tmp_path / "m"
-    assert main(["train", "--corpus", str(fifo), "--out", str(out), "-q", *flags]) == 2
-    err = capsys.readouterr().err
+    err = error_before_reading(tmp_path, flags, capsys)
     assert err.startswith(f"firth train: error: {message}") and err.count("\n") == 1, err
-    assert not out.exists()
 
 
 @pytest.mark.parametrize(
