@@ -15,7 +15,7 @@ from trainer.cli import build_parser
 from trainer.commands.param_flags import option_name
 from trainer.commands.train import config_from_args
 from trainer.glove import GLOVE_DEFAULTS, GloveParams
-from trainer.pipeline import ALGORITHMS, TrainConfig, train_model
+from trainer.pipeline import ALGORITHMS, TrainConfig, TrainerParams, train_model
 from trainer.vocab import VocabParams
 from trainer.word2vec import WORD2VEC_DEFAULTS, Word2VecParams
 
@@ -106,8 +106,8 @@ def test_a_flag_of_another_algorithm_is_one_line_before_reading(
         dataclasses.replace(GLOVE_DEFAULTS["glove"], eta=float("nan")),
     ],
 )
-def test_bad_values_are_configuration_errors_not_input_errors(tmp_path: Path, params: object) -> None:
-    cfg = TrainConfig(corpus=str(tmp_path / "c.txt"), out=str(tmp_path / "m"), params=params)  # type: ignore[arg-type]
+def test_bad_values_are_configuration_errors_not_input_errors(tmp_path: Path, params: TrainerParams) -> None:
+    cfg = TrainConfig(corpus=str(tmp_path / "c.txt"), out=str(tmp_path / "m"), params=params)
     with pytest.raises(ConfigurationError) as info:
         train_model(cfg)
     assert not isinstance(info.value, InputFormatError)
