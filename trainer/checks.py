@@ -1,11 +1,11 @@
-"""Hyperparameter checks shared by the trainers: one clear InputFormatError before any work
+"""Hyperparameter checks shared by the trainers: one clear ConfigurationError before any work
 (NaN and Inf included, which plain comparisons let through)."""
 
 from __future__ import annotations
 
 import math
 
-from firth_core.errors import InputFormatError
+from firth_core.errors import ConfigurationError
 
 MAX_SEED = 2**32 - 1  # seeds feed numba kernels as fixed-width integers
 
@@ -16,20 +16,20 @@ def _flag(name: str) -> str:
 
 def require_positive(name: str, value: float) -> None:
     if not math.isfinite(value):
-        raise InputFormatError(f"{_flag(name)} must be a finite number > 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be a finite number > 0, got {value}")
     if value <= 0:
-        raise InputFormatError(f"{_flag(name)} must be > 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be > 0, got {value}")
 
 
 def require_non_negative(name: str, value: float) -> None:
     if not math.isfinite(value):
-        raise InputFormatError(f"{_flag(name)} must be a finite number >= 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be a finite number >= 0, got {value}")
     if value < 0:
-        raise InputFormatError(f"{_flag(name)} must be >= 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be >= 0, got {value}")
 
 
 def require_threads_and_seed(threads: int, seed: int) -> None:
     if threads < 0:
-        raise InputFormatError(f"threads must be >= 0 (0: every core), got {threads}")
+        raise ConfigurationError(f"threads must be >= 0 (0: every core), got {threads}")
     if not 0 <= seed <= MAX_SEED:
-        raise InputFormatError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+        raise ConfigurationError(f"seed must be between 0 and {MAX_SEED}, got {seed}")

@@ -27,6 +27,7 @@ from firth_core.compressed import open_stored
 from firth_core.errors import InputFormatError
 from firth_core.standardize import get_standardizer
 
+# The token-id stream's format, shared by vocab.py, glove_cooccur.py and word2vec_kernels.py:
 MAX_SENTENCE_TOKENS = 10_000  # gensim's and word2vec.c's limit on one sentence; longer lines are cut
 SENTENCE_END = -1  # marks the end of a sentence in the token-id stream
 STDIN = "-"

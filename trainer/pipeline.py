@@ -19,50 +19,39 @@ from typing import Any
 import numpy as np
 
 from firth_core.artifact import check_destination, write_artifact
-from firth_core.errors import InputFormatError
-from firth_core.standardize import STANDARDIZERS
 from trainer.corpus import encode_corpus
-from trainer.glove import GloveParams, train_glove
+from trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, train_glove
 from trainer.progress import note
-from trainer.vocab import build_vocab
-from trainer.word2vec import Word2VecParams, train_word2vec
+from trainer.vocab import VocabParams, build_vocab
+from trainer.word2vec import WORD2VEC_DEFAULTS, WORD2VEC_SUMMARIES, Word2VecParams, train_word2vec
 
-DEFAULT_STANDARDIZE = "lower_and_strip_punctuation"  # as Keras' TextVectorization; the service does the same
 IN_MEMORY_ENTRIES = 1 << 28  # id streams up to 1 GiB stay in memory; longer ones are memory-mapped files
+
+TrainerParams = Word2VecParams | GloveParams
+# Every algorithm `firth train` offers: its table of defaults (kept beside its trainer) and a summary.
+ALGORITHMS: dict[str, TrainerParams] = {**WORD2VEC_DEFAULTS, **GLOVE_DEFAULTS}
+SUMMARIES: dict[str, str] = {**WORD2VEC_SUMMARIES, **GLOVE_SUMMARIES}
 
 
 @dataclass
 class TrainConfig:
-    algorithm: str
     corpus: str
     out: str
+    params: TrainerParams  # the algorithm's hyperparameters: an entry of ALGORITHMS, perhaps changed
+    vocab: VocabParams = field(default_factory=VocabParams)
     name: str | None = None
-    standardize: str = DEFAULT_STANDARDIZE
-    min_count: int = 5  # word2vec.c's and gensim's default: rarer words get poor vectors and cost time
-    max_vocab: int | None = None  # keep at most this many of the most frequent words; None: no limit
     evaluate: bool = False
     overwrite: bool = False
     quiet: bool = False
     tmp_dir: str | None = None
-    word2vec: Word2VecParams = field(default_factory=Word2VecParams)
-    glove: GloveParams = field(default_factory=GloveParams)
+
+    @property
+    def algorithm(self) -> str:
+        return self.params.algorithm
 
     def check(self) -> None:
-        if self.algorithm not in ("sgns", "cbow", "glove"):
-            raise InputFormatError(f"algorithm must be sgns, cbow or glove, not {self.algorithm!r}")
-        if self.standardize not in STANDARDIZERS:
-            raise InputFormatError(
-                f"standardize must be one of {sorted(STANDARDIZERS)}, not {self.standardize!r}"
-            )
-        if self.min_count < 1:
-            raise InputFormatError(f"min-count must be >= 1, got {self.min_count}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise InputFormatError(f"max-vocab must be >= 1, got {self.max_vocab}")
-        if self.algorithm == "glove":
-            self.glove.check()
-        else:
-            self.word2vec.algorithm = self.algorithm
-            self.word2vec.check()
+        self.vocab.check()
+        self.params.check()
         check_destination(self.out, self.overwrite)  # before hours of training, not after
 
 
@@ -79,18 +68,20 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="firth-train-", dir=cfg.tmp_dir) as tmp:
         work = Path(tmp)
         note(f"reading {cfg.corpus} ...", cfg.quiet)
-        encoded = encode_corpus(cfg.corpus, cfg.standardize, work)
+        encoded = encode_corpus(cfg.corpus, cfg.vocab.standardize, work)
         stats = encoded.stats
         big = encoded.length > IN_MEMORY_ENTRIES
-        vocab, stream = build_vocab(encoded, cfg.min_count, cfg.max_vocab, work / "ids.i32" if big else None)
+        vocab, stream = build_vocab(
+            encoded, cfg.vocab.min_count, cfg.vocab.max_vocab, work / "ids.i32" if big else None
+        )
         os.unlink(encoded.ids_path)
         note(
             f"{stats.lines:,} lines, {stats.tokens:,} tokens, {len(encoded.words):,} distinct words; "
-            f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.min_count}",
+            f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.vocab.min_count}",
             cfg.quiet,
         )
-        if cfg.algorithm == "glove":
-            g = train_glove(stream, vocab, cfg.glove, work, quiet=cfg.quiet)
+        if isinstance(cfg.params, GloveParams):
+            g = train_glove(stream, vocab, cfg.params, work, quiet=cfg.quiet)
             vectors = g.vectors
             algorithm = {"name": "glove", **asdict(g.params)}
             training = g.as_meta()
@@ -98,14 +89,14 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
             seconds = training["seconds"]
             training["words_per_second"] = round(stats.tokens / seconds) if seconds > 0 else None
         else:
-            w = train_word2vec(stream, vocab, cfg.word2vec, raw_tokens=stats.tokens, quiet=cfg.quiet)
+            w = train_word2vec(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
             vectors = w.vectors
-            params = cfg.word2vec.resolved()
+            params = cfg.params.resolved()
             algorithm = {"name": cfg.algorithm, **asdict(params)}
             del algorithm["algorithm"]
             training = w.as_meta(stats.tokens, params.epochs)
         del stream
-    algorithm.update(min_count=cfg.min_count, max_vocab=cfg.max_vocab)
+    algorithm.update(min_count=cfg.vocab.min_count, max_vocab=cfg.vocab.max_vocab)
     meta: dict[str, Any] = {
         "source": "firth train",
         "algorithm": algorithm,
@@ -113,11 +104,11 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
         "training": {**training, "total_seconds": None, "versions": _versions()},
     }
     if cfg.evaluate:
+        from firth_core.evaluation import evaluate_all
         from firth_core.keyed_vectors import KeyedVectors
-        from trainer.scoring import evaluate_all
 
         note("evaluating ...", cfg.quiet)
-        kv = KeyedVectors(vocab.words, vectors, vocab.counts, cfg.standardize)
+        kv = KeyedVectors(vocab.words, vectors, vocab.counts, cfg.vocab.standardize)
         meta["evaluation"] = evaluate_all(kv)
     meta["training"]["total_seconds"] = round(time.perf_counter() - started, 3)
     path = write_artifact(
@@ -125,7 +116,7 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
         vocab.words,
         vectors,
         name=cfg.name,
-        standardize=cfg.standardize,
+        standardize=cfg.vocab.standardize,
         counts=vocab.counts,
         meta=meta,
         overwrite=cfg.overwrite,
