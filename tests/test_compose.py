@@ -1,7 +1,7 @@
 """docker-compose.yml and Dockerfile, checked without a Docker engine.
 
 - The compose file passes a real validator (`docker-compose config -q`, Debian's docker-compose,
-  which .ci/run installs; or `docker compose` where the plugin exists), and that validator
+  which `make test` installs; or `docker compose` where the plugin exists), and that validator
   rejects a broken file, so the check is not a no-op.
 - The service: healthcheck on /readyz (the command is run against a live HTTP server), models on a
   read-only volume, HNSW indexes on a writable named volume; the trainer is a one-off job behind a
@@ -191,7 +191,7 @@ def compose_command() -> list[str] | None:
 def run_compose(args: list[str], compose_file: Path) -> subprocess.CompletedProcess[str]:
     command = compose_command()
     if command is None:
-        pytest.skip("no compose validator (apt-get install -y docker-compose; .ci/run does)")
+        pytest.skip("no compose validator: `make test` installs Debian's docker-compose")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     return subprocess.run(
         [*command, "-f", str(compose_file), "--project-directory", str(REPO), *args],
