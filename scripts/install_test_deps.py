@@ -7,9 +7,9 @@
   the script exits 1 before anything else happens.
 - tests/browser/node_modules: `npm ci` when it is missing or differs from package-lock.json.
 
-`--dry-run` prints the commands instead of running them; `--require PACKAGE=CHECK` (repeatable)
-replaces the package list, and `--browser-dir` the npm project (the tests point both elsewhere).
-Standard library only: it runs before anything is installed.
+Each command is printed before it runs; `--dry-run` only prints them. `--require PACKAGE=CHECK`
+(repeatable) replaces the package list, and `--browser-dir` the npm project (the tests point both
+elsewhere). Standard library only, so any Python 3 runs it.
 """
 
 from __future__ import annotations
@@ -83,9 +83,10 @@ def node_modules_is_current(project: Path) -> bool:
 
 
 def run(argv: Sequence[str], dry_run: bool, cwd: Path | None = None) -> None:
+    """Prints the command (as make does), then runs it unless this is a dry run."""
     line = shlex.join(argv) if cwd is None else f"cd {shlex.quote(str(cwd))} && {shlex.join(argv)}"
+    print(line, flush=True)
     if dry_run:
-        print(line, flush=True)
         return
     done = subprocess.run(list(argv), cwd=cwd)
     if done.returncode != 0:
