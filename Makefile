@@ -27,6 +27,7 @@ serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 	FIRTH_MODELS_DIR=$(MODELS_DIR) $(BIN)/firth-serve $(SERVE_FLAGS)
 
 test: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	$(BIN)/python scripts/install_test_deps.py
 	$(BIN)/python -m pytest -q
 
 check: $(BIN)/.installed

@@ -1,7 +1,7 @@
 """docker-compose.yml, the Dockerfile and `make serve`, checked without a Docker engine.
 
 - The compose file passes a real validator (`docker-compose config -q`, Debian's docker-compose,
-  which .ci/run installs; or `docker compose` where the plugin exists), which rejects a broken file.
+  which `make test` installs; or `docker compose` where the plugin exists), which rejects a broken file.
 - The image's FIRTH_* environment and command are read by the real Settings class: the address it
   then listens on is the one EXPOSEd, published by compose and probed by both healthchecks, whose
   command is run against a live HTTP server; compose mounts the models read-only and the indexes on
@@ -101,7 +101,7 @@ def compose_command() -> list[str] | None:
 def run_compose(args: list[str], compose_file: Path) -> subprocess.CompletedProcess[str]:
     command = compose_command()
     if command is None:
-        pytest.skip("no compose validator (apt-get install -y docker-compose; .ci/run does)")
+        pytest.skip("no compose validator: `make test` installs Debian's docker-compose")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     return subprocess.run(
         [*command, "-f", str(compose_file), "--project-directory", str(REPO), *args],
