@@ -126,16 +126,13 @@ class Cluster:
     def load(self) -> Load:
         return Load(self.nginx.url, self.expected)
 
-    def replica_port(self, entry_addr: str) -> int:
-        return int(entry_addr.rsplit(":", 1)[1])
-
     def attempts(self, since_line: int) -> list[list[tuple[int, str]]]:
         """For each request nginx logged after since_line: its tries as (replica port, status)."""
         tries = []
         for entry in self.nginx.log_entries()[since_line:]:
             addrs = [a.strip() for a in entry["upstream_addr"].split(",")]
             statuses = [s.strip() for s in entry["upstream_status"].split(",")]
-            tries.append([(self.replica_port(a), s) for a, s in zip(addrs, statuses, strict=True)])
+            tries.append([(int(a.rsplit(":", 1)[1]), s) for a, s in zip(addrs, statuses, strict=True)])
         return tries
 
     def wait_until_served_by(self, replica: ServerProcess, since_line: int, within: float) -> None:
