@@ -1,6 +1,7 @@
-"""deploy/nginx/firth.conf run by Debian's nginx as an unprivileged process: the replica addresses,
-the listen port and the log directory replaced (nothing else), every file in a temporary
-directory, listening on 127.0.0.1 only; always stopped."""
+"""deploy/nginx/firth.conf run by Debian's nginx as the test's own child process: the replica
+addresses, the listen port and the log directory replaced (nothing else); prefix, configuration,
+pid file, logs and temporary files all in a temporary directory; listening on 127.0.0.1 only;
+always stopped."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.server_process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FIRTH_CONF = REPO / "deploy" / "nginx" / "firth.conf"
-NGINX = "/usr/sbin/nginx"
+NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin") or "/usr/sbin/nginx"
 
 _UPSTREAM_SERVER = re.compile(r"^(\s*server\s+)([A-Za-z0-9.-]+):(\d+)(\s[^;]*)?;", re.MULTILINE)
 _LISTEN = re.compile(r"^(\s*listen\s+)(\d+);", re.MULTILINE)
@@ -30,7 +31,7 @@ _LOG_DIR = "/var/log/nginx/"
 
 
 def nginx_available() -> bool:
-    return os.access(NGINX, os.X_OK) or shutil.which("nginx") is not None
+    return os.access(NGINX, os.X_OK)
 
 
 def upstream_servers(conf: str) -> list[tuple[str, int]]:
@@ -64,7 +65,10 @@ def render(conf: str, upstreams: Sequence[int], port: int, log_dir: Path) -> str
     ports = iter(upstreams)
     conf = _UPSTREAM_SERVER.sub(lambda m: f"{m.group(1)}127.0.0.1:{next(ports)}{m.group(4) or ''};", conf)
     conf = _LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{port};", conf)
-    return conf.replace(_LOG_DIR, f"{log_dir}/")
+    conf = conf.replace(_LOG_DIR, f"{log_dir}/")
+    if re.search(r"\s/(var|etc|run|usr)/", conf):
+        raise ValueError("firth.conf names a system path the test would write to")
+    return conf
 
 
 def main_conf(tmp: Path) -> str:

@@ -37,7 +37,8 @@ REPLICAS = 3
 LOAD_THREADS = 6
 M = "/v1/models/tiny"
 
-# (method, path, JSON body): GETs and read-only POSTs, so both retry rules in firth.conf are exercised.
+# (method, path, JSON body): GETs, which nginx retries by itself, and read-only POSTs, which it
+# retries only because firth.conf says `non_idempotent` for /v1/models/.
 REQUESTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", f"{M}/neighbors?word=king&k=3", None),
     ("POST", f"{M}/vectors", {"words": ["frog", "toad"]}),
