@@ -66,7 +66,8 @@ def render(conf: str, upstreams: Sequence[int], port: int, log_dir: Path) -> str
     conf = _UPSTREAM_SERVER.sub(lambda m: f"{m.group(1)}127.0.0.1:{next(ports)}{m.group(4) or ''};", conf)
     conf = _LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{port};", conf)
     conf = conf.replace(_LOG_DIR, f"{log_dir}/")
-    if re.search(r"\s/(var|etc|run|usr)/", conf):
+    directives = re.sub(r"#.*", "", conf)
+    if re.search(r"\s/(var|etc|run|usr)/", directives):
         raise ValueError("firth.conf names a system path the test would write to")
     return conf
 
