@@ -17,11 +17,11 @@ import httpx
 import numpy as np
 import pytest
 
+from bench.server_process import ServerProcess
 from firth_core.artifact import write_artifact
 from service.app import create_app
 from service.registry import ModelRegistry, load_model
 from service.settings import Settings
-from tests.server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = REPO / "models" / "glove-6b-50d"
