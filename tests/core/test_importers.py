@@ -137,6 +137,13 @@ def test_limit_must_be_positive(tmp_path: Path, models: Path) -> None:
         import_glove_text(src, models / "m", limit=0, progress=False)
 
 
+def test_an_unknown_option_is_a_type_error(tmp_path: Path, models: Path) -> None:
+    src = write_glove(tmp_path / "g.txt", WORDS, matrix(len(WORDS), 3))
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        import_glove_text(src, models / "m", progress=False, standardise="lower")  # type: ignore[call-arg]
+    assert list(models.iterdir()) == []
+
+
 # ---- zero rows, standardisation ----------------------------------------------------------------
 
 
