@@ -33,7 +33,7 @@ def keyed_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
         "FIRTH_WORKERS": "2",
         "FIRTH_API_KEYS": str(secrets / "keys"),
         "FIRTH_ADMIN_KEY": str(secrets / "admin"),
-        "FIRTH_LOG_LEVEL": "debug",  # the most the service ever logs
+        "FIRTH_LOG_LEVEL": "trace",  # the most it logs: uvicorn's ASGI messages too (headers as <...>)
         "FIRTH_LOG_JSON": "1",
     }
     with ServerProcess(env=env) as server:
