@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from firth_core.keyed_vectors import KeyedVectors
+from firth_core.query import NeighbourQuery, most_similar_batch
 from service import engine
-from service.index import ExactIndex, HnswSpec, build_hnsw, hnsw_files, load_hnsw, save_hnsw, try_build_lock
+from service.index import ExactIndex, HnswSpec, build_hnsw
+from service.index_store import hnsw_files, load_hnsw, save_hnsw, try_build_lock
 from service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
 from service.settings import Settings
 from tests.conftest import random_matrix
@@ -131,3 +133,24 @@ def test_a_build_removes_what_a_killed_build_left_behind(tmp_path: Path, random_
     assert index.kind == "hnsw" and path.is_file() and sidecar.is_file()
     assert not any(f.exists() for f in stale)
     assert other.exists()
+
+
+def test_hnsw_behind_the_query_rules(hnsw) -> None:  # type: ignore[no-untyped-def]
+    kv = KeyedVectors(WORDS, VECTORS)
+    exact = ExactIndex(kv.unit)
+    queries = [
+        NeighbourQuery(positive=[WORDS[i], WORDS[i + 7]], negative=[WORDS[i + 3]], k=10) for i in range(60)
+    ]
+    batch = most_similar_batch(kv, queries, exact, hnsw)
+    singles = [most_similar_batch(kv, [q], exact, hnsw)[0] for q in queries]
+    assert [a.hits for a in batch] == [a.hits for a in singles]  # one faiss search = sixty
+    assert {a.index for a in batch} == {"hnsw"}
+    truth = most_similar_batch(kv, queries, exact)
+    recall = np.mean(
+        [len({r for r, _ in a.hits} & {r for r, _ in t.hits}) / 10 for a, t in zip(batch, truth, strict=True)]
+    )
+    assert recall >= 0.95
+    # gensim's hook: KeyedVectors.most_similar hands its query to the index it is given
+    assert kv.most_similar([WORDS[5]], topn=10, indexer=hnsw) == [
+        (WORDS[r], s) for r, s in most_similar_batch(kv, [NeighbourQuery([WORDS[5]])], exact, hnsw)[0].hits
+    ]
