@@ -48,10 +48,12 @@ class Indexer(Protocol):
     prefix_search: bool  # whether `restrict` (search only the first N rows) is supported
 
     def search(
-        self, queries: np.ndarray, k: int, restrict: int | None = None
+        self, queries: np.ndarray, k: int, restrict: int | None = None, ranks: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n, d) unit queries -> (n, k') scores and row ids, best first, k' <= k; an id of -1
-        marks a slot with no row. `restrict` = search only the first N rows."""
+        marks a slot with no row. `restrict` = search only the first N rows. `ranks` = each
+        query's frequency rank (`Query.rank`), which an approximate index may use to search the
+        neighbourhoods of rare words harder; an exact search ignores it."""
         ...
 
 
@@ -77,7 +79,7 @@ class ExactSearch:
         self.size = int(unit.shape[0])
 
     def search(
-        self, queries: np.ndarray, k: int, restrict: int | None = None
+        self, queries: np.ndarray, k: int, restrict: int | None = None, ranks: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         rows = self._unit[:restrict] if restrict else self._unit
         k = min(k, rows.shape[0])
@@ -99,10 +101,13 @@ class ExactSearch:
 
 @dataclass(frozen=True)
 class Query:
-    """A resolved query: one unit vector to search with, and the row ids to leave out."""
+    """A resolved query: one unit vector to search with, the row ids to leave out, and its
+    frequency rank: the row of its rarest word (rows are frequency-sorted), or the vocabulary's
+    size when a raw vector is part of it (nothing says it lies among frequent words)."""
 
     vector: np.ndarray
     exclude: tuple[int, ...]
+    rank: int
 
 
 def build_query(
@@ -140,7 +145,8 @@ def build_query(
     norm = float(np.linalg.norm(mean.astype(np.float64)))
     if norm == 0.0:
         raise InvalidVector("the query's terms cancel out to a zero vector")
-    return Query(vector=(mean / norm).astype(np.float32), exclude=tuple(dict.fromkeys(exclude)))
+    rank = max(exclude) if len(exclude) == len(terms) else len(kv)
+    return Query((mean / norm).astype(np.float32), tuple(dict.fromkeys(exclude)), rank)
 
 
 def word_means(unit: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
@@ -255,7 +261,8 @@ def nearest(
     the approximate index answers short is searched again by `exact`."""
     matrix = np.stack([q.vector for q in queries])
     fetch = max(k + len(q.exclude) for q, k in zip(queries, ks, strict=True))
-    scores, ids = indexer.search(matrix, fetch, restrict)
+    ranks = np.array([q.rank for q in queries], dtype=np.int64)
+    scores, ids = indexer.search(matrix, fetch, restrict, ranks)
     out: list[Neighbours] = []
     for row, (query, k) in enumerate(zip(queries, ks, strict=True)):
         hits = drop_excluded(scores[row], ids[row], query.exclude, k)

@@ -167,9 +167,9 @@ class ShortIndexer:
         self.calls = 0
 
     def search(
-        self, queries: np.ndarray, k: int, restrict: int | None = None
+        self, queries: np.ndarray, k: int, restrict: int | None = None, ranks: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        assert restrict is None
+        assert restrict is None and ranks is not None
         self.calls += 1
         scores, ids = EXACT.search(queries, k)
         ids[:, self.answered :] = -1
@@ -224,3 +224,8 @@ def test_exact_search_batches_larger_than_one_chunk() -> None:
         assert ids[i].tolist() == r[0].tolist()
         np.testing.assert_allclose(scores[i], s[0], rtol=1e-5)
     assert (ids[:, 0] == np.arange(64)).all()  # each unit vector is its own nearest row
+
+
+def test_query_rank_is_its_rarest_word() -> None:
+    assert build_query(KV, [WORDS[10], WORDS[900]], [WORDS[40]]).rank == 900
+    assert build_query(KV, [WORDS[10], VECTORS[3]]).rank == len(WORDS)  # a raw vector: no rank

@@ -154,3 +154,24 @@ def test_hnsw_behind_the_query_rules(hnsw) -> None:  # type: ignore[no-untyped-d
     assert kv.most_similar([WORDS[5]], topn=10, indexer=hnsw) == [
         (WORDS[r], s) for r, s in most_similar_batch(kv, [NeighbourQuery([WORDS[5]])], exact, hnsw)[0].hits
     ]
+
+
+def test_efsearch_rises_with_rarity_and_k(hnsw) -> None:  # type: ignore[no-untyped-def]
+    index = hnsw.tuned(16, by_rank=((0, 1), (1000, 3), (2000, 6)))
+    assert index.ef_for(10, np.array([0, 999, 1000, 2500])).tolist() == [16, 16, 48, 96]
+    assert index.ef_for(40, np.array([0, 2500])).tolist() == [40, 240]  # never below k
+    assert index.ef_for(10, None).tolist() == [96]  # no rank: searched as the rarest
+    assert hnsw.tuned(16, by_rank=()).ef_for(10, np.array([0, 2500])).tolist() == [16]
+
+
+def test_a_batch_of_mixed_ranks_is_searched_as_each_alone(hnsw) -> None:  # type: ignore[no-untyped-def]
+    by_rank = ((0, 1), (1000, 3), (2000, 6))
+    index = hnsw.tuned(8, by_rank=by_rank)
+    rows = np.array([5, 1500, 2900, 10, 2100, 1200])
+    scores, ids = index.search(UNIT[rows], 10, ranks=rows)
+    for i, row in enumerate(rows):
+        # each query answered as a search with its own efSearch alone
+        ef = 8 * {0: 1, 1: 3, 2: 6}[int(row) // 1000]
+        alone_scores, alone_ids = hnsw.tuned(ef, by_rank=()).search(UNIT[row : row + 1], 10)
+        assert ids[i].tolist() == alone_ids[0].tolist()
+        np.testing.assert_allclose(scores[i], alone_scores[0], rtol=1e-6)
