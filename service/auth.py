@@ -63,7 +63,7 @@ def read_keys(path: Path, setting: str) -> tuple[str, ...]:
     if len(data) > MAX_KEYS_FILE_BYTES:
         raise KeyFileError(f"{where}: the keys file is larger than 1 MiB ({hint})")
     keys = []
-    for number, raw in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, raw in enumerate(data.decode("utf-8-sig", errors="replace").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()  # '#' is never part of a token: "KEY  # alice" is fine
         if not line:
             continue
@@ -159,6 +159,8 @@ def check_access(keys: AccessKeys, path: str, token: Callable[[], bytes | None])
 
 class ApiKeyAuth:
     """Answers 401/403 problem+json before the app sees a request without the key its path needs.
+    Routing has not run then, so the access log and metrics label a refusal's route "unmatched"
+    (never the raw path, which may hold the user's words).
 
     Installed inside the CORS middleware, so a browser's preflight (OPTIONS, which carries no
     credentials) is answered by CORS and a 401 still carries the CORS headers the page needs."""

@@ -77,8 +77,11 @@ async def guarded(registry: ModelRegistry, key_files: dict[str, Path]) -> AsyncI
 # -- the keys file ------------------------------------------------------------------------------
 
 
-def test_keys_file_lines_comments_and_blanks(key_files: dict[str, Path]) -> None:
+def test_keys_file_lines_comments_and_blanks(key_files: dict[str, Path], tmp_path: Path) -> None:
     assert read_keys(key_files["api_keys"], "api_keys") == (API_KEY, OTHER_API_KEY)
+    windows = tmp_path / "notepad"
+    windows.write_bytes(f"\ufeff{API_KEY}\r\n{OTHER_API_KEY}\r\n".encode())  # a BOM and CRLF lines
+    assert read_keys(windows, "api_keys") == (API_KEY, OTHER_API_KEY)
 
 
 @pytest.mark.parametrize(
@@ -341,8 +344,14 @@ async def test_keys_never_reach_the_logs(
         async with client_for(app) as client:
             for request in requests:
                 await request(client)
-    access = [r for r in caplog.records if r.name == "firth.access"]
-    assert [r.__dict__["status"] for r in access] == [200, 401, 403, 200, 404]  # the lines were captured
+    access = [(r.__dict__["route"], r.__dict__["status"]) for r in caplog.records if r.name == "firth.access"]
+    assert access == [  # the lines were captured; a refusal comes before routing
+        ("/v1/models", 200),
+        ("unmatched", 401),
+        ("unmatched", 403),
+        ("/admin/ping", 200),
+        ("/v1/models/{model}/vectors/{word}", 404),
+    ]
     formatter = JsonFormatter()
     text = "\n".join([formatter.format(r) for r in caplog.records] + [caplog.text])
     for key in (API_KEY, WRONG_KEY, ADMIN_KEY):
