@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from firth_core.destination import check_destination, install, temporary_sibling
 from firth_core.errors import ArtifactError
 from firth_core.standardize import STANDARDIZERS
 
@@ -119,23 +120,6 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def check_destination(out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
-    """Fail early, with one clear message, when a model cannot be written at `out_dir`: it exists
-    (without overwrite), or the nearest existing ancestor is a file or not writable. Creates nothing,
-    so a run that fails later leaves no trace."""
-    target = Path(out_dir)
-    if target.exists() and not overwrite:
-        raise ArtifactError(f"{target}: already exists (pass --overwrite to replace it)")
-    ancestor = target.absolute().parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ArtifactError(f"{target}: cannot create it under {ancestor}, which is not a directory")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ArtifactError(f"{target}: {ancestor} is not writable")
-    return target
-
-
 def write_artifact(
     out_dir: str | os.PathLike[str],
     words: Sequence[str],
@@ -164,7 +148,7 @@ def write_artifact(
     _check_words(words)
     _check_vectors(vectors)
     check_destination(target, overwrite)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temporary_sibling(target, "tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -194,13 +178,8 @@ def write_artifact(
         full_meta["files"] = {f: sha256_file(tmp / f) for f in (VECTORS_FILE, VOCAB_FILE)}
         _write_json(tmp / META_FILE, full_meta)
         _fsync_dir(tmp)
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
+        # Checked again: training may have taken hours, and the destination may have changed.
+        install(tmp, target, check_destination(target, overwrite), "model")
         _fsync_dir(target.parent)
     except OSError as exc:  # a full disk, a permission changed mid-write: nothing is left behind
         shutil.rmtree(tmp, ignore_errors=True)
