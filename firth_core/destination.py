@@ -66,13 +66,7 @@ def describe(mode: int) -> str:
 
 def check_plain_name(name: object, where: str) -> str:
     """A file name in meta.json: a plain name of a file inside the model directory, nothing else."""
-    if (
-        not isinstance(name, str)
-        or name in ("", ".", "..")
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-    ):
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\x00" in name:
         raise ArtifactError(f"{where}: file name {name!r} is not a plain name inside the model directory")
     return name
 

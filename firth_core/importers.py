@@ -39,6 +39,7 @@ from tqdm import tqdm
 from firth_core.artifact import write_artifact
 from firth_core.compressed import StoredFile, open_stored
 from firth_core.errors import InputFormatError
+from firth_core.resources import available_memory, require_memory
 from firth_core.standardize import get_standardizer
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ _BINARY_CHUNK = 1 << 20
 _MAX_WORD_BYTES = 1 << 16
 _FALLBACK_ROWS = 1 << 16
 _COMPRESSION_RATIO = 4  # a guess at (text size / compressed size), only to size the first buffer
+MAX_LINE_BYTES = 16 << 20  # a text vector line longer than this is refused (no line breaks: not text)
+MAX_DIM = 1_000_000  # a header or first line claiming more dimensions is refused (4 MB a row)
 
 
 def _check_limit(limit: int | None) -> None:
@@ -109,11 +112,15 @@ class _Collector:
         self.dim = dim
         self.unit = unit
         # np.empty only reserves address space, so sizing for the expected row count costs nothing
-        # until rows are written; an absurd header count falls back to growing.
+        # until rows are written; never more than half the memory available (an absurd header
+        # count), and an allocation that fails anyway falls back to growing.
+        row_bytes = dim * 4
+        require_memory(row_bytes, f"{path}: vectors of dimension {dim:,}")
+        most = max(available_memory() // 2 // row_bytes, 1)
         try:
-            self.buffer = np.empty((max(capacity, 1), dim), dtype=np.float32)
+            self.buffer = np.empty((min(max(capacity, 1), most), dim), dtype=np.float32)
         except (MemoryError, ValueError):
-            self.buffer = np.empty((_FALLBACK_ROWS, dim), dtype=np.float32)
+            self.buffer = np.empty((min(_FALLBACK_ROWS, most), dim), dtype=np.float32)
         self.words: list[str] = []
         self.first_seen: dict[str, int] = {}  # raw word -> line (or entry) where it was first seen
         self.kept: set[str] = set()
@@ -131,7 +138,11 @@ class _Collector:
         """The buffer row the next vector is written into (the buffer grows as needed)."""
         n = len(self.words)
         if n == self.buffer.shape[0]:
-            grown = np.empty((n + max(n // 2, 1024), self.dim), dtype=np.float32)
+            extra = max(n // 2, 1024)
+            require_memory(
+                (n + extra) * self.dim * 4, f"{self.path}: {n + extra:,} vectors of dimension {self.dim:,}"
+            )
+            grown = np.empty((n + extra, self.dim), dtype=np.float32)
             grown[:n] = self.buffer
             self.buffer = grown
         return self.buffer[n]
@@ -193,6 +204,34 @@ class _Collector:
             out["skipped_empty_after_standardize"] = self.skipped_empty
             out["skipped_duplicates_after_standardize"] = self.skipped_merged
         return out
+
+
+def _read_line(src: Path, handle: IO[bytes], line_no: int) -> bytes:
+    """One line of a text vectors file, at most MAX_LINE_BYTES long and free of NUL bytes, or raise:
+    /dev/zero or a binary file must fail at once, not after filling the memory with one line."""
+    raw = handle.readline(MAX_LINE_BYTES + 1)
+    if b"\x00" in raw:
+        raise InputFormatError(
+            f"{src}: line {line_no} holds NUL bytes (binary data, not a text vectors file)"
+        )
+    if len(raw) > MAX_LINE_BYTES:
+        raise InputFormatError(
+            f"{src}: line {line_no} is longer than {MAX_LINE_BYTES >> 20} MiB (not a text vectors file?)"
+        )
+    return raw
+
+
+def _lines(src: Path, handle: IO[bytes], first_line_no: int) -> Iterator[bytes]:
+    """The remaining lines of `handle`, numbered from `first_line_no`, each through _read_line."""
+    line_no = first_line_no
+    while raw := _read_line(src, handle, line_no):
+        yield raw
+        line_no += 1
+
+
+def _check_dim(src: Path, where: str, dim: int) -> None:
+    if dim > MAX_DIM:
+        raise InputFormatError(f"{src}: {where}: dimension {dim:,} is over firth's limit of {MAX_DIM:,}")
 
 
 def _value_error(collector: _Collector, where: int, fields: list[str]) -> InputFormatError:
@@ -312,11 +351,11 @@ def import_glove_text(
     src = Path(path)
     with _open_source(src, progress) as stored:
         handle = stored.content
-        first = handle.readline()
+        first = _read_line(src, handle, 1)
         line_no = 1
         while first and not first.strip():
-            first = handle.readline()
             line_no += 1
+            first = _read_line(src, handle, line_no)
         if not first:
             raise InputFormatError(f"{src}: empty file, no vectors to import")
         try:
@@ -331,10 +370,11 @@ def import_glove_text(
         dim = len(text.split(" ")) - 1
         if dim < 1:
             raise InputFormatError(f"{src}: line {line_no}: expected a word followed by its values")
+        _check_dim(src, f"line {line_no}", dim)
         estimate = _row_estimate(src, stored, len(first))
         collector = _Collector(src, dim, min(limit or estimate, estimate), standardize)
         _read_text_body(
-            itertools.chain([first], handle),
+            itertools.chain([first], _lines(src, handle, line_no + 1)),
             collector,
             first_line_no=line_no,
             limit=limit,
@@ -359,7 +399,7 @@ def _row_estimate(src: Path, stored: StoredFile, first_line_bytes: int) -> int:
 
 def _read_header(src: Path, handle: IO[bytes]) -> tuple[int, int, int]:
     """The `count dim` header line: (count, dim, the line's length in bytes)."""
-    raw = handle.readline()
+    raw = _read_line(src, handle, 1)
     if not raw:
         raise InputFormatError(f"{src}: empty file, no vectors to import")
     try:
@@ -378,6 +418,7 @@ def _read_header(src: Path, handle: IO[bytes]) -> tuple[int, int, int]:
         raise InputFormatError(
             f"{src}: line 1: header says {count} vectors of dimension {dim}, nothing to import"
         )
+    _check_dim(src, "line 1", dim)
     return count, dim, len(raw)
 
 
@@ -536,7 +577,7 @@ def _import_with_header(
             )
         else:
             last_line = _read_text_body(
-                handle,
+                _lines(src, handle, 2),
                 collector,
                 first_line_no=2,
                 limit=wanted,
@@ -567,7 +608,7 @@ def _import_with_header(
 def _check_text_tail(src: Path, handle: IO[bytes], last_line: int, count: int) -> None:
     """After the announced vectors only blank lines may follow."""
     line_no = last_line
-    for raw in handle:
+    for raw in _lines(src, handle, last_line + 1):
         line_no += 1
         if raw.strip():
             raise InputFormatError(

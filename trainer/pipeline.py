@@ -8,6 +8,7 @@ and the artifact is written atomically, so a failed run leaves nothing at --out.
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import tempfile
@@ -19,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from firth_core.artifact import check_destination, write_artifact
-from firth_core.errors import InputFormatError
+from firth_core.errors import InputFormatError, ResourceLimit
+from firth_core.resources import require_memory
 from firth_core.standardize import STANDARDIZERS
 from trainer.corpus import encode_corpus
-from trainer.glove import GloveParams, train_glove
+from trainer.glove import GloveParams, glove_memory, train_glove
 from trainer.progress import note
 from trainer.vocab import build_vocab
-from trainer.word2vec import Word2VecParams, train_word2vec
+from trainer.word2vec import Word2VecParams, train_word2vec, word2vec_memory
 
 DEFAULT_STANDARDIZE = "lower_and_strip_punctuation"  # as Keras' TextVectorization; the service does the same
 IN_MEMORY_ENTRIES = 1 << 28  # id streams up to 1 GiB stay in memory; longer ones are memory-mapped files
@@ -63,7 +65,15 @@ class TrainConfig:
         else:
             self.word2vec.algorithm = self.algorithm
             self.word2vec.check()
+        if self.tmp_dir is not None and not Path(self.tmp_dir).is_dir():
+            raise InputFormatError(f"tmp-dir {self.tmp_dir}: not a directory")
         check_destination(self.out, self.overwrite)  # before hours of training, not after
+
+    def memory_needed(self, n_words: int) -> int:
+        """Bytes of the vectors and training state for a vocabulary of `n_words`."""
+        if self.algorithm == "glove":
+            return glove_memory(n_words, self.glove.dim)
+        return word2vec_memory(n_words, self.word2vec.dim)
 
 
 def _versions() -> dict[str, str]:
@@ -76,6 +86,18 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
     """Run the whole pipeline; returns the model directory and its metadata."""
     cfg.check()
     started = time.perf_counter()
+    try:
+        return _train_in(cfg, started)
+    except OSError as exc:  # the work files' disk (reading the corpus reports its own errors)
+        where = cfg.tmp_dir or tempfile.gettempdir()
+        hint = "; free some space or point --tmp-dir at a larger disk" if exc.errno == errno.ENOSPC else ""
+        raise ResourceLimit(
+            f"cannot write work files under {where} ({exc.strerror or exc.__class__.__name__}){hint}; "
+            "no model was written"
+        ) from None
+
+
+def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="firth-train-", dir=cfg.tmp_dir) as tmp:
         work = Path(tmp)
         note(f"reading {cfg.corpus} ...", cfg.quiet)
@@ -88,6 +110,12 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
             f"{stats.lines:,} lines, {stats.tokens:,} tokens, {len(encoded.words):,} distinct words; "
             f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.min_count}",
             cfg.quiet,
+        )
+        dim = cfg.glove.dim if cfg.algorithm == "glove" else cfg.word2vec.dim
+        require_memory(  # before counting or allocating anything large
+            cfg.memory_needed(len(vocab)),
+            f"{len(vocab):,} words x {dim:,} dimensions ({cfg.algorithm})",
+            "; lower --dim, or prune the vocabulary with --min-count or --max-vocab",
         )
         if cfg.algorithm == "glove":
             g = train_glove(stream, vocab, cfg.glove, work, quiet=cfg.quiet)

@@ -177,7 +177,11 @@ def _files_entry(name: str) -> Callable[[Path], None]:
 
 
 IN_A_FILES_PLACE: list[tuple[str, Callable[[Path], None], str]] = [
-    ("FIFO as vocab", lambda p: _fifo(p / VOCAB_FILE), "vocab.txt: is a named pipe (FIFO), expected a regular file"),
+    (
+        "FIFO as vocab",
+        lambda p: _fifo(p / VOCAB_FILE),
+        "vocab.txt: is a named pipe (FIFO), expected a regular file",
+    ),
     ("FIFO as vectors", lambda p: _fifo(p / VECTORS_FILE), "vectors.npy: is a named pipe (FIFO), expected"),
     ("FIFO as meta", lambda p: _fifo(p / META_FILE), "meta.json: is a named pipe (FIFO), expected"),
     ("directory as vectors", lambda p: _dir(p / VECTORS_FILE), "vectors.npy: is a directory, expected"),
@@ -228,7 +232,12 @@ def test_service_start_with_a_corrupt_model_is_one_line(tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
     (small(models) / VECTORS_FILE).write_bytes(b"")
-    env = {**os.environ, "FIRTH_VERIFY_CHECKSUMS": "0", "FIRTH_MODELS_DIR": str(models), "FIRTH_INDEX": "exact"}
+    env = {
+        **os.environ,
+        "FIRTH_VERIFY_CHECKSUMS": "0",
+        "FIRTH_MODELS_DIR": str(models),
+        "FIRTH_INDEX": "exact",
+    }
     done = subprocess.run(
         [str(serve), "--port", "0"], capture_output=True, text=True, timeout=60, env=env, check=False
     )

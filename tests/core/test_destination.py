@@ -116,7 +116,9 @@ def test_overwrite_refuses_anything_but_a_firth_model_and_removes_nothing(tmp_pa
     make, message = NOT_A_MODEL[case]
     target = make(tmp_path / "out")
     before = _snapshot(target)
-    with pytest.raises(ArtifactError, match=rf"^{re.escape(str(tmp_path / 'out'))}: .*{re.escape(message)}") as err:
+    with pytest.raises(
+        ArtifactError, match=rf"^{re.escape(str(tmp_path / 'out'))}: .*{re.escape(message)}"
+    ) as err:
         write_artifact(target, ["x", "y"], VECTORS, overwrite=True)
     assert "\n" not in str(err.value)
     assert _snapshot(target) == before
@@ -159,7 +161,10 @@ EXPORT_REFUSALS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "FIFO": (fifo, "is a named pipe (FIFO), not a regular file"),
     "symlink": (lambda p: (p.symlink_to(regular_file(p.parent / "real.txt")), p)[1], "is a symbolic link"),
     "directory": (foreign_dir, "is a directory, not a regular file"),
-    "a model's own file": (lambda p: model(p.parent / "mine") / "vectors.npy", "is a file of the firth model"),
+    "a model's own file": (
+        lambda p: model(p.parent / "mine") / "vectors.npy",
+        "is a file of the firth model",
+    ),
 }
 
 
@@ -201,7 +206,7 @@ def test_a_stray_file_added_after_the_check_is_kept(tmp_path: Path) -> None:
     inspected = check_destination(target, overwrite=True)
     (target / "notes.txt").write_text("added during training\n")
     new = model(tmp_path / ".m.tmp-test", first=2.0)
-    with pytest.raises(ArtifactError, match="holds notes.txt"):
+    with pytest.raises(ArtifactError, match=r"holds notes\.txt"):
         install(new, target, inspected, "model")
     assert (target / "notes.txt").read_text() == "added during training\n"
     assert load_artifact(target).vectors[0, 0] == 1.0
@@ -235,7 +240,9 @@ def test_the_destination_always_names_a_whole_version(
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
-def test_a_failed_last_rename_restores_the_old_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_last_rename_restores_the_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(destination, "_RENAMEAT2", None)
     target = model(tmp_path / "m")
     new = model(tmp_path / ".m.tmp-test", first=2.0)

@@ -6,38 +6,17 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from firth_core.artifact import load_artifact, write_artifact
-
-
-def firth(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).parent / "firth"
-    if not script.exists():
-        pytest.skip("the firth console script is not installed next to this interpreter")
-    return subprocess.run(
-        [str(script), *map(str, args)], capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def one_error_line(done: subprocess.CompletedProcess[str], command: str) -> str:
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(f"firth {command}: error: "), done.stderr
-    assert done.stderr.count("\n") == 1, done.stderr
-    return done.stderr
+from tests.cli_process import char_device, firth, one_error_line
 
 
 def null_device(path: Path) -> Path:
-    try:
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers, made here
-    except PermissionError:
-        pytest.skip("mknod is not permitted here")
-    return path
+    return char_device(path, 1, 3)  # /dev/null's numbers, made here
 
 
 @pytest.fixture
