@@ -30,7 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.destination import check_destination, check_plain_name, describe, install, temporary_sibling
+from firth_core.destination import (
+    SwapIncomplete,
+    check_destination,
+    check_plain_name,
+    describe,
+    install,
+    temporary_sibling,
+)
 from firth_core.errors import ArtifactError
 from firth_core.standardize import STANDARDIZERS
 
@@ -183,6 +190,8 @@ def write_artifact(
         # Checked again: training may have taken hours, and the destination may have changed.
         install(tmp, target, check_destination(target, overwrite), "model")
         _fsync_dir(target.parent)
+    except SwapIncomplete:
+        raise  # `tmp` holds what was at the destination: it must stay
     except OSError as exc:  # a full disk, a permission changed mid-write: nothing is left behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise ArtifactError(

@@ -19,13 +19,16 @@ and put back if it is not.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
 import os
 import shutil
+import signal
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -211,16 +214,45 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+class SwapIncomplete(ArtifactError):
+    """The entry found at the destination could not be put back: it is still on disk under a
+    temporary name the message gives, and the caller must not remove that name."""
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the renames are done, so an interrupt never finds the old
+    entry halfway (the Python handlers run, and raise, right after)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def install(new: Path, target: Path, inspected: os.stat_result | None, kind: Kind) -> None:
     """Move the finished `new` to `target`. `inspected` is what check_destination found there
     (None: nothing). Whatever is at `target` now must be that same entry, still replaceable, or
     nothing is changed and ArtifactError is raised; the replaced version is deleted last."""
-    if inspected is None:
-        if not _rename2(new, target, _RENAME_NOREPLACE):
-            if _lstat(target) is not None:
-                raise ArtifactError(f"{target}: appeared while firth was writing; nothing was replaced")
-            os.rename(new, target)
-        return
+    with _signals_held():
+        if inspected is None:
+            try:
+                if not _rename2(new, target, _RENAME_NOREPLACE):
+                    if _lstat(target) is not None:
+                        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+                    os.rename(new, target)
+            except FileExistsError:
+                raise ArtifactError(
+                    f"{target}: appeared while firth was writing; nothing was replaced"
+                ) from None
+            return
+        aside = _swap(new, target, inspected, kind)
+    _remove(aside)
+
+
+def _swap(new: Path, target: Path, inspected: os.stat_result, kind: Kind) -> Path:
+    """Put `new` at `target` and return where the entry that was there went."""
     exchanged = _rename2(new, target, _RENAME_EXCHANGE)
     aside = new if exchanged else temporary_sibling(target, "old")
     if not exchanged:
@@ -230,17 +262,23 @@ def install(new: Path, target: Path, inspected: os.stat_result | None, kind: Kin
         if (now.st_dev, now.st_ino) != (inspected.st_dev, inspected.st_ino):
             raise ArtifactError(f"{target}: was replaced while firth was writing; nothing was replaced")
         _check_replaceable(aside, now, kind, shown=target)
-    except BaseException:
-        # Put back what was there, as it was.
-        if exchanged:
-            _rename2(new, target, _RENAME_EXCHANGE)
-        else:
-            os.rename(aside, target)
-        raise
-    if not exchanged:
-        try:
+        if not exchanged:
             os.rename(new, target)
-        except BaseException:
+    except BaseException:
+        _put_back(aside, target, exchanged)
+        raise
+    return aside
+
+
+def _put_back(aside: Path, target: Path, exchanged: bool) -> None:
+    """Return the entry at `aside` to `target` (swapping back with `new`, or renaming it back)."""
+    try:
+        if not exchanged:
             os.rename(aside, target)
-            raise
-    _remove(aside)
+        elif not _rename2(aside, target, _RENAME_EXCHANGE):
+            raise OSError(errno.ENOSYS, "renameat2 became unavailable")
+    except OSError as exc:
+        raise SwapIncomplete(
+            f"{target}: what was there is now at {aside} and could not be moved back ({exc.strerror}); "
+            "move it back by hand"
+        ) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from firth_core.artifact import load_artifact
-from firth_core.destination import check_destination, install, temporary_sibling
+from firth_core.destination import SwapIncomplete, check_destination, install, temporary_sibling
 from firth_core.errors import ArtifactError
 
 _BLOCK_ROWS = 1 << 14
@@ -74,11 +74,16 @@ def export_word2vec(
             handle.flush()
             os.fsync(handle.fileno())
         install(tmp, target, check_destination(target, overwrite, "file"), "file")
+    except SwapIncomplete:
+        raise  # `tmp` holds what was at the destination: it must stay
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise ArtifactError(
             f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})"
         ) from None
-    finally:
+    except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+        raise
     return target

@@ -257,3 +257,49 @@ def test_a_failed_last_rename_restores_the_old_version(
     with pytest.raises(OSError):
         install(new, target, check_destination(target, overwrite=True), "model")
     assert load_artifact(target).vectors[0, 0] == 1.0
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "rename-aside"])
+def test_what_cannot_be_put_back_is_kept_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    """If the entry swapped out is not the one inspected and cannot be put back, it stays on disk
+    under the temporary name the error gives: the writer's cleanup must not remove it."""
+    import firth_core.artifact
+
+    if exchange and destination._RENAMEAT2 is None:
+        pytest.skip("renameat2 is not available")
+    if not exchange:
+        monkeypatch.setattr(destination, "_RENAMEAT2", None)
+    target = model(tmp_path / "m")
+    checks = []
+
+    def check_then_swap(out: Path, overwrite: bool = False) -> os.stat_result | None:
+        found = check_destination(out, overwrite)
+        checks.append(out)
+        if len(checks) == 2:  # the check just before the swap: a user's directory takes the place
+            os.rename(target, tmp_path / "elsewhere")
+            foreign_dir(target)
+        return found
+
+    monkeypatch.setattr(firth_core.artifact, "check_destination", check_then_swap)
+    real_rename, real_rename2 = os.rename, destination._rename2
+    swaps = []
+
+    def putting_back_fails(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        if Path(src).name.startswith(".m.old-"):  # the rename that would put the user's directory back
+            raise OSError(5, "Input/output error")
+        real_rename(src, dst)
+
+    def exchanging_back_fails(src: Path, dst: Path, flags: int) -> bool:
+        swaps.append(flags)
+        if flags == destination._RENAME_EXCHANGE and len(swaps) == 2:
+            raise OSError(5, "Input/output error")
+        return real_rename2(src, dst, flags)
+
+    monkeypatch.setattr(os, "rename", putting_back_fails)
+    monkeypatch.setattr(destination, "_rename2", exchanging_back_fails)
+    with pytest.raises(destination.SwapIncomplete, match="move it back by hand") as err:
+        write_artifact(target, ["x", "y"], VECTORS, overwrite=True)
+    kept = Path(str(err.value).split(" is now at ")[1].split(" and could not")[0])
+    assert (kept / "thesis.tex").read_text() == "years of work\n"
