@@ -20,11 +20,13 @@ def work_memmap(path: Path, dtype: npt.DTypeLike, shape: tuple[int, ...]) -> np.
     """A new file of `shape` at `path`, its disk space reserved, mapped for reading and writing."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     with open(path, "wb") as handle:
-        if nbytes:
-            try:
-                os.posix_fallocate(handle.fileno(), 0, nbytes)
-            except OSError as exc:
-                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
-                    raise
-                handle.truncate(nbytes)  # a file system that cannot reserve: sparse, as np.memmap makes
+        reserve = getattr(os, "posix_fallocate", None)  # not on macOS
+        try:
+            if nbytes and reserve is not None:
+                reserve(handle.fileno(), 0, nbytes)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+        if handle.seek(0, os.SEEK_END) < nbytes:  # nothing reserved: a sparse file, as np.memmap makes
+            handle.truncate(nbytes)
     return np.memmap(path, dtype=dtype, mode="r+", shape=shape)
