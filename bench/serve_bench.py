@@ -27,14 +27,14 @@ import httpx
 import numpy as np
 from gensim.models import KeyedVectors as GensimKeyedVectors
 from loadgen import NEIGHBOURS, SIMILARITY, LoadResult, paths_for, run_load, wrk_available
-from server_proc import ServerProcess
+from server_process import ServerProcess
 from threadpoolctl import threadpool_limits
 
 from firth_core.evaluation import BENCHMARKS, evaluate_benchmark
 from service import engine
 from service.engine import NeighbourQuery
 from service.registry import LoadedModel, load_model, obtain_hnsw
-from service.settings import Settings
+from service.settings import Settings, one_per_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
@@ -268,7 +268,7 @@ def gensim_cold_start(path: Path) -> float:
     return time.perf_counter() - started
 
 
-MAKE_SERVE_WORKERS = 2  # the Makefile's WORKERS default
+READY_TIMEOUT = 180.0  # seconds; a cold start with the saved index takes a few
 
 
 @dataclasses.dataclass(frozen=True)
@@ -286,22 +286,30 @@ def http_section(
     results: dict[str, dict[str, Any]] = {}
     for config in configs:
         note(f"starting firth-serve ({config.label}) ...")
-        with ServerProcess(model.path, config.workers) as server:
-            ready = server.wait_ready()
-            status = ready.body["models"][model.name]
+        # A clean FIRTH_* environment: the saved index is looked up inside the model directory.
+        args = (
+            "--model",
+            str(model.path.resolve()),
+            "--workers",
+            str(config.workers),
+            "--log-level",
+            "warning",
+        )
+        with ServerProcess(*args, clean_env=True, ready_within=READY_TIMEOUT) as server:
+            status = server.readiness["models"][model.name]
             if status["index"] != "hnsw":
                 raise RuntimeError(
                     f"the server has no saved HNSW index ({status}); cold start would not count"
                 )
-            with httpx.Client(base_url=server.base_url) as client:
+            with httpx.Client(base_url=server.url) as client:
                 probe = client.get(f"/v1/models/default/neighbors?word={words[0]}&k={K}")
                 probe.raise_for_status()
                 assert probe.json()["index"] == "hnsw"
             loads: dict[str, LoadResult] = {}
             for endpoint in (NEIGHBOURS, SIMILARITY):
-                loads[endpoint] = run_load(server.base_url, paths_for(endpoint, words), seconds, connections)
+                loads[endpoint] = run_load(server.url, paths_for(endpoint, words), seconds, connections)
             results[config.label] = {
-                "cold_start": ready.cold_start,
+                "cold_start": server.seconds_to_ready,
                 "loads": loads,
             }
     return results
@@ -396,11 +404,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["endpoint", "firth req/s", "mean ms", "errors", "gensim q/s", "ratio", "Flask+gensim", "ratio"],
         rows,
     )
-    served = http.get(ServerConfig(MAKE_SERVE_WORKERS).label)
+    make_serve_workers = one_per_cpu()  # firth-serve's default, which `make serve` keeps
+    served = http.get(ServerConfig(make_serve_workers).label)
     best_rps = served["loads"][NEIGHBOURS].requests_per_s if served else 0.0
     print(
         f"\ntargets: HTTP neighbours >= 2,000 req/s at recall@10 >= 0.99 "
-        f"(as `make serve` runs it, {MAKE_SERVE_WORKERS} workers): "
+        f"(as `make serve` runs it, {make_serve_workers} workers): "
         f"{best_rps:,.0f} req/s at {recall:.4f}; "
         f"analogy accuracy identical to gensim: {'yes' if identical else 'NO'}; "
         f"load average at end {os.getloadavg()[0]:.2f}"

@@ -64,7 +64,7 @@ def ensure_corpus() -> None:
         subprocess.run([sys.executable, str(MAKE_CORPUS), str(CORPUS)], check=True)
     if not STANDARDISED.exists() or STANDARDISED.stat().st_mtime < CORPUS.stat().st_mtime:
         from trainer.corpus import iter_sentences
-        from trainer.pipeline import DEFAULT_STANDARDIZE
+        from trainer.vocab import DEFAULT_STANDARDIZE
 
         tmp = STANDARDISED.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as out:
@@ -160,44 +160,40 @@ def run_glove_c(tools: Path, threads: int, seed: int, work: Path) -> dict[str, A
 
 
 def run_firth(algorithm: str, threads: int, out: Path, seed: int = 1, eta: float = 0.05) -> dict[str, Any]:
-    from trainer.glove import GloveParams
-    from trainer.pipeline import TrainConfig, train_model
-    from trainer.word2vec import Word2VecParams
+    from dataclasses import replace
 
+    from trainer.glove import GLOVE_DEFAULTS
+    from trainer.pipeline import TrainConfig, TrainerParams, train_model
+    from trainer.vocab import VocabParams
+    from trainer.word2vec import WORD2VEC_DEFAULTS
+
+    params: TrainerParams
     if algorithm == "glove":
-        cfg = TrainConfig(
-            algorithm="glove",
-            corpus=str(CORPUS),
-            out=str(out),
-            min_count=int(GLOVE["min_count"]),
-            quiet=True,
-            glove=GloveParams(
-                dim=int(GLOVE["dim"]),
-                window=int(GLOVE["window"]),
-                epochs=int(GLOVE["epochs"]),
-                x_max=GLOVE["x_max"],
-                threads=threads,
-                seed=seed,
-                eta=eta,
-            ),
+        params = replace(
+            GLOVE_DEFAULTS["glove"],
+            dim=int(GLOVE["dim"]),
+            window=int(GLOVE["window"]),
+            epochs=int(GLOVE["epochs"]),
+            x_max=GLOVE["x_max"],
+            threads=threads,
+            seed=seed,
+            eta=eta,
         )
+        min_count = int(GLOVE["min_count"])
     else:
-        cfg = TrainConfig(
-            algorithm=algorithm,
-            corpus=str(CORPUS),
-            out=str(out),
-            min_count=int(COMMON["min_count"]),
-            quiet=True,
-            word2vec=Word2VecParams(
-                algorithm=algorithm,
-                dim=int(COMMON["dim"]),
-                window=int(COMMON["window"]),
-                negative=int(COMMON["negative"]),
-                sample=COMMON["sample"],
-                epochs=int(COMMON["epochs"]),
-                threads=threads,
-            ),
+        params = replace(
+            WORD2VEC_DEFAULTS[algorithm],
+            dim=int(COMMON["dim"]),
+            window=int(COMMON["window"]),
+            negative=int(COMMON["negative"]),
+            sample=COMMON["sample"],
+            epochs=int(COMMON["epochs"]),
+            threads=threads,
         )
+        min_count = int(COMMON["min_count"])
+    cfg = TrainConfig(
+        corpus=str(CORPUS), out=str(out), params=params, vocab=VocabParams(min_count=min_count), quiet=True
+    )
     started = time.perf_counter()
     path, _ = train_model(cfg)
     wall = time.perf_counter() - started

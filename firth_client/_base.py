@@ -3,6 +3,7 @@ options of their one httpx connection pool."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx
 
 from firth_client._retry import RetryPolicy
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("firth")  # the distribution the client ships in
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 30.0  # seconds; a bundled evaluation on a 400k-word model takes a few
 

@@ -1,3 +1,4 @@
+# Made from firth_client/_async.py by scripts/unasync.py: edit that file, then run the script.
 """FirthClient: the blocking client. Methods build a Call (firth_client._calls) and send it."""
 
 from __future__ import annotations

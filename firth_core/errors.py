@@ -49,6 +49,10 @@ class InputFormatError(FirthError):
     """A malformed input file (pretrained vectors, evaluation set, corpus)."""
 
 
+class ConfigurationError(FirthError):
+    """A setting that cannot be used: a hyperparameter out of range, a flag that does not apply."""
+
+
 class TrainingDiverged(FirthError):
     """Training blew up (the loss rose instead of falling); no model is written."""
 

@@ -1,4 +1,6 @@
-"""Intrinsic evaluation with gensim's accounting, fast.
+"""Intrinsic evaluation with gensim's accounting, fast: the bundled benchmarks, their names,
+the scoring, and the one-line summary the CLI prints (`firth evaluate` and `firth train
+--evaluate` are thin shells over this module; the service's /evaluate calls it too).
 
 - `evaluate_word_analogies`: gensim's `evaluate_word_analogies` (3CosAdd, restrict_vocab 300000,
   case-insensitive, questions with out-of-vocabulary words skipped and counted), answered for
@@ -19,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from firth_core.errors import InputFormatError, InvalidQuery
+from firth_core.errors import FirthError, InputFormatError, InvalidQuery
 from firth_core.keyed_vectors import KeyedVectors
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -29,6 +31,7 @@ BENCHMARKS: dict[str, tuple[BenchmarkKind, Path]] = {
     "wordsim353": ("pairs", DATA_DIR / "wordsim353.tsv"),
     "simlex999": ("pairs", DATA_DIR / "simlex999.txt"),
 }
+BENCHMARK_NAMES = tuple(BENCHMARKS)
 GENSIM_RESTRICT_VOCAB = 300_000  # gensim's default for both evaluations
 ANALOGY_TOPN = 5  # gensim asks most_similar for 5 answers and takes the first not in the question
 _CANDIDATE_MARGIN = 4  # extra candidates so float rounding in the fast pass cannot hide gensim's pick
@@ -244,6 +247,48 @@ def evaluate_benchmark(kv: KeyedVectors, name: str, **options: Any) -> dict[str,
     return {"benchmark": name, **evaluate_lines(kv, kind, _read_lines(path), **options)}
 
 
-def evaluate_file(kv: KeyedVectors, path: str | Path, kind: BenchmarkKind, **options: Any) -> dict[str, Any]:
-    """Evaluate on a user's file in the questions-words or word-pair (tab-separated) format."""
-    return {"benchmark": str(path), **evaluate_lines(kv, kind, _read_lines(path), **options)}
+def evaluate_file(
+    kv: KeyedVectors, path: str | Path, kind: BenchmarkKind | None = None, **options: Any
+) -> dict[str, Any]:
+    """Evaluate on a user's file in the questions-words or word-pair (tab-separated) format;
+    without a kind, a file with ': section' lines holds analogies, any other word pairs."""
+    if not Path(path).is_file():
+        raise InputFormatError(f"{path}: no such file")
+    lines = _read_lines(path)
+    kind = kind or guess_kind(lines)
+    return {"benchmark": str(path), **evaluate_lines(kv, kind, lines, **options)}
+
+
+def guess_kind(lines: Iterable[str]) -> BenchmarkKind:
+    """Analogies when a line opens a ': section' (the questions-words format), else word pairs."""
+    return "analogies" if any(line.startswith(": ") for line in lines) else "pairs"
+
+
+def evaluate_all(
+    kv: KeyedVectors, names: Iterable[str] = BENCHMARK_NAMES, **options: Any
+) -> dict[str, dict[str, Any]]:
+    """Every named benchmark's result; one that cannot be scored on this vocabulary (a small model
+    may know too few of its words) is recorded with its reason instead of failing the whole run."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            results[name] = evaluate_benchmark(kv, name, **options)
+        except FirthError as exc:
+            results[name] = {"benchmark": name, "error": str(exc)}
+    return results
+
+
+def summary(name: str, result: dict[str, Any]) -> str:
+    """One line a result: accuracy for analogies, Spearman / Pearson for word pairs."""
+    if "error" in result:
+        return f"{name}: not scored ({result['error']})"
+    if result.get("kind") == "analogies":
+        answered = result["correct"] + result["incorrect"]
+        return (
+            f"{name}: accuracy {result['score']:.4f} ({result['correct']} of {answered} answered, "
+            f"{result['oov']} of {result['questions']} skipped as out of vocabulary)"
+        )
+    return (
+        f"{name}: Spearman {result['spearman']:.4f}, Pearson {result['pearson']:.4f} "
+        f"({result['pairs']} pairs, {result['oov_ratio']:.1f}% out of vocabulary)"
+    )

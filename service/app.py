@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,6 @@ from service.responses import FastJSONResponse
 from service.routes import project, queries, system
 from service.settings import MAX_BODY_BYTES, Settings
 
-VERSION = "0.1.0"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 EXPLORER_ASSETS = Path(__file__).parent / "static" / "explorer"
 DESCRIPTION = """
@@ -38,7 +38,7 @@ log = logging.getLogger("firth.app")
 
 def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
     """Build the app. Pass a registry to serve already-loaded models (tests, the CLI preflight)."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()  # the FIRTH_* environment, read now
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     app = FastAPI(
         title="firth",
-        version=VERSION,
+        version=importlib.metadata.version("firth"),  # pyproject.toml's, as installed
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,
@@ -93,8 +93,3 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         )
 
     return app
-
-
-def app_from_env() -> FastAPI:
-    """uvicorn factory for multi-worker serving: each worker loads the models itself."""
-    return create_app(Settings.from_env())

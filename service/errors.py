@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from firth_core.errors import (
     ArtifactError,
+    ConfigurationError,
     DimensionMismatch,
     EmptyQuery,
     FirthError,
@@ -63,6 +64,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
     InvalidVector: (422, "invalid-vector", "Invalid vector"),
     InputFormatError: (422, "invalid-input", "Malformed input"),
+    ConfigurationError: (422, "invalid-configuration", "Invalid configuration"),
     ArtifactError: (503, "model-unavailable", "Model unavailable"),
     BodyTooLarge: (413, "body-too-large", "Request body too large"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
@@ -163,7 +165,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for cls in ERROR_TABLE:
         app.add_exception_handler(cls, on_domain_error)
-    app.add_exception_handler(FirthError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

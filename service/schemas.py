@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from firth_core.evaluation import GENSIM_RESTRICT_VOCAB
 from service.engine import Method, OovPolicy
 from service.settings import MAX_BATCH, MAX_EVAL_ITEMS, MAX_K, MAX_RESTRICT_VOCAB, MAX_TERMS, MAX_WORD_CHARS
 
@@ -296,7 +297,7 @@ class EvaluateRequest(_Strict):
         ]
         | None
     ) = Field(None, description="Uploaded lines, in the format of the bundled files.")
-    restrict_vocab: Annotated[int, Field(ge=1, le=MAX_RESTRICT_VOCAB)] = 300_000
+    restrict_vocab: Annotated[int, Field(ge=1, le=MAX_RESTRICT_VOCAB)] = GENSIM_RESTRICT_VOCAB
     case_insensitive: bool = True
     dummy4unknown: bool = False
     model_config = ConfigDict(

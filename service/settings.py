@@ -1,13 +1,25 @@
-"""Service settings: read once from the environment (or flags) by `create_app`, never at import."""
+"""Service settings: one class, read from the FIRTH_* environment and `firth-serve`'s flags.
+
+Every field of `Settings` is both an environment variable (`FIRTH_` + the field name in capitals)
+and a flag (`--` + the field name in kebab case); pydantic-settings generates the flags, their
+`--help` text and defaults from the fields. A flag wins over the environment, the environment over
+the field's default. Nothing is read at import: `Settings()` reads the environment when called,
+`Settings.from_cli(argv)` the environment and the flags. A new setting is one more field here,
+with a description (its --help line), and a row in README's Configuration table (a test checks).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, CliSettingsSource, NoDecode, SettingsConfigDict
 
 IndexKind = Literal["hnsw", "exact"]
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]  # uvicorn's names
 
 # Request limits, declared in the OpenAPI schema through the request models.
 MAX_K = 1000  # neighbours a query may ask for; gensim users rarely go past a few hundred
@@ -18,51 +30,93 @@ MAX_EVAL_ITEMS = 50_000  # uploaded evaluation lines (questions-words has 19,544
 MAX_RESTRICT_VOCAB = 2**31 - 1  # faiss ids are 64-bit, JSON clients are not: keep it a plain int32
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 8 MiB: an uploaded evaluation set fits, a runaway client does not
 
-
-def _env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+ENV_PREFIX = "FIRTH_"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where the models are, which to serve, and how to index them."""
+def one_per_cpu() -> int:
+    """The default worker count: one serving process per CPU this process may run on.
 
-    models_dir: Path = Path("models")
-    # Model directory names (under models_dir) or paths; empty = every model in models_dir.
-    models: list[str] = field(default_factory=list)
-    # The model `default` names; empty = the first configured model.
-    default_model: str = ""
-    index: IndexKind = "hnsw"
-    # HNSW: M=32/efConstruction=100 reach recall@10 >= 0.99 at efSearch 64 on GloVe 6B 50d
-    # (../shared/bench/README.md); efSearch is a per-query cost knob, M/efConstruction are build-time.
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 100
-    hnsw_ef_search: int = 64
-    # Where built indexes are saved; empty = an `index/` folder inside each model directory.
-    index_dir: Path | None = None
-    build_hnsw: bool = True  # build the HNSW index in the background when none is saved
-    verify_checksums: bool = True
-    log_json: bool = True
+    `sched_getaffinity` honours `taskset` and a container's cpuset; a CPU quota (`docker --cpus`)
+    is not visible here, so set FIRTH_WORKERS there."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # macOS has no affinity call
+
+
+class Settings(BaseSettings):
+    """Serve word-embedding models over HTTP. A flag overrides its [env: FIRTH_*] variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # FIRTH_INDEX_DIR= means "not set", as it did before
+        frozen=True,
+        cli_prog_name="firth-serve",
+        cli_kebab_case=True,  # models_dir -> --models-dir
+        cli_implicit_flags=True,  # bool fields -> --build-hnsw / --no-build-hnsw
+        cli_hide_none_type=True,
+        cli_show_env_vars=True,
+        cli_shortcuts={"models": "model"},  # --model NAME, repeated, as before
+    )
+
+    # -- where to listen, how many processes, how to log
+    host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0: every interface)")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on")
+    workers: int = Field(
+        default_factory=one_per_cpu,
+        ge=1,
+        description="serving processes, forked after the models are loaded, each with its own "
+        "SO_REUSEPORT socket; default one per CPU available to the process",
+    )
+    log_level: LogLevel = Field(default="info", description="lowest level logged")
+    log_json: bool = Field(default=True, description="one JSON object a line on stderr; off: readable text")
+
+    # -- which models
+    models_dir: Path = Field(default=Path("models"), description="directory of model directories")
+    models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="models to serve, in order: names under models-dir or paths; repeat the flag "
+        "or separate with commas; empty: every model in models-dir",
+    )
+    default_model: str = Field(default="", description="the model `default` names; empty: the first model")
+
+    # -- how to index them. HNSW M=32/efConstruction=100 reach recall@10 >= 0.99 at efSearch 64 on
+    # GloVe 6B 50d (../shared/bench/README.md); efSearch is a per-query cost knob, the others build-time.
+    index: IndexKind = Field(default="hnsw", description="hnsw (answered exactly until built) or exact only")
+    hnsw_m: int = Field(default=32, ge=2, description="HNSW graph degree (build time)")
+    hnsw_ef_construction: int = Field(default=100, ge=1, description="HNSW build beam width (build time)")
+    hnsw_ef_search: int = Field(default=64, ge=1, description="HNSW search beam width (per query)")
+    index_dir: Path | None = Field(
+        default=None,
+        description="where built HNSW indexes are saved (for read-only model volumes); "
+        "unset: an index/ folder inside each model directory",
+    )
+    build_hnsw: bool = Field(
+        default=True, description="build the HNSW index in the background when none is saved"
+    )
+    verify_checksums: bool = Field(default=True, description="check each model file's sha256 on loading")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        """FIRTH_MODELS=a,b and --model a,b: comma-separated names (a list passes through)."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            return [item.strip() for v in value for item in str(v).split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @classmethod
-    def from_env(cls) -> Settings:
-        index_dir = os.environ.get("FIRTH_INDEX_DIR")
-        index = os.environ.get("FIRTH_INDEX", "hnsw")
-        if index not in ("hnsw", "exact"):
-            raise ValueError(f"FIRTH_INDEX must be 'hnsw' or 'exact', not {index!r}")
-        return cls(
-            models_dir=Path(os.environ.get("FIRTH_MODELS_DIR", "models")),
-            models=_env_list("FIRTH_MODELS"),
-            default_model=os.environ.get("FIRTH_DEFAULT_MODEL", ""),
-            index=index,  # type: ignore[arg-type]
-            hnsw_m=int(os.environ.get("FIRTH_HNSW_M", "32")),
-            hnsw_ef_construction=int(os.environ.get("FIRTH_HNSW_EF_CONSTRUCTION", "100")),
-            hnsw_ef_search=int(os.environ.get("FIRTH_HNSW_EF_SEARCH", "64")),
-            index_dir=Path(index_dir) if index_dir else None,
-            build_hnsw=os.environ.get("FIRTH_BUILD_HNSW", "1") not in ("0", "false", "no"),
-            verify_checksums=os.environ.get("FIRTH_VERIFY_CHECKSUMS", "1") not in ("0", "false", "no"),
-            log_json=os.environ.get("FIRTH_LOG_JSON", "1") not in ("0", "false", "no"),
-        )
+    def from_cli(cls, argv: Sequence[str] | None = None) -> Settings:
+        """The environment and `firth-serve`'s flags (sys.argv[1:] when argv is None). `--help`
+        and a malformed flag exit as argparse does; a bad value raises pydantic's ValidationError."""
+        args: list[str] | bool = True if argv is None else list(argv)
+        source: CliSettingsSource[Settings] = CliSettingsSource(cls, cli_parse_args=args)
+        return cls(_cli_settings_source=source)  # type: ignore[call-arg]  # pydantic-settings' own init option
 
     def model_paths(self) -> list[Path]:
         """Model directories to serve, in configured order."""
@@ -73,3 +127,23 @@ class Settings:
         if not self.models_dir.is_dir():
             return []
         return sorted(p for p in self.models_dir.iterdir() if (p / "meta.json").is_file())
+
+
+def env_name(field: str) -> str:
+    """FIRTH_MODELS_DIR for models_dir."""
+    return ENV_PREFIX + field.upper()
+
+
+def flag_name(field: str) -> str:
+    """--models-dir for models_dir."""
+    return "--" + field.replace("_", "-")
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming each bad setting by its flag and variable, without pydantic's URLs."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        where = f"{flag_name(field)} / {env_name(field)}" if field in Settings.model_fields else field
+        parts.append(f"{where}: {error['msg']} (got {error['input']!r})")
+    return "; ".join(parts)

@@ -19,27 +19,17 @@ import multiprocessing.connection
 import signal
 import socket
 import sys
-from dataclasses import dataclass
 from types import FrameType
-from typing import Any
 
 import uvicorn
 
 from firth_core.errors import FirthError
+from service.logging_setup import logging_config
 from service.registry import ModelRegistry, load_registry
 from service.settings import Settings
 
 log = logging.getLogger("firth.workers")
 _BACKLOG = 2048  # pending connections per worker; bursts of clients should queue, not be refused
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    host: str
-    port: int
-    workers: int
-    log_level: str
-    log_config: dict[str, Any]
 
 
 def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
@@ -67,11 +57,11 @@ def load_models(settings: Settings) -> ModelRegistry | None:
         return None
 
 
-def run_worker(registry: ModelRegistry, settings: Settings, options: ServeOptions) -> int:
+def run_worker(registry: ModelRegistry, settings: Settings) -> int:
     """Bind and serve loaded models until told to stop. Returns the process exit status."""
     from service.app import create_app
 
-    if options.workers > 1:
+    if settings.workers > 1:
         # Parallelism comes from the processes; faiss's OpenMP start-up on one-row searches costs
         # more than it gives (measured +16% requests/s with one thread per worker). libgomp keeps
         # this setting per thread: it holds for the searches answered inline on the event loop's
@@ -81,48 +71,48 @@ def run_worker(registry: ModelRegistry, settings: Settings, options: ServeOption
 
         faiss.omp_set_num_threads(1)
     try:
-        sock = bind_socket(options.host, options.port, reuse_port=options.workers > 1)
+        sock = bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
     except OSError as exc:
         print(
-            f"firth-serve: error: cannot listen on {options.host}:{options.port} ({exc.strerror})",
+            f"firth-serve: error: cannot listen on {settings.host}:{settings.port} ({exc.strerror})",
             file=sys.stderr,
         )
         return 2
     config = uvicorn.Config(
         create_app(settings, registry),
-        log_level=options.log_level,
+        log_level=settings.log_level,
         access_log=False,
-        log_config=options.log_config,
+        log_config=logging_config(settings.log_level, json=settings.log_json),  # re-applied per process
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
-def serve(settings: Settings, options: ServeOptions) -> int:
+def serve(settings: Settings) -> int:
     registry = load_models(settings)
     if registry is None:
         return 2
-    if options.workers <= 1:
-        return run_worker(registry, settings, options)
-    return _supervise(registry, settings, options)
+    if settings.workers <= 1:
+        return run_worker(registry, settings)
+    return _supervise(registry, settings)
 
 
-def _worker_main(registry: ModelRegistry, settings: Settings, options: ServeOptions) -> None:
+def _worker_main(registry: ModelRegistry, settings: Settings) -> None:
     # a forked worker inherits the supervisor's handlers; uvicorn installs its own and, on exit,
     # re-raises the signal it caught with the handler it found: make that Python's default
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.exit(run_worker(registry, settings, options))
+    sys.exit(run_worker(registry, settings))
 
 
-def _supervise(registry: ModelRegistry, settings: Settings, options: ServeOptions) -> int:
+def _supervise(registry: ModelRegistry, settings: Settings) -> int:
     # fork after loading: workers share the loaded matrices and indexes copy-on-write and start at
     # once. Safe here because nothing has started an OpenMP team or a Python thread yet (HNSW builds
     # and uvicorn start inside each worker).
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_worker_main, args=(registry, settings, options), name=f"firth-worker-{i}")
-        for i in range(options.workers)
+        context.Process(target=_worker_main, args=(registry, settings), name=f"firth-worker-{i}")
+        for i in range(settings.workers)
     ]
     stopping = False
 

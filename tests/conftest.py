@@ -10,6 +10,7 @@ the in-process app, and the real default model.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,13 +18,22 @@ import httpx
 import numpy as np
 import pytest
 
+from bench.server_process import ServerProcess
 from firth_core.artifact import write_artifact
 from service.app import create_app
 from service.registry import ModelRegistry, load_model
 from service.settings import Settings
-from tests.server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Settings() reads the FIRTH_* environment: a developer's own must not steer the tests (in
+    process, or in the servers they start). Tests that need a variable set it themselves."""
+    for key in [k for k in os.environ if k.startswith("FIRTH_")]:
+        del os.environ[key]
+
+
 DEFAULT_MODEL_DIR = REPO / "models" / "glove-6b-50d"
 
 # word: vector. Rows are written in this order (the "frequency" order).

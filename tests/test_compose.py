@@ -1,13 +1,16 @@
-"""docker-compose.yml and Dockerfile, checked without a Docker engine.
+"""docker-compose.yml, the Dockerfile and `make serve`, checked without a Docker engine.
 
 - The compose file passes a real validator (`docker-compose config -q`, Debian's docker-compose,
-  which .ci/run installs; or `docker compose` where the plugin exists), and that validator
-  rejects a broken file, so the check is not a no-op.
-- The service: healthcheck on /readyz (the command is run against a live HTTP server), models on a
-  read-only volume, HNSW indexes on a writable named volume; the trainer is a one-off job behind a
-  profile, and its command parses with firth's own CLI.
-- The Dockerfile runs `make serve`'s steps: both files are parsed and compared step by step, and
-  the image's environment configures firth-serve as the Makefile's flags do.
+  which `make test` installs; or `docker compose` where the plugin exists), which rejects a broken file.
+- The image's FIRTH_* environment and command are read by the real Settings class: the address it
+  then listens on is the one EXPOSEd, published by compose and probed by both healthchecks, whose
+  command is run against a live HTTP server; compose mounts the models read-only and the indexes on
+  a writable named volume where those settings point.
+- The trainer is a one-off job behind a profile whose command parses with firth's own CLI.
+- The `replicas` profile: firth replicas (the service's image, volumes and healthcheck, no published
+  port) behind nginx, which starts once they are healthy and runs deploy/nginx/firth.conf, whose
+  upstream names exactly those replicas (tests/e2e/test_replicas.py runs that file for real).
+- `make serve` passes no setting of its own unless asked on make's command line.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import argparse
 import http.server
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -29,13 +31,12 @@ from typing import Any
 import pytest
 import yaml
 
+from service.settings import Settings, env_name
+
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-MAKEFILE = REPO / "Makefile"
-
-
-# -- parsers ---------------------------------------------------------------------------------
+SETTING_VARIABLES = {env_name(name) for name in Settings.model_fields}
 
 
 def load_compose() -> dict[str, Any]:
@@ -44,31 +45,28 @@ def load_compose() -> dict[str, Any]:
     return data
 
 
-def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
     instructions: list[tuple[str, str]] = []
     pending = ""
-    for raw in text.splitlines():
+    for raw in DOCKERFILE.read_text().splitlines():
         line = raw.strip()
         if not pending and (not line or line.startswith("#")):
             continue
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
-        line = pending + line
+        keyword, _, rest = (pending + line).partition(" ")
         pending = ""
-        keyword, _, rest = line.partition(" ")
         instructions.append((keyword.upper(), rest.strip()))
     return instructions
 
 
-def dockerfile_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
+def image_env() -> dict[str, str]:
     env: dict[str, str] = {}
-    for keyword, rest in instructions:
+    for keyword, rest in dockerfile_instructions():
         if keyword == "ENV":
-            for item in shlex.split(rest):
-                key, _, value = item.partition("=")
-                env[key] = value
+            env.update(item.partition("=")[::2] for item in shlex.split(rest))
     return env
 
 
@@ -78,101 +76,16 @@ def exec_form(rest: str) -> list[str]:
     return [str(v) for v in value]
 
 
-class Makefile:
-    """Just enough of make: variables (=, :=, ?=), rules, tab-indented recipes, $(VAR) expansion."""
-
-    def __init__(self, text: str) -> None:
-        self.variables: dict[str, str] = {}
-        self.rules: dict[str, tuple[list[str], list[str]]] = {}
-        target: str | None = None
-        for line in text.splitlines():
-            if line.startswith("\t") and target is not None:
-                self.rules[target][1].append(line.strip())
-                continue
-            target = None
-            if not line.strip() or line.startswith("#"):
-                continue
-            assignment = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|=)\s*(.*)$", line)
-            if assignment:
-                self.variables[assignment.group(1)] = assignment.group(3).strip()
-                continue
-            rule = re.match(r"^([^:=\t]+):(?!=)(.*)$", line)
-            if rule and not line.startswith("."):
-                target = self.expand(rule.group(1).strip())
-                prerequisites = [self.expand(p) for p in rule.group(2).split() if p != "|"]
-                self.rules[target] = (prerequisites, [])
-
-    def expand(self, text: str) -> str:
-        for _ in range(10):
-            expanded = re.sub(
-                r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: self.variables.get(m.group(1), ""), text
-            )
-            if expanded == text:
-                break
-            text = expanded
-        return text.replace("$@", "")
-
-    def steps(self, target: str) -> list[str]:
-        """Every recipe line `make target` runs, prerequisites first, each rule once."""
-        seen: set[str] = set()
-        out: list[str] = []
-
-        def visit(name: str) -> None:
-            if name in seen or name not in self.rules:
-                return
-            seen.add(name)
-            prerequisites, recipe = self.rules[name]
-            for p in prerequisites:
-                visit(p)
-            out.extend(self.expand(line) for line in recipe)
-
-        visit(target)
-        return out
-
-
-# -- normalising commands so that `make serve` and the image can be compared -----------------
-
-MODELS = "<models>"
-
-
-def normalise(command: str, models_dir: str, env: dict[str, str] | None = None) -> list[str]:
-    """argv with program paths stripped (.venv/bin/firth -> firth), `python -m pip` -> pip, no
-    editable flag, no `dev` extra (the image leaves the dev tools out) and the models dir as a token."""
-    for key, value in (env or {}).items():
-        command = command.replace("${" + key + "}", value).replace("$" + key, value)
-
-    def token(arg: str) -> str:
-        extras = re.fullmatch(r"\.\[(.*)\]", arg)
-        if extras:
-            return ".[" + ",".join(e for e in extras.group(1).split(",") if e != "dev") + "]"
-        if arg == models_dir or arg.startswith(models_dir + "/"):
-            return MODELS + arg[len(models_dir) :]
-        return arg
-
-    assignments, argv = split_env(shlex.split(command))
-    argv[0] = Path(argv[0]).name
-    if argv[:3] in (["python", "-m", "pip"], ["python3", "-m", "pip"]):
-        argv = ["pip", *argv[3:]]
-    return [f"{k}={token(v)}" for k, v in assignments.items()] + [token(a) for a in argv if a != "-e"]
-
-
-def is_bookkeeping(argv: list[str]) -> bool:
-    """Steps a container does not need: the virtualenv itself and make's stamp file."""
-    return argv[0] == "touch" or argv[1:3] == ["-m", "venv"]
-
-
-def is_user_setup(run: str) -> bool:
-    """The image's own step that creates its unprivileged user (make serve runs as the caller)."""
-    return run.startswith("useradd ")
-
-
-def split_env(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    env: dict[str, str] = {}
-    while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", argv[0]):
-        key, _, value = argv[0].partition("=")
-        env[key] = value
-        argv = argv[1:]
-    return env, argv
+@pytest.fixture
+def image_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """What firth-serve in the image runs with: the image's environment and CMD, read by Settings."""
+    for key in [k for k in os.environ if k.startswith("FIRTH_")]:
+        monkeypatch.delenv(key)
+    for key, value in image_env().items():
+        monkeypatch.setenv(key, value)
+    (cmd,) = [exec_form(r) for k, r in dockerfile_instructions() if k == "CMD"]
+    assert cmd[0] == "firth-serve"
+    return Settings.from_cli(cmd[1:])
 
 
 # -- compose: a real validator ---------------------------------------------------------------
@@ -191,7 +104,7 @@ def compose_command() -> list[str] | None:
 def run_compose(args: list[str], compose_file: Path) -> subprocess.CompletedProcess[str]:
     command = compose_command()
     if command is None:
-        pytest.skip("no compose validator (apt-get install -y docker-compose; .ci/run does)")
+        pytest.skip("no compose validator: `make test` installs Debian's docker-compose")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     return subprocess.run(
         [*command, "-f", str(compose_file), "--project-directory", str(REPO), *args],
@@ -202,7 +115,11 @@ def run_compose(args: list[str], compose_file: Path) -> subprocess.CompletedProc
     )
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "train"]], ids=["default", "train-profile"])
+@pytest.mark.parametrize(
+    "profile",
+    [[], ["--profile", "train"], ["--profile", "replicas"]],
+    ids=["default", "train-profile", "replicas-profile"],
+)
 def test_compose_file_is_valid(profile: list[str]) -> None:
     done = run_compose([*profile, "config", "-q"], COMPOSE)
     assert done.returncode == 0, done.stderr
@@ -210,9 +127,8 @@ def test_compose_file_is_valid(profile: list[str]) -> None:
 
 def test_compose_validator_rejects_a_broken_file(tmp_path: Path) -> None:
     broken = load_compose()
-    broken["services"]["service"]["healthcheck"]["tests"] = broken["services"]["service"]["healthcheck"].pop(
-        "test"
-    )
+    healthcheck = broken["services"]["service"]["healthcheck"]
+    healthcheck["tests"] = healthcheck.pop("test")
     path = tmp_path / "docker-compose.yml"
     path.write_text(yaml.safe_dump(broken))
     done = run_compose(["config", "-q"], path)
@@ -220,55 +136,52 @@ def test_compose_validator_rejects_a_broken_file(tmp_path: Path) -> None:
     assert "tests" in done.stderr
 
 
-# -- compose: what the service and the trainer must be ---------------------------------------
+# -- the image's settings, and compose around them --------------------------------------------
+
+
+def test_image_sets_only_real_settings() -> None:
+    image = {k for k in image_env() if k.startswith("FIRTH_")}
+    compose = {k for s in load_compose()["services"].values() for k in s.get("environment", {})}
+    assert image | compose <= SETTING_VARIABLES, "a FIRTH_* variable no setting reads"
+
+
+def test_image_listens_where_it_is_exposed_and_published(image_settings: Settings) -> None:
+    assert image_settings.host == "0.0.0.0"  # reachable from outside the container
+    exposed = {r.split("/")[0] for k, r in dockerfile_instructions() if k == "EXPOSE"}
+    assert exposed == {str(image_settings.port)}
+    service = load_compose()["services"]["service"]
+    container_ports = {str(p).rsplit(":", 1)[-1].split("/")[0] for p in service["ports"]}
+    assert container_ports == {str(image_settings.port)}
 
 
 def volume_mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """target -> {source, type, read_only}, from the long or the short (src:dst[:ro]) syntax."""
-    mounts: dict[str, dict[str, Any]] = {}
-    for volume in service.get("volumes", []):
-        if isinstance(volume, str):
-            parts = volume.split(":")
-            source, target = parts[0], parts[1]
-            kind = "bind" if source.startswith((".", "/", "~")) else "volume"
-            mounts[target] = {"source": source, "type": kind, "read_only": "ro" in parts[2:]}
-        else:
-            mounts[volume["target"]] = {
-                "source": volume.get("source"),
-                "type": volume.get("type", "volume"),
-                "read_only": bool(volume.get("read_only", False)),
-            }
-    return mounts
+    """target -> the mount, from compose's long syntax (the file uses no other)."""
+    return {volume["target"]: volume for volume in service.get("volumes", [])}
 
 
-def test_service_models_read_only_and_indexes_on_a_writable_named_volume() -> None:
+def test_service_models_read_only_and_indexes_on_a_writable_named_volume(image_settings: Settings) -> None:
     compose = load_compose()
-    service = compose["services"]["service"]
-    env = service["environment"]
-    mounts = volume_mounts(service)
-    models, indexes = mounts[env["FIRTH_MODELS_DIR"]], mounts[env["FIRTH_INDEX_DIR"]]
+    mounts = volume_mounts(compose["services"]["service"])
+    assert image_settings.index_dir is not None
+    models, indexes = mounts[str(image_settings.models_dir)], mounts[str(image_settings.index_dir)]
     assert models["read_only"] is True
-    assert indexes["read_only"] is False
+    assert not indexes.get("read_only", False)
     assert indexes["type"] == "volume" and indexes["source"] in compose["volumes"]
-    assert env["FIRTH_HOST"] == "0.0.0.0"  # reachable through the published port
-    container_ports = {str(p).rsplit(":", 1)[-1].split("/")[0] for p in service["ports"]}
-    assert str(env["FIRTH_PORT"]) in container_ports
 
 
-def test_trainer_is_a_one_off_job_that_writes_into_the_models_volume() -> None:
-    compose = load_compose()
-    trainer, service = compose["services"]["trainer"], compose["services"]["service"]
+def test_trainer_is_a_one_off_job_that_writes_into_the_models_volume(image_settings: Settings) -> None:
+    services = load_compose()["services"]
+    trainer, service = services["trainer"], services["service"]
     assert "train" in trainer["profiles"]
     assert "profiles" not in service  # `docker compose up` starts the service, never the trainer
     assert "restart" not in trainer and "ports" not in trainer
-    models_dir = service["environment"]["FIRTH_MODELS_DIR"]
+    models_dir = str(image_settings.models_dir)
     trainer_models = volume_mounts(trainer)[models_dir]
     assert trainer_models["source"] == volume_mounts(service)[models_dir]["source"]
-    assert trainer_models["read_only"] is False
+    assert not trainer_models.get("read_only", False)
     command = trainer["command"]
     assert command[:2] == ["firth", "train"]
-    out = command[command.index("--out") + 1]
-    assert out.startswith(models_dir + "/")
+    assert command[command.index("--out") + 1].startswith(models_dir + "/")
 
 
 def test_trainer_command_parses_with_firths_cli() -> None:
@@ -276,11 +189,54 @@ def test_trainer_command_parses_with_firths_cli() -> None:
 
     parser = build_parser()
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "train" not in subcommands.choices:
-        pytest.skip("`firth train` is not registered yet")
+    assert "train" in subcommands.choices
     command = load_compose()["services"]["trainer"]["command"]
     args = parser.parse_args(command[1:])  # argparse exits (SystemExit) on an unknown flag
     assert args.command == "train"
+
+
+def replica_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in compose["services"].items()
+        if "replicas" in service.get("profiles", [])
+        and service["image"] == compose["services"]["service"]["image"]
+    }
+
+
+def test_replicas_profile_runs_the_service_behind_nginx(image_settings: Settings) -> None:
+    from tests.nginx_process import FIRTH_CONF, listen_port, upstream_servers
+
+    compose = load_compose()
+    service = compose["services"]["service"]
+    replicas = replica_services(compose)
+    assert len(replicas) >= 2
+
+    for replica in replicas.values():
+        # a replica is the service: the image's settings, but one process a replica (nginx spreads the load)
+        assert "environment" not in service
+        assert replica["environment"] == {"FIRTH_WORKERS": "1"}
+        assert replica["healthcheck"]["test"] == service["healthcheck"]["test"]  # /readyz, run for real above
+        assert volume_mounts(replica) == volume_mounts(service)  # models read-only, the same volumes
+        assert "ports" not in replica  # reachable only through nginx
+        assert replica["restart"] == "unless-stopped"
+
+    nginx = compose["services"]["nginx"]
+    assert nginx["profiles"] == ["replicas"]
+    assert nginx["image"].startswith("nginx:")
+    # started only once every replica's /readyz answers (nginx itself has no active health checks)
+    assert nginx["depends_on"] == {name: {"condition": "service_healthy"} for name in replicas}
+    (conf,) = [m for m in volume_mounts(nginx).values() if m["type"] == "bind"]
+    assert (REPO / conf["source"]).resolve() == FIRTH_CONF and conf["read_only"] is True
+    assert "/etc/nginx/conf.d/default.conf" in volume_mounts(nginx)  # in place of the image's default site
+
+    text = FIRTH_CONF.read_text()
+    assert upstream_servers(text) == [(name, image_settings.port) for name in replicas]
+    published = {str(p).split(":")[0]: str(p).rsplit(":", 1)[-1] for p in nginx["ports"]}
+    assert published == {"127.0.0.1": str(listen_port(text))}  # on loopback, like the service
+
+
+# -- the healthchecks, run against a live /readyz ---------------------------------------------
 
 
 class _Readyz(http.server.BaseHTTPRequestHandler):
@@ -304,74 +260,51 @@ def readyz_server() -> Iterator[http.server.HTTPServer]:
     server.server_close()
 
 
-def run_healthcheck(test: list[str], port: int) -> int:
-    assert test[0] == "CMD" and test[1] == "python", "slim images have python, not curl"
-    argv = [sys.executable, *[a.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for a in test[2:]]]
-    return subprocess.run(argv, capture_output=True, timeout=30).returncode
-
-
 @pytest.mark.parametrize("source", ["compose", "Dockerfile"])
 def test_healthcheck_passes_only_when_readyz_answers_200(
-    source: str, readyz_server: http.server.HTTPServer
+    source: str, readyz_server: http.server.HTTPServer, image_settings: Settings
 ) -> None:
     if source == "compose":
-        service = load_compose()["services"]["service"]
-        test = service["healthcheck"]["test"]
-        assert f"127.0.0.1:{service['environment']['FIRTH_PORT']}/readyz" in " ".join(test)
+        test = load_compose()["services"]["service"]["healthcheck"]["test"]
     else:
-        (rest,) = [r for k, r in dockerfile_instructions(DOCKERFILE.read_text()) if k == "HEALTHCHECK"]
+        (rest,) = [r for k, r in dockerfile_instructions() if k == "HEALTHCHECK"]
         test = ["CMD", *exec_form(rest.split(" CMD ", 1)[1])]
-        assert "127.0.0.1:8000/readyz" in " ".join(test)
-    port = readyz_server.server_address[1]
+    assert test[0] == "CMD" and test[1] == "python", "slim images have python, not curl"
+    url = f"127.0.0.1:{image_settings.port}/readyz"
+    assert url in " ".join(test)
+    argv = [
+        sys.executable,
+        *[a.replace(url, f"127.0.0.1:{readyz_server.server_address[1]}/readyz") for a in test[2:]],
+    ]
+
+    def probe() -> int:
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode
+
     _Readyz.status = 200
-    assert run_healthcheck(test, port) == 0
+    assert probe() == 0
     _Readyz.status = 503
     try:
-        assert run_healthcheck(test, port) != 0
+        assert probe() != 0
     finally:
         _Readyz.status = 200
 
 
-# -- the image runs `make serve`'s steps ------------------------------------------------------
+# -- the image is built and run as an unprivileged user ----------------------------------------
 
 
-def test_dockerfile_runs_the_makefile_serve_steps() -> None:
-    make = Makefile(MAKEFILE.read_text())
-    models_dir = make.variables["MODELS_DIR"]
-    make_steps = [normalise(s, models_dir) for s in make.steps("serve")]
-    make_steps = [s for s in make_steps if not is_bookkeeping(s)]
-    *make_build, make_serve = make_steps
-
-    instructions = dockerfile_instructions(DOCKERFILE.read_text())
+def test_image_serves_as_an_unprivileged_user_owning_its_volumes(image_settings: Settings) -> None:
+    instructions = dockerfile_instructions()
+    env = image_env()
+    runs = [r for k, r in instructions if k == "RUN"]
     assert instructions[0] == ("FROM", "python:3.11-slim")
-    env = dockerfile_env(instructions)
-    image_models = env["FIRTH_MODELS_DIR"]
-    runs = [r for k, r in instructions if k == "RUN" and not is_user_setup(r)]
-    assert not any("dev" in extras.split(",") for r in runs for extras in re.findall(r"\.\[([^\]]*)\]", r))
-    image_build = [normalise(r, image_models, env) for r in runs]
-    assert image_build == make_build
-    assert any(s[:3] == ["firth", "import", "kumo"] for s in image_build)
-
-    (cmd,) = [exec_form(r) for k, r in instructions if k == "CMD"]
-    serve_env, serve_argv = split_env(make_serve)
-    assert cmd[0] == serve_argv[0] == "firth-serve"
-    # Whatever `make serve` passes as a flag or variable, the image sets as FIRTH_* environment.
-    flags = {f"FIRTH_{a[2:].replace('-', '_').upper()}" for a in serve_argv[1:] if a.startswith("--")}
-    for key in {*serve_env, *flags}:
-        assert key in env, f"make serve sets {key}; the image does not"
-    assert serve_env["FIRTH_MODELS_DIR"] == MODELS
-    assert image_models == "/models"
-
-
-def test_image_serves_as_an_unprivileged_user_owning_its_volumes() -> None:
-    instructions = dockerfile_instructions(DOCKERFILE.read_text())
-    env = dockerfile_env(instructions)
+    assert any("'.[default-model]'" in r for r in runs), "the image installs the default model's extra"
+    assert not any("dev" in r for r in runs if "pip install" in r), "no dev tools in the image"
     users = [(i, r) for i, (k, r) in enumerate(instructions) if k == "USER"]
     assert users, "the image would run as root"
     position, user = users[-1]
     assert user not in ("root", "0", "0:0")
     assert position < next(i for i, (k, _) in enumerate(instructions) if k == "CMD")
-    (setup,) = [r for k, r in instructions if k == "RUN" and is_user_setup(r)]
+    (setup,) = [r for r in runs if r.startswith("useradd ")]
     argv = shlex.split(
         setup.replace("${FIRTH_MODELS_DIR}", env["FIRTH_MODELS_DIR"]).replace(
             "${FIRTH_INDEX_DIR}", env["FIRTH_INDEX_DIR"]
@@ -379,29 +312,41 @@ def test_image_serves_as_an_unprivileged_user_owning_its_volumes() -> None:
     )
     assert user in argv[argv.index("useradd") :]
     chown = argv[argv.index("chown") :]
-    assert f"{user}:{user}" in chown or user in chown
-    assert {env["FIRTH_MODELS_DIR"], env["FIRTH_INDEX_DIR"]} <= set(chown)
-    # ... and the default model is imported as that user, so the model files are its own (no chown
-    # that would copy them into a second layer).
+    assert f"{user}:{user}" in chown and "-R" not in chown
+    assert {str(image_settings.models_dir), str(image_settings.index_dir)} <= set(chown)
+    # The default model is imported as that user, into the directory firth-serve reads, so the
+    # model files are its own (no chown that would copy them into a second layer).
     kinds = [(k, r) for k, r in instructions if k in ("RUN", "USER")]
-    imported = next(i for i, (k, r) in enumerate(kinds) if "firth import kumo" in r)
+    (imported,) = [i for i, (k, r) in enumerate(kinds) if r.startswith("firth import kumo")]
     assert kinds.index(("USER", user)) < imported and kinds.index(("RUN", setup)) < imported
-    assert "-R" not in chown
+    out = shlex.split(kinds[imported][1].replace("${FIRTH_MODELS_DIR}", env["FIRTH_MODELS_DIR"]))
+    assert Path(out[out.index("--out") + 1]).parent == image_settings.models_dir
     # numba caches compiled kernels beside the package unless told otherwise: not writable for it.
     assert env["NUMBA_CACHE_DIR"].startswith("/tmp/")
 
 
-def test_image_environment_configures_firth_serve(monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.__main__ import parse_args
-    from service.settings import Settings
+# -- make serve --------------------------------------------------------------------------------
 
-    env = dockerfile_env(dockerfile_instructions(DOCKERFILE.read_text()))
-    for key in [k for k in os.environ if k.startswith("FIRTH_")]:
-        monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    args = parse_args([])
-    assert (args.host, args.port, args.workers) == ("0.0.0.0", 8000, int(env["FIRTH_WORKERS"]))
-    settings = Settings.from_env()
-    assert settings.models_dir == Path("/models")
-    assert settings.index_dir == Path("/indexes")
+
+def make_serve_command(*variables: str) -> list[str]:
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    done = subprocess.run(
+        ["make", "-n", "--always-make", "serve", *variables],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ("HOST", "PORT", "WORKERS")},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if "firth-serve" in line]
+    return shlex.split(line)
+
+
+def test_make_serve_leaves_the_settings_to_firth_serve() -> None:
+    argv = make_serve_command()
+    assert Path(argv[-1]).name == "firth-serve"  # no flags: firth-serve's own defaults
+    flags = make_serve_command("PORT=9000", "WORKERS=3")
+    assert flags[flags.index("--port") + 1] == "9000" and flags[flags.index("--workers") + 1] == "3"
+    assert "--host" not in flags

@@ -1,4 +1,4 @@
-"""Checks shared by the trainers: hyperparameters, one clear InputFormatError before any work
+"""Checks shared by the trainers: hyperparameters, one clear ConfigurationError before any work
 (NaN and Inf included, which plain comparisons let through); and after training, that the vectors
 moved from their random start at all (a useless step size trains nothing and must not pass)."""
 
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from firth_core.errors import InputFormatError, TrainingStalled
+from firth_core.errors import ConfigurationError, TrainingStalled
 
 MAX_SEED = 2**32 - 1  # seeds feed numba kernels as fixed-width integers
 
@@ -19,23 +19,23 @@ def _flag(name: str) -> str:
 
 def require_positive(name: str, value: float) -> None:
     if not math.isfinite(value):
-        raise InputFormatError(f"{_flag(name)} must be a finite number > 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be a finite number > 0, got {value}")
     if value <= 0:
-        raise InputFormatError(f"{_flag(name)} must be > 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be > 0, got {value}")
 
 
 def require_non_negative(name: str, value: float) -> None:
     if not math.isfinite(value):
-        raise InputFormatError(f"{_flag(name)} must be a finite number >= 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be a finite number >= 0, got {value}")
     if value < 0:
-        raise InputFormatError(f"{_flag(name)} must be >= 0, got {value}")
+        raise ConfigurationError(f"{_flag(name)} must be >= 0, got {value}")
 
 
 def require_threads_and_seed(threads: int, seed: int) -> None:
     if threads < 0:
-        raise InputFormatError(f"threads must be >= 0 (0: every core), got {threads}")
+        raise ConfigurationError(f"threads must be >= 0 (0: every core), got {threads}")
     if not 0 <= seed <= MAX_SEED:
-        raise InputFormatError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+        raise ConfigurationError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
 
 
 SAMPLED_ROWS = 256  # rows compared before and after training

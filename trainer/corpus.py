@@ -27,6 +27,7 @@ from firth_core.compressed import open_stored
 from firth_core.errors import InputFormatError
 from firth_core.standardize import get_standardizer
 
+# The token-id stream's format, shared by vocab.py, glove_cooccur.py and word2vec_kernels.py:
 MAX_SENTENCE_TOKENS = 10_000  # gensim's and word2vec.c's limit on one sentence; longer lines are cut
 MAX_PIECE_CHARS = 1 << 20  # lines are read in pieces of at most this many characters
 MAX_WORD_CHARS = 100_000  # a longer run without whitespace is not a word: the file is refused

@@ -23,9 +23,9 @@ import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -48,29 +48,56 @@ from trainer.vocab import TokenStream, Vocab
 from trainer.workfiles import work_memmap
 
 
-@dataclass
+@dataclass(frozen=True)
 class GloveParams:
-    dim: int = 100  # the size most GloVe results are quoted at; 50-300 is usual
-    window: int = 15  # glove.c demo.sh's WINDOW_SIZE: a wide symmetric window, weighted 1/distance
-    epochs: int = 25  # glove.c's default num_iter
-    x_max: float = 100.0  # glove.c's cutoff of the weighting function (Pennington et al. 2014)
-    alpha: float = 0.75  # exponent of the weighting function (Pennington et al. 2014)
-    eta: float = 0.05  # glove.c's initial AdaGrad learning rate
-    grad_clip: float = 100.0  # glove.c's grad_clip_value
-    memory_gb: float = 2.0  # budget for counting and shuffling (glove.c: 4.0); beyond it, spill to disk
-    threads: int = 0  # 0: every core
-    seed: int = 1  # initial vectors and the shuffle
+    """GloVe's hyperparameters. Each field's metadata is the help line of its `firth train` flag;
+    the values live in GLOVE_DEFAULTS below."""
+
+    family: ClassVar[str] = "glove"
+    algorithm: ClassVar[str] = "glove"
+    dim: int = field(metadata={"help": "vector dimension"})
+    window: int = field(metadata={"help": "context words on each side"})
+    epochs: int = field(metadata={"help": "passes over the co-occurrences", "aliases": ("--iter",)})
+    x_max: float = field(metadata={"help": "cutoff of the weighting function"})
+    alpha: float = field(metadata={"help": "exponent of the weighting function"})
+    eta: float = field(metadata={"help": "initial AdaGrad learning rate"})
+    grad_clip: float = field(metadata={"help": "gradient clipping value"})
+    memory_gb: float = field(
+        metadata={
+            "help": "GiB for co-occurrence counting and shuffling before spilling to disk",
+            "flag": "--memory",
+        }
+    )
+    threads: int = field(metadata={"help": "worker threads (0: every core)"})
+    seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
 
     def resolved(self) -> GloveParams:
-        out = GloveParams(**asdict(self))
-        if out.threads <= 0:
-            out.threads = os.cpu_count() or 1
-        return out
+        """The parameters a run uses: threads 0 becomes the number of cores."""
+        return replace(self, threads=self.threads if self.threads > 0 else os.cpu_count() or 1)
 
     def check(self) -> None:
         for name in ("dim", "window", "epochs", "x_max", "alpha", "eta", "grad_clip", "memory_gb"):
             require_positive(name, getattr(self, name))
         require_threads_and_seed(self.threads, self.seed)
+
+
+# GloVe's table of defaults, beside its trainer: what `firth train --algorithm glove` uses for
+# every flag left out, and what its --help shows.
+GLOVE_DEFAULTS: dict[str, GloveParams] = {
+    "glove": GloveParams(
+        dim=100,  # the size most GloVe results are quoted at; 50-300 is usual
+        window=15,  # glove.c demo.sh's WINDOW_SIZE: a wide symmetric window, weighted 1/distance
+        epochs=25,  # glove.c's default num_iter
+        x_max=100.0,  # glove.c's cutoff of the weighting function (Pennington et al. 2014)
+        alpha=0.75,  # exponent of the weighting function (Pennington et al. 2014)
+        eta=0.05,  # glove.c's initial AdaGrad learning rate
+        grad_clip=100.0,  # glove.c's grad_clip_value
+        memory_gb=2.0,  # budget for counting and shuffling (glove.c: 4.0); beyond it, spill to disk
+        threads=0,  # every core
+        seed=1,  # initial vectors and the shuffle
+    )
+}
+GLOVE_SUMMARIES = {"glove": "GloVe"}
 
 
 @dataclass
@@ -151,8 +178,8 @@ def init_parameters(n_words: int, dim: int, seed: int) -> tuple[np.ndarray, np.n
 def train_glove(
     stream: TokenStream, vocab: Vocab, params: GloveParams, work: Path, quiet: bool = False
 ) -> GloveResult:
+    params.check()
     p = params.resolved()
-    p.check()
     n = len(vocab)
     budget = int(p.memory_gb * (1 << 30))
     started = time.perf_counter()

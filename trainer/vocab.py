@@ -9,18 +9,51 @@ rewrites the stream with final ids, dropping pruned words and empty sentences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numba
 import numpy as np
 
-from firth_core.errors import InputFormatError
+from firth_core.errors import ConfigurationError, InputFormatError
+from firth_core.standardize import STANDARDIZERS
 from trainer.corpus import SENTENCE_END, EncodedCorpus
 from trainer.workfiles import work_memmap
 
 NEGATIVE_POWER = 0.75  # word2vec's exponent on unigram counts for the negative-sampling distribution
 _CHUNK = 1 << 24  # stream entries processed at a time (64 MB of int32)
+DEFAULT_STANDARDIZE = "lower_and_strip_punctuation"  # as Keras' TextVectorization; the service does the same
+
+
+@dataclass(frozen=True)
+class VocabParams:
+    """How the corpus becomes a vocabulary, the same for every algorithm. The field defaults are
+    the table of defaults; each field's metadata is the help line of its `firth train` flag."""
+
+    family: ClassVar[str] = "vocabulary"
+    standardize: str = field(
+        default=DEFAULT_STANDARDIZE,
+        metadata={
+            "help": "how words are normalised; the service applies the same to queries",
+            "choices": tuple(STANDARDIZERS),
+        },
+    )
+    # word2vec.c's and gensim's default: rarer words get poor vectors and cost time
+    min_count: int = field(default=5, metadata={"help": "drop words seen fewer times"})
+    max_vocab: int | None = field(
+        default=None, metadata={"help": "keep at most this many most frequent words (default: no limit)"}
+    )
+
+    def check(self) -> None:
+        if self.standardize not in STANDARDIZERS:
+            raise ConfigurationError(
+                f"standardize must be one of {sorted(STANDARDIZERS)}, not {self.standardize!r}"
+            )
+        if self.min_count < 1:
+            raise ConfigurationError(f"min-count must be >= 1, got {self.min_count}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise ConfigurationError(f"max-vocab must be >= 1, got {self.max_vocab}")
 
 
 @dataclass

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
-from firth_core.errors import InputFormatError, TrainingDiverged
+from firth_core.errors import ConfigurationError, TrainingDiverged
 from trainer import word2vec_kernels as kernels
 from trainer.checks import MovementProbe, require_non_negative, require_positive, require_threads_and_seed
 from trainer.hogwild import run_jobs
@@ -23,48 +23,65 @@ from trainer.progress import Progress
 from trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
 
 CHUNK_ENTRIES = 20_000  # stream entries a job: small enough for a smooth alpha and balanced threads
-DEFAULT_ALPHA = {"sgns": 0.025, "cbow": 0.05}  # word2vec.c's defaults for skip-gram and CBOW
 
 
-@dataclass
+@dataclass(frozen=True)
 class Word2VecParams:
-    algorithm: str = "sgns"  # "sgns" (skip-gram) or "cbow"
-    dim: int = 100  # word2vec.c's and gensim's default size
-    window: int = 5  # maximum distance between centre and context; shrunk at random per word
-    negative: int = 5  # negatives an example: 5-20 for small corpora, 2-5 for large (Mikolov 2013)
-    epochs: int = 5  # gensim's default; word2vec.c's -iter
-    sample: float = 1e-3  # subsampling threshold (word2vec.c's and gensim's default)
-    alpha: float | None = None  # initial learning rate; None: 0.025 skip-gram, 0.05 CBOW
-    min_alpha: float = 1e-4  # final learning rate (gensim's default; word2vec.c: alpha * 1e-4)
-    threads: int = 0  # 0: every core
-    seed: int = 1  # seeds initial vectors and every chunk's random stream
+    """word2vec's hyperparameters. Each field's metadata is the help line of its `firth train`
+    flag; the values live in WORD2VEC_DEFAULTS below, one entry an algorithm."""
+
+    family: ClassVar[str] = "word2vec"
+    algorithm: str  # "sgns" (skip-gram) or "cbow"; chosen by --algorithm, not a flag of its own
+    dim: int = field(metadata={"help": "vector dimension"})
+    window: int = field(metadata={"help": "context words on each side"})
+    negative: int = field(metadata={"help": "negative samples an example"})
+    epochs: int = field(metadata={"help": "passes over the corpus", "aliases": ("--iter",)})
+    sample: float = field(metadata={"help": "frequent-word subsampling threshold (0: off)"})
+    alpha: float = field(metadata={"help": "initial learning rate"})
+    min_alpha: float = field(metadata={"help": "final learning rate"})
+    threads: int = field(metadata={"help": "worker threads (0: every core)"})
+    seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
 
     def resolved(self) -> Word2VecParams:
-        out = Word2VecParams(**asdict(self))
-        if out.alpha is None:
-            out.alpha = DEFAULT_ALPHA[out.algorithm]
-        if out.threads <= 0:
-            out.threads = os.cpu_count() or 1
-        return out
+        """The parameters a run uses: threads 0 becomes the number of cores."""
+        return replace(self, threads=self.threads if self.threads > 0 else os.cpu_count() or 1)
 
     def check(self) -> None:
-        if self.algorithm not in DEFAULT_ALPHA:
-            raise InputFormatError(
-                f"algorithm must be one of {sorted(DEFAULT_ALPHA)}, not {self.algorithm!r}"
+        if self.algorithm not in WORD2VEC_DEFAULTS:
+            raise ConfigurationError(
+                f"algorithm must be one of {sorted(WORD2VEC_DEFAULTS)}, not {self.algorithm!r}"
             )
-        for name in ("dim", "window", "epochs", "negative"):
+        for name in ("dim", "window", "epochs", "negative", "alpha"):
             require_positive(name, getattr(self, name))
         require_non_negative("sample", self.sample)
-        if self.alpha is not None:
-            require_positive("alpha", self.alpha)
         require_non_negative("min_alpha", self.min_alpha)
-        alpha = DEFAULT_ALPHA[self.algorithm] if self.alpha is None else self.alpha
-        if self.min_alpha > alpha:
-            raise InputFormatError(
-                f"min-alpha must not exceed alpha ({alpha}): the rate decays from alpha to min-alpha, "
-                f"got {self.min_alpha}"
+        if self.min_alpha > self.alpha:
+            raise ConfigurationError(
+                f"min-alpha must not exceed alpha ({self.alpha}): the rate decays from alpha to "
+                f"min-alpha, got {self.min_alpha}"
             )
         require_threads_and_seed(self.threads, self.seed)
+
+
+_SGNS = Word2VecParams(
+    algorithm="sgns",
+    dim=100,  # word2vec.c's and gensim's default size
+    window=5,  # maximum distance between centre and context; shrunk at random per word
+    negative=5,  # 5-20 for small corpora, 2-5 for large (Mikolov et al. 2013)
+    epochs=5,  # gensim's default; word2vec.c's -iter
+    sample=1e-3,  # word2vec.c's and gensim's subsampling threshold
+    alpha=0.025,  # word2vec.c's rate for skip-gram
+    min_alpha=1e-4,  # gensim's final rate (word2vec.c: alpha * 1e-4)
+    threads=0,  # every core
+    seed=1,  # seeds the initial vectors and every chunk's random stream
+)
+# One table of defaults an algorithm, beside its trainer (as fastText's `unsupervised_default`):
+# what `firth train` uses for every flag left out, and what its --help shows.
+WORD2VEC_DEFAULTS: dict[str, Word2VecParams] = {
+    "sgns": _SGNS,
+    "cbow": replace(_SGNS, algorithm="cbow", alpha=0.05),  # word2vec.c's rate for CBOW
+}
+WORD2VEC_SUMMARIES = {"sgns": "skip-gram with negative sampling", "cbow": "CBOW with negative sampling"}
 
 
 @dataclass
@@ -108,9 +125,8 @@ def train_word2vec(
     raw_tokens: int | None = None,
     quiet: bool = False,
 ) -> TrainResult:
+    params.check()
     p = params.resolved()
-    p.check()
-    assert p.alpha is not None
     ids = np.asarray(stream.ids)
     w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
     probe = MovementProbe(w_in, len(vocab))
@@ -121,6 +137,7 @@ def train_word2vec(
     length = max(int(ids.shape[0]), 1)
     schedule = p.epochs * length
     kernel = kernels.train_chunk_sg if p.algorithm == "sgns" else kernels.train_chunk_cbow
+    config = kernels.KernelConfig(ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative))
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 
     def lr(epoch: int, pos: int) -> float:
@@ -131,19 +148,7 @@ def train_word2vec(
         s, e = int(bounds[c]), int(bounds[c + 1])
         seed = np.uint64(kernels.mix_seed(p.seed, epoch, c))
         out: tuple[int, int, float, int] = kernel(
-            ids,
-            s,
-            e,
-            w_in,
-            w_out,
-            keep,
-            thresh,
-            alias,
-            p.window,
-            p.negative,
-            lr(epoch, s),
-            lr(epoch, e),
-            seed,
+            config, kernels.Chunk(s, e, lr(epoch, s), lr(epoch, e), seed)
         )
         return out
 

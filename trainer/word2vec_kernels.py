@@ -24,13 +24,12 @@ reproducible.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
-SENTENCE_END = -1
-MAX_SENTENCE = 10_000  # trainer.corpus.MAX_SENTENCE_TOKENS; longer runs of ids are cut here too
+from trainer.corpus import MAX_SENTENCE_TOKENS, SENTENCE_END
 
 # The loss is summed over one example in LOSS_EVERY (its log1p costs as much as a dot product at
 # dim 100); the mean over that systematic sample is what progress and meta.json report.
@@ -45,6 +44,32 @@ SIGMOID_TABLE = (
 _U32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _MUL = np.uint64(0x2545F4914F6CDD1D)
+
+
+class KernelConfig(NamedTuple):
+    """What every chunk of one run shares, in one record as gensim's Word2VecConfig
+    (word2vec_inner.pxd): the id stream, both matrices, the sampling tables and the
+    hyperparameters the kernels read. numba passes a namedtuple as one typed value and reads its
+    fields as plain locals, so the record costs nothing in the inner loops."""
+
+    stream: np.ndarray  # int32 ids, SENTENCE_END after every sentence
+    w_in: np.ndarray  # (vocabulary, dim) float32 input vectors, trained in place
+    w_out: np.ndarray  # (vocabulary, dim) float32 output vectors, trained in place
+    keep: np.ndarray  # subsampling: keep a word when a 32-bit draw is below keep[word]
+    alias_thresh: np.ndarray  # negative sampling's alias table (trainer/vocab.py:alias_table)
+    alias_idx: np.ndarray
+    window: int  # maximum distance between centre and context
+    negative: int  # negatives an example
+
+
+class Chunk(NamedTuple):
+    """One job: the sentences in stream[start:end], their learning rates and random stream."""
+
+    start: int
+    end: int
+    alpha_start: float
+    alpha_end: float
+    seed: np.uint64  # xorshift state, from mix_seed(seed, epoch, chunk)
 
 
 @numba.njit(inline="always")
@@ -240,26 +265,15 @@ def _read_sentence(
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
-def train_chunk_sg(
-    stream: np.ndarray,
-    start: int,
-    end: int,
-    w_in: np.ndarray,
-    w_out: np.ndarray,
-    keep: np.ndarray,
-    alias_thresh: np.ndarray,
-    alias_idx: np.ndarray,
-    window: int,
-    negative: int,
-    alpha_start: float,
-    alpha_end: float,
-    seed: np.uint64,
-) -> tuple:
-    """Skip-gram over stream[start:end] (whole sentences). alpha moves linearly from alpha_start to
-    alpha_end across the chunk. Returns (words read, words kept, summed loss over the examples
-    numbered 0, LOSS_EVERY, 2 * LOSS_EVERY ..., examples)."""
+def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
+    """Skip-gram over the chunk's stretch of cfg.stream (whole sentences). alpha moves linearly
+    from chunk.alpha_start to chunk.alpha_end across the chunk. Returns (words read, words kept,
+    summed loss over the examples numbered 0, LOSS_EVERY, 2 * LOSS_EVERY ..., examples)."""
+    stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
+    alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
-    buf = np.empty(MAX_SENTENCE, dtype=np.int32)
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
     grads = np.empty(negative + 1, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
@@ -294,24 +308,13 @@ def train_chunk_sg(
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
-def train_chunk_cbow(
-    stream: np.ndarray,
-    start: int,
-    end: int,
-    w_in: np.ndarray,
-    w_out: np.ndarray,
-    keep: np.ndarray,
-    alias_thresh: np.ndarray,
-    alias_idx: np.ndarray,
-    window: int,
-    negative: int,
-    alpha_start: float,
-    alpha_end: float,
-    seed: np.uint64,
-) -> tuple:
-    """CBOW over stream[start:end]; same contract as train_chunk_sg."""
+def train_chunk_cbow(cfg: KernelConfig, chunk: Chunk) -> tuple:
+    """CBOW over the chunk's stretch of cfg.stream; same contract as train_chunk_sg."""
+    stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
+    alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
-    buf = np.empty(MAX_SENTENCE, dtype=np.int32)
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
     targets = np.empty(negative + 1, dtype=np.int32)
     contexts = np.empty(2 * window, dtype=np.int32)
     grads = np.empty(negative + 1, dtype=np.float32)

@@ -2,8 +2,9 @@
 
 explorer.spec.mjs drives Debian's /usr/bin/chromium through playwright-core and prints what the
 page showed; this test compares that with the service's own API answers. Screenshots land in
-test-artifacts/explorer-*.png. Chromium and node are installed by .ci/run: without them the
-test fails (it never skips and never downloads a browser).
+test-artifacts/explorer-*.png. Chromium, node and playwright-core are installed by `make test`
+(scripts/install_test_deps.py): without them the test fails (it never skips and never downloads a
+browser).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server_process import ServerProcess
+from bench.server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -30,19 +31,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is missing: install it (apt-get install -y nodejs npm); .ci/run does")
+        pytest.fail("node is missing: `make test` installs Debian's nodejs (scripts/install_test_deps.py)")
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does; never a download)")
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (never a download)")
     if not (HERE / "node_modules" / "playwright-core" / "package.json").is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is missing, so playwright-core cannot be installed (apt-get install -y npm)")
-        # playwright-core has no install script: this fetches the library only, never a browser.
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=300
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci in {HERE} failed:\n{done.stderr[-2000:]}")
+        pytest.fail(f"playwright-core is missing: `make test` runs npm ci in {HERE}")
     return node
 
 

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from firth_core.errors import InputFormatError, InvalidQuery
-from firth_core.evaluation import BENCHMARKS, evaluate_benchmark, evaluate_word_analogies, evaluate_word_pairs
+from firth_core.evaluation import (
+    BENCHMARK_NAMES,
+    BENCHMARKS,
+    evaluate_all,
+    evaluate_benchmark,
+    evaluate_file,
+    evaluate_word_analogies,
+    evaluate_word_pairs,
+    guess_kind,
+    summary,
+)
 from firth_core.keyed_vectors import KeyedVectors
 
 QUESTIONS = BENCHMARKS["questions-words"][1]
@@ -97,3 +107,45 @@ def test_bad_evaluation_input(tmp_path: Path) -> None:
         evaluate_word_pairs(kv, ["x\ty\t1.0"])
     with pytest.raises(InvalidQuery, match="unknown benchmark"):
         evaluate_benchmark(kv, "nope")
+
+
+def test_evaluate_all_scores_what_it_can_and_says_why_not() -> None:
+    assert tuple(BENCHMARKS) == BENCHMARK_NAMES
+    words = [f"unheard{i}" for i in range(20)]  # in none of the sets
+    kv = KeyedVectors(words, np.random.default_rng(2).standard_normal((20, 6)).astype(np.float32))
+    results = evaluate_all(kv)
+    assert list(results) == list(BENCHMARK_NAMES)
+    # Analogies with unknown words are skipped and counted: scored, nothing answered.
+    analogies = results["questions-words"]
+    assert (analogies["correct"], analogies["incorrect"], analogies["oov"]) == (0, 0, analogies["questions"])
+    assert summary("questions-words", analogies) == (
+        f"questions-words: accuracy 0.0000 (0 of 0 answered, {analogies['questions']} of "
+        f"{analogies['questions']} skipped as out of vocabulary)"
+    )
+    # Word pairs need two known pairs to correlate: recorded with the reason, not raised.
+    for name in ("wordsim353", "simlex999"):
+        assert results[name]["benchmark"] == name and "fewer than two" in results[name]["error"]
+        assert summary(name, results[name]) == f"{name}: not scored ({results[name]['error']})"
+    assert list(evaluate_all(kv, ["simlex999"])) == ["simlex999"]
+
+
+def test_a_users_file_is_told_analogies_or_pairs_by_its_lines(tmp_path: Path) -> None:
+    words = ["king", "queen", "man", "woman", "cat", "dog"]
+    kv = KeyedVectors(words, np.random.default_rng(1).standard_normal((6, 8)).astype(np.float32))
+    questions = tmp_path / "q.txt"
+    questions.write_text(": royals\nman king woman queen\n")
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("cat\tdog\t8\nking\tqueen\t9\nman\tcat\t2\n")
+    assert guess_kind(questions.read_text().splitlines()) == "analogies"
+    assert guess_kind(pairs.read_text().splitlines()) == "pairs"
+    result = evaluate_file(kv, questions)
+    assert (
+        result["kind"] == "analogies" and result["questions"] == 1 and result["benchmark"] == str(questions)
+    )
+    result = evaluate_file(kv, pairs)
+    assert result["kind"] == "pairs" and result["pairs"] == 3
+    assert summary("p", result).startswith(f"p: Spearman {result['spearman']:.4f}, Pearson")
+    with pytest.raises(InputFormatError, match="before any"):
+        evaluate_file(kv, pairs, "analogies")  # a kind given is not second-guessed
+    with pytest.raises(InputFormatError, match=r"nope\.txt: no such file"):
+        evaluate_file(kv, tmp_path / "nope.txt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from service.settings import MAX_BATCH, MAX_BODY_BYTES, MAX_K, MAX_WORD_CHARS
@@ -192,7 +193,19 @@ async def test_problem_catalogue_lists_every_type(api: httpx.AsyncClient) -> Non
         "/problems/unknown-model",
         "/problems/body-too-large",
         "/problems/unsupported-media-type",
+        "/problems/invalid-configuration",
     } <= types
+
+
+def test_a_configuration_error_has_its_own_row_in_the_table() -> None:
+    """The CLI prints it on one line; were the service to raise it, it answers 422, not 500."""
+    from firth_core.errors import ConfigurationError
+    from service.errors import problem_for
+
+    response = problem_for(ConfigurationError("dim must be > 0, got 0"), "/v1/x")
+    body = orjson.loads(bytes(response.body))
+    assert response.status_code == 422 and body["type"] == "/problems/invalid-configuration"
+    assert body["detail"] == "dim must be > 0, got 0"
 
 
 async def test_review_findings_answer_cleanly(api: httpx.AsyncClient) -> None:

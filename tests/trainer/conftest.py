@@ -141,3 +141,18 @@ def write_topic_corpus(path: Path, n: int = 3000, seed: int = 1) -> Path:
 @pytest.fixture(scope="session")
 def topic_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_topic_corpus(tmp_path_factory.mktemp("topics") / "topics.txt")
+
+
+def error_before_reading(tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """`firth train` with `flags` on a corpus that would block if read: the check must fail first
+    (exit 2, nothing written). Returns what went to stderr."""
+    import os
+
+    from trainer.cli import main
+
+    fifo = tmp_path / "never-read"
+    os.mkfifo(fifo)
+    out = tmp_path / "m"
+    assert main(["train", "--corpus", str(fifo), "--out", str(out), "-q", *flags]) == 2
+    assert not out.exists()
+    return capsys.readouterr().err

@@ -16,6 +16,8 @@ import pytest
 from trainer.cli import main
 from trainer.corpus import MAX_SENTENCE_TOKENS, CorpusStats, iter_sentences
 
+from .conftest import error_before_reading
+
 TEXT = "The Cat's hat, the DOG!\n\nthe cat and the dog\n  a cat -- a dog  \n"
 EXPECTED = [
     ["the", "cats", "hat", "the", "dog"],
@@ -174,13 +176,8 @@ def test_bad_gzip_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_bad_hyperparameters_fail_before_reading(
     tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fifo = tmp_path / "never-read"
-    os.mkfifo(fifo)  # reading it would block: the check must come first
-    out = tmp_path / "m"
-    assert main(["train", "--corpus", str(fifo), "--out", str(out), "-q", *flags]) == 2
-    err = capsys.readouterr().err
+    err = error_before_reading(tmp_path, flags, capsys)
     assert err == f"firth train: error: {message}, got {flags[1]}\n"
-    assert not out.exists()
 
 
 def test_missing_corpus_and_existing_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -138,3 +138,33 @@ def test_keep_thresholds_follow_word2vec_formula() -> None:
     expected = np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0)
     np.testing.assert_allclose(keep, expected, rtol=1e-6)
     assert np.all(keep_thresholds(counts, 0) == 2**32)
+
+
+@pytest.mark.parametrize("kernel", [k.train_chunk_sg, k.train_chunk_cbow])
+def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-untyped-def]
+    """The chunk kernels take one KernelConfig and one Chunk: every word of the chunk is read, only
+    the rows of its words move, and the same Chunk on the same start gives the same matrices."""
+    rng = np.random.default_rng(4)
+    n_words, dim = 12, 8
+    sentences = [rng.integers(0, 8, size=int(rng.integers(2, 9))) for _ in range(30)]  # words 8-11 unused
+    stream = np.concatenate([np.append(s, k.SENTENCE_END) for s in sentences]).astype(np.int32)
+    counts = np.bincount(stream[stream >= 0], minlength=n_words).astype(np.int64) + 1
+    thresh, alias = alias_table(counts)
+
+    initial = np.random.default_rng(1).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+
+    def run(negative: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+        w_in, w_out = initial.copy(), np.zeros((n_words, dim), dtype=np.float32)
+        config = k.KernelConfig(stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, negative)
+        result = kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(7, 0, 0))))
+        return result, w_in, w_out
+
+    first, again, other = run(negative=2), run(negative=2), run(negative=4)
+    words, kept, loss, examples = first[0]
+    assert words == kept == int((stream >= 0).sum())  # sample 0 keeps every word
+    assert examples > 0 and np.isfinite(loss) and loss > 0
+    assert first[0] == again[0]
+    assert first[1].tobytes() == again[1].tobytes() and first[2].tobytes() == again[2].tobytes()
+    assert first[1].tobytes() != other[1].tobytes()  # `negative` comes from the record
+    assert not np.array_equal(first[1][:8], initial[:8])
+    assert np.array_equal(first[1][8:], initial[8:])  # unused words' input rows never move

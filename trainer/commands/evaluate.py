@@ -1,5 +1,6 @@
 """`firth evaluate`: score a model on the bundled benchmarks or a user's file (gensim's accounting)
-and record the scores in the model's meta.json."""
+and record the scores in the model's meta.json. A thin shell: the benchmarks, their names, the
+scoring and the summary lines are firth_core/evaluation.py's."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from firth_core.artifact import load_artifact, update_meta
-from firth_core.errors import InputFormatError, InvalidQuery
-from trainer.scoring import BENCHMARK_NAMES, evaluate_all, summary
+from firth_core.errors import ConfigurationError, InvalidQuery
+from firth_core.evaluation import BENCHMARK_NAMES, GENSIM_RESTRICT_VOCAB, evaluate_all, evaluate_file, summary
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +31,7 @@ def register(subparsers: Any) -> None:
         "--benchmark",
         action="append",
         choices=BENCHMARK_NAMES,
-        help="a bundled benchmark; repeat for several (default: all three)",
+        help=f"a bundled benchmark; repeat for several (default: all {len(BENCHMARK_NAMES)})",
     )
     which.add_argument("--file", type=Path, help="your own file: questions-words format or word pairs (TSV)")
     p.add_argument(
@@ -40,41 +41,29 @@ def register(subparsers: Any) -> None:
         help="format of --file (default: analogies when the file has ': section' lines, else pairs)",
     )
     p.add_argument(
-        "--restrict-vocab", type=int, default=300_000, help="only the most frequent N words (gensim)"
+        "--restrict-vocab",
+        type=int,
+        default=GENSIM_RESTRICT_VOCAB,
+        help="only the most frequent N words (default: %(default)s, gensim's)",
     )
     p.add_argument("--no-save", action="store_true", help="do not write the scores into meta.json")
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
     p.set_defaults(handler=run)
 
 
-def _guess_kind(path: Path) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith(": "):
-                    return "analogies"
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFormatError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
-    return "pairs"
-
-
 def run(args: argparse.Namespace) -> int:
-    from firth_core.evaluation import evaluate_file
     from firth_core.keyed_vectors import KeyedVectors
 
     if args.restrict_vocab < 1:
-        raise InputFormatError(f"restrict-vocab must be >= 1, got {args.restrict_vocab}")
+        raise ConfigurationError(f"restrict-vocab must be >= 1, got {args.restrict_vocab}")
     if args.kind and not args.file:
-        raise InputFormatError("--kind applies to --file only")
+        raise ConfigurationError("--kind applies to --file only")
     artifact = load_artifact(args.model)
     kv = KeyedVectors.from_artifact(artifact)
     options = {"restrict_vocab": args.restrict_vocab}
     results: dict[str, Any] = {}
     if args.file:
-        if not args.file.is_file():
-            raise InputFormatError(f"{args.file}: no such file")
-        kind = args.kind or _guess_kind(args.file)
-        results[f"file:{args.file.name}"] = evaluate_file(kv, args.file, kind, **options)  # type: ignore[arg-type]
+        results[f"file:{args.file.name}"] = evaluate_file(kv, args.file, args.kind, **options)
     else:
         results = evaluate_all(kv, args.benchmark or BENCHMARK_NAMES, **options)
         if all("error" in r for r in results.values()):
