@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.server_process import free_port
+from bench.server_process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FIRTH_CONF = REPO / "deploy" / "nginx" / "firth.conf"

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.server_process import ServerProcess, free_port
 from tests.nginx_process import FIRTH_CONF, NginxProcess, directive_seconds, fail_timeouts, nginx_available
-from tests.server_process import ServerProcess, free_port
 
 pytestmark = [
     pytest.mark.slow,
