@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.server_process import free_port
 from firth_core.artifact import (
     META_FILE,
     VECTORS_FILE,
@@ -239,14 +240,24 @@ def test_service_start_with_a_corrupt_model_is_one_line(tmp_path: Path) -> None:
         "FIRTH_INDEX": "exact",
     }
     done = subprocess.run(
-        [str(serve), "--port", "0"], capture_output=True, text=True, timeout=60, env=env, check=False
+        [str(serve), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"firth-serve: error: {models / 'm' / VECTORS_FILE}: empty or truncated" in done.stderr
     _fifo(models / "m" / VOCAB_FILE)
     done = subprocess.run(
-        [str(serve), "--port", "0"], capture_output=True, text=True, timeout=60, env=env, check=False
+        [str(serve), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert done.returncode == 2, done.stderr
     assert "vocab.txt: is a named pipe (FIFO), expected a regular file" in done.stderr
