@@ -71,7 +71,7 @@ def _deletes(codes: np.ndarray, lengths: np.ndarray, max_deletes: int) -> tuple[
             valid = np.flatnonzero(lengths > (removed[-1] if removed else -1))
             if valid.size == 0:
                 continue
-            hashes.append(_hash(codes[np.ix_(valid, list(kept))]))
+            hashes.append(_hash(codes[valid][:, np.array(kept, dtype=np.intp)]))
             rows.append(valid)
             counts.append(np.full(valid.size, deletes, dtype=np.uint32))
     return np.concatenate(hashes), np.concatenate(rows), np.concatenate(counts)
