@@ -129,3 +129,20 @@ async def test_a_405_allows_every_method_of_the_path(
         m.upper() for m in DOCUMENT["paths"][path.replace("tiny", "{model}").replace("/king", "/{word}")]
     }
     assert set(allow.split(", ")) == documented
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["king\tqueen\t5", "man\twoman\t5"],  # the human scores are constant
+        ["king\tqueen\t5", "king\tqueen\t7"],  # the model's are
+    ],
+)
+async def test_an_undefined_correlation_is_null_not_an_error(
+    api: httpx.AsyncClient, items: list[str]
+) -> None:
+    response = await api.post(f"{M}/evaluate", json={"kind": "pairs", "items": items})
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert result["pearson"] is None and result["spearman"] is None
