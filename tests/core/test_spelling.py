@@ -75,6 +75,10 @@ def test_nearest_first_then_most_frequent() -> None:
     assert index.suggest("") == []
 
 
+def test_an_empty_vocabulary_suggests_nothing() -> None:
+    assert SpellingIndex([]).suggest("king") == []
+
+
 def test_short_words_get_one_edit_only() -> None:
     index = SpellingIndex(["do", "go", "dog", "doge", "dig"])
     assert index.suggest("dgo") == ["do", "go", "dog"]  # 'dig' and 'doge' are two edits away
