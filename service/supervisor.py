@@ -15,7 +15,7 @@ keeps them, so a worker's replacement takes over the same socket and the connect
 - Workers die with the supervisor (PR_SET_PDEATHSIG): no orphan keeps serving a port.
 - A second firth-serve on the same address and port is refused before it loads anything.
 - SIGTERM/SIGINT: every worker drains (service/workers.py); the supervisor exits 0 when all have,
-  killing any still alive a few seconds after the drain deadline.
+  killing any still alive a few seconds after the drain deadline, or at once on a second signal.
 - SIGHUP: a rolling replacement, slot by slot: a new worker is forked and accepting before the old
   one is told to drain, so no request fails. New workers fork from the supervisor's models; a
   reload that re-reads the models directory (issue 13 §4) would load them here before rolling.
@@ -55,9 +55,13 @@ def fail(message: str) -> None:
     print(f"firth-serve: error: {message}", file=sys.stderr)
 
 
+class AddressInUse(Exception):
+    """Something already listens where this instance would; the message is one line."""
+
+
 def claim_address(host: str, port: int) -> socket.socket | None:
-    """Refuse to start where something already listens: returns a lock held for the process's
-    lifetime, or None after printing one line.
+    """Refuse to start where something already listens: returns a lock to hold for the process's
+    lifetime (None where there is no abstract socket namespace), raises AddressInUse.
 
     Workers bind with SO_REUSEPORT, which would let a second firth-serve join the same port. A
     plain bind (no SO_REUSEPORT) fails while anything listens there, firth-serve included; an
@@ -71,17 +75,16 @@ def claim_address(host: str, port: int) -> socket.socket | None:
             lock.bind(f"\0firth-serve:{host}:{port}")
         except OSError:
             lock.close()
-            fail(f"cannot listen on {host}:{port} (another firth-serve is serving it)")
-            return None
+            raise AddressInUse(
+                f"cannot listen on {host}:{port} (another firth-serve is serving it)"
+            ) from None
     try:
-        probe = bind_socket(host, port, reuse_port=False, listen=False)
+        bind_socket(host, port, reuse_port=False, listen=False).close()
     except OSError as exc:
         if lock is not None:
             lock.close()
-        fail(f"cannot listen on {host}:{port} ({exc.strerror})")
-        return None
-    probe.close()
-    return lock or socket.socket()  # a placeholder where there is no abstract namespace
+        raise AddressInUse(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+    return lock
 
 
 def bind_socket(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.socket:
@@ -184,9 +187,10 @@ class Supervisor:
             if i != slot:
                 sock.close()
         # a forked worker inherits the supervisor's handlers: until uvicorn installs its own, a
-        # SIGTERM simply ends it (it serves nothing yet); reload is the supervisor's business
+        # SIGTERM simply ends it (it serves nothing yet). The supervisor drives the workers: a
+        # terminal's Ctrl-C (SIGINT to the whole group) and SIGHUP are its business alone.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         restarts = self.restarts
         run_worker(self.registry, self.settings, self.sockets[slot], ready_w, lambda: int(restarts.value))
@@ -212,8 +216,12 @@ class Supervisor:
                     self.restart_at.clear()
                     for sock in self.sockets:  # the workers hold their own until they stop listening
                         sock.close()
-                for worker in self.live():
-                    self.send(worker, signum)  # a second signal stops the workers outright
+                    for worker in self.live():
+                        self.send(worker, signal.SIGTERM)
+                else:  # asked twice: stop now
+                    log.warning("stopping at once: killing every worker")
+                    for worker in self.live():
+                        self.send(worker, signal.SIGKILL)
             elif signum == signal.SIGHUP and self.stop_deadline is None:
                 log.info("SIGHUP: replacing the workers one by one")
                 self.reload_queue = sorted(self.active)
@@ -327,28 +335,31 @@ class Supervisor:
 
 
 def serve(settings: Settings) -> int:
-    lock = claim_address(settings.host, settings.port)
-    if lock is None:
+    try:
+        lock = claim_address(settings.host, settings.port)
+    except AddressInUse as exc:
+        fail(str(exc))
         return 2
-    with lock:
-        registry = load_models(settings)
-        if registry is None:
-            return 2
-        sockets: list[socket.socket] = []
-        try:
-            for _ in range(settings.workers):
-                sockets.append(bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1))
-        except OSError as exc:  # something else took the port while the models loaded
-            for sock in sockets:
-                sock.close()
-            fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror})")
-            return 2
-        # fork after loading: workers share the loaded matrices and indexes copy-on-write and
-        # start at once. Safe because nothing here has started an OpenMP team or a thread (HNSW
-        # builds and uvicorn start inside each worker).
-        status = Supervisor(registry, settings, sockets).run()
+    registry = load_models(settings)
+    if registry is None:
+        return 2
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(settings.workers):
+            sockets.append(bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1))
+    except OSError as exc:  # something else took the port while the models loaded
+        for sock in sockets:
+            sock.close()
+        fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror})")
+        return 2
+    # fork after loading: workers share the loaded matrices and indexes copy-on-write and start
+    # at once. Safe because nothing here has started an OpenMP team or a thread (HNSW builds and
+    # uvicorn start inside each worker).
+    status = Supervisor(registry, settings, sockets).run()
     # Tearing down the interpreter with the models loaded takes a second or more on a busy host,
-    # and a stop should be prompt: nothing is left to clean up (the kernel closes the sockets).
+    # and a stop should be prompt: nothing is left to clean up (the kernel closes the sockets and
+    # releases the address lock, held until here).
+    del lock
     logging.shutdown()
     sys.stderr.flush()
     os._exit(status)

@@ -10,7 +10,8 @@ The drain (FIRTH_DRAIN_SECONDS, from the first SIGTERM or SIGINT):
    client that may be sending on them.
 3. At the drain deadline whatever still runs is cancelled. Either way the process then exits 0 at
    once (os._exit in the supervisor: a computation left in a thread is not waited for).
-A second signal stops the worker as uvicorn would.
+SIGINT is ignored (the supervisor turns it into SIGTERM); a second SIGTERM stops the worker as
+uvicorn would.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -45,6 +47,8 @@ class DrainingServer(uvicorn.Server):
         self.on_drain: Callable[[], None] = lambda: None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGINT:  # a terminal's Ctrl-C reaches every process: the supervisor decides
+            return
         if self.drain_deadline is None and not self.should_exit:
             self.drain_started = time.monotonic()
             self.drain_deadline = self.drain_started + self.drain_seconds

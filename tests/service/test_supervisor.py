@@ -309,3 +309,14 @@ def test_the_drain_deadline_cuts_what_still_runs_and_exits_0(tiny_model_dir: Pat
         stuck.close()
     finally:
         server.stop()
+
+
+def test_ctrl_c_to_the_process_group_stops_cleanly(served: Served) -> None:
+    """A terminal's Ctrl-C signals every process of the group: the workers leave it to the
+    supervisor, which drains them once; exit 0, no traceback."""
+    workers = served.workers()
+    os.killpg(served.process.pid, signal.SIGINT)
+    assert served.process.wait(timeout=15) == 0
+    wait_for(lambda: not any(alive(pid) for pid in workers), 2.0)
+    assert "Traceback" not in served.log.read_text()
+    assert not [r for r in served.log_records() if r.get("logger") == "firth.supervisor" and r.get("pid")]
