@@ -304,7 +304,7 @@ def test_the_drain_deadline_cuts_what_still_runs_and_exits_0(tiny_model_dir: Pat
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=10) == 0
         took = time.monotonic() - signalled
-        assert 1.4 < took < 3.0, took
+        assert 1.4 < took < 4.0, took  # the deadline, then a prompt exit (slack for a busy host)
         assert not stuck.recv(65536).startswith(b"HTTP/1.1 200")  # cut: closed, or a 5xx at most
         stuck.close()
     finally:
