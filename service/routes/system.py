@@ -77,6 +77,8 @@ async def healthz() -> dict[str, str]:
     },
 )
 async def readyz(request: Request) -> Response:
+    if request.app.state.draining:  # a load balancer should send no more: this worker is stopping
+        return problem(503, "not-ready", "Not ready", "shutting down", request.url.path)
     registry = _registry(request)
     if registry is None:
         return problem(503, "not-ready", "Not ready", "models are still loading", request.url.path)
