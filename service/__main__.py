@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("firth.auth").info(access.describe())
 
     from service.metrics import clear_multiprocess_dir
-    from service.workers import serve
+    from service.supervisor import serve
 
     clear_multiprocess_dir()
     return serve(settings)

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="serving processes, forked after the models are loaded, each with its own "
         "SO_REUSEPORT socket; default one per CPU available to the process",
     )
+    drain_seconds: float = Field(
+        default=20,
+        ge=0,
+        description="on SIGTERM, /readyz answers 503 and requests in flight get this long to finish "
+        "before they are cut; keep it under the platform's stop timeout (Docker: stop_grace_period)",
+    )
     log_level: LogLevel = Field(default="info", description="lowest level logged")
     log_json: bool = Field(default=True, description="one JSON object a line on stderr; off: readable text")
 
