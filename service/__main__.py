@@ -35,13 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyFileError as exc:
         print(f"firth-serve: error: {exc}", file=sys.stderr)
         return 2
-    logging.getLogger("firth.auth").info(access.describe())
 
     from service.metrics import clear_multiprocess_dir
     from service.supervisor import serve
 
     clear_multiprocess_dir()
-    return serve(settings)
+    return serve(settings, announce=lambda: logging.getLogger("firth.auth").info(access.describe()))
 
 
 if __name__ == "__main__":
