@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from uvicorn.logging import TRACE_LOG_LEVEL
 
 # Set by the observability middleware for the duration of a request. Context variables follow
 # the request into `run_in_threadpool`, so engine and error logs carry the id too.
@@ -88,6 +89,8 @@ def logging_config(level: str = "info", json: bool = True) -> dict[str, Any]:
     """Root and uvicorn's loggers -> one stderr handler with our formatter."""
     formatter = "service.logging_setup.JsonFormatter" if json else "service.logging_setup.TextFormatter"
     level = level.upper()
+    # uvicorn's own level: dictConfig refuses "TRACE" until uvicorn.config has been imported
+    logging.addLevelName(TRACE_LOG_LEVEL, "TRACE")
     return {
         "version": 1,
         "disable_existing_loggers": False,

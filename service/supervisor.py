@@ -34,6 +34,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -334,12 +335,16 @@ class Supervisor:
         return 0
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, announce: Callable[[], None] | None = None) -> int:
+    """Claim the address, load the models, fork the workers; `announce` logs start-up facts once
+    the address is ours (a second instance's only output is its one error line)."""
     try:
         lock = claim_address(settings.host, settings.port)
     except AddressInUse as exc:
         fail(str(exc))
         return 2
+    if announce is not None:
+        announce()
     registry = load_models(settings)
     if registry is None:
         return 2
