@@ -3,6 +3,10 @@
 `sgns_step` and `cbow_step` are the per-example math; `train_chunk_sg` / `train_chunk_cbow`
 run them over a chunk of the token-id stream with the GIL released, so several Python threads
 train one shared pair of matrices at once (Hogwild, as word2vec.c and gensim do).
+`train_chunk_sg_batched` (the default skip-gram) draws one set of negatives a window and updates
+the window as one small matrix-matrix product (`sg_window_step`; Ji et al. 2016, "HogBatch"):
+each output row is written once a window instead of once a pair, so racing threads collide
+on the frequent words' rows several times less often.
 
 Conventions follow word2vec.c and gensim:
 - skip-gram predicts the centre word from each context word: the input vector is the context
