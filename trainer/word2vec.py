@@ -41,6 +41,13 @@ class Word2VecParams:
     min_alpha: float = field(metadata={"help": "final learning rate"})
     threads: int = field(metadata={"help": "worker threads (0: every core)"})
     seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
+    batch_negatives: str = field(
+        metadata={
+            "help": "skip-gram: one set of negatives a window, updated as one matrix product "
+            "(pWord2Vec's HogBatch; 'off': fresh negatives for every pair, word2vec.c's update)",
+            "choices": ("on", "off"),
+        }
+    )
 
     def resolved(self) -> Word2VecParams:
         """The parameters a run uses: threads 0 becomes the number of cores."""
@@ -61,6 +68,8 @@ class Word2VecParams:
                 f"min-alpha, got {self.min_alpha}"
             )
         require_threads_and_seed(self.threads, self.seed)
+        if self.batch_negatives not in ("on", "off"):
+            raise ConfigurationError(f"batch-negatives must be 'on' or 'off', not {self.batch_negatives!r}")
 
 
 _SGNS = Word2VecParams(
@@ -74,6 +83,10 @@ _SGNS = Word2VecParams(
     min_alpha=1e-4,  # gensim's final rate (word2vec.c: alpha * 1e-4)
     threads=0,  # every core
     seed=1,  # seeds the initial vectors and every chunk's random stream
+    # Shared negatives write each hot output row once a window rather than once a pair: faster on
+    # one thread and far less contention on several. "off" (word2vec.c's and gensim's per-pair
+    # draws) sees more distinct negatives per epoch, which may matter when epochs are few.
+    batch_negatives="on",
 )
 # One table of defaults an algorithm, beside its trainer (as fastText's `unsupervised_default`):
 # what `firth train` uses for every flag left out, and what its --help shows.
@@ -136,7 +149,13 @@ def train_word2vec(
     n_chunks = len(bounds) - 1
     length = max(int(ids.shape[0]), 1)
     schedule = p.epochs * length
-    kernel = kernels.train_chunk_sg if p.algorithm == "sgns" else kernels.train_chunk_cbow
+    # CBOW's kernel already updates once a window (one hidden row against the window's targets).
+    if p.algorithm == "cbow":
+        kernel = kernels.train_chunk_cbow
+    elif p.batch_negatives == "on":
+        kernel = kernels.train_chunk_sg_batched
+    else:
+        kernel = kernels.train_chunk_sg
     config = kernels.KernelConfig(ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative))
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 

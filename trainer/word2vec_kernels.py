@@ -3,6 +3,10 @@
 `sgns_step` and `cbow_step` are the per-example math; `train_chunk_sg` / `train_chunk_cbow`
 run them over a chunk of the token-id stream with the GIL released, so several Python threads
 train one shared pair of matrices at once (Hogwild, as word2vec.c and gensim do).
+`train_chunk_sg_batched` (the default skip-gram) draws one set of negatives a window and updates
+the window as one small matrix-matrix product (`sg_window_step`; Ji et al. 2016, "HogBatch"):
+each output row is written once a window instead of once a pair, so racing threads collide
+on the frequent words' rows several times less often.
 
 Conventions follow word2vec.c and gensim:
 - skip-gram predicts the centre word from each context word: the input vector is the context
@@ -219,6 +223,96 @@ def cbow_step(
     return loss
 
 
+@numba.njit(inline="always", fastmath=True)
+def _sg_window(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    cin: np.ndarray,
+    cout: np.ndarray,
+    grads: np.ndarray,
+    acc: np.ndarray,
+    want_loss: bool,
+) -> float:
+    """One skip-gram window as a matrix-matrix update (Ji et al. 2016, pWord2Vec's HogBatch): the
+    context rows C (n_contexts x dim) all predict the same targets, whose output rows O
+    (n_targets x dim: the centre word, then the window's shared negatives) are read once.
+    G = alpha * (labels - sigmoid(C O^T)); then O += G^T C and C += G O, both from the rows as
+    they were, so this is the exact gradient step of the window's summed loss, and each output
+    row is written once a window instead of once a pair. cin, cout, grads and acc are scratch
+    (>= n_contexts x dim, >= n_targets x dim, >= n_contexts x n_targets, dim)."""
+    dim = w_in.shape[1]
+    for m in range(n_contexts):
+        c = contexts[m]
+        for d in range(dim):
+            cin[m, d] = w_in[c, d]
+    for k in range(n_targets):
+        t = targets[k]
+        for d in range(dim):
+            cout[k, d] = w_out[t, d]
+    loss = 0.0
+    for m in range(n_contexts):
+        for k in range(n_targets):
+            f = np.float32(0.0)
+            for d in range(dim):
+                f += cin[m, d] * cout[k, d]
+            label = 1.0 if k == 0 else 0.0
+            if want_loss:
+                loss += _log_loss(f, label)
+            grads[m, k] = np.float32((label - sigmoid(f)) * alpha)
+    for k in range(n_targets):
+        g = grads[0, k]
+        for d in range(dim):
+            acc[d] = g * cin[0, d]
+        for m in range(1, n_contexts):
+            g = grads[m, k]
+            for d in range(dim):
+                acc[d] += g * cin[m, d]
+        t = targets[k]
+        for d in range(dim):
+            w_out[t, d] += acc[d]
+    for m in range(n_contexts):
+        g = grads[m, 0]
+        for d in range(dim):
+            acc[d] = g * cout[0, d]
+        for k in range(1, n_targets):
+            g = grads[m, k]
+            for d in range(dim):
+                acc[d] += g * cout[k, d]
+        c = contexts[m]
+        for d in range(dim):
+            w_in[c, d] += acc[d]
+    return loss
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def sg_window_step(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    want_loss: bool = True,
+) -> float:
+    """The batched skip-gram update of one window (see _sg_window) with its own scratch: moves
+    both matrices by -alpha * the gradient of the window's loss (the sum over its context words
+    of sgns_step's loss, against the shared targets) and returns that loss before the step."""
+    dim = w_in.shape[1]
+    cin = np.empty((max(n_contexts, 1), dim), dtype=np.float32)
+    cout = np.empty((n_targets, dim), dtype=np.float32)
+    grads = np.empty((max(n_contexts, 1), n_targets), dtype=np.float32)
+    acc = np.empty(dim, dtype=np.float32)
+    return _sg_window(
+        w_in, w_out, contexts, n_contexts, targets, n_targets, alpha, cin, cout, grads, acc, want_loss
+    )
+
+
 @numba.njit(inline="always")
 def _draw_targets(
     center: int,
@@ -304,6 +398,54 @@ def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
                 else:
                     sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, False)
                 examples += 1
+    return words, kept, loss, examples
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
+    """Skip-gram over the chunk with one set of negatives a window (pWord2Vec's HogBatch): the
+    centre word's window is one matrix-matrix update (_sg_window). Same contract as
+    train_chunk_sg, except that the loss is summed over the pairs of every LOSS_EVERY-th window
+    (a systematic sample of windows, so the driver's mean an example stays an estimate of it)."""
+    stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
+    alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    start, end, alpha_start, alpha_end, seed = chunk
+    dim = w_in.shape[1]
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int32)
+    contexts = np.empty(2 * window, dtype=np.int32)
+    cin = np.empty((2 * window, dim), dtype=np.float32)
+    cout = np.empty((negative + 1, dim), dtype=np.float32)
+    grads = np.empty((2 * window, negative + 1), dtype=np.float32)
+    acc = np.empty(dim, dtype=np.float32)
+    rng = seed
+    pos = start
+    words = 0
+    kept = 0
+    loss = 0.0
+    examples = 0
+    windows = 0
+    span = max(end - start, 1)
+    while pos < end:
+        pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
+        words += raw
+        kept += n
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        for i in range(n):
+            rng = xorshift(rng)
+            reduced = int(window - np.int64((rng * _MUL) % np.uint64(window)))
+            nc = 0
+            for j in range(max(0, i - reduced), min(n, i + reduced + 1)):
+                if j != i:
+                    contexts[nc] = buf[j]
+                    nc += 1
+            if nc == 0:
+                continue
+            nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
+            want = windows & LOSS_EVERY_MASK == 0
+            loss += _sg_window(w_in, w_out, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want)
+            windows += 1
+            examples += nc
     return words, kept, loss, examples
 
 

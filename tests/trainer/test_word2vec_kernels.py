@@ -108,6 +108,47 @@ def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.n
     assert cbow_loss(new_in, new_out, contexts, targets) < before
 
 
+def sg_window_loss(w_in: np.ndarray, w_out: np.ndarray, contexts: list[int], targets: list[int]) -> float:
+    """A skip-gram window's loss: every context word predicts the same targets (shared negatives)."""
+    return sum(sgns_loss(w_in, w_out, c, targets) for c in contexts)
+
+
+@pytest.mark.parametrize(
+    ("contexts", "targets"),
+    [([0, 4, 6, 3], [2, 1, 7]), ([0, 4, 0, 5], [2, 1, 1, 7])],  # the second repeats a context and a negative
+)
+def test_batched_sg_window_step_is_minus_alpha_times_gradient(
+    mats: tuple[np.ndarray, np.ndarray], contexts: list[int], targets: list[int]
+) -> None:
+    """The HogBatch update of a window equals -alpha times the numerical gradient of the window's
+    summed loss, also when a word appears twice among the contexts or the negatives."""
+    w_in64, w_out64 = mats
+    alpha = 0.05
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    before = sg_window_loss(w_in, w_out, contexts, targets)
+    in_rows, out_rows = sorted(set(contexts)), sorted(set(targets))
+    g_in = numeric_grad(lambda: sg_window_loss(w_in64, w_out64, contexts, targets), w_in64, in_rows)
+    g_out = numeric_grad(lambda: sg_window_loss(w_in64, w_out64, contexts, targets), w_out64, out_rows)
+    new_in, new_out = w_in.copy(), w_out.copy()
+    reported = k.sg_window_step(
+        new_in,
+        new_out,
+        np.array(contexts, np.int32),
+        len(contexts),
+        np.array(targets, np.int32),
+        len(targets),
+        alpha,
+    )
+    assert reported == pytest.approx(before, rel=1e-5)
+    np.testing.assert_allclose((new_in - w_in)[in_rows] / -alpha, g_in, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose((new_out - w_out)[out_rows] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    untouched_out = [r for r in range(8) if r not in targets]
+    untouched_in = [r for r in range(8) if r not in contexts]
+    assert np.array_equal(new_out[untouched_out], w_out[untouched_out])
+    assert np.array_equal(new_in[untouched_in], w_in[untouched_in])
+    assert sg_window_loss(new_in, new_out, contexts, targets) < before
+
+
 def test_sigmoid_table_is_accurate() -> None:
     x = np.linspace(-12, 12, 100_001)
     exact = 1 / (1 + np.exp(-x))
@@ -140,7 +181,7 @@ def test_keep_thresholds_follow_word2vec_formula() -> None:
     assert np.all(keep_thresholds(counts, 0) == 2**32)
 
 
-@pytest.mark.parametrize("kernel", [k.train_chunk_sg, k.train_chunk_cbow])
+@pytest.mark.parametrize("kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow])
 def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-untyped-def]
     """The chunk kernels take one KernelConfig and one Chunk: every word of the chunk is read, only
     the rows of its words move, and the same Chunk on the same start gives the same matrices."""
