@@ -55,3 +55,16 @@ class ConfigurationError(FirthError):
 
 class TrainingDiverged(FirthError):
     """Training blew up (the loss rose instead of falling); no model is written."""
+
+
+class VectorizationError(InvalidQuery):
+    """A TextVectorization option Keras' layer refuses too (max_tokens < 2, a sequence length
+    outside int mode ...)."""
+
+
+class IdOutOfRange(InvalidQuery):
+    """A token id outside the layer's vocabulary (firth's encode ids)."""
+
+
+class OutputTooLarge(InvalidQuery):
+    """An answer past the service's size limits (a dense bag of a huge vocabulary, a whole matrix)."""

@@ -16,8 +16,8 @@ dense output) unless `ragged`. Bag modes are one row of width `vocabulary_size` 
 tf-idf: Keras multiplies counts by `idf = log(1 + N / (1 + df))`, df a word's document frequency
 in the adapted data. A model records no document frequencies, so firth applies the same formula
 to what it has: df = the word's corpus count and N = the corpus' total count. A model without
-counts (an imported GloVe) gets counts from Zipf's law on its frequency rank (count_r = 1/r,
-N = the harmonic number of the vocabulary size). "[UNK]" gets the mean weight of the layer's
+counts (an imported GloVe) gets counts from Zipf's law on its frequency rank: count_r = V / r for V
+words (the rarest seen once), N their sum. "[UNK]" gets the mean weight of the layer's
 words, as Keras gives it when it adapts; the columns past the vocabulary (pad_to_max_tokens) 0.
 """
 
@@ -29,14 +29,12 @@ from typing import Literal
 
 import numpy as np
 
+from firth_core.errors import VectorizationError
+
 OutputMode = Literal["int", "multi_hot", "count", "tf_idf"]
 PAD_TOKEN = ""
 UNK_TOKEN = "[UNK]"
 PAD_ID = 0
-
-
-class VectorizationError(ValueError):
-    """An option Keras' layer refuses too (max_tokens < 2, a sequence length in a bag mode ...)."""
 
 
 def special_tokens(mode: OutputMode) -> tuple[str, ...]:
@@ -114,12 +112,13 @@ def encode_int(
     out = np.full((len(ids), length), PAD_ID, dtype=np.int64)
     for n, i in enumerate(ids):
         out[n, : len(i)] = i
-    return out.tolist()  # type: ignore[no-any-return]
+    return out.tolist()
 
 
 def zipf_counts(vocab_size: int) -> np.ndarray:
-    """Counts proportional to 1/rank (Zipf's law, exponent 1) for a model that records none."""
-    return 1.0 / np.arange(1, vocab_size + 1, dtype=np.float64)
+    """Counts by Zipf's law (exponent 1) for a model that records none: count_r = V / r, so the
+    rarest of V words is seen once (the scale matters: Keras' formula adds 1 to a count)."""
+    return vocab_size / np.arange(1, vocab_size + 1, dtype=np.float64)
 
 
 def idf_from_counts(counts: np.ndarray | None, vocab_size: int) -> np.ndarray:

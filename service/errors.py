@@ -22,11 +22,14 @@ from firth_core.errors import (
     DimensionMismatch,
     EmptyQuery,
     FirthError,
+    IdOutOfRange,
     InputFormatError,
     InvalidQuery,
     InvalidVector,
+    OutputTooLarge,
     UnknownModel,
     UnknownWord,
+    VectorizationError,
 )
 from service.logging_setup import request_id_var
 
@@ -60,6 +63,9 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     UnknownModel: (404, "unknown-model", "Unknown model"),
     UnknownWord: (404, "unknown-word", "Word not in vocabulary"),
     EmptyQuery: (422, "empty-query", "Empty query"),
+    VectorizationError: (422, "invalid-vectorization", "Invalid TextVectorization option"),
+    IdOutOfRange: (422, "id-out-of-range", "Token id out of range"),
+    OutputTooLarge: (422, "output-too-large", "Answer too large"),
     InvalidQuery: (422, "invalid-query", "Invalid query"),
     DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
     InvalidVector: (422, "invalid-vector", "Invalid vector"),

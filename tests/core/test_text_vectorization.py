@@ -101,10 +101,10 @@ def test_idf_from_counts_is_keras_formula_with_counts_as_document_frequencies() 
     counts = np.array([50, 30, 20])
     got = idf_from_counts(counts, 3)
     assert got == pytest.approx([math.log(1 + 100 / 51), math.log(1 + 100 / 31), math.log(1 + 100 / 21)])
-    zipf = idf_from_counts(None, 3)  # counts 1, 1/2, 1/3 by rank
-    total = 1 + 1 / 2 + 1 / 3
+    zipf = idf_from_counts(None, 3)  # counts 3, 3/2, 1 by rank: the rarest word seen once
+    total = 3 + 1.5 + 1
     assert zipf == pytest.approx(
-        [math.log(1 + total / 2), math.log(1 + total / 1.5), math.log(1 + total / (4 / 3))]
+        [math.log(1 + total / 4), math.log(1 + total / 2.5), math.log(1 + total / 2)]
     )
     assert zipf[0] < zipf[1] < zipf[2]  # rarer words weigh more
 
