@@ -81,7 +81,39 @@ MALFORMED_JSON = (400, "malformed-json", "Request body is not valid JSON")
 INTERNAL = (500, "internal-error", "Internal error")
 
 
+OPENAI_PREFIX = "/openai/"  # OpenAI-compatible routes answer errors in OpenAI's shape
+# slug -> the request field an OpenAI error names in `param`
+_OPENAI_PARAMS = {
+    "unknown-model": "model",
+    "dimension-mismatch": "dimensions",
+    "id-out-of-range": "input",
+    "empty-query": "input",
+}
+
+
+def openai_error(status: int, slug: str, detail: str, extensions: dict[str, Any]) -> Response:
+    """The same error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, which its
+    clients parse: invalid input is a 400 as OpenAI answers it, an unknown model 404 model_not_found."""
+    param = _OPENAI_PARAMS.get(slug)
+    errors = extensions.get("errors")
+    if errors:
+        loc = [part for part in errors[0]["loc"] if part != "body"]
+        param = ".".join(loc[:1]) or param
+    status = 400 if status == 422 else status
+    body = {
+        "error": {
+            "message": detail,
+            "type": "server_error" if status >= 500 else "invalid_request_error",
+            "param": param,
+            "code": "model_not_found" if slug == "unknown-model" else slug.replace("-", "_"),
+        }
+    }
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
 def problem(status: int, slug: str, title: str, detail: str, instance: str, **extensions: Any) -> Response:
+    if instance.startswith(OPENAI_PREFIX):
+        return openai_error(status, slug, detail, extensions)
     body = {
         "type": f"/problems/{slug}",
         "title": title,
