@@ -24,6 +24,8 @@ from firth_client.errors import (
 )
 from firth_client.results import (
     AnalogyResult,
+    EmbeddingMatrix,
+    Encoding,
     Evaluation,
     Health,
     ModelInfo,
@@ -35,11 +37,15 @@ from firth_client.results import (
     Readiness,
     Similarity,
     Vectors,
+    VocabularyEntry,
+    VocabularyPage,
 )
 
 __all__ = [
     "AnalogyResult",
     "AsyncFirthClient",
+    "EmbeddingMatrix",
+    "Encoding",
     "Evaluation",
     "FirthAPIError",
     "FirthClient",
@@ -62,5 +68,7 @@ __all__ = [
     "UnknownWordError",
     "ValidationError",
     "Vectors",
+    "VocabularyEntry",
+    "VocabularyPage",
     "__version__",
 ]
