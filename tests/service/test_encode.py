@@ -214,3 +214,15 @@ async def test_matrix_for_max_tokens_matches_encode_ids(api: httpx.AsyncClient) 
 async def test_bad_matrix_requests_are_problems(api: httpx.AsyncClient, body: dict[str, Any]) -> None:
     r = await api.post(f"{TINY}/embedding-matrix", json=body)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+
+
+async def test_vocabulary_prefix_agrees_with_a_scan(api: httpx.AsyncClient) -> None:
+    from tests.conftest import random_matrix
+
+    words = random_matrix()[0]
+    for prefix in ("w01", "w2999", "w3", "x"):
+        body = (
+            await api.get("/v1/models/random/vocabulary", params={"prefix": prefix, "limit": 1000})
+        ).json()
+        expected = [w for w in words if w.startswith(prefix)]
+        assert [w["word"] for w in body["words"]] == expected and body["total"] == len(expected)
