@@ -120,3 +120,36 @@ def test_idf_from_counts_is_keras_formula_with_counts_as_document_frequencies() 
 def test_options_keras_refuses_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(VectorizationError):
         Layer(**kwargs)  # type: ignore[arg-type]
+
+
+def test_against_the_real_keras_layer_when_tensorflow_is_installed() -> None:
+    """The same texts through keras.layers.TextVectorization(vocabulary=the model's words): run
+    where TensorFlow is installed (it is not a dev dependency: see the README)."""
+    tf = pytest.importorskip("tensorflow")
+    words = ["the", "cat", "sat", "on", "mat", "dog", "a", "and"]
+    texts = ["The cat sat on the mat", "a dog and a qwzx cat", "zzz", "the the the dog"]
+    rows = rows_of(words, texts, "lower_and_strip_punctuation")
+    counts = np.array([80, 40, 20, 30, 5, 35, 60, 50])
+    for max_tokens in (None, 6):
+        keras_int = tf.keras.layers.TextVectorization(
+            max_tokens=max_tokens, vocabulary=words[: (max_tokens or 99) - 2], output_sequence_length=5
+        )
+        got = encode_int(Layer(len(words), "int", max_tokens), rows, output_sequence_length=5)
+        assert got == keras_int(texts).numpy().tolist()
+        for mode in ("multi_hot", "count"):
+            keep = words[: (max_tokens or 99) - 1]
+            keras_bag = tf.keras.layers.TextVectorization(
+                max_tokens=max_tokens, vocabulary=keep, output_mode=mode
+            )
+            np.testing.assert_array_equal(
+                encode_bag(Layer(len(words), mode, max_tokens), rows), keras_bag(texts).numpy()
+            )
+        layer = Layer(len(words), "tf_idf", max_tokens)
+        idf = idf_from_counts(counts, len(words))
+        keras_tfidf = tf.keras.layers.TextVectorization(
+            max_tokens=max_tokens,
+            vocabulary=words[: layer.words],
+            idf_weights=idf[: layer.words],
+            output_mode="tf_idf",
+        )
+        np.testing.assert_allclose(encode_bag(layer, rows, idf), keras_tfidf(texts).numpy(), rtol=1e-5)
