@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.config.dictConfig(log_config)
 
     from service.metrics import clear_multiprocess_dir
-    from service.workers import serve
+    from service.supervisor import serve
 
     clear_multiprocess_dir()
     return serve(settings)

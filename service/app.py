@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.draining = False  # set on SIGTERM (service/workers.py): /readyz answers 503
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_observability(app)  # outermost: times and counts every answer, serves /metrics

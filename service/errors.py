@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from firth_core.errors import (
     ArtifactError,
@@ -145,6 +146,21 @@ def problem_for(exc: Exception, instance: str) -> Response:
     return problem(status, slug, title, "the server failed to answer; the error was logged", instance)
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to, for a 405's Allow header: the router lists only
+    those of the first route that matched the path, and GET and POST of one path are two routes."""
+    methods = {
+        method
+        for route in request.app.router.routes
+        for method in HTTP_METHODS
+        if route.matches({**request.scope, "method": method})[0] is Match.FULL
+    }
+    return ", ".join(m for m in HTTP_METHODS if m in methods)
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the offending input back: it may be large. Location and message suffice.
     return [
@@ -190,6 +206,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = problem(exc.status_code, slug, title, str(exc.detail), request.url.path)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request) or response.headers.get("Allow", "")
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

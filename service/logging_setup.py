@@ -20,7 +20,18 @@ request_id_var: ContextVar[str | None] = ContextVar("firth_request_id", default=
 
 # Extra fields a record may carry (`log.info(..., extra={...})`). A closed list: anything else a
 # caller passes is dropped, so a stray `extra={"body": ...}` cannot leak into the log.
-EXTRA_FIELDS = ("request_id", "method", "route", "status", "duration_ms", "model")
+EXTRA_FIELDS = (
+    "request_id",
+    "method",
+    "route",
+    "status",
+    "duration_ms",
+    "model",
+    "worker",  # the supervisor's lines about a worker: its slot, pid, and how it ended
+    "pid",
+    "signal",
+    "exit_status",
+)
 
 
 class JsonFormatter(logging.Formatter):
