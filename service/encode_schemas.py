@@ -3,11 +3,21 @@ the OpenAPI schema declares them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
 
 from firth_core.text_vectorization import OutputMode
+from service.schemas import NOT_NULL, NULL, WHOLE_NUMBER, exactly_one_of
 
 MAX_TEXTS = 1000  # texts in one request
 MAX_TEXT_CHARS = 100_000  # characters in one text
@@ -26,13 +36,15 @@ Text = Annotated[
 ]
 Texts = Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
 MaxTokens = Annotated[
-    int,
+    StrictInt,
     Field(
         ge=2,
         le=MAX_TOKENS_LIMIT,
         description="Keras' max_tokens: the layer's vocabulary size, counting the pad and [UNK].",
     ),
+    WHOLE_NUMBER,
 ]
+BAG_MODES: list[Any] = [mode for mode in get_args(OutputMode) if mode != "int"]
 
 
 class _Strict(BaseModel):
@@ -47,18 +59,40 @@ class EncodeRequest(_Strict):
         "one row per text over the ids ([UNK] at 0, no pad), as Keras' TextVectorization.",
     )
     max_tokens: MaxTokens | None = None
-    output_sequence_length: Annotated[int, Field(ge=1, le=MAX_SEQUENCE_LENGTH)] | None = Field(
-        None, description="int mode: pad with 0 or truncate at the end to this length."
+    output_sequence_length: Annotated[StrictInt, Field(ge=1, le=MAX_SEQUENCE_LENGTH), WHOLE_NUMBER] | None = (
+        Field(None, description="int mode: pad with 0 or truncate at the end to this length.")
     )
-    pad_to_max_tokens: bool = Field(False, description="Bag modes: rows as wide as max_tokens.")
-    ragged: bool = Field(False, description="int mode: unpadded id lists, one length per text.")
+    pad_to_max_tokens: StrictBool = Field(
+        False, description="Bag modes, with max_tokens: rows as wide as max_tokens."
+    )
+    ragged: StrictBool = Field(False, description="int mode: unpadded id lists, one length per text.")
+    # Keras' own rules, checked by firth_core's Layer (422 invalid-vectorization); stated here too.
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "output_sequence_length and ragged only in output_mode int (the default); "
+            "pad_to_max_tokens only in a bag mode and with max_tokens.",
+            "allOf": [
+                {
+                    "anyOf": [
+                        {"properties": {"output_mode": {"const": "int"}}},
+                        {"properties": {"output_sequence_length": NULL, "ragged": {"const": False}}},
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"pad_to_max_tokens": {"const": False}}},
+                        {
+                            "required": ["output_mode", "max_tokens"],
+                            "properties": {"output_mode": {"enum": BAG_MODES}, "max_tokens": NOT_NULL},
+                        },
+                    ]
+                },
+            ],
             "examples": [
                 {"texts": ["The cat sat on the mat.", "qwzx cat"], "output_sequence_length": 8},
                 {"texts": ["the cat", "the the dog"], "output_mode": "count", "max_tokens": 10},
-            ]
+            ],
         },
     )
 
@@ -145,14 +179,18 @@ class EmbeddingMatrixRequest(_Strict):
         description='Instead of a vocabulary: the model\'s own ids, "", "[UNK]" and max_tokens - 2 words.',
     )
     format: Literal["npy", "json"] = Field("npy", description="npy: a float32 .npy file; json: nested lists.")
-    normalize: bool = Field(False, description="Unit-length word rows (the special and missing rows stay 0).")
+    normalize: StrictBool = Field(
+        False, description="Unit-length word rows (the special and missing rows stay 0)."
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Either a `vocabulary` or `max_tokens`.",
+            **exactly_one_of("vocabulary", "max_tokens"),
             "examples": [
                 {"vocabulary": ["", "[UNK]", "the", "cat", "qwzx"], "format": "json"},
                 {"max_tokens": 20000},
-            ]
+            ],
         },
     )
 
@@ -165,7 +203,7 @@ class EmbeddingMatrixRequest(_Strict):
 
 class EmbeddingMatrixResponse(BaseModel):
     model: str
-    shape: tuple[int, int]
+    shape: Annotated[list[int], Field(min_length=2, max_length=2, description="Rows, columns.")]
     words: list[str] = Field(description="Row i's word: as given, or the model's for max_tokens.")
     missing: list[str] = Field(description='Words with no vector (zero rows), "" and "[UNK]" not included.')
     matrix: list[list[float]]

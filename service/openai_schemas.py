@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 from service.encode_schemas import MAX_SEQUENCE_LENGTH, MAX_TEXT_CHARS, MAX_TEXTS
+from service.schemas import WHOLE_NUMBER
 
 OpenAIText = Annotated[StrictStr, StringConstraints(max_length=MAX_TEXT_CHARS)]
-TokenIds = Annotated[list[StrictInt], Field(min_length=1, max_length=MAX_SEQUENCE_LENGTH)]
+# firth's encode ids: 0 and up; the model's vocabulary size bounds them (400 id_out_of_range)
+TokenId = Annotated[StrictInt, Field(ge=0), WHOLE_NUMBER]
+TokenIds = Annotated[list[TokenId], Field(min_length=1, max_length=MAX_SEQUENCE_LENGTH)]
 EmbeddingInput = (
     OpenAIText
     | Annotated[list[OpenAIText], Field(min_length=1, max_length=MAX_TEXTS)]
@@ -28,7 +31,7 @@ class EmbeddingsRequest(BaseModel):
     encoding_format: Literal["float", "base64"] = Field(
         "float", description="base64: little-endian float32, as OpenAI's clients decode it."
     )
-    dimensions: Annotated[int, Field(ge=1)] | None = Field(
+    dimensions: Annotated[StrictInt, Field(ge=1), WHOLE_NUMBER] | None = Field(
         None,
         description="Accepted only when equal to the model's dimension (firth does not shorten vectors).",
     )
