@@ -26,6 +26,8 @@ from firth_client.errors import (
 )
 from firth_client.results import (
     AnalogyResult,
+    EmbeddingMatrix,
+    Encoding,
     Evaluation,
     Health,
     ModelInfo,
@@ -37,11 +39,15 @@ from firth_client.results import (
     Readiness,
     Similarity,
     Vectors,
+    VocabularyEntry,
+    VocabularyPage,
 )
 
 __all__ = [
     "AnalogyResult",
     "AsyncFirthClient",
+    "EmbeddingMatrix",
+    "Encoding",
     "Evaluation",
     "FirthAPIError",
     "FirthClient",
@@ -66,5 +72,7 @@ __all__ = [
     "UnknownWordError",
     "ValidationError",
     "Vectors",
+    "VocabularyEntry",
+    "VocabularyPage",
     "__version__",
 ]

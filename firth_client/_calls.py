@@ -7,6 +7,8 @@ the live app's spec, and another checks that the client's methods really reach e
 
 from __future__ import annotations
 
+import io
+import json as jsonlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -18,6 +20,8 @@ import numpy as np
 from firth_client.errors import UnexpectedResponseError, error_from_response
 from firth_client.results import (
     AnalogyResult,
+    EmbeddingMatrix,
+    Encoding,
     Evaluation,
     Health,
     Method,
@@ -31,6 +35,8 @@ from firth_client.results import (
     Readiness,
     Similarity,
     Vectors,
+    VocabularyEntry,
+    VocabularyPage,
     neighbors_of,
 )
 
@@ -59,6 +65,9 @@ OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/models/{model}/doesnt-match"),
         ("POST", "/v1/models/{model}/evaluate"),
         ("POST", "/v1/models/{model}/project"),
+        ("POST", "/v1/models/{model}/encode"),
+        ("GET", "/v1/models/{model}/vocabulary"),
+        ("POST", "/v1/models/{model}/embedding-matrix"),
     }
 )
 
@@ -492,3 +501,96 @@ def project(
     if perplexity is not None:
         body["perplexity"] = perplexity
     return _call("POST", "/v1/models/{model}/project", _projection, json=body, model=model)
+
+
+# -- text to ids and the embedding matrix ------------------------------------------------------------
+
+
+def encode(
+    model: str,
+    texts: Sequence[str],
+    output_mode: str,
+    max_tokens: int | None,
+    output_sequence_length: int | None,
+    pad_to_max_tokens: bool,
+    ragged: bool,
+) -> Call[Encoding]:
+    def parse(r: httpx.Response) -> Encoding:
+        body = r.json()
+        rows = body["ids"]
+        ids: np.ndarray | list[np.ndarray]
+        if body["output_mode"] != "int":
+            ids = np.array(rows, dtype=np.float32).reshape(len(rows), -1)
+        elif ragged:
+            ids = [np.array(row, dtype=np.int64) for row in rows]
+        else:
+            ids = np.array(rows, dtype=np.int64).reshape(len(rows), -1)
+        return Encoding(
+            model=str(body["model"]),
+            output_mode=str(body["output_mode"]),
+            vocabulary_size=int(body["vocabulary_size"]),
+            ids=ids,
+            tokens=tuple(tuple(t["tokens"]) for t in body["texts"]),
+            oov=tuple(tuple(t["oov"]) for t in body["texts"]),
+        )
+
+    body: dict[str, Any] = {
+        "texts": list(texts),
+        "output_mode": output_mode,
+        "pad_to_max_tokens": pad_to_max_tokens,
+        "ragged": ragged,
+    }
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if output_sequence_length is not None:
+        body["output_sequence_length"] = output_sequence_length
+    return _call("POST", "/v1/models/{model}/encode", parse, json=body, model=model)
+
+
+def vocabulary(model: str, offset: int, limit: int, prefix: str | None) -> Call[VocabularyPage]:
+    def parse(r: httpx.Response) -> VocabularyPage:
+        body = r.json()
+        return VocabularyPage(
+            model=str(body["model"]),
+            total=int(body["total"]),
+            offset=int(body["offset"]),
+            limit=int(body["limit"]),
+            prefix=body["prefix"],
+            words=tuple(
+                VocabularyEntry(w["word"], int(w["id"]), int(w["rank"]), w["count"]) for w in body["words"]
+            ),
+        )
+
+    params = {"offset": offset, "limit": limit, "prefix": prefix}
+    return _call("GET", "/v1/models/{model}/vocabulary", parse, params=params, model=model)
+
+
+def embedding_matrix(
+    model: str, vocabulary: Sequence[str] | None, max_tokens: int | None, normalize: bool, format: str
+) -> Call[EmbeddingMatrix]:
+    def parse(r: httpx.Response) -> EmbeddingMatrix:
+        if format == "json":
+            body = r.json()
+            rows, dim = body["shape"]
+            return EmbeddingMatrix(
+                model=str(body["model"]),
+                matrix=np.array(body["matrix"], dtype=np.float32).reshape(rows, dim),
+                words=tuple(body["words"]),
+                missing=tuple(body["missing"]),
+                missing_count=len(body["missing"]),
+            )
+        matrix = np.load(io.BytesIO(r.content), allow_pickle=False)
+        return EmbeddingMatrix(
+            model=model,
+            matrix=matrix,
+            words=tuple(vocabulary) if vocabulary is not None else None,
+            missing=tuple(jsonlib.loads(r.headers["x-firth-missing-words"])),
+            missing_count=int(r.headers["x-firth-missing-count"]),
+        )
+
+    body: dict[str, Any] = {"normalize": normalize, "format": format}
+    if vocabulary is not None:
+        body["vocabulary"] = list(vocabulary)
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    return _call("POST", "/v1/models/{model}/embedding-matrix", parse, json=body, model=model)

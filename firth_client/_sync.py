@@ -15,6 +15,8 @@ from firth_client import _calls
 from firth_client._base import DEFAULT_TIMEOUT, DEFAULT_URL, ClientBase
 from firth_client.results import (
     AnalogyResult,
+    EmbeddingMatrix,
+    Encoding,
     Evaluation,
     Health,
     Method,
@@ -28,6 +30,7 @@ from firth_client.results import (
     Similarity,
     Terms,
     Vectors,
+    VocabularyPage,
 )
 
 T = TypeVar("T")
@@ -280,3 +283,39 @@ class FirthClient(ClientBase):
                 perplexity,
             )
         )
+
+    # -- text to ids and the embedding matrix -------------------------------------------------------
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        output_mode: str = "int",
+        *,
+        max_tokens: int | None = None,
+        output_sequence_length: int | None = None,
+        pad_to_max_tokens: bool = False,
+        ragged: bool = False,
+    ) -> Encoding:
+        """Keras TextVectorization over the model's vocabulary: ids (0 pad, 1 [UNK], then the words
+        by frequency), or multi_hot / count / tf_idf rows."""
+        return self._run(
+            _calls.encode(
+                self.model, texts, output_mode, max_tokens, output_sequence_length, pad_to_max_tokens, ragged
+            )
+        )
+
+    def vocabulary(self, offset: int = 0, limit: int = 100, *, prefix: str | None = None) -> VocabularyPage:
+        """A page of the words in frequency order, with their ids, ranks and counts."""
+        return self._run(_calls.vocabulary(self.model, offset, limit, prefix))
+
+    def embedding_matrix(
+        self,
+        vocabulary: Sequence[str] | None = None,
+        *,
+        max_tokens: int | None = None,
+        normalize: bool = False,
+        format: str = "npy",
+    ) -> EmbeddingMatrix:
+        """The matrix for a task's vocabulary (e.g. TextVectorization.get_vocabulary()), or for
+        firth's own ids up to max_tokens: row i = word i's vector, "", "[UNK]" and unknown words 0."""
+        return self._run(_calls.embedding_matrix(self.model, vocabulary, max_tokens, normalize, format))

@@ -163,3 +163,50 @@ class ProblemType:
 
 def neighbors_of(rows: Sequence[Mapping[str, Any]]) -> tuple[Neighbor, ...]:
     return tuple(Neighbor(str(r["word"]), float(r["similarity"])) for r in rows)
+
+
+@dataclass(frozen=True, eq=False)
+class Encoding:
+    """Texts as Keras' TextVectorization encodes them over the model's vocabulary.
+
+    `ids`: int64 (texts x length) for output_mode 'int' (0 pad, 1 [UNK], then the words), a list of
+    1-d arrays when ragged; float32 (texts x vocabulary_size) for multi_hot, count and tf_idf."""
+
+    model: str
+    output_mode: str
+    vocabulary_size: int
+    ids: np.ndarray | list[np.ndarray]
+    tokens: tuple[tuple[str, ...], ...]  # each text's standardised tokens
+    oov: tuple[tuple[str, ...], ...]  # each text's tokens mapped to [UNK], once each
+
+
+@dataclass(frozen=True)
+class VocabularyEntry:
+    word: str
+    id: int  # in output_mode 'int'
+    rank: int  # 1 = the most frequent word
+    count: int | None  # None when the model records no counts
+
+
+@dataclass(frozen=True)
+class VocabularyPage:
+    model: str
+    total: int  # words matching the prefix (all words without one)
+    offset: int
+    limit: int
+    prefix: str | None
+    words: tuple[VocabularyEntry, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddingMatrix:
+    """Row i is word i's vector (float32); "", "[UNK]" and words not found are zero rows.
+
+    With the .npy transfer `missing` holds the first missing words only (a response header has
+    limited room); `missing_count` is always whole."""
+
+    model: str
+    matrix: np.ndarray
+    words: tuple[str, ...] | None  # None for a .npy answer to max_tokens (the vocabulary pages name them)
+    missing: tuple[str, ...]
+    missing_count: int

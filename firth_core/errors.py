@@ -63,3 +63,30 @@ class ResourceLimit(FirthError):
 
 class TrainingStalled(FirthError):
     """Training ran but the vectors never moved from their random start; no model is written."""
+
+
+class VectorizationError(InvalidQuery):
+    """A TextVectorization option Keras' layer refuses too (max_tokens < 2, a sequence length
+    outside int mode ...)."""
+
+
+class IdOutOfRange(InvalidQuery):
+    """A token id outside the layer's vocabulary (firth's encode ids)."""
+
+
+class OutputTooLarge(InvalidQuery):
+    """An answer past the service's size limits (a dense bag of a huge vocabulary, a whole matrix)."""
+
+
+class EmptyText(FirthError):
+    """A text none of whose tokens the vocabulary holds, where a vector was required."""
+
+    def __init__(self, index: int, tokens: list[str], field: str = "texts") -> None:
+        self.index = index
+        self.tokens = tokens
+        self.field = field
+        shown = "no tokens" if not tokens else f"tokens {tokens[:10]!r}{' ...' if len(tokens) > 10 else ''}"
+        super().__init__(
+            f"{field}[{index}] has no word in the vocabulary ({shown}); "
+            "send oov 'null' to get a null vector instead"
+        )

@@ -23,11 +23,14 @@ from firth_core.errors import (
     DimensionMismatch,
     EmptyQuery,
     FirthError,
+    IdOutOfRange,
     InputFormatError,
     InvalidQuery,
     InvalidVector,
+    OutputTooLarge,
     UnknownModel,
     UnknownWord,
+    VectorizationError,
 )
 from service.logging_setup import request_id_var
 
@@ -92,6 +95,9 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     UnknownModel: (404, "unknown-model", "Unknown model"),
     UnknownWord: (404, "unknown-word", "Word not in vocabulary"),
     EmptyQuery: (422, "empty-query", "Empty query"),
+    VectorizationError: (422, "invalid-vectorization", "Invalid TextVectorization option"),
+    IdOutOfRange: (422, "id-out-of-range", "Token id out of range"),
+    OutputTooLarge: (422, "output-too-large", "Answer too large"),
     InvalidQuery: (422, "invalid-query", "Invalid query"),
     DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
     InvalidVector: (422, "invalid-vector", "Invalid vector"),
@@ -110,7 +116,39 @@ MALFORMED_JSON = (400, "malformed-json", "Request body is not valid JSON")
 INTERNAL = (500, "internal-error", "Internal error")
 
 
+OPENAI_PREFIX = "/openai/"  # OpenAI-compatible routes answer errors in OpenAI's shape
+# slug -> the request field an OpenAI error names in `param`
+_OPENAI_PARAMS = {
+    "unknown-model": "model",
+    "dimension-mismatch": "dimensions",
+    "id-out-of-range": "input",
+    "empty-query": "input",
+}
+
+
+def openai_error(status: int, slug: str, detail: str, extensions: dict[str, Any]) -> Response:
+    """The same error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, which its
+    clients parse: invalid input is a 400 as OpenAI answers it, an unknown model 404 model_not_found."""
+    param = _OPENAI_PARAMS.get(slug)
+    errors = extensions.get("errors")
+    if errors:
+        loc = [part for part in errors[0]["loc"] if part != "body"]
+        param = ".".join(loc[:1]) or param
+    status = 400 if status == 422 else status
+    body = {
+        "error": {
+            "message": detail,
+            "type": "server_error" if status >= 500 else "invalid_request_error",
+            "param": param,
+            "code": "model_not_found" if slug == "unknown-model" else slug.replace("-", "_"),
+        }
+    }
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
 def problem(status: int, slug: str, title: str, detail: str, instance: str, **extensions: Any) -> Response:
+    if instance.startswith(OPENAI_PREFIX):
+        return openai_error(status, slug, detail, extensions)
     body = {
         "type": f"/problems/{slug}",
         "title": title,

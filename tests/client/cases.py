@@ -17,6 +17,8 @@ import pytest
 
 from firth_client import (
     AnalogyResult,
+    EmbeddingMatrix,
+    Encoding,
     Evaluation,
     Health,
     ModelInfo,
@@ -27,6 +29,7 @@ from firth_client import (
     Readiness,
     Similarity,
     Vectors,
+    VocabularyPage,
 )
 from firth_core.evaluation import evaluate_lines
 from firth_core.keyed_vectors import KeyedVectors
@@ -257,6 +260,47 @@ def _metrics(got: str) -> None:
     assert "# TYPE firth_http_requests" in got
 
 
+def _id(word: str) -> int:
+    return TINY.index(word) + 2  # encode ids: 0 pad, 1 [UNK], then the rows
+
+
+def _encode_int(got: Encoding) -> None:
+    assert got.output_mode == "int" and got.vocabulary_size == len(TINY) + 2
+    assert isinstance(got.ids, np.ndarray) and got.ids.dtype == np.int64
+    np.testing.assert_array_equal(got.ids, [[_id("the"), _id("king"), 1], [_id("frog"), 0, 0]])
+    assert got.tokens == (("the", "king", "qwzx"), ("frog",)) and got.oov == (("qwzx",), ())
+
+
+def _encode_count(got: Encoding) -> None:
+    assert isinstance(got.ids, np.ndarray) and got.ids.dtype == np.float32
+    np.testing.assert_array_equal(got.ids, [[1, 2, 0, 0, 1]])  # [UNK], the, man, woman, king
+
+
+def _encode_ragged(got: Encoding) -> None:
+    assert isinstance(got.ids, list)
+    assert [row.tolist() for row in got.ids] == [[_id("cat"), _id("dog")], [_id("car")]]
+
+
+def _vocabulary(got: VocabularyPage) -> None:
+    assert got.total == 2 and [(w.word, w.id, w.rank) for w in got.words] == [
+        ("prince", _id("prince"), TINY.index("prince") + 1),
+        ("princess", _id("princess"), TINY.index("princess") + 1),
+    ]
+    assert all(w.count is not None for w in got.words)  # the tiny model records counts
+
+
+def _embedding_matrix_npy(got: EmbeddingMatrix) -> None:
+    assert got.matrix.dtype == np.float32 and got.matrix.shape == (4, 3)
+    np.testing.assert_array_equal(got.matrix[2], TINY.vector("cat"))
+    assert not got.matrix[[0, 1, 3]].any()
+    assert got.missing == ("zebra",) and got.missing_count == 1
+
+
+def _embedding_matrix_json(got: EmbeddingMatrix) -> None:
+    assert got.words is not None and got.words[:2] == ("", "[UNK]") and got.matrix.shape == (5, 3)
+    np.testing.assert_allclose(got.matrix[2:], TINY.unit[:3], rtol=1e-6)
+
+
 CASES: list[Case] = [
     Case("health", "health", (), _health),
     Case("ready", "ready", (), _ready),
@@ -338,5 +382,17 @@ CASES: list[Case] = [
         (),
         _project_neighbourhood,
         {"word": "frog", "k": 3, "dimensions": 3},
+    ),
+    Case("encode-int", "encode", (["The King qwzx", "frog"],), _encode_int),
+    Case("encode-count", "encode", (["the king the qwzx"], "count"), _encode_count, {"max_tokens": 5}),
+    Case("encode-ragged", "encode", (["cat dog", "car"],), _encode_ragged, {"ragged": True}),
+    Case("vocabulary", "vocabulary", (), _vocabulary, {"prefix": "prin"}),
+    Case("embedding_matrix-npy", "embedding_matrix", (["", "[UNK]", "Cat", "zebra"],), _embedding_matrix_npy),
+    Case(
+        "embedding_matrix-json",
+        "embedding_matrix",
+        (),
+        _embedding_matrix_json,
+        {"max_tokens": 5, "normalize": True, "format": "json"},
     ),
 ]

@@ -3,7 +3,8 @@ invalid requests for every operation from the spec the app serves, sends them to
 (ASGI, real models) and runs all its checks on every answer: no 5xx; status codes, content
 types, headers (`Allow` on a 405) and bodies as declared; invalid data refused. Two checks of
 our own: every error is problem+json, and valid data is accepted except where only the model
-can know the answer (see CONTEXT_PROBLEMS)."""
+can know the answer (see CONTEXT_PROBLEMS). The OpenAI-compatible routes answer errors in OpenAI's
+`{"error": {...}}` shape instead, which its clients parse."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from schemathesis.config import SchemathesisConfig
 
 from service.app import create_app
-from service.errors import PROBLEM_JSON
+from service.errors import OPENAI_PREFIX, PROBLEM_JSON
 from service.registry import ModelRegistry
 from tests.conftest import exact_settings
 
@@ -46,22 +47,65 @@ CONTEXT_PROBLEMS: dict[str, str] = {
 CONTEXT_BY_OPERATION: dict[str, set[str]] = {
     "POST /v1/models/{model}/evaluate": {"/problems/invalid-query", "/problems/invalid-input"},
     "POST /v1/models/{model}/project": {"/problems/invalid-query"},
+    # texts x tokens per text (or x max_tokens), words x the model's dimension: products, or facts
+    # of the model, that JSON Schema cannot bound
+    "POST /v1/models/{model}/encode": {"/problems/output-too-large"},
+    "POST /v1/models/{model}/embedding-matrix": {"/problems/output-too-large"},
+    # token ids past the model's vocabulary; texts none of whose words the model knows
+    "POST /openai/v1/embeddings": {"/problems/id-out-of-range", "/problems/empty-query"},
 }
 
 
-def _problem(response: Any) -> dict[str, Any]:
+def _is_openai(case: schemathesis.Case) -> bool:
+    return case.operation.path.startswith(OPENAI_PREFIX)
+
+
+def _body(response: Any) -> dict[str, Any]:
     body = response.json()
     assert isinstance(body, dict), body
     return body
 
 
+def _problem_type(response: Any, case: schemathesis.Case) -> str | None:
+    """The problem's type; from an OpenAI error, the firth slug its `code` carries."""
+    if not _is_openai(case):
+        return _body(response).get("type")
+    code = _body(response)["error"]["code"]
+    return "/problems/" + ("unknown-model" if code == "model_not_found" else code.replace("_", "-"))
+
+
+def _media_type(response: Any) -> str:
+    media_type = response.headers.get("content-type", [""])
+    media_type = media_type[0] if isinstance(media_type, list) else media_type
+    return str(media_type).split(";")[0]
+
+
+def errors_are_openai_errors(response: Any) -> None:
+    """OpenAI's shape: 400 for invalid input (never 422), a server_error type only for a 5xx."""
+    assert _media_type(response) == "application/json", (
+        f"a {response.status_code} answered as {_media_type(response)}"
+    )
+    assert response.status_code != 422, response.text
+    body = _body(response)
+    assert body.keys() == {"error"}, body
+    error = body["error"]
+    assert error.keys() == {"message", "type", "param", "code"}, error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["code"], str) and error["code"], error
+    assert error["param"] is None or isinstance(error["param"], str), error
+    expected = "server_error" if response.status_code >= 500 else "invalid_request_error"
+    assert error["type"] == expected, error
+
+
 def errors_are_problem_json(ctx: Any, response: Any, case: schemathesis.Case) -> None:
     if response.status_code < 400:
         return
-    media_type = response.headers.get("content-type", [""])
-    media_type = media_type[0] if isinstance(media_type, list) else media_type
-    assert media_type.split(";")[0] == PROBLEM_JSON, f"a {response.status_code} answered as {media_type}"
-    problem = _problem(response)
+    if _is_openai(case):
+        errors_are_openai_errors(response)
+        return
+    media_type = _media_type(response)
+    assert media_type == PROBLEM_JSON, f"a {response.status_code} answered as {media_type}"
+    problem = _body(response)
     assert {"type", "title", "status", "detail", "instance"} <= problem.keys(), problem
     assert problem["status"] == response.status_code, problem
 
@@ -70,7 +114,7 @@ def valid_data_accepted(ctx: Any, response: Any, case: schemathesis.Case) -> Non
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive or response.status_code < 400:
         return
-    problem_type = _problem(response).get("type")
+    problem_type = _problem_type(response, case)
     allowed = CONTEXT_PROBLEMS.keys() | CONTEXT_BY_OPERATION.get(case.operation.label, set())
     assert problem_type in allowed, (
         f"schema-valid request refused with {response.status_code} {problem_type}: "
@@ -86,6 +130,12 @@ def app(registry: ModelRegistry) -> FastAPI:
 @schema.parametrize()
 def test_every_operation_conforms_to_the_spec(case: schemathesis.Case, app: FastAPI) -> None:
     case.call_and_validate(app=app, additional_checks=[errors_are_problem_json, valid_data_accepted])
+
+
+def test_the_run_covers_the_openai_routes() -> None:
+    """The OpenAI-shape branch of errors_are_problem_json is exercised, not skipped."""
+    labels = {operation.ok().label for operation in schema.get_all_operations()}
+    assert {"POST /openai/v1/embeddings", "GET /openai/v1/models"} <= labels, labels
 
 
 def test_the_run_covers_every_operation() -> None:

@@ -146,3 +146,132 @@ async def test_an_undefined_correlation_is_null_not_an_error(
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert result["pearson"] is None and result["spearman"] is None
+
+
+# -- the text-to-ids and OpenAI-compatible endpoints -----------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("schema", "path", "body", "field"),
+    [
+        ("EncodeRequest", "encode", {"texts": ["a cat"], "ragged": 0}, "ragged"),
+        ("EncodeRequest", "encode", {"texts": ["a cat"], "ragged": "true"}, "ragged"),
+        ("EncodeRequest", "encode", {"texts": ["a cat"], "max_tokens": "5"}, "max_tokens"),
+        ("EncodeRequest", "encode", {"texts": ["a cat"], "max_tokens": True}, "max_tokens"),
+        (
+            "EncodeRequest",
+            "encode",
+            {"texts": ["a cat"], "output_sequence_length": 2.5},
+            "output_sequence_length",
+        ),
+        (
+            "EncodeRequest",
+            "encode",
+            {"texts": ["a"], "output_mode": "count", "pad_to_max_tokens": 1},
+            "pad_to_max_tokens",
+        ),
+        ("EmbeddingMatrixRequest", "embedding-matrix", {"max_tokens": 5, "normalize": 0}, "normalize"),
+        ("EmbeddingMatrixRequest", "embedding-matrix", {"max_tokens": 5.5}, "max_tokens"),
+    ],
+)
+async def test_encode_booleans_and_numbers_are_not_coerced(
+    api: httpx.AsyncClient, schema: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    assert not valid(schema, body)
+    response = await api.post(f"{M}/{path}", json=body)
+    assert response.status_code == 422 and response.json()["type"] == "/problems/validation-error"
+    assert any(field in error["loc"] for error in response.json()["errors"]), response.json()
+
+
+@pytest.mark.anyio
+async def test_encode_whole_floats_are_integers(api: httpx.AsyncClient) -> None:
+    body = {"texts": ["the king"], "output_sequence_length": 3.0, "max_tokens": 5.0}
+    assert valid("EncodeRequest", body)
+    response = await api.post(f"{M}/encode", json=body)
+    assert response.status_code == 200 and len(response.json()["ids"][0]) == 3, response.text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("schema", "path", "body"),
+    [
+        ("EncodeRequest", "encode", {"texts": ["a"], "output_mode": "count", "output_sequence_length": 3}),
+        ("EncodeRequest", "encode", {"texts": ["a"], "output_mode": "multi_hot", "ragged": True}),
+        ("EncodeRequest", "encode", {"texts": ["a"], "output_mode": "count", "pad_to_max_tokens": True}),
+        ("EncodeRequest", "encode", {"texts": ["a"], "max_tokens": 5, "pad_to_max_tokens": True}),
+        ("EmbeddingMatrixRequest", "embedding-matrix", {}),
+        ("EmbeddingMatrixRequest", "embedding-matrix", {"vocabulary": ["cat"], "max_tokens": 5}),
+        ("EmbeddingMatrixRequest", "embedding-matrix", {"vocabulary": None, "max_tokens": None}),
+    ],
+)
+async def test_encode_cross_field_rules_are_in_the_schema_and_enforced(
+    api: httpx.AsyncClient, schema: str, path: str, body: dict[str, Any]
+) -> None:
+    assert not valid(schema, body)
+    response = await api.post(f"{M}/{path}", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        ("EncodeRequest", {"texts": ["a"], "output_sequence_length": 3, "ragged": False}),
+        (
+            "EncodeRequest",
+            {"texts": ["a"], "output_mode": "count", "max_tokens": 5, "pad_to_max_tokens": True},
+        ),
+        ("EncodeRequest", {"texts": ["a"], "output_mode": "tf_idf", "output_sequence_length": None}),
+        ("EmbeddingMatrixRequest", {"max_tokens": 5, "vocabulary": None}),
+        ("EmbeddingMatrixRequest", {"vocabulary": ["", "[UNK]", "cat"], "format": "json"}),
+        ("EmbeddingsRequest", {"model": "tiny", "input": [[2, 3.0]], "dimensions": 3.0}),
+        ("EmbeddingsRequest", {"model": "tiny", "input": "cat", "a_newer_client_field": 1}),
+    ],
+)
+def test_what_the_text_endpoints_accept_the_schema_accepts(schema: str, body: dict[str, Any]) -> None:
+    assert valid(schema, body)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "tiny", "input": "cat", "dimensions": "3"}, "dimensions"),
+        ({"model": "tiny", "input": "cat", "dimensions": True}, "dimensions"),
+        ({"model": "tiny", "input": "cat", "dimensions": 0}, "dimensions"),
+        ({"model": "tiny", "input": [2, 2.5]}, "input"),
+        ({"model": "tiny", "input": [True]}, "input"),
+        ({"model": "tiny", "input": [-1]}, "input"),
+        ({"model": "tiny", "input": ["2"], "user": 7}, "user"),
+    ],
+)
+async def test_openai_numbers_are_not_coerced_and_errors_keep_openai_shape(
+    api: httpx.AsyncClient, body: dict[str, Any], param: str
+) -> None:
+    assert not valid("EmbeddingsRequest", body)
+    response = await api.post("/openai/v1/embeddings", json=body)
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "validation_error", error
+    assert error["param"] == param, error
+
+
+@pytest.mark.anyio
+async def test_openai_whole_floats_are_integers_and_unknown_fields_are_ignored(
+    api: httpx.AsyncClient,
+) -> None:
+    body = {"model": "tiny", "input": [[2, 3.0]], "dimensions": 3.0, "a_newer_client_field": {"x": 1}}
+    assert valid("EmbeddingsRequest", body)
+    response = await api.post("/openai/v1/embeddings", json=body)
+    assert response.status_code == 200, response.text
+    assert (
+        len(response.json()["data"][0]["embedding"]) == 3 and response.json()["usage"]["prompt_tokens"] == 2
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("params", [{"limit": "2.5"}, {"limit": "true"}, {"offset": "-1"}, {"limit": "0"}])
+async def test_vocabulary_query_numbers_are_checked(api: httpx.AsyncClient, params: dict[str, str]) -> None:
+    response = await api.get(f"{M}/vocabulary", params=params)
+    assert response.status_code == 422 and response.json()["type"] == "/problems/validation-error"

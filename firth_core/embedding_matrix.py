@@ -1,0 +1,47 @@
+"""The embedding matrix for a task's vocabulary: row i is word i's vector, the pad "" and the
+unknown token "[UNK]" zero rows (Keras' TextVectorization puts them at ids 0 and 1), as is every
+word the model does not know. Load it into an Embedding layer, frozen or not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from firth_core.keyed_vectors import KeyedVectors
+from firth_core.text_vectorization import PAD_TOKEN, UNK_TOKEN
+
+SPECIAL_TOKENS = frozenset({PAD_TOKEN, UNK_TOKEN})
+
+
+@dataclass(frozen=True)
+class EmbeddingMatrix:
+    words: list[str]
+    matrix: np.ndarray  # float32, len(words) x dim
+    missing: list[str]  # words given that the model does not know, in order, once each
+
+
+def matrix_for_vocabulary(kv: KeyedVectors, words: Sequence[str], normalize: bool = False) -> EmbeddingMatrix:
+    """Word rows found as the model finds query words (the exact key, else its standardisation)."""
+    source = kv.unit if normalize else kv.vectors
+    matrix = np.zeros((len(words), kv.dim), dtype=np.float32)
+    missing: dict[str, None] = {}
+    for i, word in enumerate(words):
+        if word in SPECIAL_TOKENS:
+            continue
+        row = kv.lookup(word)
+        if row is None:
+            missing[word] = None
+        else:
+            matrix[i] = source[row]
+    return EmbeddingMatrix(list(words), matrix, list(missing))
+
+
+def matrix_for_max_tokens(kv: KeyedVectors, max_tokens: int, normalize: bool = False) -> EmbeddingMatrix:
+    """The matrix for firth's own encode ids: "", "[UNK]", then the max_tokens - 2 most frequent words."""
+    n = min(len(kv), max_tokens - 2)
+    source = kv.unit if normalize else kv.vectors
+    matrix = np.zeros((n + 2, kv.dim), dtype=np.float32)
+    matrix[2:] = source[:n]
+    return EmbeddingMatrix([PAD_TOKEN, UNK_TOKEN, *kv.words[:n]], matrix, [])

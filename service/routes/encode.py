@@ -1,0 +1,255 @@
+"""Text to ids and back to vectors for a task: encode (Keras TextVectorization), the vocabulary
+pages, and the embedding matrix for a task's vocabulary."""
+
+from __future__ import annotations
+
+import bisect
+import io
+import json
+import threading
+import weakref
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from firth_core.embedding_matrix import EmbeddingMatrix, matrix_for_max_tokens, matrix_for_vocabulary
+from firth_core.errors import OutputTooLarge, VectorizationError
+from firth_core.keyed_vectors import KeyedVectors
+from firth_core.standardize import get_standardizer
+from firth_core.text import TextPipeline
+from firth_core.text_vectorization import Layer, encode_bag, encode_int, idf_from_counts
+from service.encode_schemas import (
+    MAX_JSON_MATRIX_CELLS,
+    MAX_MATRIX_CELLS,
+    MAX_OUTPUT_CELLS,
+    MAX_VOCABULARY_PAGE,
+    EmbeddingMatrixRequest,
+    EmbeddingMatrixResponse,
+    EncodeRequest,
+    EncodeResponse,
+    VocabularyPage,
+)
+from service.registry import LoadedModel
+from service.responses import FastJSONResponse
+from service.routes.queries import Model
+from service.schemas import problem_responses
+from service.settings import MAX_WORD_CHARS
+
+router = APIRouter(
+    prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422)
+)
+NPY_MEDIA_TYPE = "application/x-npy"
+MISSING_COUNT_HEADER = "X-Firth-Missing-Count"
+MISSING_WORDS_HEADER = "X-Firth-Missing-Words"
+MISSING_HEADER_BYTES = 2048  # proxies cap a response's headers at 4-8 KiB (nginx proxy_buffer_size)
+
+
+# -- encode ----------------------------------------------------------------------------------------
+
+
+def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
+    if body.output_mode != "int" and (body.output_sequence_length is not None or body.ragged):
+        raise VectorizationError("output_sequence_length and ragged apply to output_mode 'int' only")
+    kv = model.kv
+    layer = Layer(len(kv), body.output_mode, body.max_tokens, body.pad_to_max_tokens)
+    texts = TextPipeline.for_model(kv).tokenize_many(body.texts)
+    rows = [t.rows for t in texts]
+    if body.output_mode == "int":
+        width = body.output_sequence_length or max((len(r) for r in rows), default=0)
+        cells = sum(len(r) for r in rows) if body.ragged else len(rows) * width
+    else:
+        cells = len(rows) * layer.depth
+    if cells > MAX_OUTPUT_CELLS:
+        raise OutputTooLarge(
+            f"the answer would hold {cells:,} numbers, more than {MAX_OUTPUT_CELLS:,}: send fewer texts"
+            + (" or a smaller max_tokens" if body.output_mode != "int" else " or an output_sequence_length")
+        )
+    ids: list[Any]
+    if body.output_mode == "int":
+        ids = encode_int(layer, rows, body.output_sequence_length, body.ragged)
+    else:
+        word_idf = idf_from_counts(kv.counts, len(kv)) if body.output_mode == "tf_idf" else None
+        bag = encode_bag(layer, rows, word_idf)
+        ids = bag.tolist() if body.output_mode == "tf_idf" else bag.astype(np.int64).tolist()
+    tokens = []
+    for text in texts:
+        unknown = layer.ids(text.rows) == layer.unk_id
+        oov = dict.fromkeys(t for t, u in zip(text.tokens, unknown.tolist(), strict=True) if u)
+        tokens.append({"tokens": text.tokens, "oov": list(oov)})
+    return {
+        "model": model.name,
+        "output_mode": body.output_mode,
+        "vocabulary_size": layer.vocabulary_size,
+        "ids": ids,
+        "texts": tokens,
+    }
+
+
+@router.post(
+    "/encode",
+    response_model=EncodeResponse,
+    summary="Texts to ids, multi-hot, counts or tf-idf (Keras TextVectorization over the model's vocabulary)",
+)
+async def post_encode(model: Model, body: EncodeRequest) -> FastJSONResponse:
+    return FastJSONResponse(await run_in_threadpool(encode, model, body))
+
+
+# -- vocabulary ------------------------------------------------------------------------------------
+
+
+_sorted_lock = threading.Lock()
+_sorted: weakref.WeakKeyDictionary[KeyedVectors, tuple[list[str], list[int]]] = weakref.WeakKeyDictionary()
+
+
+def _alphabetical(kv: KeyedVectors) -> tuple[list[str], list[int]]:
+    """The words sorted, with their rows: a prefix is one bisected range (built once per model)."""
+    with _sorted_lock:
+        cached = _sorted.get(kv)
+        if cached is None:
+            order = sorted(range(len(kv)), key=kv.words.__getitem__)
+            cached = _sorted[kv] = ([kv.words[r] for r in order], order)
+    return cached
+
+
+def rows_with_prefix(kv: KeyedVectors, prefix: str) -> list[int]:
+    """Rows of the words starting with `prefix`, in frequency order."""
+    words, rows = _alphabetical(kv)
+    lo = bisect.bisect_left(words, prefix)
+    hi = bisect.bisect_left(words, prefix + chr(0x10FFFF), lo)
+    return sorted(rows[lo:hi])
+
+
+def vocabulary_page(model: LoadedModel, offset: int, limit: int, prefix: str | None) -> dict[str, Any]:
+    kv = model.kv
+    if prefix:
+        rows = rows_with_prefix(kv, get_standardizer(kv.standardize_name)(prefix))
+        total, page = len(rows), rows[offset : offset + limit]
+    else:
+        total, page = len(kv), list(range(offset, min(offset + limit, len(kv))))
+    counts = kv.counts
+    return {
+        "model": model.name,
+        "special_tokens": {"": 0, "[UNK]": 1},
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "prefix": prefix,
+        "words": [
+            {
+                "word": kv.words[r],
+                "id": r + 2,
+                "rank": r + 1,
+                "count": int(counts[r]) if counts is not None else None,
+            }
+            for r in page
+        ],
+    }
+
+
+@router.get(
+    "/vocabulary",
+    response_model=VocabularyPage,
+    summary="Page through the words in frequency order, with their ids, ranks and counts",
+)
+async def get_vocabulary(
+    model: Model,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Words to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_VOCABULARY_PAGE, description="Words in the page.")] = 100,
+    prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_WORD_CHARS,
+            description="Only words starting with this (after the model's standardisation).",
+            examples=["cat"],
+        ),
+    ] = None,
+) -> FastJSONResponse:
+    # the first prefix query of a model sorts its vocabulary (about a second for 400,000 words)
+    return FastJSONResponse(await run_in_threadpool(vocabulary_page, model, offset, limit, prefix))
+
+
+# -- embedding matrix --------------------------------------------------------------------------------
+
+
+def build_matrix(model: LoadedModel, body: EmbeddingMatrixRequest) -> EmbeddingMatrix:
+    kv = model.kv
+    rows = (
+        len(body.vocabulary) if body.vocabulary is not None else min(len(kv), (body.max_tokens or 2) - 2) + 2
+    )
+    limit = MAX_JSON_MATRIX_CELLS if body.format == "json" else MAX_MATRIX_CELLS
+    if rows * kv.dim > limit:
+        raise OutputTooLarge(
+            f"a {rows:,} x {kv.dim} matrix is more than {limit:,} numbers in format {body.format!r}: "
+            "ask for fewer words" + (" or format 'npy'" if body.format == "json" else "")
+        )
+    if body.vocabulary is not None:
+        return matrix_for_vocabulary(kv, body.vocabulary, body.normalize)
+    assert body.max_tokens is not None
+    return matrix_for_max_tokens(kv, body.max_tokens, body.normalize)
+
+
+def missing_headers(missing: list[str]) -> dict[str, str]:
+    """The count, and as many missing words as fit in MISSING_HEADER_BYTES as a JSON array (ASCII:
+    non-ASCII characters \\u-escaped). format 'json' lists them all."""
+    shown: list[str] = []
+    size = 2
+    for word in missing:
+        size += len(json.dumps(word)) + 2  # ensure_ascii: the \\u escapes a header needs
+        if size > MISSING_HEADER_BYTES:
+            break
+        shown.append(word)
+    return {MISSING_COUNT_HEADER: str(len(missing)), MISSING_WORDS_HEADER: json.dumps(shown)}
+
+
+MATRIX_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The matrix: a float32 .npy file (words not found in the X-Firth-Missing-Count and "
+        "X-Firth-Missing-Words headers), or JSON with `format: json`.",
+        "content": {
+            NPY_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/EmbeddingMatrixResponse"}},
+        },
+        "headers": {
+            MISSING_COUNT_HEADER: {
+                "description": "How many words were not found (.npy).",
+                "schema": {"type": "integer"},
+            },
+            MISSING_WORDS_HEADER: {
+                "description": f"The first words not found, a JSON array of at most {MISSING_HEADER_BYTES} "
+                "ASCII bytes (.npy; format json lists all).",
+                "schema": {"type": "string"},
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/embedding-matrix",
+    response_model=EmbeddingMatrixResponse,
+    responses=MATRIX_RESPONSES,
+    summary="The embedding matrix for a task's vocabulary (row i = word i; pad, [UNK], unknown words zero)",
+)
+async def post_embedding_matrix(model: Model, body: EmbeddingMatrixRequest) -> Response:
+    result = await run_in_threadpool(build_matrix, model, body)
+    if body.format == "json":
+        return FastJSONResponse(
+            {
+                "model": model.name,
+                "shape": list(result.matrix.shape),
+                "words": result.words,
+                "missing": result.missing,
+                "matrix": result.matrix,
+            }
+        )
+    buffer = io.BytesIO()
+    np.save(buffer, result.matrix, allow_pickle=False)
+    headers = {
+        **missing_headers(result.missing),
+        "Content-Disposition": f'attachment; filename="{model.name}-embedding-matrix.npy"',
+    }
+    return Response(buffer.getvalue(), media_type=NPY_MEDIA_TYPE, headers=headers)
