@@ -55,3 +55,17 @@ class ConfigurationError(FirthError):
 
 class TrainingDiverged(FirthError):
     """Training blew up (the loss rose instead of falling); no model is written."""
+
+
+class EmptyText(FirthError):
+    """A text none of whose tokens the vocabulary holds, where a vector was required."""
+
+    def __init__(self, index: int, tokens: list[str], field: str = "texts") -> None:
+        self.index = index
+        self.tokens = tokens
+        self.field = field
+        shown = "no tokens" if not tokens else f"tokens {tokens[:10]!r}{' ...' if len(tokens) > 10 else ''}"
+        super().__init__(
+            f"{field}[{index}] has no word in the vocabulary ({shown}); "
+            "send oov 'null' to get a null vector instead"
+        )
