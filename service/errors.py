@@ -21,6 +21,7 @@ from firth_core.errors import (
     ConfigurationError,
     DimensionMismatch,
     EmptyQuery,
+    EmptyText,
     FirthError,
     InputFormatError,
     InvalidQuery,
@@ -60,6 +61,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     UnknownModel: (404, "unknown-model", "Unknown model"),
     UnknownWord: (404, "unknown-word", "Word not in vocabulary"),
     EmptyQuery: (422, "empty-query", "Empty query"),
+    EmptyText: (422, "empty-text", "No word of the text is in the vocabulary"),
     InvalidQuery: (422, "invalid-query", "Invalid query"),
     DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
     InvalidVector: (422, "invalid-vector", "Invalid vector"),
@@ -94,6 +96,8 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return {"model": exc.name, "available": exc.available}
     if isinstance(exc, DimensionMismatch):
         return {"expected": exc.expected, "got": exc.got}
+    if isinstance(exc, EmptyText):
+        return {"field": exc.field, "index": exc.index, "tokens": exc.tokens[:100]}
     if isinstance(exc, BodyTooLarge):
         return {"limit_bytes": exc.limit}
     return {}
