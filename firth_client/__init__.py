@@ -24,6 +24,7 @@ from firth_client.errors import (
 )
 from firth_client.results import (
     AnalogyResult,
+    Embeddings,
     Evaluation,
     Health,
     ModelInfo,
@@ -40,6 +41,7 @@ from firth_client.results import (
 __all__ = [
     "AnalogyResult",
     "AsyncFirthClient",
+    "Embeddings",
     "Evaluation",
     "FirthAPIError",
     "FirthClient",

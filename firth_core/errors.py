@@ -58,14 +58,14 @@ class TrainingDiverged(FirthError):
 
 
 class EmptyText(FirthError):
-    """A text none of whose tokens the vocabulary holds, where a vector was required."""
+    """A text none of whose tokens the vocabulary holds, where a vector was required. `index` is
+    its position in the list `field` (None when `field` holds one text)."""
 
-    def __init__(self, index: int, tokens: list[str], field: str = "texts") -> None:
+    def __init__(self, index: int | None, tokens: list[str], field: str = "texts") -> None:
         self.index = index
         self.tokens = tokens
         self.field = field
+        where = field if index is None else f"{field}[{index}]"
         shown = "no tokens" if not tokens else f"tokens {tokens[:10]!r}{' ...' if len(tokens) > 10 else ''}"
-        super().__init__(
-            f"{field}[{index}] has no word in the vocabulary ({shown}); "
-            "send oov 'null' to get a null vector instead"
-        )
+        hint = "" if index is None else "; send oov 'null' to get a null vector instead"
+        super().__init__(f"{where} has no word in the vocabulary ({shown}){hint}")

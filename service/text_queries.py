@@ -97,7 +97,8 @@ def similarity_pairs(model: LoadedModel, body: TextSimilarityPairsRequest) -> di
     try:
         tokenized, vectors = _vectors(model, flat, body, "text_pairs")
     except EmptyText as exc:  # name the pair and its side, not the flattened position
-        raise EmptyText(exc.index % 2, exc.tokens, f"text_pairs[{exc.index // 2}]") from None
+        position = exc.index or 0
+        raise EmptyText(position % 2, exc.tokens, f"text_pairs[{position // 2}]") from None
     rows = []
     for i in range(0, len(flat), 2):
         ((sim,),) = _cosines([vectors[i]], [vectors[i + 1]])
@@ -120,7 +121,7 @@ def neighbours(model: LoadedModel, body: TextNeighborsQuery) -> dict[str, Any]:
     """most_similar(positive=the text's known tokens): gensim's query for a bag of words."""
     tokenized = TextPipeline.for_model(model.kv).tokenize(body.text)
     if tokenized.is_empty:
-        raise EmptyText(0, tokenized.tokens, "text")
+        raise EmptyText(None, tokenized.tokens, "text")
     query = NeighbourQuery(
         positive=tokenized.known_tokens,
         k=body.k,
