@@ -69,3 +69,11 @@ class EmptyText(FirthError):
         shown = "no tokens" if not tokens else f"tokens {tokens[:10]!r}{' ...' if len(tokens) > 10 else ''}"
         hint = "" if index is None else "; send oov 'null' to get a null vector instead"
         super().__init__(f"{where} has no word in the vocabulary ({shown}){hint}")
+
+
+class ResourceLimit(FirthError):
+    """Not enough memory or disk space for the work asked; nothing is written."""
+
+
+class TrainingStalled(FirthError):
+    """Training ran but the vectors never moved from their random start; no model is written."""

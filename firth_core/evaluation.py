@@ -23,6 +23,7 @@ import numpy as np
 
 from firth_core.errors import FirthError, InputFormatError, InvalidQuery
 from firth_core.keyed_vectors import KeyedVectors
+from firth_core.query import drop_excluded, word_means
 
 DATA_DIR = Path(__file__).parent / "data"
 BenchmarkKind = Literal["analogies", "pairs"]
@@ -143,30 +144,24 @@ def _predict(
     a = np.array([ok_vocab[q.a] for q in questions], dtype=np.int64)
     b = np.array([ok_vocab[q.b] for q in questions], dtype=np.int64)
     c = np.array([ok_vocab[q.c] for q in questions], dtype=np.int64)
-    n_inputs = 3
-    fetch = ANALOGY_TOPN + n_inputs
+    fetch = ANALOGY_TOPN + 3  # over-fetch past the three question words, as gensim does
     candidates = analogy_candidates(unit, a, b, c, k=min(fetch + _CANDIDATE_MARGIN, unit.shape[0]))
-    # Re-score the candidates the way gensim scores every word: cosine with the unit mean of
-    # (+b, +c, -a) unit vectors.
-    mean = (unit[b] + unit[c] - unit[a]) / np.float32(n_inputs)
-    mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+    # Re-score the candidates the way gensim scores every word: cosine with the query (+b, +c, -a).
+    queries = word_means(unit, positive=np.stack([b, c], axis=1), negative=a[:, None])
     valid = candidates >= 0
     safe = np.where(valid, candidates, 0)
-    scores = np.einsum("qkd,qd->qk", unit[safe], mean)
+    scores = np.einsum("qkd,qd->qk", unit[safe], queries)
     scores = np.where(valid, scores, -np.inf)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :fetch]
-    ranked = np.take_along_axis(safe, order, axis=1)
-    ranked_valid = np.take_along_axis(valid, order, axis=1)
+    ranked_ids = np.take_along_axis(np.where(valid, candidates, -1), order, axis=1)
+    ranked_scores = np.take_along_axis(scores, order, axis=1)
 
     guesses: list[str | None] = []
     for q, question in enumerate(questions):
-        inputs = {int(a[q]), int(b[q]), int(c[q])}
-        sims = [
-            int(i) for i, ok in zip(ranked[q], ranked_valid[q], strict=True) if ok and int(i) not in inputs
-        ]
+        hits = drop_excluded(ranked_scores[q], ranked_ids[q], (int(a[q]), int(b[q]), int(c[q])), ANALOGY_TOPN)
         ignore = {question.a, question.b, question.c}
         guess: str | None = None
-        for row in sims[:ANALOGY_TOPN]:
+        for row, _ in hits:
             guess = kv.words[row].upper() if case_insensitive else kv.words[row]
             if guess in ok_vocab and guess not in ignore:
                 break

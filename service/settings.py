@@ -81,12 +81,17 @@ class Settings(BaseSettings):
     )
     default_model: str = Field(default="", description="the model `default` names; empty: the first model")
 
-    # -- how to index them. HNSW M=32/efConstruction=100 reach recall@10 >= 0.99 at efSearch 64 on
-    # GloVe 6B 50d (../shared/bench/README.md); efSearch is a per-query cost knob, the others build-time.
+    # -- how to index them. HNSW M=32/efConstruction=100 reach recall@10 >= 0.99 at efSearch 64 for
+    # GloVe 6B 50d's frequent words; rarer words search further (service/index.py EF_SEARCH_BY_RANK).
+    # efSearch is a per-query cost knob, the others build-time.
     index: IndexKind = Field(default="hnsw", description="hnsw (answered exactly until built) or exact only")
     hnsw_m: int = Field(default=32, ge=2, description="HNSW graph degree (build time)")
     hnsw_ef_construction: int = Field(default=100, ge=1, description="HNSW build beam width (build time)")
-    hnsw_ef_search: int = Field(default=64, ge=1, description="HNSW search beam width (per query)")
+    hnsw_ef_search: int = Field(
+        default=64,
+        ge=1,
+        description="HNSW search beam width for frequent words (rarer words search 3x or 6x as far)",
+    )
     index_dir: Path | None = Field(
         default=None,
         description="where built HNSW indexes are saved (for read-only model volumes); "

@@ -16,9 +16,9 @@ import numpy as np
 
 from firth_core.errors import EmptyText
 from firth_core.pooling import embed_texts
+from firth_core.query import NeighbourQuery
 from firth_core.text import TextPipeline, TokenizedText
 from service import engine
-from service.engine import NeighbourQuery
 from service.metrics import record_queries
 from service.registry import LoadedModel
 from service.schemas_text import (

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
-from firth_core.keyed_vectors import TermInput
+from firth_core.query import TermInput
 from service import engine, text_queries
 from service.engine import NeighbourQuery, NeighbourResult
 from service.metrics import record_queries
@@ -212,16 +212,8 @@ async def post_similarity_matrix(model: Model, body: SimilarityMatrixBody) -> Fa
     summary="Cosine of two word sets' means (n_similarity)",
 )
 async def post_n_similarity(model: Model, body: NSimilarityRequest) -> FastJSONResponse:
-    kv = model.kv
-    sim = kv.n_similarity(body.a, body.b)
-    return FastJSONResponse(
-        {
-            "model": model.name,
-            "a": [kv.words[kv.index(w)] for w in body.a],
-            "b": [kv.words[kv.index(w)] for w in body.b],
-            "similarity": sim,
-        }
-    )
+    a, b, sim = engine.n_similarity(model, body.a, body.b)
+    return FastJSONResponse({"model": model.name, "a": a, "b": b, "similarity": sim})
 
 
 # -- neighbours ----------------------------------------------------------------------------
@@ -306,9 +298,7 @@ async def post_analogy(model: Model, body: AnalogyBatchRequest) -> FastJSONRespo
     "/doesnt-match", response_model=DoesntMatchResponse, summary="The word that fits least (doesnt_match)"
 )
 async def post_doesnt_match(model: Model, body: DoesntMatchRequest) -> FastJSONResponse:
-    kv = model.kv
-    used = [kv.words[kv.index(w)] for w in body.words]
-    ranking = kv.rank_by_centrality(used)
+    used, ranking = engine.doesnt_match(model, body.words)
     return FastJSONResponse(
         {
             "model": model.name,

@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.index import ExactIndex, hnsw_files, load_hnsw, save_hnsw, try_build_lock
-from tests.service.conftest import SPEC, UNIT
+from firth_core.keyed_vectors import KeyedVectors
+from firth_core.query import NeighbourQuery, most_similar_batch
+from service.index import ExactIndex
+from service.index_store import hnsw_files, load_hnsw, save_hnsw, try_build_lock
+from tests.service.conftest import SPEC, UNIT, VECTORS, WORDS
 
 
 def test_hnsw_recall_against_exact(hnsw) -> None:  # type: ignore[no-untyped-def]
@@ -57,3 +60,45 @@ def test_build_lock_is_exclusive(tmp_path: Path) -> None:
     again = try_build_lock(tmp_path, SPEC)
     assert again is not None
     again.close()
+
+
+def test_hnsw_behind_the_query_rules(hnsw) -> None:  # type: ignore[no-untyped-def]
+    kv = KeyedVectors(WORDS, VECTORS)
+    exact = ExactIndex(kv.unit)
+    queries = [
+        NeighbourQuery(positive=[WORDS[i], WORDS[i + 7]], negative=[WORDS[i + 3]], k=10) for i in range(60)
+    ]
+    batch = most_similar_batch(kv, queries, exact, hnsw)
+    singles = [most_similar_batch(kv, [q], exact, hnsw)[0] for q in queries]
+    assert [a.hits for a in batch] == [a.hits for a in singles]  # one faiss search = sixty
+    assert {a.index for a in batch} == {"hnsw"}
+    truth = most_similar_batch(kv, queries, exact)
+    recall = np.mean(
+        [len({r for r, _ in a.hits} & {r for r, _ in t.hits}) / 10 for a, t in zip(batch, truth, strict=True)]
+    )
+    assert recall >= 0.95
+    # gensim's hook: KeyedVectors.most_similar hands its query to the index it is given
+    assert kv.most_similar([WORDS[5]], topn=10, indexer=hnsw) == [
+        (WORDS[r], s) for r, s in most_similar_batch(kv, [NeighbourQuery([WORDS[5]])], exact, hnsw)[0].hits
+    ]
+
+
+def test_efsearch_rises_with_rarity_and_k(hnsw) -> None:  # type: ignore[no-untyped-def]
+    index = hnsw.tuned(16, by_rank=((0, 1), (1000, 3), (2000, 6)))
+    assert index.ef_for(10, np.array([0, 999, 1000, 2500])).tolist() == [16, 16, 48, 96]
+    assert index.ef_for(40, np.array([0, 2500])).tolist() == [40, 240]  # never below k
+    assert index.ef_for(10, None).tolist() == [96]  # no rank: searched as the rarest
+    assert hnsw.tuned(16, by_rank=()).ef_for(10, np.array([0, 2500])).tolist() == [16]
+
+
+def test_a_batch_of_mixed_ranks_is_searched_as_each_alone(hnsw) -> None:  # type: ignore[no-untyped-def]
+    by_rank = ((0, 1), (1000, 3), (2000, 6))
+    index = hnsw.tuned(8, by_rank=by_rank)
+    rows = np.array([5, 1500, 2900, 10, 2100, 1200])
+    scores, ids = index.search(UNIT[rows], 10, ranks=rows)
+    for i, row in enumerate(rows):
+        # each query answered as a search with its own efSearch alone
+        ef = 8 * {0: 1, 1: 3, 2: 6}[int(row) // 1000]
+        alone_scores, alone_ids = hnsw.tuned(ef, by_rank=()).search(UNIT[row : row + 1], 10)
+        assert ids[i].tolist() == alone_ids[0].tolist()
+        np.testing.assert_allclose(scores[i], alone_scores[0], rtol=1e-6)

@@ -7,7 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from service.index import HnswSpec, hnsw_files
+from service.index import HnswSpec
+from service.index_store import hnsw_files
 from service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
 from service.settings import Settings
 
