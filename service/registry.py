@@ -54,6 +54,7 @@ class LoadedModel:
 def load_model(path: Path, settings: Settings) -> LoadedModel:
     artifact: Artifact = load_artifact(path, verify_checksums=settings.verify_checksums)
     kv = KeyedVectors.from_artifact(artifact)
+    _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
     exact = ExactIndex(kv.unit)
     hnsw: HnswIndex | None = None
     status: HnswStatus = "disabled"
