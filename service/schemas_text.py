@@ -7,7 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    Tag,
+)
 
 from firth_core.pooling import SIF_A
 from service.schemas import (
@@ -17,6 +26,7 @@ from service.schemas import (
     RestrictVocab,
     SimilarityMatrixRequest,
     SimilarityPairsRequest,
+    _Strict,
 )
 from service.settings import MAX_TEXT_CHARS, MAX_TEXTS
 
@@ -42,14 +52,12 @@ OOV_DESCRIPTION = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class PoolingOptions(_Strict):
     pooling: Pooling = Field("mean", description=POOLING_DESCRIPTION)
-    pre_normalize: bool = Field(True, description="Average unit word vectors (gensim's default).")
-    sif_a: float = Field(SIF_A, gt=0, le=1, description="SIF's a (pooling 'sif' only).")
+    pre_normalize: StrictBool = Field(True, description="Average unit word vectors (gensim's default).")
+    sif_a: StrictFloat = Field(
+        SIF_A, gt=0, le=1, description="SIF's a (used by pooling 'sif'; ignored by 'mean')."
+    )
     oov: TextOov = Field("error", description=OOV_DESCRIPTION)
 
 
@@ -63,7 +71,7 @@ class TextTokens(BaseModel):
 
 class EmbedRequest(PoolingOptions):
     texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
-    post_normalize: bool = Field(False, description="Scale each sentence vector to unit length.")
+    post_normalize: StrictBool = Field(False, description="Scale each sentence vector to unit length.")
     encoding: Literal["float", "base64"] = Field(
         "float", description="float: JSON numbers; base64: each vector as base64 of little-endian float32."
     )
@@ -140,10 +148,12 @@ class TextNeighborsQuery(_Strict):
     text: Text
     k: K = 10
     method: Literal["3cosadd", "3cosmul"] = Field(
-        "3cosadd", description="3cosadd: neighbours of the mean of the text's unit word vectors."
+        "3cosadd",
+        description="The text's known words as positive terms: 3cosadd (gensim most_similar, the "
+        "mean of their unit vectors) or 3cosmul (most_similar_cosmul).",
     )
     restrict_vocab: RestrictVocab = None
-    exact: bool = Field(False, description="Search exhaustively instead of through the HNSW index.")
+    exact: StrictBool = Field(False, description="Search exhaustively instead of through the HNSW index.")
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"text": "The capital of France", "k": 5}]}
     )
