@@ -10,7 +10,7 @@ DEFAULT_MODEL := $(MODELS_DIR)/glove-6b-50d
 flag = $(if $(filter command line,$(origin $(1))),--$(2) $($(1)))
 SERVE_FLAGS = $(call flag,HOST,host) $(call flag,PORT,port) $(call flag,WORKERS,workers)
 
-.PHONY: install serve test check openapi bench bench-serve bench-train train-demo clean
+.PHONY: install serve test check openapi bench bench-serve bench-train bench-embed train-demo clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench-serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 
 bench-train: $(BIN)/.installed
 	$(BIN)/python bench/train_bench.py
+
+# /embed over HTTP vs gensim's get_mean_vector, and a classifier on /embed vectors (scikit-learn).
+bench-embed: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	@test -e /usr/share/dictd/gcide.dict.dz || apt-get install -y -qq dict-gcide  # the corpus source (needs root)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/embed_bench.py --model $(DEFAULT_MODEL)
 
 # Trains a small skip-gram model on the benchmark corpus and serves it beside the default model.
 DEMO_MODEL := gcide-sgns-100d

@@ -27,6 +27,7 @@ from firth_client.errors import (
 from firth_client.results import (
     AnalogyResult,
     EmbeddingMatrix,
+    Embeddings,
     Encoding,
     Evaluation,
     Health,
@@ -47,6 +48,7 @@ __all__ = [
     "AnalogyResult",
     "AsyncFirthClient",
     "EmbeddingMatrix",
+    "Embeddings",
     "Encoding",
     "Evaluation",
     "FirthAPIError",

@@ -7,6 +7,7 @@ the live app's spec, and another checks that the client's methods really reach e
 
 from __future__ import annotations
 
+import base64
 import io
 import json as jsonlib
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from firth_client.errors import UnexpectedResponseError, error_from_response
 from firth_client.results import (
     AnalogyResult,
     EmbeddingMatrix,
+    Embeddings,
     Encoding,
     Evaluation,
     Health,
@@ -29,11 +31,13 @@ from firth_client.results import (
     Neighbor,
     NeighborQuery,
     OovPolicy,
+    Pooling,
     ProblemType,
     ProjectedPoint,
     Projection,
     Readiness,
     Similarity,
+    TextOov,
     Vectors,
     VocabularyEntry,
     VocabularyPage,
@@ -65,6 +69,7 @@ OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/models/{model}/doesnt-match"),
         ("POST", "/v1/models/{model}/evaluate"),
         ("POST", "/v1/models/{model}/project"),
+        ("POST", "/v1/models/{model}/embed"),
         ("POST", "/v1/models/{model}/encode"),
         ("GET", "/v1/models/{model}/vocabulary"),
         ("POST", "/v1/models/{model}/embedding-matrix"),
@@ -594,3 +599,98 @@ def embedding_matrix(
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     return _call("POST", "/v1/models/{model}/embedding-matrix", parse, json=body, model=model)
+
+
+# -- texts -----------------------------------------------------------------------------------------------
+
+
+def _pooling_json(pooling: Pooling, pre_normalize: bool, sif_a: float, oov: TextOov) -> dict[str, Any]:
+    return {"pooling": pooling, "pre_normalize": pre_normalize, "sif_a": sif_a, "oov": oov}
+
+
+def _decode_row(row: Any, dim: int) -> np.ndarray:
+    if row is None:
+        return np.full(dim, np.nan, dtype=np.float32)
+    if isinstance(row, str):
+        array = np.frombuffer(base64.b64decode(row), dtype="<f4").astype(np.float32)
+    else:
+        array = np.asarray(row, dtype=np.float32)
+    if array.shape != (dim,):
+        raise ValueError(f"a vector of shape {array.shape} for dimension {dim}")
+    return array
+
+
+def embed(
+    model: str,
+    texts: Sequence[str],
+    pooling: Pooling,
+    pre_normalize: bool,
+    post_normalize: bool,
+    sif_a: float,
+    oov: TextOov,
+    encoding: str,
+) -> Call[Embeddings]:
+    def parse(r: httpx.Response) -> Embeddings:
+        body = r.json()
+        dim = int(body["dim"])
+        rows = [_decode_row(v, dim) for v in body["vectors"]]
+        return Embeddings(
+            model=str(body["model"]),
+            dim=dim,
+            array=np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32),
+            tokens=tuple(tuple(t["tokens"]) for t in body["texts"]),
+            oov=tuple(tuple(t["oov"]) for t in body["texts"]),
+        )
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string")
+    json = {
+        "texts": list(texts),
+        "post_normalize": post_normalize,
+        "encoding": encoding,
+        **_pooling_json(pooling, pre_normalize, sif_a, oov),
+    }
+    return _call("POST", "/v1/models/{model}/embed", parse, json=json, model=model)
+
+
+def text_similarities(
+    model: str,
+    pairs: Sequence[tuple[str, str]],
+    pooling: Pooling,
+    pre_normalize: bool,
+    sif_a: float,
+    oov: TextOov,
+) -> Call[list[float | None]]:
+    def parse(r: httpx.Response) -> list[float | None]:
+        return [None if s["similarity"] is None else float(s["similarity"]) for s in r.json()["similarities"]]
+
+    body = {"text_pairs": [[a, b] for a, b in pairs], **_pooling_json(pooling, pre_normalize, sif_a, oov)}
+    return _call("POST", "/v1/models/{model}/similarity", parse, json=body, model=model)
+
+
+def text_similarity_matrix(
+    model: str,
+    a: Sequence[str],
+    b: Sequence[str],
+    pooling: Pooling,
+    pre_normalize: bool,
+    sif_a: float,
+    oov: TextOov,
+) -> Call[np.ndarray]:
+    def parse(r: httpx.Response) -> np.ndarray:
+        rows = r.json()["matrix"]
+        return np.array(
+            [[np.nan if x is None else x for x in row] for row in rows], dtype=np.float64
+        ).reshape(len(a), len(b))
+
+    body = {"texts_a": list(a), "texts_b": list(b), **_pooling_json(pooling, pre_normalize, sif_a, oov)}
+    return _call("POST", "/v1/models/{model}/similarity/matrix", parse, json=body, model=model)
+
+
+def similar_by_text(
+    model: str, text: str, topn: int, method: Method, restrict_vocab: int | None, exact: bool
+) -> Call[list[Neighbor]]:
+    body: dict[str, Any] = {"text": text, "k": topn, "method": method, "exact": exact}
+    if restrict_vocab is not None:
+        body["restrict_vocab"] = restrict_vocab
+    return _call("POST", "/v1/models/{model}/neighbors", _neighbors, json=body, model=model)

@@ -16,6 +16,7 @@ from firth_client._base import DEFAULT_TIMEOUT, DEFAULT_URL, ClientBase
 from firth_client.results import (
     AnalogyResult,
     EmbeddingMatrix,
+    Embeddings,
     Encoding,
     Evaluation,
     Health,
@@ -24,11 +25,13 @@ from firth_client.results import (
     Neighbor,
     NeighborQuery,
     OovPolicy,
+    Pooling,
     ProblemType,
     Projection,
     Readiness,
     Similarity,
     Terms,
+    TextOov,
     Vectors,
     VocabularyPage,
 )
@@ -229,6 +232,64 @@ class FirthClient(ClientBase):
     def rank_by_centrality(self, words: Sequence[str]) -> list[Neighbor]:
         """Words by cosine to their mean, most central first (the ranking behind doesnt_match)."""
         return self._run(_calls.rank_by_centrality(self.model, words))
+
+    # -- texts -------------------------------------------------------------------------------------
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        pooling: Pooling = "mean",
+        pre_normalize: bool = True,
+        post_normalize: bool = False,
+        sif_a: float = 1e-3,
+        oov: TextOov = "error",
+        encoding: str = "base64",
+    ) -> Embeddings:
+        """Sentence vectors (`.array`, float32, one row per text): 'mean' is gensim's
+        get_mean_vector of the known tokens, 'sif' Arora et al.'s. oov 'null' gives a text with no
+        known word a NaN row instead of a ValidationError (/problems/empty-text). The encoding
+        changes only the transfer: base64 (the default) is faster, the vectors are the same."""
+        return self._run(
+            _calls.embed(self.model, texts, pooling, pre_normalize, post_normalize, sif_a, oov, encoding)
+        )
+
+    def text_similarities(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        pooling: Pooling = "mean",
+        pre_normalize: bool = True,
+        sif_a: float = 1e-3,
+        oov: TextOov = "error",
+    ) -> list[float | None]:
+        """Cosine of each pair of texts' sentence vectors (None for a text with no known word)."""
+        return self._run(_calls.text_similarities(self.model, pairs, pooling, pre_normalize, sif_a, oov))
+
+    def text_similarity_matrix(
+        self,
+        a: Sequence[str],
+        b: Sequence[str],
+        *,
+        pooling: Pooling = "mean",
+        pre_normalize: bool = True,
+        sif_a: float = 1e-3,
+        oov: TextOov = "error",
+    ) -> np.ndarray:
+        """matrix[i, j] = cosine(texts a[i], b[j]); NaN where a text has no known word."""
+        return self._run(_calls.text_similarity_matrix(self.model, a, b, pooling, pre_normalize, sif_a, oov))
+
+    def similar_by_text(
+        self,
+        text: str,
+        topn: int = 10,
+        *,
+        method: Method = "3cosadd",
+        restrict_vocab: int | None = None,
+        exact: bool = False,
+    ) -> list[Neighbor]:
+        """A text's nearest words: most_similar(positive=its known tokens)."""
+        return self._run(_calls.similar_by_text(self.model, text, topn, method, restrict_vocab, exact))
 
     # -- evaluation and projection ------------------------------------------------------------------
 

@@ -114,6 +114,7 @@ _BY_TYPE: dict[str, type[FirthAPIError]] = {
     "validation-error": ValidationError,
     "malformed-json": ValidationError,
     "empty-query": ValidationError,
+    "empty-text": ValidationError,
     "invalid-query": ValidationError,
     "dimension-mismatch": ValidationError,
     "invalid-vector": ValidationError,

@@ -10,6 +10,8 @@ import numpy as np
 
 Method = Literal["3cosadd", "3cosmul"]
 OovPolicy = Literal["error", "skip", "null"]
+Pooling = Literal["mean", "sif"]
+TextOov = Literal["error", "null"]
 # A query term as gensim takes it: a word, a raw vector, or either with an explicit weight.
 Term = str | Sequence[float] | np.ndarray | tuple[str | Sequence[float] | np.ndarray, float]
 # `positive`/`negative`: one term (a single word or 1-d array) or a sequence of terms.
@@ -210,3 +212,18 @@ class EmbeddingMatrix:
     words: tuple[str, ...] | None  # None for a .npy answer to max_tokens (the vocabulary pages name them)
     missing: tuple[str, ...]
     missing_count: int
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Sentence vectors of texts, one row per text in request order (POST /embed).
+
+    `tokens[i]` are text i's standardised tokens and `oov[i]` those the vocabulary lacks; with
+    oov="null" a text with no known token has a row of NaN.
+    """
+
+    model: str
+    dim: int
+    array: np.ndarray = field(repr=False)
+    tokens: tuple[tuple[str, ...], ...]
+    oov: tuple[tuple[str, ...], ...]

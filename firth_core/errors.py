@@ -57,6 +57,20 @@ class TrainingDiverged(FirthError):
     """Training blew up (the loss rose instead of falling); no model is written."""
 
 
+class EmptyText(FirthError):
+    """A text none of whose tokens the vocabulary holds, where a vector was required. `index` is
+    its position in the list `field` (None when `field` holds one text)."""
+
+    def __init__(self, index: int | None, tokens: list[str], field: str = "texts") -> None:
+        self.index = index
+        self.tokens = tokens
+        self.field = field
+        where = field if index is None else f"{field}[{index}]"
+        shown = "no tokens" if not tokens else f"tokens {tokens[:10]!r}{' ...' if len(tokens) > 10 else ''}"
+        hint = "" if index is None else "; send oov 'null' to get a null vector instead"
+        super().__init__(f"{where} has no word in the vocabulary ({shown}){hint}")
+
+
 class ResourceLimit(FirthError):
     """Not enough memory or disk space for the work asked; nothing is written."""
 
@@ -76,17 +90,3 @@ class IdOutOfRange(InvalidQuery):
 
 class OutputTooLarge(InvalidQuery):
     """An answer past the service's size limits (a dense bag of a huge vocabulary, a whole matrix)."""
-
-
-class EmptyText(FirthError):
-    """A text none of whose tokens the vocabulary holds, where a vector was required."""
-
-    def __init__(self, index: int, tokens: list[str], field: str = "texts") -> None:
-        self.index = index
-        self.tokens = tokens
-        self.field = field
-        shown = "no tokens" if not tokens else f"tokens {tokens[:10]!r}{' ...' if len(tokens) > 10 else ''}"
-        super().__init__(
-            f"{field}[{index}] has no word in the vocabulary ({shown}); "
-            "send oov 'null' to get a null vector instead"
-        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -62,10 +63,11 @@ class TextPipeline:
 
     def tokenize(self, text: str) -> TokenizedText:
         tokens = self.split(text)
-        get = self._index.get
-        rows = [get(token, UNKNOWN_ROW) for token in tokens]
-        oov = list(dict.fromkeys(t for t, r in zip(tokens, rows, strict=True) if r == UNKNOWN_ROW))
-        return TokenizedText(tokens, np.asarray(rows, dtype=np.int64), oov)
+        rows = list(map(self._index.get, tokens, repeat(UNKNOWN_ROW)))
+        oov: list[str] = []
+        if UNKNOWN_ROW in rows:  # the common case, every token known, skips this pass
+            oov = list(dict.fromkeys(t for t, r in zip(tokens, rows, strict=True) if r == UNKNOWN_ROW))
+        return TokenizedText(tokens, np.array(rows, dtype=np.int64), oov)
 
     def tokenize_many(self, texts: Iterable[str]) -> list[TokenizedText]:
         return [self.tokenize(text) for text in texts]

@@ -22,6 +22,7 @@ from firth_core.errors import (
     ConfigurationError,
     DimensionMismatch,
     EmptyQuery,
+    EmptyText,
     FirthError,
     IdOutOfRange,
     InputFormatError,
@@ -98,6 +99,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     VectorizationError: (422, "invalid-vectorization", "Invalid TextVectorization option"),
     IdOutOfRange: (422, "id-out-of-range", "Token id out of range"),
     OutputTooLarge: (422, "output-too-large", "Answer too large"),
+    EmptyText: (422, "empty-text", "No word of the text is in the vocabulary"),
     InvalidQuery: (422, "invalid-query", "Invalid query"),
     DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
     InvalidVector: (422, "invalid-vector", "Invalid vector"),
@@ -167,6 +169,8 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return {"model": exc.name, "available": exc.available}
     if isinstance(exc, DimensionMismatch):
         return {"expected": exc.expected, "got": exc.got}
+    if isinstance(exc, EmptyText):
+        return {"field": exc.field, "index": exc.index, "tokens": exc.tokens[:100]}
     if isinstance(exc, BodyTooLarge):
         return {"limit_bytes": exc.limit}
     return {}

@@ -29,6 +29,8 @@ MAX_TERMS = 100  # positive + negative terms in one neighbours query
 MAX_WORD_CHARS = 256  # longer "words" are not words; keeps error messages and logs bounded
 MAX_EVAL_ITEMS = 50_000  # uploaded evaluation lines (questions-words has 19,544)
 MAX_RESTRICT_VOCAB = 2**31 - 1  # faiss ids are 64-bit, JSON clients are not: keep it a plain int32
+MAX_TEXTS = 1000  # texts in one /embed request (or pairs, or texts on one side of a matrix)
+MAX_TEXT_CHARS = 100_000  # characters in one text: a long article, not a book
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 8 MiB: an uploaded evaluation set fits, a runaway client does not
 
 ENV_PREFIX = "FIRTH_"

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.query import TermInput
-from service import engine
+from service import engine, text_queries
 from service.engine import NeighbourQuery, NeighbourResult
 from service.metrics import record_queries
 from service.registry import LoadedModel, ModelRegistry
@@ -38,10 +38,8 @@ from service.schemas import (
     NeighborsResponse,
     NSimilarityRequest,
     NSimilarityResponse,
-    SimilarityMatrixRequest,
     SimilarityMatrixResponse,
     SimilarityOut,
-    SimilarityPairsRequest,
     SimilarityPairsResponse,
     Term,
     VectorOut,
@@ -50,6 +48,17 @@ from service.schemas import (
     WeightedTerm,
     Word,
     problem_responses,
+)
+from service.schemas_text import (
+    NeighborsBody,
+    SimilarityBody,
+    SimilarityMatrixBody,
+    TextNeighborsQuery,
+    TextNeighborsResponse,
+    TextSimilarityMatrixRequest,
+    TextSimilarityMatrixResponse,
+    TextSimilarityPairsRequest,
+    TextSimilarityPairsResponse,
 )
 from service.settings import MAX_K, MAX_RESTRICT_VOCAB
 
@@ -179,8 +188,14 @@ async def get_similarity(
     return FastJSONResponse({"a": used_a, "b": used_b, "similarity": sim})
 
 
-@router.post("/similarity", response_model=SimilarityPairsResponse, summary="Cosine similarity of many pairs")
-async def post_similarity(model: Model, body: SimilarityPairsRequest) -> FastJSONResponse:
+@router.post(
+    "/similarity",
+    response_model=SimilarityPairsResponse | TextSimilarityPairsResponse,
+    summary="Cosine similarity of many pairs of words, or of texts",
+)
+async def post_similarity(model: Model, body: SimilarityBody) -> FastJSONResponse:
+    if isinstance(body, TextSimilarityPairsRequest):
+        return FastJSONResponse(await _compute(False, text_queries.similarity_pairs, model, body))
     rows = engine.similarity_pairs(model, body.pairs)
     return FastJSONResponse(
         {"model": model.name, "similarities": [{"a": a, "b": b, "similarity": s} for a, b, s in rows]}
@@ -189,10 +204,12 @@ async def post_similarity(model: Model, body: SimilarityPairsRequest) -> FastJSO
 
 @router.post(
     "/similarity/matrix",
-    response_model=SimilarityMatrixResponse,
-    summary="n x m cosine matrix of two word lists",
+    response_model=SimilarityMatrixResponse | TextSimilarityMatrixResponse,
+    summary="n x m cosine matrix of two word lists, or of two text lists",
 )
-async def post_similarity_matrix(model: Model, body: SimilarityMatrixRequest) -> FastJSONResponse:
+async def post_similarity_matrix(model: Model, body: SimilarityMatrixBody) -> FastJSONResponse:
+    if isinstance(body, TextSimilarityMatrixRequest):
+        return FastJSONResponse(await _compute(False, text_queries.similarity_matrix, model, body))
     a, b, matrix = await _compute(False, engine.similarity_matrix, model, body.a, body.b)
     return FastJSONResponse({"model": model.name, "a": a, "b": b, "matrix": matrix})
 
@@ -228,10 +245,13 @@ async def get_neighbors(
 
 @router.post(
     "/neighbors",
-    response_model=NeighborsResponse,
-    summary="Neighbours of a weighted combination of words and vectors (most_similar, similar_by_vector)",
+    response_model=NeighborsResponse | TextNeighborsResponse,
+    summary="Neighbours of a weighted combination of words and vectors (most_similar, similar_by_vector), "
+    "or of a text",
 )
-async def post_neighbors(model: Model, body: NeighborsQuery) -> FastJSONResponse:
+async def post_neighbors(model: Model, body: NeighborsBody) -> FastJSONResponse:
+    if isinstance(body, TextNeighborsQuery):
+        return FastJSONResponse(await _compute(False, text_queries.neighbours, model, body))
     query = _to_engine(body)
     inline = _is_cheap(model, body.exact, body.method, body.restrict_vocab)
     (result,) = await _compute(inline, engine.neighbours, model, [query])

@@ -3,7 +3,8 @@
 //
 // Flows: a word (list + map with neighbours of neighbours), an analogy with a typo (the unknown-word
 // message and its suggestions, then the suggestion clicked: answer + two arrows), and the switch
-// to t-SNE. Exits non-zero on the first failed check; on success prints one JSON line of what the
+// to t-SNE; the text pipeline panel (a sentence's tokens, mean vector and nearest words, a sentence
+// with no known word, two sentences compared). Exits non-zero on the first failed check; on success prints one JSON line of what the
 // page showed, which the pytest driver compares with the API's own answers.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -41,7 +42,9 @@ try {
     }
   });
   page.on("response", (r) => {
-    if (r.status() >= 400 && !(r.status() === 404 && r.url().endsWith("/project"))) {
+    const expected = (r.status() === 404 && r.url().endsWith("/project")) ||
+      (r.status() === 422 && /\/(embed|neighbors)$/.test(r.url()));  // the sentence with no known word
+    if (r.status() >= 400 && !expected) {
       problems.push(`${r.status()} from ${r.url()}`);
     }
   });
@@ -117,8 +120,38 @@ try {
   check(tsne.points.length === analogy.points.length, "t-SNE maps the same points");
   await page.screenshot({ path: join(shots, "explorer-tsne.png") });
 
+  // -- the text pipeline: a sentence, then one with no known word, then two compared -------
+  await page.fill("#sentence", "The Frog sat by the quiet pond, croaking");
+  await page.click("#sentence-form button");
+  await page.waitForSelector("#pipeline-out:not([hidden]) #pipeline-neighbors li");
+  const sentence = {
+    tokens: await page.$$eval("#pipeline-tokens li", (lis) => lis.map((li) => [li.dataset.token, li.className])),
+    bars: await page.$$eval("#mean-bars rect", (rs) => rs.map((r) => Number(r.dataset.value))),
+    neighbors: await page.$$eval("#pipeline-neighbors li", (lis) => lis.map((li) => li.dataset.word)),
+  };
+  check(sentence.bars.length === 50, `one bar a dimension, got ${sentence.bars.length}`);
+  check(sentence.tokens.some(([, c]) => c === "oov"), "the unknown token 'pond,' is marked");
+  await page.locator("#pipeline").screenshot({ path: join(shots, "explorer-pipeline.png") });
+
+  await page.fill("#sentence", "qwzxv zzqqy");
+  await page.click("#sentence-form button");
+  await page.waitForSelector("#pipeline-message:not([hidden])");
+  sentence.empty = await page.textContent("#pipeline-message");
+  check(await page.isHidden("#pipeline-out"), "no stale result beside the message");
+
+  await page.fill("#sentence-a", "A cat sat on the mat");
+  await page.fill("#sentence-b", "A dog lay on the rug");
+  await page.click("#compare-form button");
+  await page.waitForSelector("#compare-out:not([hidden])");
+  const compare = {
+    cosine: Number(await page.textContent("#compare-cosine")),
+    a: await page.$$eval("#compare-tokens-a li", (lis) => lis.map((li) => li.dataset.token)),
+    b: await page.$$eval("#compare-tokens-b li", (lis) => lis.map((li) => li.dataset.token)),
+  };
+  await page.locator("#pipeline").screenshot({ path: join(shots, "explorer-compare.png") });
+
   check(problems.length === 0, problems.join("; "));
-  console.log(JSON.stringify({ word, unknown, analogy, tsne }));
+  console.log(JSON.stringify({ word, unknown, analogy, tsne, sentence, compare }));
 } catch (err) {
   console.error(err.stack || String(err));
   if (problems.length) console.error(problems.join("\n"));

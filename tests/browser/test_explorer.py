@@ -113,8 +113,34 @@ def test_analogy_flow_draws_the_two_offsets(server: str, page_report: dict[str, 
     assert page_report["tsne"]["caption"].startswith("t-SNE of 13 unit vectors")
 
 
+def test_pipeline_panel_shows_the_apis_tokens_mean_and_neighbours(
+    server: str, page_report: dict[str, Any]
+) -> None:
+    text = "The Frog sat by the quiet pond, croaking"
+    embedded = httpx.post(f"{server}/v1/models/default/embed", json={"texts": [text]}).json()
+    near = httpx.post(f"{server}/v1/models/default/neighbors", json={"text": text, "k": 10}).json()
+    sentence = page_report["sentence"]
+    tokens = embedded["texts"][0]
+    assert [t for t, _ in sentence["tokens"]] == tokens["tokens"]
+    assert [t for t, c in sentence["tokens"] if c == "oov"] == tokens["oov"] == ["pond,"]
+    assert sentence["bars"] == pytest.approx(embedded["vectors"][0], abs=1e-6)
+    assert sentence["neighbors"] == [n["word"] for n in near["neighbors"]]
+    assert "no word in the vocabulary" in sentence["empty"]
+
+
+def test_pipeline_panel_compares_two_sentences_as_the_api_does(
+    server: str, page_report: dict[str, Any]
+) -> None:
+    pair = ["A cat sat on the mat", "A dog lay on the rug"]
+    api = httpx.post(f"{server}/v1/models/default/similarity", json={"text_pairs": [pair]}).json()
+    (expected,) = api["similarities"]
+    compare = page_report["compare"]
+    assert compare["cosine"] == pytest.approx(expected["similarity"], abs=1e-4)
+    assert compare["a"] == expected["a"]["tokens"] and compare["b"] == expected["b"]["tokens"]
+
+
 def test_screenshots_saved(page_report: dict[str, Any]) -> None:
-    for name in ("word", "unknown", "analogy", "tsne"):
+    for name in ("word", "unknown", "analogy", "tsne", "pipeline", "compare"):
         shot = ARTIFACTS / f"explorer-{name}.png"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
         assert shot.stat().st_size > 20_000, f"{shot} looks blank"

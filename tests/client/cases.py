@@ -18,6 +18,7 @@ import pytest
 from firth_client import (
     AnalogyResult,
     EmbeddingMatrix,
+    Embeddings,
     Encoding,
     Evaluation,
     Health,
@@ -256,6 +257,45 @@ def _project_neighbourhood(got: Projection) -> None:
     assert got.coordinates.shape == (4, 3)
 
 
+TEXTS = ["The King and the QUEEN", "zebra unicorn", "frog toad frog"]
+
+
+def _unit_mean(kv: KeyedVectors, words: list[str]) -> np.ndarray:
+    return np.mean([kv.unit[kv.key_to_index[w]] for w in words], axis=0)
+
+
+def _embed(got: Embeddings) -> None:
+    assert got.model == "tiny" and got.array.shape == (3, TINY.dim) and got.array.dtype == np.float32
+    assert got.tokens[0] == ("the", "king", "and", "the", "queen") and got.oov[0] == ("and",)
+    np.testing.assert_allclose(got.array[0], _unit_mean(TINY, ["the", "king", "the", "queen"]), atol=1e-6)
+    assert np.isnan(got.array[1]).all() and got.oov[1] == ("zebra", "unicorn")
+    np.testing.assert_allclose(got.array[2], _unit_mean(TINY, ["frog", "toad", "frog"]), atol=1e-6)
+
+
+def _embed_json_unit(got: Embeddings) -> None:
+    mean = _unit_mean(TINY, ["king", "queen"])
+    np.testing.assert_allclose(got.array[0], mean / np.linalg.norm(mean), atol=1e-6)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def _text_similarities(got: list[float | None]) -> None:
+    expected = _cosine(_unit_mean(TINY, ["king", "queen"]), _unit_mean(TINY, ["cat", "dog"]))
+    assert got[0] == pytest.approx(expected, abs=1e-6) and got[1] is None
+
+
+def _text_similarity_matrix(got: np.ndarray) -> None:
+    assert got.shape == (1, 2)
+    assert got[0, 0] == pytest.approx(_cosine(TINY.unit[7], _unit_mean(TINY, ["toad", "snake"])), abs=1e-6)
+    assert np.isnan(got[0, 1])
+
+
+def _similar_by_text(got: list[Neighbor]) -> None:
+    same_neighbors(got, TINY.most_similar(positive=["king", "woman"], topn=3))
+
+
 def _metrics(got: str) -> None:
     assert "# TYPE firth_http_requests" in got
 
@@ -306,6 +346,29 @@ CASES: list[Case] = [
     Case("ready", "ready", (), _ready),
     Case("problems", "problems", (), _problems),
     Case("metrics", "metrics", (), _metrics),
+    Case("embed", "embed", (TEXTS,), _embed, {"oov": "null"}),
+    Case(
+        "embed-json-unit",
+        "embed",
+        (["king queen"],),
+        _embed_json_unit,
+        {"encoding": "float", "post_normalize": True},
+    ),
+    Case(
+        "text_similarities",
+        "text_similarities",
+        ([("king queen", "cat dog"), ("cat", "zebra")],),
+        _text_similarities,
+        {"oov": "null"},
+    ),
+    Case(
+        "text_similarity_matrix",
+        "text_similarity_matrix",
+        (["frog"], ["toad snake", "zebra"]),
+        _text_similarity_matrix,
+        {"oov": "null"},
+    ),
+    Case("similar_by_text", "similar_by_text", ("King and WOMAN", 3), _similar_by_text),
     Case("models", "models", (), _models),
     Case("model_info", "model_info", (), _model_info_default),
     Case("model_info-named", "model_info", ("random",), _model_info_random),

@@ -41,6 +41,8 @@ CONTEXT_PROBLEMS: dict[str, str] = {
     "/problems/unknown-word": "the model's vocabulary",
     "/problems/dimension-mismatch": "the model's dimension",
     "/problems/invalid-vector": "zero, Inf or float32-overflowing vectors, or words that cancel out",
+    # a text none of whose words the model knows (the word forms' unknown-word, for texts)
+    "/problems/empty-text": "the model's vocabulary, for a whole text",
 }
 # Uploaded evaluation lines too few of whose words the model knows; t-SNE on fewer points than
 # asked (duplicates, a small vocabulary).

@@ -1,0 +1,141 @@
+"""What the text endpoints compute, apart from HTTP: sentence vectors (/embed), and texts where
+the word queries take words (similarity of text pairs, a text-by-text cosine matrix, a text's
+nearest words). Each function returns the response body.
+
+Every text goes through firth_core.text (the model's standardiser, whitespace split, lookup) and
+firth_core.pooling; a text's nearest words go through the engine's one neighbour path.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from firth_core.errors import EmptyText
+from firth_core.pooling import embed_texts
+from firth_core.query import NeighbourQuery
+from firth_core.text import TextPipeline, TokenizedText
+from service import engine
+from service.metrics import record_queries
+from service.registry import LoadedModel
+from service.schemas_text import (
+    EmbedRequest,
+    PoolingOptions,
+    TextNeighborsQuery,
+    TextSimilarityMatrixRequest,
+    TextSimilarityPairsRequest,
+)
+
+
+def _tokens(text: TokenizedText) -> dict[str, Any]:
+    return {"tokens": text.tokens, "oov": text.oov}
+
+
+def _base64(vector: np.ndarray) -> str:
+    return base64.b64encode(vector.astype("<f4", copy=False).tobytes()).decode("ascii")
+
+
+def _vectors(
+    model: LoadedModel,
+    texts: Sequence[str],
+    options: PoolingOptions,
+    field: str,
+    post_normalize: bool = False,
+) -> tuple[list[TokenizedText], list[np.ndarray | None]]:
+    tokenized = TextPipeline.for_model(model.kv).tokenize_many(texts)
+    vectors = embed_texts(
+        model.kv,
+        tokenized,
+        options.pooling,
+        options.pre_normalize,
+        post_normalize,
+        options.sif_a,
+        options.oov,
+        field,
+    )
+    return tokenized, vectors
+
+
+def embed(model: LoadedModel, body: EmbedRequest) -> dict[str, Any]:
+    tokenized, vectors = _vectors(model, body.texts, body, "texts", body.post_normalize)
+    out: list[Any] = vectors
+    if body.encoding == "base64":
+        out = [None if v is None else _base64(v) for v in vectors]
+    return {
+        "model": model.name,
+        "dim": model.kv.dim,
+        "vectors": out,
+        "texts": [_tokens(t) for t in tokenized],
+    }
+
+
+def _cosines(left: list[np.ndarray | None], right: list[np.ndarray | None]) -> list[list[float | None]]:
+    """cosine(left[i], right[j]); None where either side has no vector."""
+    dim = next((v.shape[0] for v in left + right if v is not None), 0)
+
+    def unit(vectors: list[np.ndarray | None]) -> np.ndarray:
+        stacked = np.stack([np.zeros(dim, np.float32) if v is None else v for v in vectors]).astype(
+            np.float64
+        )
+        norms = np.linalg.norm(stacked, axis=1)
+        norms[norms == 0.0] = 1.0
+        return stacked / norms[:, None]
+
+    matrix = (unit(left) @ unit(right).T).tolist()
+    for i, v in enumerate(left):
+        for j, w in enumerate(right):
+            if v is None or w is None:
+                matrix[i][j] = None
+    return matrix
+
+
+def similarity_pairs(model: LoadedModel, body: TextSimilarityPairsRequest) -> dict[str, Any]:
+    flat = [text for pair in body.text_pairs for text in pair]
+    try:
+        tokenized, vectors = _vectors(model, flat, body, "text_pairs")
+    except EmptyText as exc:  # name the pair and its side, not the flattened position
+        position = exc.index or 0
+        raise EmptyText(position % 2, exc.tokens, f"text_pairs[{position // 2}]") from None
+    rows = []
+    for i in range(0, len(flat), 2):
+        ((sim,),) = _cosines([vectors[i]], [vectors[i + 1]])
+        rows.append({"a": _tokens(tokenized[i]), "b": _tokens(tokenized[i + 1]), "similarity": sim})
+    return {"model": model.name, "similarities": rows}
+
+
+def similarity_matrix(model: LoadedModel, body: TextSimilarityMatrixRequest) -> dict[str, Any]:
+    tokens_a, vectors_a = _vectors(model, body.texts_a, body, "texts_a")
+    tokens_b, vectors_b = _vectors(model, body.texts_b, body, "texts_b")
+    return {
+        "model": model.name,
+        "a": [_tokens(t) for t in tokens_a],
+        "b": [_tokens(t) for t in tokens_b],
+        "matrix": _cosines(vectors_a, vectors_b),
+    }
+
+
+def neighbours(model: LoadedModel, body: TextNeighborsQuery) -> dict[str, Any]:
+    """most_similar(positive=the text's known tokens): gensim's query for a bag of words."""
+    tokenized = TextPipeline.for_model(model.kv).tokenize(body.text)
+    if tokenized.is_empty:
+        raise EmptyText(None, tokenized.tokens, "text")
+    query = NeighbourQuery(
+        positive=tokenized.known_tokens,
+        k=body.k,
+        method=body.method,
+        restrict_vocab=body.restrict_vocab,
+        exact=body.exact,
+    )
+    (result,) = engine.neighbours(model, [query])
+    record_queries(model.name, [result])
+    return {
+        "model": model.name,
+        "text": _tokens(tokenized),
+        "positive": result.positive,
+        "negative": [],
+        "index": result.index,
+        "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
+    }
