@@ -20,7 +20,7 @@ from service.middleware import BodySizeLimit
 from service.observability import install_observability
 from service.registry import ModelRegistry, load_registry, start_hnsw_builds
 from service.responses import FastJSONResponse
-from service.routes import project, queries, system
+from service.routes import admin, project, queries, system
 from service.settings import MAX_BODY_BYTES, Settings
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.include_router(system.router)
     app.include_router(queries.router)
     app.include_router(project.router)
+    app.include_router(admin.router)
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static/explorer", StaticFiles(directory=EXPLORER_ASSETS), name="explorer-assets")
 

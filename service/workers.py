@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import socket
 import sys
@@ -26,6 +27,7 @@ import uvicorn
 from firth_core.errors import FirthError
 from service.logging_setup import logging_config
 from service.registry import ModelRegistry, load_registry
+from service.reload import SUPERVISED_ENV, install_sighup
 from service.settings import Settings
 
 log = logging.getLogger("firth.workers")
@@ -78,6 +80,7 @@ def run_worker(registry: ModelRegistry, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    install_sighup(registry, settings)  # uvicorn handles SIGINT and SIGTERM only
     config = uvicorn.Config(
         create_app(settings, registry),
         log_level=settings.log_level,
@@ -123,8 +126,15 @@ def _supervise(registry: ModelRegistry, settings: Settings) -> int:
             if process.is_alive() and process.pid is not None:
                 process.terminate()  # SIGTERM: uvicorn finishes in-flight requests, then exits
 
+    def forward_sighup(signum: int, frame: FrameType | None) -> None:
+        for process in processes:  # each worker reloads its own models (service/reload.py)
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, forward_sighup)
+    os.environ[SUPERVISED_ENV] = str(os.getpid())  # workers inherit it: POST /admin/reload signals us
     for process in processes:
         if stopping:  # a signal during start-up: start no more workers
             break
