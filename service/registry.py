@@ -168,7 +168,7 @@ class ModelRegistry:
         return model
 
     def check(self, model: LoadedModel) -> LoadedModel:
-        """An fstat of the mapped file (about a microsecond); marks the model unavailable once."""
+        """An fstat of the mapped file (a few microseconds); marks the model unavailable once."""
         if model.unavailable is not None or model.guard is None:
             return model
         reason = model.guard.changed()
