@@ -126,7 +126,11 @@ def _supervise(registry: ModelRegistry, settings: Settings) -> int:
             if process.is_alive() and process.pid is not None:
                 process.terminate()  # SIGTERM: uvicorn finishes in-flight requests, then exits
 
+    supervisor = os.getpid()
+
     def forward_sighup(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != supervisor:  # a worker before it installed its own handler
+            return
         for process in processes:  # each worker reloads its own models (service/reload.py)
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGHUP)
@@ -134,7 +138,7 @@ def _supervise(registry: ModelRegistry, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, forward_sighup)
-    os.environ[SUPERVISED_ENV] = str(os.getpid())  # workers inherit it: POST /admin/reload signals us
+    os.environ[SUPERVISED_ENV] = str(supervisor)  # workers inherit it: POST /admin/reload signals us
     for process in processes:
         if stopping:  # a signal during start-up: start no more workers
             break

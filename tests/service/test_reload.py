@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -170,3 +171,24 @@ async def test_rewritten_in_place_with_the_same_size_is_refused(
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
         answer = await api.get("/v1/models/beta/vectors/cat")
         assert answer.status_code == 503 and "changed in place" in answer.json()["detail"]
+
+
+def test_a_reloaded_model_answers_exactly_until_its_own_hnsw_index_is_ready(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    _write(models, "alpha")
+    settings = Settings(
+        models_dir=models, index="hnsw", hnsw_m=8, hnsw_ef_construction=20, index_dir=tmp_path / "indexes"
+    )
+    registry = load_registry(settings)
+    assert registry.get("alpha").hnsw_status == "building"
+    _write(models, "alpha", scale=2.0)
+    assert reload_models(registry, settings).reloaded == ["alpha"]
+    reloaded = registry.get("alpha")
+    assert reloaded.hnsw is None and reloaded.index_for(False, None).kind == "exact"
+    deadline = time.monotonic() + 60
+    while registry.get("alpha").hnsw_status != "ready":
+        assert time.monotonic() < deadline, "the reloaded model's index was never built"
+        time.sleep(0.05)
+    ready = registry.get("alpha")
+    assert ready.kv is reloaded.kv  # the index landed on the new version
+    assert (tmp_path / "indexes" / f"alpha-{ready.sha256[:12]}").is_dir()
