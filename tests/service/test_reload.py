@@ -4,6 +4,7 @@ place is refused (503) before it is read."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -192,3 +193,22 @@ def test_a_reloaded_model_answers_exactly_until_its_own_hnsw_index_is_ready(tmp_
     ready = registry.get("alpha")
     assert ready.kv is reloaded.kv  # the index landed on the new version
     assert (tmp_path / "indexes" / f"alpha-{ready.sha256[:12]}").is_dir()
+
+
+def test_an_index_built_for_a_replaced_version_is_dropped(
+    served: tuple[Path, Settings, ModelRegistry],
+) -> None:
+    models, settings, registry = served
+    old = registry.get("beta")
+    _write(models, "beta", scale=2.0)
+    reload_models(registry, settings)
+    new = registry.get("beta")
+    # what a build thread started for the old version does when it finishes
+    registry.update_if_same(old, lambda current: dataclasses.replace(current, hnsw_status="failed"))
+    assert registry.get("beta") is new
+    registry.update_if_same(new, lambda current: dataclasses.replace(current, hnsw_status="failed"))
+    assert registry.get("beta").hnsw_status == "failed"
+    shutil.rmtree(models / "beta")
+    reload_models(registry, settings)
+    registry.update_if_same(new, lambda current: current)  # removed meanwhile: nothing to update
+    assert "beta" not in {m.name for m in registry.all()}
