@@ -220,3 +220,22 @@ def test_truncated_in_place_answers_503_and_no_worker_dies(served: tuple[ServerP
             assert ready["status"] == "degraded" and "truncated" in ready["models"]["churn"]["unavailable"]
     assert _workers(server) == workers and server.process is not None and server.process.poll() is None
     assert "truncated in place" in server.log.read_text(errors="replace")  # logged
+
+
+def test_one_process_reloads_on_sighup_and_answers_200(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    _version(models, "stay", seed=1)
+    with ServerProcess(
+        "--workers", "1", "--models-dir", str(models), "--index", "exact", clean_env=True
+    ) as server:
+        assert server.process is not None
+        _version(models, "extra", seed=9)
+        os.kill(server.process.pid, signal.SIGHUP)
+        _until_every_worker(server.url, lambda m: "extra" in m, "added by SIGHUP")
+        shutil.rmtree(models / "extra")
+        with httpx.Client(timeout=60) as admin:
+            answer = admin.post(f"{server.url}/admin/reload")
+        assert answer.status_code == 200, answer.text  # alone: nobody else to wait for
+        assert answer.json()["removed"] == ["extra"] and answer.json()["others_reloading"] is False
+        assert server.process.poll() is None
