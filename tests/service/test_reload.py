@@ -212,3 +212,10 @@ def test_an_index_built_for_a_replaced_version_is_dropped(
     reload_models(registry, settings)
     registry.update_if_same(new, lambda current: current)  # removed meanwhile: nothing to update
     assert "beta" not in {m.name for m in registry.all()}
+
+
+def test_a_writers_temporary_directory_is_not_a_model(served: tuple[Path, Settings, ModelRegistry]) -> None:
+    models, settings, registry = served
+    _write(models, ".gamma.tmp-1234abcd")  # what write_artifact holds before its rename
+    report = reload_models(registry, settings)
+    assert not report.added and not report.failed
