@@ -33,6 +33,7 @@ from firth_client.results import (
     ProjectedPoint,
     Projection,
     Readiness,
+    ReloadResult,
     Similarity,
     Vectors,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "Projection",
     "RateLimitedError",
     "Readiness",
+    "ReloadResult",
     "RetryPolicy",
     "RetryableError",
     "ServiceUnavailableError",

@@ -50,7 +50,8 @@ class RecordingASGITransport(httpx.ASGITransport):
 
 @pytest.fixture
 def app(registry: ModelRegistry) -> FastAPI:
-    return create_app(exact_settings(), registry)
+    # a reload (POST /admin/reload) re-reads exactly the served models, finding nothing changed
+    return create_app(exact_settings(models=[str(m.path) for m in registry.all()]), registry)
 
 
 @pytest.fixture
