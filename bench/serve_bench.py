@@ -8,18 +8,27 @@ HNSW, single and batched), recall@10 of HNSW against exact on frequent and on un
 evaluation (time and accuracy, which must be identical), cold start, and HTTP requests/s of the
 real `firth-serve` process under wrk (8 connections, 127.0.0.1). The CPU is shared: absolute
 figures drift between runs; the ratios, measured in the same run, are what to quote.
+
+    .venv/bin/python bench/serve_bench.py --spelling [--connections 32]
+
+runs only the spelling section: a suggestion lookup (the symmetric-delete index, firth_core/
+spelling.py) against difflib (what firth used before) on the same misspellings, and HTTP
+requests/s of `GET …/neighbors` for misspelled words (each a 404 with suggestions) against known
+words, on the same server in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +42,7 @@ from server_process import ServerProcess
 from threadpoolctl import threadpool_limits
 
 from firth_core.evaluation import BENCHMARKS, evaluate_benchmark
+from firth_core.keyed_vectors import SUGGESTION_WORDS, KeyedVectors
 from service import engine
 from service.engine import NeighbourQuery
 from service.registry import LoadedModel, load_model, obtain_hnsw
@@ -419,6 +429,104 @@ def http_section(
     return results
 
 
+def misspellings(kv: KeyedVectors, words: Sequence[str], seed: int = 1) -> list[tuple[str, str]]:
+    """One typo per word (a letter dropped, doubled, swapped with the next or replaced), kept only
+    when the result is not itself in the vocabulary; ASCII letters, so no URL escaping."""
+    rng = np.random.default_rng(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    out: list[tuple[str, str]] = []
+    for word in words:
+        at = int(rng.integers(len(word)))
+        kind = int(rng.integers(4))
+        if kind == 0 and len(word) > 2:
+            typo = word[:at] + word[at + 1 :]
+        elif kind == 1:
+            typo = word[:at] + word[at] + word[at:]
+        elif kind == 2 and at + 1 < len(word):
+            typo = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+        else:
+            typo = word[:at] + letters[int(rng.integers(26))] + word[at + 1 :]
+        if kv.lookup(typo) is None:
+            out.append((word, typo))
+    return out
+
+
+def difflib_suggest(kv: KeyedVectors) -> Callable[[str], list[str]]:
+    """firth's previous suggestions: difflib among the most frequent words with the same first letter."""
+    pool: dict[str, list[str]] = {}
+    for word in kv.words[:SUGGESTION_WORDS]:
+        pool.setdefault(word[:1].lower(), []).append(word)
+    return lambda typo: difflib.get_close_matches(typo, pool.get(typo[:1], []), n=5, cutoff=0.6)
+
+
+def spelling_section(
+    model: LoadedModel, words: list[str], seconds: float, connections: int
+) -> dict[str, float]:
+    kv = model.kv
+    started = time.perf_counter()
+    kv.__dict__.pop("spelling", None)  # built again here, to time it
+    _ = kv.spelling
+    build_s = time.perf_counter() - started
+    pairs = misspellings(kv, words)
+    typos = [typo for _, typo in pairs]
+    old = difflib_suggest(kv)
+    few = typos[:200]
+    index_ms = per_query_ms(lambda: [kv.suggest(t) for t in typos], len(typos), repeat=3)
+    difflib_ms = per_query_ms(lambda: [old(t) for t in few], len(few))
+    each_ms = sorted(per_query_ms(partial(kv.suggest, typo), 1, repeat=3) for typo in typos)
+    found = sum(word in kv.suggest(typo) for word, typo in pairs)
+    table(
+        f"Spelling suggestions for {len(typos)} one-typo misspellings of frequent words, ms a lookup "
+        f"(index over {SUGGESTION_WORDS:,} words: built in {build_s:.2f} s, "
+        f"{kv.spelling.nbytes / 2**20:.0f} MiB)",
+        ["lookup", "firth index ms", "difflib ms", "speed-up"],
+        [
+            ["mean", f"{index_ms:.3f}", f"{difflib_ms:.2f}", ratio(difflib_ms / index_ms)],
+            ["median, best of 3", f"{each_ms[len(each_ms) // 2]:.3f}", "", ""],
+            ["99th percentile, best of 3", f"{each_ms[int(0.99 * len(each_ms))]:.3f}", "", ""],
+            ["slowest, best of 3", f"{each_ms[-1]:.3f}", "", ""],
+        ],
+    )
+    print(f"the word misspelled among its suggestions: {found} of {len(pairs)}")
+    workers = one_per_cpu()  # as `make serve` runs it
+    note(
+        f"starting firth-serve ({workers} workers) for known vs misspelled words, {connections} connections ..."
+    )
+    args = ("--model", str(model.path.resolve()), "--workers", str(workers), "--log-level", "warning")
+    with ServerProcess(*args, clean_env=True, ready_within=READY_TIMEOUT) as server:
+        with httpx.Client(base_url=server.url) as client:
+            probe = client.get(f"/v1/models/default/neighbors?word={typos[0]}&k={K}")
+            assert probe.status_code == 404 and "suggestions" in probe.json(), probe.text
+        known = run_load(server.url, paths_for(NEIGHBOURS, words), seconds, connections)
+        unknown = run_load(server.url, paths_for(NEIGHBOURS, typos), seconds, connections)
+    table(
+        f"HTTP GET …/neighbors, {workers} workers, {connections} connections, {seconds:g} s each, "
+        f"{known.tool}, 127.0.0.1 (misspelled: each answer a 404 with suggestions)",
+        ["words", "req/s", "mean ms", "non-2xx or socket errors", "of known-word req/s"],
+        [
+            [
+                "known",
+                f"{known.requests_per_s:,.0f}",
+                f"{known.mean_latency_ms:.2f}",
+                str(known.errors),
+                "1.00",
+            ],
+            [
+                "misspelled",
+                f"{unknown.requests_per_s:,.0f}",
+                f"{unknown.mean_latency_ms:.2f}",
+                f"{unknown.errors} (all 404 expected)",
+                f"{unknown.requests_per_s / known.requests_per_s:.2f}",
+            ],
+        ],
+    )
+    return {
+        "lookup_ms": index_ms,
+        "difflib_ms": difflib_ms,
+        "ratio": unknown.requests_per_s / known.requests_per_s,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -438,6 +546,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also print recall@10 (frequent, uniform 200k, uniform all words) and queries/s by efSearch",
     )
+    parser.add_argument(
+        "--spelling",
+        action="store_true",
+        help="only the spelling section: suggestion lookups vs difflib, misspelled vs known words over HTTP",
+    )
     args = parser.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",") if w]
     if not (args.model / "meta.json").is_file():
@@ -455,6 +568,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(build_hnsw=False)
     model, how = ensure_hnsw(load_model(args.model, settings), settings)
     print(f"HNSW index: {how}")
+    if args.spelling:
+        spelling = spelling_section(model, query_words(model, args.queries), args.seconds, args.connections)
+        print(
+            f"\ntargets: a lookup <= 1 ms: {spelling['lookup_ms']:.3f} ms; misspelled-word throughput >= 0.5 "
+            f"of known-word: {spelling['ratio']:.2f}; load average at end {os.getloadavg()[0]:.2f}"
+        )
+        return 0
     note("loading the same vectors into gensim KeyedVectors ...")
     gkv = gensim_from_model(model)
     words = query_words(model, args.queries)

@@ -39,7 +39,8 @@ class AsyncFirthClient(ClientBase):
     """A client of the firth service with gensim's method names, over one connection pool.
 
     Use it as an async context manager (or call `aclose()`). Results are frozen dataclasses and numpy
-    arrays; errors are `firth_client.errors.FirthAPIError` subclasses. Idempotent calls are
+    arrays; errors are `firth_client.errors.FirthAPIError` subclasses. `api_key` is sent as
+    `Authorization: Bearer KEY` (a server with FIRTH_API_KEYS answers UnauthorizedError without it). Idempotent calls are
     retried on 429/503 with exponential backoff, honouring Retry-After.
     """
 
@@ -48,6 +49,7 @@ class AsyncFirthClient(ClientBase):
         base_url: str | httpx.URL = DEFAULT_URL,
         *,
         model: str = "default",
+        api_key: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: int = 3,
         backoff: float = 0.2,
@@ -58,6 +60,7 @@ class AsyncFirthClient(ClientBase):
         super().__init__(
             base_url,
             model=model,
+            api_key=api_key,
             timeout=timeout,
             retries=retries,
             backoff=backoff,

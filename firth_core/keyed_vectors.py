@@ -8,7 +8,6 @@ unless an `indexer=` is given (gensim's hook); tests use this class as the exact
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from functools import cached_property
 
@@ -17,7 +16,10 @@ import numpy as np
 from firth_core.artifact import Artifact
 from firth_core.errors import DimensionMismatch, EmptyQuery, InvalidVector, UnknownWord
 from firth_core.query import ExactSearch, Indexer, NeighbourQuery, TermInput, most_similar_batch
+from firth_core.spelling import SpellingIndex
 from firth_core.standardize import get_standardizer
+
+SUGGESTION_WORDS = 100_000  # unknown words get close spellings among this many most frequent words
 
 
 class KeyedVectors:
@@ -73,18 +75,14 @@ class KeyedVectors:
         return index
 
     @cached_property
-    def _suggestion_pool(self) -> dict[str, list[str]]:
-        # Close spellings are sought among the 100k most frequent words with the same first
-        # letter: difflib over 400k words would take seconds on an error path.
-        pool: dict[str, list[str]] = {}
-        for word in self.words[:100_000]:
-            pool.setdefault(word[:1].lower(), []).append(word)
-        return pool
+    def spelling(self) -> SpellingIndex:
+        """The close-spelling index over the SUGGESTION_WORDS most frequent words, built on first
+        use (about a second for 100,000 words; the service builds it while loading a model)."""
+        return SpellingIndex(self.words[:SUGGESTION_WORDS])
 
     def suggest(self, word: str, n: int = 5) -> list[str]:
-        key = self._standardize(word) or word
-        candidates = self._suggestion_pool.get(key[:1].lower(), [])
-        return difflib.get_close_matches(key, candidates, n=n, cutoff=0.6)
+        """Up to n close spellings of an unknown word, nearest and most frequent first (< 1 ms)."""
+        return self.spelling.suggest(self._standardize(word) or word, n)
 
     def canonical(self, word: str) -> str:
         """The vocabulary word `word` resolves to (itself, or its standardised form)."""

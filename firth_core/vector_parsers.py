@@ -6,6 +6,11 @@ input (one line, or one binary entry, at a time into a grown buffer), keeps the 
 (frequency order for all these formats) and refuses a malformed entry with one InputFormatError
 naming the input's label and the line, entry or byte offset.
 
+Limits, so that /dev/zero or a binary file fails at once instead of filling the memory: a text
+line is at most MAX_LINE_BYTES long and holds no NUL byte, a dimension is at most MAX_DIM, and
+the buffer is checked against the memory available (firth_core/resources.py, ResourceLimit)
+before it is allocated or grown.
+
 Formats, as the reference tools write them:
 
 - GloVe text: no header; `word v1 ... vd` per line. GloVe 840B has words that contain spaces
@@ -24,13 +29,14 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 
 from firth_core.errors import InputFormatError
+from firth_core.resources import available_memory, require_memory
 from firth_core.standardize import get_standardizer
 
 _HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
@@ -40,6 +46,8 @@ _TEXT_VALUE_BYTES = frozenset(b"0123456789.-+eE \t\r\naAnNiIfFtTyY")
 _BINARY_CHUNK = 1 << 20
 _MAX_WORD_BYTES = 1 << 16
 _FALLBACK_ROWS = 1 << 16
+MAX_LINE_BYTES = 16 << 20  # a text vector line longer than this is refused (no line breaks: not text)
+MAX_DIM = 1_000_000  # a header or first line claiming more dimensions is refused (4 MB a row)
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,15 @@ class _Collector:
         self.dim = dim
         self.unit = unit
         # np.empty only reserves address space, so sizing for the expected row count costs nothing
-        # until rows are written; an absurd header count falls back to growing.
+        # until rows are written; never more than half the memory available (an absurd header
+        # count), and an allocation that fails anyway falls back to growing.
+        row_bytes = dim * 4
+        require_memory(row_bytes, f"{label}: vectors of dimension {dim:,}")
+        most = max(available_memory() // 2 // row_bytes, 1)
         try:
-            self.buffer = np.empty((max(capacity, 1), dim), dtype=np.float32)
+            self.buffer = np.empty((min(max(capacity, 1), most), dim), dtype=np.float32)
         except (MemoryError, ValueError):
-            self.buffer = np.empty((_FALLBACK_ROWS, dim), dtype=np.float32)
+            self.buffer = np.empty((min(_FALLBACK_ROWS, most), dim), dtype=np.float32)
         self.words: list[str] = []
         self.first_seen: dict[str, int] = {}  # raw word -> line (or entry) where it was first seen
         self.kept: set[str] = set()
@@ -109,7 +121,11 @@ class _Collector:
         """The buffer row the next vector is written into (the buffer grows as needed)."""
         n = len(self.words)
         if n == self.buffer.shape[0]:
-            grown = np.empty((n + max(n // 2, 1024), self.dim), dtype=np.float32)
+            extra = max(n // 2, 1024)
+            require_memory(
+                (n + extra) * self.dim * 4, f"{self.label}: {n + extra:,} vectors of dimension {self.dim:,}"
+            )
+            grown = np.empty((n + extra, self.dim), dtype=np.float32)
             grown[:n] = self.buffer
             self.buffer = grown
         return self.buffer[n]
@@ -166,6 +182,34 @@ class _Collector:
             skipped_empty=self.skipped_empty if standardized else None,
             skipped_merged=self.skipped_merged if standardized else None,
         )
+
+
+def _read_line(label: str, handle: IO[bytes], line_no: int) -> bytes:
+    """One line of a text vectors file, at most MAX_LINE_BYTES long and free of NUL bytes, or raise:
+    /dev/zero or a binary file must fail at once, not after filling the memory with one line."""
+    raw = handle.readline(MAX_LINE_BYTES + 1)
+    if b"\x00" in raw:
+        raise InputFormatError(
+            f"{label}: line {line_no} holds NUL bytes (binary data, not a text vectors file)"
+        )
+    if len(raw) > MAX_LINE_BYTES:
+        raise InputFormatError(
+            f"{label}: line {line_no} is longer than {MAX_LINE_BYTES >> 20} MiB (not a text vectors file?)"
+        )
+    return raw
+
+
+def _lines(label: str, handle: IO[bytes], first_line_no: int) -> Iterator[bytes]:
+    """The remaining lines of `handle`, numbered from `first_line_no`, each through _read_line."""
+    line_no = first_line_no
+    while raw := _read_line(label, handle, line_no):
+        yield raw
+        line_no += 1
+
+
+def _check_dim(label: str, where: str, dim: int) -> None:
+    if dim > MAX_DIM:
+        raise InputFormatError(f"{label}: {where}: dimension {dim:,} is over firth's limit of {MAX_DIM:,}")
 
 
 def _value_error(collector: _Collector, where: int, fields: list[str]) -> InputFormatError:
@@ -254,11 +298,11 @@ def parse_glove_text(
     `label`; `expected_bytes` (the content's size, if known) only sizes the first buffer."""
     check_options(limit, standardize)
     handle = _buffered(source)
-    first = handle.readline()
+    first = _read_line(label, handle, 1)
     line_no = 1
     while first and not first.strip():
-        first = handle.readline()
         line_no += 1
+        first = _read_line(label, handle, line_no)
     if not first:
         raise InputFormatError(f"{label}: empty file, no vectors to import")
     try:
@@ -273,11 +317,12 @@ def parse_glove_text(
     dim = len(text.split(" ")) - 1
     if dim < 1:
         raise InputFormatError(f"{label}: line {line_no}: expected a word followed by its values")
+    _check_dim(label, f"line {line_no}", dim)
     # No header: estimate the row count from the content's size and the first line's length.
     estimate = _FALLBACK_ROWS if expected_bytes is None else int(expected_bytes / len(first) * 1.25) + 1024
     collector = _Collector(label, dim, min(limit or estimate, estimate), standardize)
     _read_text_body(
-        itertools.chain([first], handle),
+        itertools.chain([first], _lines(label, handle, line_no + 1)),
         collector,
         first_line_no=line_no,
         limit=limit,
@@ -288,7 +333,7 @@ def parse_glove_text(
 
 def _read_header(label: str, handle: IO[bytes]) -> tuple[int, int, int]:
     """The `count dim` header line: (count, dim, the line's length in bytes)."""
-    raw = handle.readline()
+    raw = _read_line(label, handle, 1)
     if not raw:
         raise InputFormatError(f"{label}: empty file, no vectors to import")
     try:
@@ -307,6 +352,7 @@ def _read_header(label: str, handle: IO[bytes]) -> tuple[int, int, int]:
         raise InputFormatError(
             f"{label}: line 1: header says {count} vectors of dimension {dim}, nothing to import"
         )
+    _check_dim(label, "line 1", dim)
     return count, dim, len(raw)
 
 
@@ -386,7 +432,7 @@ def _read_binary_body(
 def _check_text_tail(label: str, handle: IO[bytes], last_line: int, count: int) -> None:
     """After the announced vectors only blank lines may follow."""
     line_no = last_line
-    for raw in handle:
+    for raw in _lines(label, handle, last_line + 1):
         line_no += 1
         if raw.strip():
             raise InputFormatError(
@@ -437,7 +483,7 @@ def _parse_with_header(
         _read_binary_body(handle, collector, count=count, limit=limit, offset=header_bytes)
     else:
         last_line = _read_text_body(
-            handle,
+            _lines(label, handle, 2),
             collector,
             first_line_no=2,
             limit=wanted,

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse
 
+from service.auth import install_access_control
 from service.errors import install_error_handlers
 from service.middleware import BodySizeLimit
 from service.observability import install_observability
@@ -59,8 +60,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.draining = False  # set on SIGTERM (service/workers.py): /readyz answers 503
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    install_access_control(app, settings)  # API keys, CORS, the OpenAPI security scheme
     install_observability(app)  # outermost: times and counts every answer, serves /metrics
     app.include_router(system.router)
     app.include_router(queries.router)

@@ -108,6 +108,7 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
     if guard is not None and (guard.changed() or os.stat(path / VECTORS_FILE).st_ino != guard.stamp[2]):
         raise ArtifactError(f"{path / VECTORS_FILE}: changed while it was being loaded")
     kv = KeyedVectors.from_artifact(artifact)
+    _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
     exact = ExactIndex(kv.unit)
     hnsw: HnswIndex | None = None
     status: HnswStatus = "disabled"

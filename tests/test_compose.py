@@ -154,6 +154,27 @@ def test_image_listens_where_it_is_exposed_and_published(image_settings: Setting
     assert container_ports == {str(image_settings.port)}
 
 
+def seconds(duration: str) -> float:
+    """Compose's duration ("30s", "1m30s", "1.5s") in seconds."""
+    total, number = 0.0, ""
+    for char in duration:
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
+            number = ""
+    assert not number, f"a duration without a unit: {duration!r}"
+    return total
+
+
+def test_the_stop_grace_period_outlasts_the_drain(image_settings: Settings) -> None:
+    """Docker SIGKILLs a container its stop timeout (10 s unless set) after SIGTERM; firth-serve
+    needs the drain plus a moment to exit 0 (service/workers.py)."""
+    service = load_compose()["services"]["service"]
+    assert "stop_grace_period" in service, "Docker's default 10 s would cut the 20 s drain"
+    assert seconds(service["stop_grace_period"]) >= image_settings.drain_seconds + 5
+
+
 def volume_mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """target -> the mount, from compose's long syntax (the file uses no other)."""
     return {volume["target"]: volume for volume in service.get("volumes", [])}

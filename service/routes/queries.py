@@ -57,7 +57,13 @@ router = APIRouter(
     prefix="/v1/models/{model}", tags=["queries"], responses=problem_responses(400, 404, 413, 415, 422)
 )
 T = TypeVar("T")
-ModelName = Annotated[str, Path(description="A model name, or `default`.", examples=["default"])]
+# A model name never holds a slash; a word in a path never a line break (the router's path
+# convertor stops at one), so the spec says so and such URLs are the 404s it promises.
+MODEL_NAME_PATTERN = r"^[^/]+$"
+PATH_WORD_PATTERN = r"^[^\n]+$"
+ModelName = Annotated[
+    str, Path(description="A model name, or `default`.", examples=["default"], pattern=MODEL_NAME_PATTERN)
+]
 
 
 def get_model(request: Request, model: ModelName) -> LoadedModel:
@@ -142,7 +148,9 @@ def _is_cheap(model: LoadedModel, exact: bool, method: str, restrict: int | None
 
 
 @router.get("/vectors/{word:path}", response_model=VectorOut, summary="Vector of one word")
-async def get_vector(model: Model, word: Annotated[Word, Path(examples=["king"])]) -> FastJSONResponse:
+async def get_vector(
+    model: Model, word: Annotated[Word, Path(examples=["king"], pattern=PATH_WORD_PATTERN)]
+) -> FastJSONResponse:
     found, _ = engine.lookup_vectors(model, [word], "error")
     return FastJSONResponse({"word": found[0].word, "input": word, "vector": found[0].vector})
 
