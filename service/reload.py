@@ -60,13 +60,14 @@ def _load(path: Path, settings: Settings) -> LoadedModel | str:
         return f"{path}: {exc.__class__.__name__}: {exc}"
 
 
-def reload_models(registry: ModelRegistry, settings: Settings) -> ReloadReport:
-    """Re-read the models directory once and swap the result in. Safe from any thread."""
+def reload_models(registry: ModelRegistry, settings: Settings, *, build_indexes: bool = True) -> ReloadReport:
+    """Re-read the models directory once and swap the result in. Safe from any thread.
+    `build_indexes=False` (the supervisor, which forks later) starts no HNSW build thread."""
     with _reload_lock:
-        return _reload(registry, settings)
+        return _reload(registry, settings, build_indexes)
 
 
-def _reload(registry: ModelRegistry, settings: Settings) -> ReloadReport:
+def _reload(registry: ModelRegistry, settings: Settings, build_indexes: bool) -> ReloadReport:
     report = ReloadReport()
     current = registry.all()
     by_path = {m.path.resolve(): m for m in current}
@@ -115,7 +116,7 @@ def _reload(registry: ModelRegistry, settings: Settings) -> ReloadReport:
 
     registry.replace_all(change)
     for name in loaded:
-        if loaded[name].hnsw_status == "building":
+        if build_indexes and loaded[name].hnsw_status == "building":
             start_hnsw_build(registry, loaded[name], settings)  # exact answers until it is ready
     _log(report)
     return report

@@ -52,10 +52,10 @@ class ReloadResponse(BaseModel):
     status_code=200,
     summary="Re-read the models directory in every worker (as SIGHUP)",
     description=(
-        "Runs the reload in the worker that receives the request and answers what changed there; "
-        "with several workers it also asks the supervisor to signal every worker, and answers 202 "
-        "because they may still be loading. A version that fails keeps the old one serving and "
-        "reports `load_error` in `GET /v1/models/{model}`."
+        "Runs the reload in the worker that receives the request and answers what changed there, "
+        "then asks the supervisor to reload too (as on SIGHUP: it signals every worker); with "
+        "several workers the answer is 202 because the others may still be loading. A version that "
+        "fails keeps the old one serving and reports `load_error` in `GET /v1/models/{model}`."
     ),
     responses={
         202: {"model": ReloadResponse, "description": "Reloaded here; the other workers are reloading"}
@@ -65,6 +65,7 @@ async def reload(request: Request) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     settings: Settings = request.app.state.settings
     report = await run_in_threadpool(reload_models, registry, settings)
-    others = ask_siblings_to_reload()
+    # the supervisor reloads its own registry (for workers forked later) and signals every worker
+    others = ask_siblings_to_reload() and settings.workers > 1
     body = {"worker": os.getpid(), **dataclasses.asdict(report), "others_reloading": others}
     return FastJSONResponse(body, status_code=202 if others else 200)

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +102,7 @@ def test_a_corrupt_version_keeps_the_old_one_serving(
     assert error in report.failed["beta"] and not report.removed
     now = registry.get("beta")
     assert now.kv is old.kv and now.load_error == report.failed["beta"]
+    shutil.rmtree(models / "beta")  # --overwrite leaves a directory without meta.json alone
     _write(models, "beta", scale=3.0)  # a good version clears the error
     report = reload_models(registry, settings)
     assert report.reloaded == ["beta"] and registry.get("beta").load_error is None
@@ -131,7 +133,9 @@ async def test_truncated_in_place_is_refused_and_reported(
     served: tuple[Path, Settings, ModelRegistry],
 ) -> None:
     models, settings, registry = served
-    app = create_app(settings, registry)
+    admin_key = models.parent / "admin.key"
+    admin_key.write_text("reload-admin-key-9xT\n")
+    app = create_app(settings.model_copy(update={"admin_key": admin_key}), registry)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
         assert (await api.get("/v1/models/beta/vectors/cat")).status_code == 200
         os.truncate(models / "beta" / VECTORS_FILE, 64)  # same inode: the map now ends early
@@ -148,7 +152,8 @@ async def test_truncated_in_place_is_refused_and_reported(
         os.truncate(models / "alpha" / VECTORS_FILE, 64)  # the default model: not ready
         assert (await api.get("/readyz")).status_code == 503
         _write(models, "beta", scale=2.0)
-        reloaded = await api.post("/admin/reload")
+        assert (await api.post("/admin/reload")).status_code == 401  # the admin key is needed
+        reloaded = await api.post("/admin/reload", headers={"Authorization": "Bearer reload-admin-key-9xT"})
         assert reloaded.status_code == 200, reloaded.text
         body = reloaded.json()
         assert "beta" in body["reloaded"] and "alpha" in body["failed"] and body["others_reloading"] is False
@@ -192,6 +197,20 @@ def test_a_reloaded_model_gets_its_own_hnsw_index_built(tmp_path: Path) -> None:
     ready = registry.get("alpha")
     assert ready.kv is reloaded.kv and ready.hnsw is not None  # the index landed on the new version
     assert [p.name for p in indexes.iterdir()] == [f"alpha-{ready.sha256[:12]}"]
+
+
+def test_the_supervisors_reload_starts_no_index_build(tmp_path: Path) -> None:
+    """build_indexes=False (the supervisor, which forks later): the new version waits for a
+    worker's lifespan to build its index; no thread is started here."""
+    models = tmp_path / "models"
+    _write(models, "alpha")
+    settings = Settings(models_dir=models, index="hnsw", hnsw_m=8, hnsw_ef_construction=20, index_dir=tmp_path / "i")
+    registry = load_registry(settings)
+    threads = threading.active_count()
+    _write(models, "alpha", scale=2.0)
+    assert reload_models(registry, settings, build_indexes=False).reloaded == ["alpha"]
+    time.sleep(0.3)
+    assert threading.active_count() == threads and registry.get("alpha").hnsw_status == "building"
 
 
 def test_an_index_built_for_a_replaced_version_is_dropped(

@@ -46,6 +46,9 @@ CONTEXT_PROBLEMS: dict[str, str] = {
 CONTEXT_BY_OPERATION: dict[str, set[str]] = {
     "POST /v1/models/{model}/evaluate": {"/problems/invalid-query", "/problems/invalid-input"},
     "POST /v1/models/{model}/project": {"/problems/invalid-query"},
+    # The app here has no admin key on purpose: a reload would re-read the models directory under
+    # the registry every test shares. The 403 is declared; tests/service/test_reload.py sends the key.
+    "POST /admin/reload": {"/problems/admin-disabled"},
 }
 
 
