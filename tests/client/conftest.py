@@ -69,9 +69,7 @@ def sync_transport(app: FastAPI) -> Iterator[SyncASGITransport]:
 
 @pytest.fixture
 def client(sync_transport: SyncASGITransport) -> Iterator[FirthClient]:
-    with FirthClient(
-        BASE_URL, model="tiny", transport=sync_transport, retries=0, api_key=ADMIN_KEY
-    ) as firth:
+    with FirthClient(BASE_URL, model="tiny", transport=sync_transport, retries=0, api_key=ADMIN_KEY) as firth:
         yield firth
 
 

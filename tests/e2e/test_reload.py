@@ -25,6 +25,15 @@ from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, write_artif
 pytestmark = pytest.mark.e2e
 WORDS = 20_000  # a few MB: a reload takes long enough to overlap requests
 STAYING = ("stay", "churn")  # churn changes version; both must answer every request
+ADMIN_KEY = "e2e-reload-admin-key-4Hq"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def _admin_env(tmp_path: Path) -> dict[str, str]:
+    """The admin key file POST /admin/reload needs (outside the models directory)."""
+    key = tmp_path / "admin.key"
+    key.write_text(ADMIN_KEY + "\n")
+    return {"FIRTH_ADMIN_KEY": str(key)}
 
 
 def _version(models: Path, name: str, seed: int) -> Path:
@@ -93,7 +102,7 @@ def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
     _version(models, "stay", seed=1)
     _version(models, "churn", seed=2)
     args = ("--workers", "2", "--models-dir", str(models), "--default-model", "stay", "--index", "exact")
-    with ServerProcess(*args, clean_env=True) as server:
+    with ServerProcess(*args, clean_env=True, env=_admin_env(tmp_path)) as server:
         yield server, models
 
 
@@ -171,7 +180,7 @@ def test_ten_reloads_under_load_fail_no_request(served: tuple[ServerProcess, Pat
                     os.kill(server.process.pid, signal.SIGHUP)
                 else:
                     with httpx.Client(timeout=60) as admin:
-                        answer = admin.post(f"{url}/admin/reload")
+                        answer = admin.post(f"{url}/admin/reload", headers=ADMIN)
                     assert answer.status_code == 202, answer.text  # the other worker was asked too
                     assert answer.json()["others_reloading"] is True
                 if kind == "good":
@@ -227,7 +236,14 @@ def test_one_process_reloads_on_sighup_and_answers_200(tmp_path: Path) -> None:
     models.mkdir()
     _version(models, "stay", seed=1)
     with ServerProcess(
-        "--workers", "1", "--models-dir", str(models), "--index", "exact", clean_env=True
+        "--workers",
+        "1",
+        "--models-dir",
+        str(models),
+        "--index",
+        "exact",
+        clean_env=True,
+        env=_admin_env(tmp_path),
     ) as server:
         assert server.process is not None
         _version(models, "extra", seed=9)
@@ -235,7 +251,7 @@ def test_one_process_reloads_on_sighup_and_answers_200(tmp_path: Path) -> None:
         _until_every_worker(server.url, lambda m: "extra" in m, "added by SIGHUP")
         shutil.rmtree(models / "extra")
         with httpx.Client(timeout=60) as admin:
-            answer = admin.post(f"{server.url}/admin/reload")
+            answer = admin.post(f"{server.url}/admin/reload", headers=ADMIN)
         assert answer.status_code == 200, answer.text  # alone: nobody else to wait for
         assert answer.json()["removed"] == ["extra"] and answer.json()["others_reloading"] is False
         assert server.process.poll() is None

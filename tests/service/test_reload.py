@@ -204,7 +204,9 @@ def test_the_supervisors_reload_starts_no_index_build(tmp_path: Path) -> None:
     worker's lifespan to build its index; no thread is started here."""
     models = tmp_path / "models"
     _write(models, "alpha")
-    settings = Settings(models_dir=models, index="hnsw", hnsw_m=8, hnsw_ef_construction=20, index_dir=tmp_path / "i")
+    settings = Settings(
+        models_dir=models, index="hnsw", hnsw_m=8, hnsw_ef_construction=20, index_dir=tmp_path / "i"
+    )
     registry = load_registry(settings)
     threads = threading.active_count()
     _write(models, "alpha", scale=2.0)

@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 class Served:
     """`python -m service` on a free port, JSON logs to a file; stopped (its session) at the end."""
 
-    def __init__(self, model_dir: Path, *args: str, port: int | None = None, models_dir: bool = False) -> None:
+    def __init__(
+        self, model_dir: Path, *args: str, port: int | None = None, models_dir: bool = False
+    ) -> None:
         """`model_dir` is the one model served, or with `models_dir` the directory of models."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
