@@ -154,8 +154,9 @@ def _reload_logged(registry: ModelRegistry, settings: Settings) -> None:
 
 
 def ask_siblings_to_reload() -> bool:
-    """In a supervised worker, SIGHUP the supervisor, which forwards it to every worker (this one
-    too: its second reload finds nothing changed). False when this process serves alone."""
+    """In a supervised worker, SIGHUP the supervisor, which reloads its own models (for workers
+    forked later) and forwards it to every worker (this one too: its second reload finds nothing
+    changed). False when this process has no supervisor."""
     if os.environ.get(SUPERVISED_ENV) != str(os.getppid()):
         return False
     os.kill(os.getppid(), signal.SIGHUP)
