@@ -29,6 +29,7 @@ from firth_client.results import (
     ProblemType,
     Projection,
     Readiness,
+    ReloadResult,
     Similarity,
     Terms,
     TextOov,
@@ -127,6 +128,11 @@ class AsyncFirthClient(ClientBase):
     async def model_info(self, model: str | None = None) -> ModelInfo:
         """One model's description (this client's model unless named)."""
         return await self._run(_calls.model_info(model or self.model))
+
+    async def reload_models(self) -> ReloadResult:
+        """POST /admin/reload: re-read the models directory in every worker (needs the admin key
+        when the server sets one)."""
+        return await self._run(_calls.reload_models())
 
     # -- vectors and similarity ---------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from firth_client.results import (
     ProjectedPoint,
     Projection,
     Readiness,
+    ReloadResult,
     Similarity,
     TextOov,
     Vectors,
@@ -73,6 +74,7 @@ OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/models/{model}/encode"),
         ("GET", "/v1/models/{model}/vocabulary"),
         ("POST", "/v1/models/{model}/embedding-matrix"),
+        ("POST", "/admin/reload"),
     }
 )
 
@@ -189,6 +191,8 @@ def _model_info(body: Mapping[str, Any]) -> ModelInfo:
         standardize=str(body["standardize"]),
         meta=dict(body["meta"]),
         evaluation=body.get("evaluation"),
+        load_error=body.get("load_error"),
+        unavailable=body.get("unavailable"),
     )
 
 
@@ -278,6 +282,22 @@ def problems() -> Call[list[ProblemType]]:
 
 def models() -> Call[list[ModelInfo]]:
     return _call("GET", "/v1/models", lambda r: [_model_info(m) for m in r.json()["models"]])
+
+
+def reload_models() -> Call[ReloadResult]:
+    def parse(r: httpx.Response) -> ReloadResult:
+        body = r.json()
+        return ReloadResult(
+            worker=int(body["worker"]),
+            added=tuple(body["added"]),
+            removed=tuple(body["removed"]),
+            reloaded=tuple(body["reloaded"]),
+            failed=dict(body["failed"]),
+            unchanged=tuple(body["unchanged"]),
+            others_reloading=bool(body["others_reloading"]),
+        )
+
+    return _call("POST", "/admin/reload", parse)  # a second reload finds nothing new: safe to repeat
 
 
 def model_info(model: str) -> Call[ModelInfo]:

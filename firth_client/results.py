@@ -143,6 +143,22 @@ class ModelInfo:
     standardize: str
     meta: Mapping[str, Any] = field(repr=False)  # the artifact's meta.json: long
     evaluation: Mapping[str, Any] | None = field(repr=False)
+    load_error: str | None = None  # the last reload of this model failed; this version serves on
+    unavailable: str | None = None  # its vectors file changed in place: refused until a good reload
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What POST /admin/reload did in the worker that answered (the others reload on their own
+    when `others_reloading`)."""
+
+    worker: int
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    reloaded: tuple[str, ...]
+    failed: Mapping[str, str]
+    unchanged: tuple[str, ...]
+    others_reloading: bool
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from service.middleware import BodySizeLimit
 from service.observability import install_observability
 from service.registry import ModelRegistry, load_registry, start_hnsw_builds
 from service.responses import FastJSONResponse
-from service.routes import encode, openai, project, queries, system, text
+from service.routes import admin, encode, openai, project, queries, system, text
 from service.settings import MAX_BODY_BYTES, Settings
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.include_router(encode.router)
     app.include_router(openai.router)
     app.include_router(text.router)
+    app.include_router(admin.router)
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static/explorer", StaticFiles(directory=EXPLORER_ASSETS), name="explorer-assets")
 

@@ -182,7 +182,7 @@ class ApiKeyAuth:
 def _security_document(keys: AccessKeys) -> Callable[[dict[str, Any]], None]:
     def declare(document: dict[str, Any]) -> None:
         """The bearer scheme, required (keys on) or optional (`{}`: anonymous allowed, keys off);
-        the open operations declare none, the others their 401 answer."""
+        the open operations declare none, the others their 401 answer, /admin/* its 403 too."""
         components = document.setdefault("components", {})
         components.setdefault("securitySchemes", {})[SCHEME_NAME] = {
             "type": "http",
@@ -201,12 +201,19 @@ def _security_document(keys: AccessKeys) -> Callable[[dict[str, Any]], None]:
             },
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
+        forbidden = {
+            "description": "The admin key is needed (an API key is not enough: `forbidden`), or the "
+            "server has no FIRTH_ADMIN_KEY, so the admin endpoints are off (`admin-disabled`)",
+            "content": unauthorized["content"],
+        }
         for path, operations in document.get("paths", {}).items():
             for operation in operations.values():
                 if _is_open(path):
                     operation["security"] = []
                 else:
                     operation.setdefault("responses", {})["401"] = unauthorized
+                if _is_admin(path):
+                    operation["responses"]["403"] = forbidden
 
     return declare
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from firth_core.artifact import VECTORS_FILE, Artifact, load_artifact
+from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, Artifact, load_artifact
 from firth_core.errors import ArtifactError, UnknownModel
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import Indexer, choose_indexer, effective_restrict
@@ -25,6 +27,46 @@ log = logging.getLogger("firth.registry")
 HnswStatus = Literal["ready", "building", "disabled", "failed"]
 DEFAULT_ALIAS = "default"
 _POLL_SECONDS = 2.0  # how often a worker that is not building checks for the saved index
+MODEL_FILES = (VECTORS_FILE, VOCAB_FILE, META_FILE)
+FileStamp = tuple[int, int, int]  # (size, mtime_ns, inode): a file is "the same" while all three are
+
+
+def file_stamp(result: os.stat_result) -> FileStamp:
+    return (result.st_size, result.st_mtime_ns, result.st_ino)
+
+
+def model_stamps(path: Path) -> dict[str, FileStamp | None]:
+    """What a reload compares: each model file's stamp as the path names it now (None: missing)."""
+    stamps: dict[str, FileStamp | None] = {}
+    for name in MODEL_FILES:
+        try:
+            stamps[name] = file_stamp(os.stat(path / name))
+        except OSError:
+            stamps[name] = None
+    return stamps
+
+
+class MappedFileGuard:
+    """The memory-mapped vectors file, held open by descriptor, so the mapped inode itself can be
+    checked before a request reads it. A file replaced by rename (a new inode: `firth train
+    --overwrite`) leaves this one untouched and the old version serves on; a file truncated or
+    rewritten in place (same inode) changes its size or mtime, and `changed()` says so before any
+    read could run past its end (SIGBUS)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.stamp = file_stamp(os.fstat(self.fd))
+        weakref.finalize(self, os.close, self.fd)
+
+    def changed(self) -> str | None:
+        """Why the mapped file can no longer be trusted, or None."""
+        size, mtime_ns, _ = file_stamp(os.fstat(self.fd))
+        if size < self.stamp[0]:
+            return f"{self.path}: truncated in place ({self.stamp[0]} -> {size} bytes)"
+        if (size, mtime_ns) != self.stamp[:2]:
+            return f"{self.path}: changed in place while served"
+        return None
 
 
 @dataclass(frozen=True)
@@ -36,6 +78,10 @@ class LoadedModel:
     exact: ExactIndex
     hnsw: HnswIndex | None
     hnsw_status: HnswStatus
+    guard: MappedFileGuard | None = None
+    stamps: Mapping[str, FileStamp | None] = dataclasses.field(default_factory=dict)
+    load_error: str | None = None  # the last reload of this model failed; this version serves on
+    unavailable: str | None = None  # its mapped file changed in place: refused until a good reload
 
     @property
     def sha256(self) -> str:
@@ -51,8 +97,16 @@ class LoadedModel:
         return ["exact"] + (["hnsw"] if self.hnsw is not None else [])
 
 
-def load_model(path: Path, settings: Settings) -> LoadedModel:
-    artifact: Artifact = load_artifact(path, verify_checksums=settings.verify_checksums)
+def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None = None) -> LoadedModel:
+    stamps = model_stamps(path)
+    try:
+        guard = MappedFileGuard(path / VECTORS_FILE)
+    except OSError:
+        guard = None  # load_artifact names the missing or unreadable file
+    verify = settings.verify_checksums if verify_checksums is None else verify_checksums
+    artifact: Artifact = load_artifact(path, verify_checksums=verify)
+    if guard is not None and (guard.changed() or os.stat(path / VECTORS_FILE).st_ino != guard.stamp[2]):
+        raise ArtifactError(f"{path / VECTORS_FILE}: changed while it was being loaded")
     kv = KeyedVectors.from_artifact(artifact)
     _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
     exact = ExactIndex(kv.unit)
@@ -64,7 +118,17 @@ def load_model(path: Path, settings: Settings) -> LoadedModel:
             index_dir_for(path, artifact.sha256, settings), spec, artifact.sha256, settings.hnsw_ef_search
         )
         status = "ready" if hnsw is not None else ("building" if settings.build_hnsw else "disabled")
-    return LoadedModel(artifact.name, path, MappingProxyType(artifact.meta), kv, exact, hnsw, status)
+    return LoadedModel(
+        artifact.name,
+        path,
+        MappingProxyType(artifact.meta),
+        kv,
+        exact,
+        hnsw,
+        status,
+        guard=guard,
+        stamps=MappingProxyType(stamps),
+    )
 
 
 def index_dir_for(model_path: Path, sha256: str, settings: Settings) -> Path:
@@ -88,12 +152,32 @@ class ModelRegistry:
         self._models: Mapping[str, LoadedModel] = MappingProxyType({m.name: m for m in models})
         self._swap_lock = threading.Lock()
 
-    def get(self, name: str) -> LoadedModel:
+    def find(self, name: str) -> LoadedModel:
+        """The model by name or alias, without the in-place-change check (model info, readiness)."""
         models = self._models
         model = models.get(self.default_name if name == DEFAULT_ALIAS else name)
         if model is None:
             raise UnknownModel(name, [DEFAULT_ALIAS, *models])
         return model
+
+    def get(self, name: str) -> LoadedModel:
+        """The model to answer a query with, checked first: one whose mapped vectors file changed
+        in place is marked unavailable (and logged) instead of read (ArtifactError: 503)."""
+        model = self.check(self.find(name))
+        if model.unavailable is not None:
+            raise ArtifactError(f"model {model.name!r} is unavailable: {model.unavailable}")
+        return model
+
+    def check(self, model: LoadedModel) -> LoadedModel:
+        """An fstat of the mapped file (a few microseconds); marks the model unavailable once."""
+        if model.unavailable is not None or model.guard is None:
+            return model
+        reason = model.guard.changed()
+        if reason is None:
+            return model
+        log.error("model %s marked unavailable: %s (reload it with a good version)", model.name, reason)
+        self.update_if_same(model, lambda current: dataclasses.replace(current, unavailable=reason))
+        return dataclasses.replace(model, unavailable=reason)
 
     def all(self) -> list[LoadedModel]:
         return list(self._models.values())
@@ -104,6 +188,20 @@ class ModelRegistry:
         with self._swap_lock:
             model = change(self._models[name])
             self._models = MappingProxyType({**self._models, name: model})
+
+    def update_if_same(self, version: LoadedModel, change: Callable[[LoadedModel], LoadedModel]) -> None:
+        """As update, only while `version` (the same loaded vectors) is still the one served: an
+        index built for a version that a reload replaced or removed is dropped."""
+        with self._swap_lock:
+            current = self._models.get(version.name)
+            if current is None or current.kv is not version.kv:
+                return
+            self._models = MappingProxyType({**self._models, version.name: change(current)})
+
+    def replace_all(self, change: Callable[[Mapping[str, LoadedModel]], Mapping[str, LoadedModel]]) -> None:
+        """Swap in a whole new name -> model mapping computed from the current one (a reload)."""
+        with self._swap_lock:
+            self._models = MappingProxyType(dict(change(self._models)))
 
 
 def load_registry(settings: Settings) -> ModelRegistry:
@@ -121,16 +219,15 @@ def load_registry(settings: Settings) -> ModelRegistry:
 def start_hnsw_builds(registry: ModelRegistry, settings: Settings) -> list[threading.Thread]:
     """Build (or wait for another worker to build) each missing HNSW index in the background.
     Until it is swapped in, the model answers exactly."""
-    threads = []
-    for model in registry.all():
-        if model.hnsw_status != "building":
-            continue
-        thread = threading.Thread(
-            target=_build_and_swap, args=(registry, model, settings), name=f"hnsw-{model.name}", daemon=True
-        )
-        thread.start()
-        threads.append(thread)
-    return threads
+    return [start_hnsw_build(registry, m, settings) for m in registry.all() if m.hnsw_status == "building"]
+
+
+def start_hnsw_build(registry: ModelRegistry, model: LoadedModel, settings: Settings) -> threading.Thread:
+    thread = threading.Thread(
+        target=_build_and_swap, args=(registry, model, settings), name=f"hnsw-{model.name}", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def _build_and_swap(registry: ModelRegistry, model: LoadedModel, settings: Settings) -> None:
@@ -138,9 +235,11 @@ def _build_and_swap(registry: ModelRegistry, model: LoadedModel, settings: Setti
         index = obtain_hnsw(model, settings)
     except Exception:
         log.exception("HNSW index for %s failed; serving exact answers", model.name)
-        registry.update(model.name, lambda current: dataclasses.replace(current, hnsw_status="failed"))
+        registry.update_if_same(model, lambda current: dataclasses.replace(current, hnsw_status="failed"))
         return
-    registry.update(model.name, lambda current: dataclasses.replace(current, hnsw=index, hnsw_status="ready"))
+    registry.update_if_same(
+        model, lambda current: dataclasses.replace(current, hnsw=index, hnsw_status="ready")
+    )
     log.info("HNSW index for %s is ready", model.name)
 
 

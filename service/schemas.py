@@ -418,6 +418,13 @@ class ModelInfo(BaseModel):
     standardize: str
     meta: dict[str, Any]
     evaluation: dict[str, Any] | None = None
+    load_error: str | None = Field(
+        default=None, description="Why the last reload of this model failed; the version described serves on."
+    )
+    unavailable: str | None = Field(
+        default=None,
+        description="Why this model is refused (its vectors file changed in place); a good reload clears it.",
+    )
 
 
 class ModelList(BaseModel):

@@ -168,7 +168,10 @@ class Settings(BaseSettings):
             ]
         if not self.models_dir.is_dir():
             return []
-        return sorted(p for p in self.models_dir.iterdir() if (p / "meta.json").is_file())
+        # hidden names are writers' temporaries (`.name.tmp-…`, `.name.old-…`), never models
+        return sorted(
+            p for p in self.models_dir.iterdir() if not p.name.startswith(".") and (p / "meta.json").is_file()
+        )
 
 
 def env_name(field: str) -> str:

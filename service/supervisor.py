@@ -16,9 +16,10 @@ keeps them, so a worker's replacement takes over the same socket and the connect
 - A second firth-serve on the same address and port is refused before it loads anything.
 - SIGTERM/SIGINT: every worker drains (service/workers.py); the supervisor exits 0 when all have,
   killing any still alive a few seconds after the drain deadline, or at once on a second signal.
-- SIGHUP: a rolling replacement, slot by slot: a new worker is forked and accepting before the old
-  one is told to drain, so no request fails. New workers fork from the supervisor's models; a
-  reload that re-reads the models directory (issue 13 §4) would load them here before rolling.
+- SIGHUP reloads the models (service/reload.py): the supervisor forwards it to every worker, which
+  re-reads the models directory in a thread while it keeps serving, then reloads its own registry
+  in its main thread (verifying, but starting no HNSW build: no thread or OpenMP team before a
+  later fork), so a worker forked after a crash starts from the new versions. No worker is replaced.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from typing import cast
 
 from firth_core.errors import FirthError
 from service.registry import ModelRegistry, load_registry
+from service.reload import SUPERVISED_ENV, install_sighup, reload_models
 from service.settings import Settings
 from service.workers import run_worker
 
@@ -156,10 +158,7 @@ class Supervisor:
         # read by every worker's /metrics at scrape time: one shared count, not summed per worker
         self.restarts = self.context.RawValue("Q", 0)
         self.active: dict[int, Worker] = {}  # slot -> the worker serving it
-        self.incoming: Worker | None = None  # a rolling replacement's new worker, not yet accepting
-        self.retiring: list[Worker] = []  # replaced workers, draining
         self.restart_at: dict[int, float] = {}  # slot -> when to fork its replacement
-        self.reload_queue: list[int] = []
         self.signals: list[int] = []
         self.stop_deadline: float | None = None
 
@@ -189,18 +188,18 @@ class Supervisor:
                 sock.close()
         # a forked worker inherits the supervisor's handlers: until uvicorn installs its own, a
         # SIGTERM simply ends it (it serves nothing yet). The supervisor drives the workers: a
-        # terminal's Ctrl-C (SIGINT to the whole group) and SIGHUP are its business alone.
+        # terminal's Ctrl-C (SIGINT to the whole group) is its business alone. SIGHUP (forwarded by
+        # the supervisor) reloads this worker's models in a thread; uvicorn leaves it alone.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        install_sighup(self.registry, self.settings)
         restarts = self.restarts
         run_worker(self.registry, self.settings, self.sockets[slot], ready_w, lambda: int(restarts.value))
         logging.shutdown()
         os._exit(0)  # threads still computing a cut request are not waited for
 
     def live(self) -> list[Worker]:
-        workers = [*self.active.values(), *self.retiring]
-        return [*workers, self.incoming] if self.incoming is not None else workers
+        return [*self.active.values()]
 
     # -- signals
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -213,7 +212,6 @@ class Supervisor:
                 if self.stop_deadline is None:
                     log.info("stopping: draining every worker")
                     self.stop_deadline = time.monotonic() + self.settings.drain_seconds + _KILL_AFTER_DRAIN
-                    self.reload_queue.clear()
                     self.restart_at.clear()
                     for sock in self.sockets:  # the workers hold their own until they stop listening
                         sock.close()
@@ -224,8 +222,19 @@ class Supervisor:
                     for worker in self.live():
                         self.send(worker, signal.SIGKILL)
             elif signum == signal.SIGHUP and self.stop_deadline is None:
-                log.info("SIGHUP: replacing the workers one by one")
-                self.reload_queue = sorted(self.active)
+                self.reload()
+
+    def reload(self) -> None:
+        """Every worker reloads in its own thread; meanwhile this process reloads the registry its
+        future forks start from. Here in the main thread, with no HNSW build (a thread, and faiss's
+        OpenMP team, must not exist at a fork): a worker forked later builds in its own lifespan."""
+        log.info("SIGHUP: every worker reloads its models; so does the supervisor, for later workers")
+        for worker in self.live():
+            self.send(worker, signal.SIGHUP)
+        try:
+            reload_models(self.registry, self.settings, build_indexes=False)
+        except Exception:  # the old models stay; the supervisor must keep supervising
+            log.exception("supervisor reload failed; workers forked later start from the models before it")
 
     @staticmethod
     def send(worker: Worker, signum: int) -> None:
@@ -238,13 +247,8 @@ class Supervisor:
         if worker.ready_fd >= 0:
             os.close(worker.ready_fd)
             worker.ready_fd = -1
-        if worker in self.retiring:
-            self.retiring.remove(worker)
-            return
         if self.stop_deadline is not None:
-            if worker is self.incoming:
-                self.incoming = None
-            elif self.active.get(worker.slot) is worker:
+            if self.active.get(worker.slot) is worker:
                 del self.active[worker.slot]
             return
         signame, status = describe_end(worker.process.exitcode)
@@ -258,24 +262,13 @@ class Supervisor:
             extra={"worker": worker.slot, "pid": worker.pid, "signal": signame, "exit_status": status},
         )
         self.restarts.value += 1
-        if worker is self.incoming:  # a rolling replacement's new worker: keep the old one
-            self.incoming = None
-            self.reload_queue.clear()
-            return
         del self.active[worker.slot]
         self.restart_at[worker.slot] = time.monotonic() + (_QUICK_DEATH if lived < _QUICK_DEATH else 0.0)
 
     def on_ready(self, worker: Worker) -> None:
-        accepting = os.read(worker.ready_fd, 1) == b"r"  # b"": the worker ended first (reaped apart)
+        os.read(worker.ready_fd, 1)  # b"r" once accepting; b"": the worker ended first (reaped apart)
         os.close(worker.ready_fd)
         worker.ready_fd = -1
-        if accepting and worker is self.incoming:
-            self.incoming = None
-            old = self.active.get(worker.slot)
-            self.active[worker.slot] = worker
-            if old is not None:
-                self.retiring.append(old)
-                self.send(old, signal.SIGTERM)
 
     def advance(self) -> None:
         now = time.monotonic()
@@ -283,10 +276,6 @@ class Supervisor:
             if at <= now:
                 del self.restart_at[slot]
                 self.active[slot] = self.fork(slot)
-        if self.incoming is None and self.reload_queue:
-            slot = self.reload_queue.pop(0)
-            if slot in self.active:
-                self.incoming = self.fork(slot)
         if self.stop_deadline is not None and now >= self.stop_deadline:
             for worker in self.live():
                 log.error(
@@ -309,6 +298,7 @@ class Supervisor:
         signal.set_wakeup_fd(self.wakeup_w)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
+        os.environ[SUPERVISED_ENV] = str(os.getpid())  # workers inherit it: POST /admin/reload signals us
         for slot in range(len(self.sockets)):
             self.active[slot] = self.fork(slot)
         while True:

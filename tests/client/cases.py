@@ -28,6 +28,7 @@ from firth_client import (
     ProblemType,
     Projection,
     Readiness,
+    ReloadResult,
     Similarity,
     Vectors,
     VocabularyPage,
@@ -77,6 +78,11 @@ def _models(got: list[ModelInfo]) -> None:
         ("random", False, RANDOM.dim, len(RANDOM)),
     ]
     assert all(len(m.sha256) == 64 and m.index_kinds == ("exact",) for m in got)
+
+
+def _reload(got: ReloadResult) -> None:
+    assert (got.added, got.removed, got.reloaded, dict(got.failed)) == ((), (), (), {})
+    assert set(got.unchanged) == {"tiny", "random"} and got.others_reloading is False and got.worker > 0
 
 
 def _model_info_default(got: ModelInfo) -> None:
@@ -370,6 +376,7 @@ CASES: list[Case] = [
     ),
     Case("similar_by_text", "similar_by_text", ("King and WOMAN", 3), _similar_by_text),
     Case("models", "models", (), _models),
+    Case("reload_models", "reload_models", (), _reload),
     Case("model_info", "model_info", (), _model_info_default),
     Case("model_info-named", "model_info", ("random",), _model_info_random),
     Case("vector-standardised", "vector", ("King",), _vector_king),

@@ -5,6 +5,7 @@ sync one through a blocking portal onto the same transport (httpx has no sync AS
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import anyio.from_thread
 import httpx
@@ -48,9 +49,16 @@ class RecordingASGITransport(httpx.ASGITransport):
         return await super().handle_async_request(request)
 
 
+ADMIN_KEY = "client-tests-admin-key-7fQ2"  # /admin/* needs it; good for the open API as well
+
+
 @pytest.fixture
-def app(registry: ModelRegistry) -> FastAPI:
-    return create_app(exact_settings(), registry)
+def app(registry: ModelRegistry, tmp_path: Path) -> FastAPI:
+    admin_key = tmp_path / "admin.key"
+    admin_key.write_text(ADMIN_KEY + "\n")
+    # a reload (POST /admin/reload) re-reads exactly the served models, finding nothing changed
+    settings = exact_settings(models=[str(m.path) for m in registry.all()], admin_key=admin_key)
+    return create_app(settings, registry)
 
 
 @pytest.fixture
@@ -61,7 +69,7 @@ def sync_transport(app: FastAPI) -> Iterator[SyncASGITransport]:
 
 @pytest.fixture
 def client(sync_transport: SyncASGITransport) -> Iterator[FirthClient]:
-    with FirthClient(BASE_URL, model="tiny", transport=sync_transport, retries=0) as firth:
+    with FirthClient(BASE_URL, model="tiny", transport=sync_transport, retries=0, api_key=ADMIN_KEY) as firth:
         yield firth
 
 
@@ -72,5 +80,7 @@ def async_transport(app: FastAPI) -> RecordingASGITransport:
 
 @pytest.fixture
 async def aclient(async_transport: RecordingASGITransport) -> AsyncIterator[AsyncFirthClient]:
-    async with AsyncFirthClient(BASE_URL, model="tiny", transport=async_transport, retries=0) as firth:
+    async with AsyncFirthClient(
+        BASE_URL, model="tiny", transport=async_transport, retries=0, api_key=ADMIN_KEY
+    ) as firth:
         yield firth

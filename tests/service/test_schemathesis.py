@@ -55,6 +55,9 @@ CONTEXT_BY_OPERATION: dict[str, set[str]] = {
     "POST /v1/models/{model}/embedding-matrix": {"/problems/output-too-large"},
     # token ids past the model's vocabulary; texts none of whose words the model knows
     "POST /openai/v1/embeddings": {"/problems/id-out-of-range", "/problems/empty-query"},
+    # The app here has no admin key on purpose: a reload would re-read the models directory under
+    # the registry every test shares. The 403 is declared; tests/service/test_reload.py sends the key.
+    "POST /admin/reload": {"/problems/admin-disabled"},
 }
 
 

@@ -1,5 +1,5 @@
 """The supervisor and the drain, with real processes: workers replaced whatever ends them, workers
-ending with their supervisor, one instance per port, rolling replacement on SIGHUP, and SIGTERM's
+ending with their supervisor, one instance per port, SIGHUP reloading every worker in place, and SIGTERM's
 bounded drain with /readyz answering 503 meanwhile."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from bench.server_process import free_port
-from tests.conftest import REPO
+from firth_core.artifact import write_artifact
+from tests.conftest import REPO, tiny_matrix, tiny_words
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +30,16 @@ pytestmark = pytest.mark.slow
 class Served:
     """`python -m service` on a free port, JSON logs to a file; stopped (its session) at the end."""
 
-    def __init__(self, model_dir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, *args: str, port: int | None = None, models_dir: bool = False
+    ) -> None:
+        """`model_dir` is the one model served, or with `models_dir` the directory of models."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(tempfile.mkstemp(prefix="firth-test-supervisor-", suffix=".log")[1])
-        env = {**os.environ, "FIRTH_MODELS": str(model_dir), "FIRTH_INDEX": "exact", "FIRTH_LOG_JSON": "1"}
+        where = {"FIRTH_MODELS_DIR": str(model_dir)} if models_dir else {"FIRTH_MODELS": str(model_dir)}
+        env = {**os.environ, **where, "FIRTH_INDEX": "exact", "FIRTH_LOG_JSON": "1"}
+        env.pop("FIRTH_MODELS" if models_dir else "FIRTH_MODELS_DIR", None)
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "service", "--port", str(self.port), *args],
@@ -232,19 +238,47 @@ def test_kill_9_of_a_worker_at_300_requests_a_second_fails_under_1_percent(serve
     assert len(failures) < 0.01 * requests, failures
 
 
-def test_sighup_replaces_every_worker_without_a_failed_request(served: Served) -> None:
-    before = served.workers()
+def every_worker_answers(url: str, path: str) -> bool:
+    """20 fresh connections in a row (SO_REUSEPORT spreads them: both workers, near certainly) 200."""
+    for _ in range(20):
+        with httpx.Client(base_url=url, timeout=5) as fresh:
+            if fresh.get(path, params={"word": "frog", "k": 1}).status_code != 200:
+                return False
+    return True
 
-    async def run() -> tuple[int, list[str]]:
-        load = asyncio.create_task(steady_load(served.url, rate=200, seconds=8))
-        await asyncio.sleep(2)
-        os.kill(served.process.pid, signal.SIGHUP)
-        return await load
 
-    requests, failures = asyncio.run(run())
-    wait_for(lambda: len(served.workers()) == 2 and not (served.workers() & before), 20)
-    assert failures == [], f"{len(failures)} of {requests}: {failures[:5]}"
-    assert restarts_counted(served.url) == 0.0  # a replacement asked for is not a restart
+def test_sighup_reloads_every_worker_in_place_and_the_supervisor_for_later_forks(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    write_artifact(models / "tiny", tiny_words(), tiny_matrix(), name="tiny")
+    served = Served(models, "--workers", "2", "--index", "hnsw", models_dir=True)
+    try:
+        served.wait_ready()
+        wait_for(lambda: len(served.workers()) == 2, 30)
+        before = served.workers()
+        write_artifact(models / "extra", tiny_words(), tiny_matrix(), name="extra")
+        assert httpx.get(f"{served.url}/v1/models/extra", timeout=5).status_code == 404
+
+        async def run() -> tuple[int, list[str]]:
+            load = asyncio.create_task(steady_load(served.url, rate=200, seconds=6))
+            await asyncio.sleep(2)
+            os.kill(served.process.pid, signal.SIGHUP)
+            return await load
+
+        requests, failures = asyncio.run(run())
+        assert failures == [], f"{len(failures)} of {requests}: {failures[:5]}"
+        wait_for(lambda: every_worker_answers(served.url, "/v1/models/extra/neighbors"), 30, step=0.2)
+        assert served.workers() == before  # reloaded in place: no worker replaced
+        assert restarts_counted(served.url) == 0.0
+        # the supervisor reloaded in its main thread and started no HNSW build there (a thread or
+        # an OpenMP team must not exist when it forks)
+        assert len(list(Path(f"/proc/{served.process.pid}/task").iterdir())) == 1
+        # a worker forked after the reload (a crash's replacement) starts from the new models
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: victim not in served.workers() and len(served.workers()) == 2, 5)
+        wait_for(lambda: every_worker_answers(served.url, "/v1/models/extra/neighbors"), 30, step=0.2)
+    finally:
+        served.stop()
 
 
 def slow_request(port: int, body: bytes) -> socket.socket:
