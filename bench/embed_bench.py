@@ -38,7 +38,9 @@ from firth_core.artifact import load_artifact
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora" / "gcide.txt"
 DOMAINS = ROOT / "corpora" / "domains"
-MAKE_DOMAINS = Path("/work/shared/bench/make_domains.py")
+MAKE_DOMAINS = (
+    Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_domains.py"
+)  # ../shared beside the project
 LINES = 10_000
 BATCH = 1_000
 REFERENCE_ACCURACY = 0.780
