@@ -22,12 +22,14 @@ from functools import cached_property
 import numpy as np
 
 from firth_core.artifact import Artifact
+from firth_core.cancellation import checkpoint
 from firth_core.errors import DimensionMismatch, EmptyQuery, InvalidQuery, InvalidVector, UnknownWord
 from firth_core.standardize import get_standardizer
 
 # A query term: a word or a raw vector, with its weight (+1 positive, -1 negative by default).
 TermInput = str | np.ndarray
 COSMUL_EPSILON = 1e-6  # gensim's guard against division by zero in 3CosMul
+COSMUL_BLOCK_BYTES = 32 * 1024 * 1024  # scratch for one block of 3CosMul cosines
 
 
 @dataclass(frozen=True)
@@ -212,12 +214,20 @@ class KeyedVectors:
 
         end = restrict_vocab or len(self)
         terms = np.stack([as_term(t) for t in list(positive) + list(negative)], axis=1)
-        # raw vectors . term / norm, in gensim's order of operations: with a near-zero denominator
-        # 3CosMul amplifies rounding, so computing it the same way keeps the answers gensim's
-        cosines = (1.0 + (self.vectors[:end] @ terms) / self.norms[:end, None]) / 2.0
-        numerator = np.prod(cosines[:, : len(positive)], axis=1)
-        denominator = np.prod(cosines[:, len(positive) :], axis=1) + COSMUL_EPSILON
-        return numerator / denominator, tuple(dict.fromkeys(exclude))
+        # a block of rows at a time, so the (rows x terms) cosines stay within COSMUL_BLOCK_BYTES
+        # however many terms there are (a whole 400k-word vocabulary x 200 terms was 600 MB)
+        step = max(1024, COSMUL_BLOCK_BYTES // (8 * terms.shape[1]))
+        scores = np.empty(end, dtype=np.result_type(self.vectors, terms, self.norms))
+        for start in range(0, end, step):
+            checkpoint()
+            stop = min(start + step, end)
+            # raw vectors . term / norm, in gensim's order of operations: with a near-zero
+            # denominator 3CosMul amplifies rounding, so computing it the same way keeps gensim's answers
+            cosines = (1.0 + (self.vectors[start:stop] @ terms) / self.norms[start:stop, None]) / 2.0
+            numerator = np.prod(cosines[:, : len(positive)], axis=1)
+            denominator = np.prod(cosines[:, len(positive) :], axis=1) + COSMUL_EPSILON
+            scores[start:stop] = numerator / denominator
+        return scores, tuple(dict.fromkeys(exclude))
 
     def most_similar_cosmul(
         self,

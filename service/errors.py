@@ -40,6 +40,28 @@ class BodyTooLarge(Exception):
         super().__init__(f"request body exceeds {limit} bytes")
 
 
+class OverBudget(Exception):
+    """A request whose shape exceeds the cost budget (service/budget.py), refused before computing."""
+
+    def __init__(self, what: str, estimate: int, limit: int, unit: str) -> None:
+        self.what, self.estimate, self.limit, self.unit = what, estimate, limit, unit
+        super().__init__(f"{what}: {estimate:,} {unit}, over the budget of {limit:,} {unit} per request")
+
+
+class TooBusy(Exception):
+    """The worker already has as many requests (or heavy ones) in flight as it takes."""
+
+    def __init__(self, kind: str, limit: int, retry_after: int) -> None:
+        self.kind, self.limit, self.retry_after = kind, limit, retry_after
+        super().__init__(f"this worker already has {limit} {kind} in flight; retry after {retry_after} s")
+
+
+class DeadlineExceeded(Exception):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the request was still computing after {seconds:g} s and was stopped")
+
+
 class UnsupportedMediaType(Exception):
     def __init__(self, content_type: str | None) -> None:
         self.content_type = content_type
@@ -67,6 +89,9 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     ConfigurationError: (422, "invalid-configuration", "Invalid configuration"),
     ArtifactError: (503, "model-unavailable", "Model unavailable"),
     BodyTooLarge: (413, "body-too-large", "Request body too large"),
+    OverBudget: (422, "over-budget", "Request over its cost budget"),
+    TooBusy: (429, "too-many-requests", "Too many requests in flight"),
+    DeadlineExceeded: (503, "deadline-exceeded", "Request took too long"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
     FirthError: (422, "invalid-request", "Invalid request"),  # any other user error: last, as a catch-all
 }
@@ -96,13 +121,22 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return {"expected": exc.expected, "got": exc.got}
     if isinstance(exc, BodyTooLarge):
         return {"limit_bytes": exc.limit}
+    if isinstance(exc, OverBudget):
+        return {"budget": exc.what, "estimate": exc.estimate, "limit": exc.limit, "unit": exc.unit}
+    if isinstance(exc, TooBusy):
+        return {"limit": exc.limit, "retry_after": exc.retry_after}
     return {}
 
 
 def problem_for(exc: Exception, instance: str) -> Response:
     for cls, (status, slug, title) in ERROR_TABLE.items():
         if isinstance(exc, cls):
-            return problem(status, slug, title, str(exc), instance, **_extensions(exc))
+            response = problem(status, slug, title, str(exc), instance, **_extensions(exc))
+            if isinstance(exc, TooBusy):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            elif isinstance(exc, DeadlineExceeded):
+                response.headers["Retry-After"] = "1"
+            return response
     status, slug, title = INTERNAL
     return problem(status, slug, title, "the server failed to answer; the error was logged", instance)
 
