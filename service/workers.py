@@ -24,7 +24,7 @@ from types import FrameType
 import uvicorn
 
 from firth_core.errors import FirthError
-from service.logging_setup import logging_config
+from service.http_limits import raise_open_file_limit, uvicorn_options
 from service.registry import ModelRegistry, load_registry
 from service.settings import Settings
 
@@ -78,12 +78,8 @@ def run_worker(registry: ModelRegistry, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    config = uvicorn.Config(
-        create_app(settings, registry),
-        log_level=settings.log_level,
-        access_log=False,
-        log_config=logging_config(settings.log_level, json=settings.log_json),  # re-applied per process
-    )
+    raise_open_file_limit()
+    config = uvicorn.Config(create_app(settings, registry), **uvicorn_options(settings))
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
