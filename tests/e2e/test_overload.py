@@ -8,7 +8,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -59,16 +59,16 @@ def metric(url: str, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def wait_for(condition: str, check: object, within: float) -> float:
+def wait_for(condition: str, check: Callable[[], bool], within: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < within:
-        if check():  # type: ignore[operator]
+        if check():
             return time.monotonic() - started
         time.sleep(0.02)
     pytest.fail(f"not within {within}s: {condition}")
 
 
-def send_raw_post(port: int, path: str, body: dict[str, object]) -> socket.socket:
+def send_raw_post(port: int, path: str, body: Mapping[str, object]) -> socket.socket:
     payload = json.dumps(body).encode()
     sock = socket.create_connection(("127.0.0.1", port))
     head = (
