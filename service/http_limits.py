@@ -14,8 +14,11 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
 - a worker holds at most `max_connections` connections: one more is answered 503 and closed at
   once, so its file descriptor is free again.
 
-The open-file limit is raised to the hard limit at start (`raise_open_file_limit`), and accept
-failures (EMFILE...) are logged by the event loop's exception handler through the `asyncio` logger.
+The open-file limit is raised to the hard limit at start (`raise_open_file_limit`), and the
+connection cap is kept FD_RESERVE below it: uvloop (libuv) answers an accept() that fails for want of
+file descriptors by resetting the connection without a word, so firth never lets it come to that:
+the connection past the cap is accepted, answered 503 and closed, and a warning is logged (at most
+one per REFUSAL_LOG_SECONDS, with the count).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from service.logging_setup import logging_config
 from service.settings import Settings
 
 log = logging.getLogger("firth.http")
+FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, metrics files
+REFUSAL_LOG_SECONDS = 10.0
 
 
 def _raw_problem(status: int, reason: str, slug: str, detail: str) -> bytes:
@@ -58,6 +63,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = 16 * 1024
     max_header_count = 100
     max_connections = 4096
+    _refusals = 0  # connections refused since the last warning (per worker process)
+    _last_warning = 0.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,6 +78,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
+            self._warn_refused()
             self._refuse(
                 _raw_problem(
                     503,
@@ -138,6 +146,18 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             )
             raise _HeadersTooLarge  # stops the parser; httptools reports it as a parser error
 
+    def _warn_refused(self) -> None:
+        cls = LimitedHttpToolsProtocol
+        cls._refusals += 1
+        now = self.loop.time()
+        if now - cls._last_warning >= REFUSAL_LOG_SECONDS:
+            log.warning(
+                "connection cap reached: refused %d connection(s) with 503 (cap %d per worker)",
+                cls._refusals,
+                self.max_connections,
+            )
+            cls._refusals, cls._last_warning = 0, now
+
     def _arm_header_timer(self) -> None:
         if self._header_timer is None and not self._refused:
             self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
@@ -172,8 +192,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer = self._body_timer = None
 
 
+def connection_cap(settings: Settings) -> int:
+    """FIRTH_MAX_CONNECTIONS, kept FD_RESERVE below the open-file limit (see the module's doc)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return settings.max_connections
+    return max(1, min(settings.max_connections, soft - FD_RESERVE))
+
+
 def limited_protocol(settings: Settings) -> type[LimitedHttpToolsProtocol]:
     """The protocol class with these settings' limits."""
+    cap = connection_cap(settings)
+    if cap < settings.max_connections:
+        log.warning("connection cap %d per worker: the open-file limit allows no more", cap)
     return type(
         "FirthHttpProtocol",
         (LimitedHttpToolsProtocol,),
@@ -182,7 +213,7 @@ def limited_protocol(settings: Settings) -> type[LimitedHttpToolsProtocol]:
             "body_timeout": settings.body_timeout_seconds,
             "max_header_bytes": settings.max_header_bytes,
             "max_header_count": settings.max_header_count,
-            "max_connections": settings.max_connections,
+            "max_connections": cap,
         },
     )
 

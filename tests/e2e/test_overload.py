@@ -47,6 +47,8 @@ def impatient(default_model_dir: Path) -> Iterator[ServerProcess]:
         "1",
         "--max-header-count",
         "20",
+        "--max-connections",
+        "4",
     )
     yield server
     server.__exit__(None, None, None)
@@ -140,4 +142,19 @@ def test_too_many_header_lines_are_answered_431(impatient: ServerProcess) -> Non
     response = httpx.get(f"{impatient.url}/healthz", headers=headers, timeout=10)
     assert response.status_code == 431
     assert response.json()["type"] == "/problems/headers-too-large"
+    assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerProcess) -> None:
+    held = [socket.create_connection(("127.0.0.1", impatient.port), timeout=10) for _ in range(4)]
+    try:
+        with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as extra:
+            answer = extra.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 503 "), answer
+        assert b"/problems/too-many-connections" in answer
+        assert "connection cap reached" in impatient.output()
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.2)  # the server sees them close
     assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
