@@ -49,6 +49,8 @@ def impatient(default_model_dir: Path) -> Iterator[ServerProcess]:
         "20",
         "--max-connections",
         "4",
+        "--body-timeout-seconds",
+        "1",
     )
     yield server
     server.__exit__(None, None, None)
@@ -158,3 +160,13 @@ def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerP
             sock.close()
     time.sleep(0.2)  # the server sees them close
     assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(impatient: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as sock:
+        head = f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"{head}Content-Length: 100\r\n\r\n".encode() + b'{"benchmark": ')
+        started = time.monotonic()
+        while sock.recv(4096):  # the server closes it (nothing was answered yet)
+            pass
+        assert 0.8 < time.monotonic() - started < 5
