@@ -12,7 +12,13 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
 - the request line and headers may hold `max_header_bytes` bytes in `max_header_count` lines;
   beyond either, 431 and the connection closed;
 - a worker holds at most `max_connections` connections: one more is answered 503 and closed at
-  once, so its file descriptor is free again.
+  once, so its file descriptor is free again;
+- when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
+  of running request tasks, so requests still queued on the event loop count too), a new one is
+  answered 429 with Retry-After right here, from bytes built once: no task, no middleware, no
+  routing. A 429 is then a few microseconds of work, which is what lets a worker stay responsive
+  when a thousand clients retry at once (the app's own admission check, service/admission.py,
+  stays as the second line, for requests the parser let through).
 
 The open-file limit is raised to the hard limit at start (`raise_open_file_limit`), and the
 connection cap is kept FD_RESERVE below it: uvloop (libuv) answers an accept() that fails for want of
@@ -26,11 +32,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from service.admission import RETRY_AFTER_SECONDS
 from service.errors import PROBLEM_JSON
 from service.logging_setup import logging_config
 from service.settings import Settings
@@ -54,6 +63,28 @@ class _HeadersTooLarge(Exception):
     pass
 
 
+UNLIMITED_PATHS = (b"/healthz", b"/readyz", b"/metrics")  # as service/admission.py's
+
+
+def _too_busy_response(limit: int, retry_after: int, close: bool) -> bytes:
+    body = orjson.dumps(
+        {
+            "type": "/problems/too-many-requests",
+            "title": "Too many requests in flight",
+            "status": 429,
+            "detail": f"this worker already has {limit} requests in flight; retry after {retry_after} s",
+            "limit": limit,
+            "retry_after": retry_after,
+        }
+    )
+    head = (
+        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: {PROBLEM_JSON}\r\n"
+        f"retry-after: {retry_after}\r\ncontent-length: {len(body)}\r\n"
+        f"connection: {'close' if close else 'keep-alive'}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with header/body deadlines, header limits and a connection cap.
     `limited_protocol(settings)` makes a subclass carrying the settings' values."""
@@ -63,6 +94,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = 16 * 1024
     max_header_count = 100
     max_connections = 4096
+    max_in_flight = 64
+    retry_after = 1
+    on_shed: Any = staticmethod(lambda: None)  # counts a 429 answered here (the app's metric)
     _refusals = 0  # connections refused since the last warning (per worker process)
     _last_warning = 0.0
 
@@ -73,6 +107,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._header_count = 0
         self._refused = False
+        self._shedding = False  # the current request was answered 429 here; skip its body
 
     # -- the connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -116,10 +151,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        if self._should_shed():
+            self._shed()
+            return
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._shedding:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._shedding:
+            self._shedding = False
+            self._arm_header_timer()  # an idle connection after a 429 is closed in time, too
+            return
         if self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = None
@@ -129,6 +175,28 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:  # the parser stopped because we refused the headers: already answered
             return
         super().send_400_response(msg)
+
+    # -- shedding load
+    def _should_shed(self) -> bool:
+        if len(self.tasks) < self.max_in_flight:
+            return False
+        if self.cycle is not None and not self.cycle.response_complete:
+            return False  # a pipelined request behind one being answered: uvicorn queues it
+        return self.url.split(b"?", 1)[0] not in UNLIMITED_PATHS
+
+    def _shed(self) -> None:
+        self._shedding = True
+        # a body would have to be read and skipped: close instead, as for HTTP/1.0
+        close = self.parser.get_http_version() != "1.1" or any(
+            (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
+            for name, value in self.headers
+        )
+        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close))
+        self.on_shed()
+        if close:
+            self._refused = True
+            self._cancel_timers()
+            self.transport.close()
 
     # -- limits
     def _count_header_bytes(self, size: int, lines: int) -> None:
@@ -200,8 +268,10 @@ def connection_cap(settings: Settings) -> int:
     return max(1, min(settings.max_connections, soft - FD_RESERVE))
 
 
-def limited_protocol(settings: Settings) -> type[LimitedHttpToolsProtocol]:
-    """The protocol class with these settings' limits."""
+def limited_protocol(
+    settings: Settings, on_shed: Callable[[], None] | None = None
+) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class with these settings' limits; `on_shed` counts each 429 it answers."""
     cap = connection_cap(settings)
     if cap < settings.max_connections:
         log.warning("connection cap %d per worker: the open-file limit allows no more", cap)
@@ -214,17 +284,23 @@ def limited_protocol(settings: Settings) -> type[LimitedHttpToolsProtocol]:
             "max_header_bytes": settings.max_header_bytes,
             "max_header_count": settings.max_header_count,
             "max_connections": cap,
+            "max_in_flight": settings.max_concurrent_requests,
+            "retry_after": RETRY_AFTER_SECONDS,
+            "on_shed": staticmethod(on_shed or (lambda: None)),
         },
     )
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for uvicorn.Config: logging and the HTTP limits."""
+def uvicorn_options(settings: Settings, app: FastAPI | None = None) -> dict[str, Any]:
+    """Keyword arguments for uvicorn.Config serving `app`: logging and the HTTP limits."""
+    on_shed = None
+    if app is not None and getattr(app.state, "metrics", None) is not None:
+        on_shed = app.state.metrics.rejected.labels("requests").inc
     return {
         "log_level": settings.log_level,
         "access_log": False,
         "log_config": logging_config(settings.log_level, json=settings.log_json),  # re-applied per process
-        "http": limited_protocol(settings),
+        "http": limited_protocol(settings, on_shed),
         "timeout_keep_alive": settings.keep_alive_seconds,
     }
 

@@ -79,7 +79,8 @@ def run_worker(registry: ModelRegistry, settings: Settings) -> int:
         )
         return 2
     raise_open_file_limit()
-    config = uvicorn.Config(create_app(settings, registry), **uvicorn_options(settings))
+    app = create_app(settings, registry)
+    config = uvicorn.Config(app, **uvicorn_options(settings, app))
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

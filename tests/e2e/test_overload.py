@@ -32,7 +32,7 @@ def start(model: Path, *flags: str) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def heavy_capped(default_model_dir: Path) -> Iterator[ServerProcess]:
-    server = start(default_model_dir, "--max-concurrent-heavy", "1")
+    server = start(default_model_dir, "--max-concurrent-heavy", "1", "--max-concurrent-requests", "2")
     yield server
     server.__exit__(None, None, None)
 
@@ -99,6 +99,18 @@ def test_heavy_cap_answers_429_and_an_abandoned_evaluation_stops(heavy_capped: S
         lookup = httpx.get(f"{url}/v1/models/default/neighbors", params={"word": "frog"}, timeout=30)
         assert lookup.status_code == 200  # lookups are not heavy: served beside it
         assert metric(url, 'firth_rejected_total{limit="heavy"}') == 1
+        # a second request in flight (its body still on its way) fills the worker's cap of 2:
+        # a lookup is now answered 429 by the HTTP layer at once, probes and /metrics still 200
+        with socket.create_connection(("127.0.0.1", heavy_capped.port), timeout=10) as waiting:
+            head = f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            waiting.sendall(f"{head}Content-Length: 100\r\n\r\n{{".encode())
+            time.sleep(0.3)
+            busy = httpx.get(f"{url}/v1/models/default/neighbors", params={"word": "frog"}, timeout=30)
+            assert busy.status_code == 429, busy.text
+            assert busy.headers["retry-after"] == "1"
+            assert busy.json()["type"] == "/problems/too-many-requests"
+            assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+            assert metric(url, 'firth_rejected_total{limit="requests"}') == 1
     finally:
         first.close()  # the client goes away mid-evaluation
     stopped_in = wait_for(
