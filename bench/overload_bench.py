@@ -286,6 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=one_per_cpu())
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each wrk load")
     parser.add_argument("--only-memory", action="store_true", help="scenario 4 only")
+    parser.add_argument(
+        "--no-peer",
+        action="store_true",
+        help="skip the peer: scenarios 1 and 2 against a server whose admission limits are off",
+    )
     args = parser.parse_args(argv)
     defaults = Settings()
     print(
@@ -308,6 +313,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         recovery(server.base_url, paths, args.seconds)
         print("\n4. worker memory around heavy requests")
         heavy_memory(server.base_url, server.pid, args.model / "vocab.txt")
+    if args.no_peer:
+        return 0
+    # The peer, in the same run: the same server with the admission limits out of reach, which is
+    # how firth behaved before them (everything queued).
+    unlimited = {
+        "FIRTH_BUILD_HNSW": "0",
+        "FIRTH_MAX_CONCURRENT_REQUESTS": "1000000",
+        "FIRTH_MAX_CONCURRENT_HEAVY": "1000000",
+    }
+    with ServerProcess(args.model, args.workers, env=unlimited) as server:
+        server.wait_ready()
+        print("\npeer: admission limits off (FIRTH_MAX_CONCURRENT_REQUESTS/HEAVY=1000000)")
+        print("\n1'. 1,024 connections on GET /neighbors")
+        thousand_connections(server.base_url, paths, args.seconds)
+        print("\n2'. 16 concurrent evaluations beside wrk -c8 lookups")
+        evaluations_beside_lookups(server.base_url, paths, args.seconds)
     return 0
 
 
