@@ -5,7 +5,7 @@
 Three scenarios, each bounded in time (about a minute in all), wrk as the load generator:
 1. 1,024 connections on `GET …/neighbors`: answers by status (200 / 429), latency percentiles of
    all answers (wrk cannot split them by status, so a p99 within the goal holds for both),
-   socket timeouts (wrk's --timeout 2s), and a probe connection beside it timing 200s and 429s apart;
+   socket timeouts (wrk's --timeout 2s);
 2. 16 concurrent `POST …/evaluate` clients (each honouring Retry-After) beside `wrk -c8` lookups:
    the lookups' latency percentiles, and how many evaluations were answered or told to retry;
 3. recovery: requests/s of `wrk -c8` in 1 s slices after the 1,024-connection load stops, until
@@ -123,37 +123,6 @@ def wrk(base_url: str, paths: Sequence[str], seconds: float, connections: int, t
     )
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-
-class Probe(threading.Thread):
-    """One more keep-alive connection beside the load, timing each answer by its status."""
-
-    def __init__(self, url: str, stop: threading.Event) -> None:
-        super().__init__(daemon=True)
-        self.url, self.stop_event = url, stop
-        self.latencies: dict[int, list[float]] = {}
-        self.failures = 0
-
-    def run(self) -> None:
-        with httpx.Client(timeout=5.0) as client:
-            i = 0
-            while not self.stop_event.is_set():
-                started = time.perf_counter()
-                try:
-                    response = client.get(self.url, params={"word": LOOKUP_WORDS[i % len(LOOKUP_WORDS)]})
-                    elapsed = (time.perf_counter() - started) * 1000
-                    self.latencies.setdefault(response.status_code, []).append(elapsed)
-                except httpx.TransportError:
-                    self.failures += 1
-                i += 1
-                time.sleep(0.01)
-
-
 def describe(run: WrkRun) -> str:
     return (
         f"{run.requests_per_s:,.0f} req/s; 200: {run.ok:,}, 429: {run.busy:,}, other: {run.other}; "
@@ -163,19 +132,8 @@ def describe(run: WrkRun) -> str:
 
 
 def thousand_connections(base: str, paths: list[str], seconds: float) -> WrkRun:
-    stop = threading.Event()
-    probe = Probe(f"{base}/v1/models/default/neighbors", stop)
-    probe.start()
     run = wrk(base, paths, seconds, connections=1024)
-    stop.set()
-    probe.join()
     print(f"  {run.command}\n  all answers: {describe(run)}")
-    for status, values in sorted(probe.latencies.items()):
-        print(
-            f"  probe beside it, {status}: {len(values)} answers, p50 {percentile(values, 50):.1f} ms, "
-            f"p99 {percentile(values, 99):.1f} ms, max {max(values):.1f} ms"
-        )
-    print(f"  probe transport failures: {probe.failures}")
     return run
 
 
