@@ -13,10 +13,12 @@ from firth_client._retry import RetryPolicy
 from firth_client._sync import FirthClient
 from firth_client.errors import (
     FirthAPIError,
+    ForbiddenError,
     PayloadTooLargeError,
     RateLimitedError,
     RetryableError,
     ServiceUnavailableError,
+    UnauthorizedError,
     UnexpectedResponseError,
     UnknownModelError,
     UnknownWordError,
@@ -43,6 +45,7 @@ __all__ = [
     "Evaluation",
     "FirthAPIError",
     "FirthClient",
+    "ForbiddenError",
     "Health",
     "ModelInfo",
     "Neighbor",
@@ -57,6 +60,7 @@ __all__ = [
     "RetryableError",
     "ServiceUnavailableError",
     "Similarity",
+    "UnauthorizedError",
     "UnexpectedResponseError",
     "UnknownModelError",
     "UnknownWordError",

@@ -1,5 +1,5 @@
-"""AsyncFirthClient: the asyncio/trio client. Same methods as FirthClient, awaited; the requests
-and parsers are FirthClient's (firth_client._calls), only the sending differs."""
+# firth_client/_sync.py is made from this file by scripts/unasync.py: edit this one, then run that.
+"""AsyncFirthClient: the asyncio/trio client. Methods build a Call (firth_client._calls) and send it."""
 
 from __future__ import annotations
 
@@ -35,14 +35,20 @@ _sleep = anyio.sleep  # a module attribute, so tests can record the waits
 
 
 class AsyncFirthClient(ClientBase):
-    """The async twin of FirthClient (see its docstrings): `async with AsyncFirthClient(url) as c:
-    await c.most_similar("frog")`. One httpx.AsyncClient pool per instance."""
+    """A client of the firth service with gensim's method names, over one connection pool.
+
+    Use it as an async context manager (or call `aclose()`). Results are frozen dataclasses and numpy
+    arrays; errors are `firth_client.errors.FirthAPIError` subclasses. `api_key` is sent as
+    `Authorization: Bearer KEY` (a server with FIRTH_API_KEYS answers UnauthorizedError without it). Idempotent calls are
+    retried on 429/503 with exponential backoff, honouring Retry-After.
+    """
 
     def __init__(
         self,
         base_url: str | httpx.URL = DEFAULT_URL,
         *,
         model: str = "default",
+        api_key: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: int = 3,
         backoff: float = 0.2,
@@ -53,6 +59,7 @@ class AsyncFirthClient(ClientBase):
         super().__init__(
             base_url,
             model=model,
+            api_key=api_key,
             timeout=timeout,
             retries=retries,
             backoff=backoff,
@@ -93,29 +100,36 @@ class AsyncFirthClient(ClientBase):
     # -- system and models ------------------------------------------------------------------------
 
     async def health(self) -> Health:
+        """GET /healthz: the process is alive. Probes are never retried."""
         return await self._run(_calls.health())
 
     async def ready(self) -> Readiness:
+        """GET /readyz: models loaded and answering; ServiceUnavailableError when not (yet)."""
         return await self._run(_calls.ready())
 
     async def metrics(self) -> str:
+        """GET /metrics: Prometheus text exposition."""
         return await self._run(_calls.metrics())
 
     async def problems(self) -> list[ProblemType]:
+        """GET /problems: every error type the service answers with."""
         return await self._run(_calls.problems())
 
     async def models(self) -> list[ModelInfo]:
         return await self._run(_calls.models())
 
     async def model_info(self, model: str | None = None) -> ModelInfo:
+        """One model's description (this client's model unless named)."""
         return await self._run(_calls.model_info(model or self.model))
 
     # -- vectors and similarity ---------------------------------------------------------------------
 
     async def vector(self, word: str) -> np.ndarray:
+        """The word's raw vector (float32), like gensim's `kv[word]`; UnknownWordError if missing."""
         return await self._run(_calls.vector(self.model, word))
 
     async def vectors(self, words: Sequence[str], oov: OovPolicy = "error") -> Vectors:
+        """Vectors of many words; oov: 'error' raises, 'skip' leaves them out, 'null' gives NaN rows."""
         return await self._run(_calls.vectors(self.model, words, oov))
 
     async def similarity(self, a: str, b: str) -> float:
@@ -125,9 +139,11 @@ class AsyncFirthClient(ClientBase):
         return await self._run(_calls.similarities(self.model, pairs))
 
     async def similarity_matrix(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        """matrix[i, j] = cosine(a[i], b[j])."""
         return await self._run(_calls.similarity_matrix(self.model, a, b))
 
     async def n_similarity(self, a: Sequence[str], b: Sequence[str]) -> float:
+        """Cosine of the two word sets' mean vectors (gensim's n_similarity)."""
         return await self._run(_calls.n_similarity(self.model, a, b))
 
     # -- neighbours and analogies -------------------------------------------------------------------
@@ -153,6 +169,7 @@ class AsyncFirthClient(ClientBase):
         restrict_vocab: int | None = None,
         exact: bool = False,
     ) -> list[Neighbor]:
+        """gensim's most_similar. Terms are words, vectors, or (word or vector, weight) pairs."""
         return await self._run(
             _calls.most_similar(self.model, positive, negative, topn, method, restrict_vocab, exact)
         )
@@ -191,6 +208,7 @@ class AsyncFirthClient(ClientBase):
         restrict_vocab: int | None = None,
         exact: bool = False,
     ) -> AnalogyResult:
+        """a is to b as c is to ? (b - a + c): analogy("man", "king", "woman").answer == "queen"."""
         return await self._run(_calls.analogy(self.model, a, b, c, topn, method, restrict_vocab, exact))
 
     async def analogies(
@@ -208,6 +226,7 @@ class AsyncFirthClient(ClientBase):
         return await self._run(_calls.doesnt_match(self.model, words))
 
     async def rank_by_centrality(self, words: Sequence[str]) -> list[Neighbor]:
+        """Words by cosine to their mean, most central first (the ranking behind doesnt_match)."""
         return await self._run(_calls.rank_by_centrality(self.model, words))
 
     # -- evaluation and projection ------------------------------------------------------------------
@@ -222,6 +241,8 @@ class AsyncFirthClient(ClientBase):
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
     ) -> Evaluation:
+        """A bundled benchmark (questions-words, wordsim353, simlex999), or `items` lines of
+        `kind` 'analogies' or 'pairs', scored with gensim's accounting."""
         return await self._run(
             _calls.evaluate(
                 self.model, benchmark, items, kind, restrict_vocab, case_insensitive, dummy4unknown
@@ -243,6 +264,8 @@ class AsyncFirthClient(ClientBase):
         seed: int = 0,
         perplexity: float | None = None,
     ) -> Projection:
+        """2-D/3-D coordinates (PCA or t-SNE) of `words`, of `word` and its k neighbours (depth 2:
+        theirs too), or of an analogy (a, b, c) and its k best answers."""
         return await self._run(
             _calls.project(
                 self.model,

@@ -22,6 +22,7 @@ class ClientBase:
         base_url: str | httpx.URL,
         *,
         model: str,
+        api_key: str | None,
         timeout: float | httpx.Timeout | None,
         retries: int,
         backoff: float,
@@ -39,6 +40,10 @@ class ClientBase:
                 **(headers or {}),
             },
         }
+        if api_key is not None:
+            # httpx shows an Authorization header as "[secure]" in its reprs; this class's own
+            # repr names only the URL and the model, so the key reaches no log or traceback.
+            self._http_options["headers"]["Authorization"] = f"Bearer {api_key}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self._http_options['base_url'])!r}, model={self.model!r})"

@@ -1,3 +1,4 @@
+# Made from firth_client/_async.py by scripts/unasync.py: edit that file, then run the script.
 """FirthClient: the blocking client. Methods build a Call (firth_client._calls) and send it."""
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class FirthClient(ClientBase):
     """A client of the firth service with gensim's method names, over one connection pool.
 
     Use it as a context manager (or call `close()`). Results are frozen dataclasses and numpy
-    arrays; errors are `firth_client.errors.FirthAPIError` subclasses. Idempotent calls are
+    arrays; errors are `firth_client.errors.FirthAPIError` subclasses. `api_key` is sent as
+    `Authorization: Bearer KEY` (a server with FIRTH_API_KEYS answers UnauthorizedError without it). Idempotent calls are
     retried on 429/503 with exponential backoff, honouring Retry-After.
     """
 
@@ -46,6 +48,7 @@ class FirthClient(ClientBase):
         base_url: str | httpx.URL = DEFAULT_URL,
         *,
         model: str = "default",
+        api_key: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: int = 3,
         backoff: float = 0.2,
@@ -56,6 +59,7 @@ class FirthClient(ClientBase):
         super().__init__(
             base_url,
             model=model,
+            api_key=api_key,
             timeout=timeout,
             retries=retries,
             backoff=backoff,

@@ -64,6 +64,14 @@ class ValidationError(FirthAPIError, ValueError):
         return list(self._extension("errors", []))
 
 
+class UnauthorizedError(FirthAPIError):
+    """401: the server needs an API key (FirthClient(api_key=...)) and got none, or a wrong one."""
+
+
+class ForbiddenError(FirthAPIError):
+    """403: a valid key without the rights the endpoint needs (the admin key), or admin endpoints off."""
+
+
 class PayloadTooLargeError(FirthAPIError):
     @property
     def limit_bytes(self) -> int | None:
@@ -115,9 +123,14 @@ _BY_TYPE: dict[str, type[FirthAPIError]] = {
     "unsupported-media-type": ValidationError,  # the client always sends JSON: a proxy changed it
     "model-unavailable": ServiceUnavailableError,
     "not-ready": ServiceUnavailableError,
+    "unauthorized": UnauthorizedError,
+    "forbidden": ForbiddenError,
+    "admin-disabled": ForbiddenError,
 }
 _BY_STATUS: dict[int, type[FirthAPIError]] = {
     400: ValidationError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
     413: PayloadTooLargeError,
     415: ValidationError,
     422: ValidationError,

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from firth_core.destination import (
+    SwapIncomplete,
+    check_destination,
+    check_plain_name,
+    describe,
+    install,
+    temporary_sibling,
+)
 from firth_core.errors import ArtifactError
 from firth_core.standardize import STANDARDIZERS
 
@@ -119,23 +128,6 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def check_destination(out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
-    """Fail early, with one clear message, when a model cannot be written at `out_dir`: it exists
-    (without overwrite), or the nearest existing ancestor is a file or not writable. Creates nothing,
-    so a run that fails later leaves no trace."""
-    target = Path(out_dir)
-    if target.exists() and not overwrite:
-        raise ArtifactError(f"{target}: already exists (pass --overwrite to replace it)")
-    ancestor = target.absolute().parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ArtifactError(f"{target}: cannot create it under {ancestor}, which is not a directory")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ArtifactError(f"{target}: {ancestor} is not writable")
-    return target
-
-
 def write_artifact(
     out_dir: str | os.PathLike[str],
     words: Sequence[str],
@@ -164,7 +156,7 @@ def write_artifact(
     _check_words(words)
     _check_vectors(vectors)
     check_destination(target, overwrite)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temporary_sibling(target, "tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -192,16 +184,14 @@ def write_artifact(
         }
         full_meta.update(meta or {})
         full_meta["files"] = {f: sha256_file(tmp / f) for f in (VECTORS_FILE, VOCAB_FILE)}
+        _check_file_names(full_meta["files"], str(target / META_FILE))
         _write_json(tmp / META_FILE, full_meta)
         _fsync_dir(tmp)
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
+        # Checked again: training may have taken hours, and the destination may have changed.
+        install(tmp, target, check_destination(target, overwrite), "model")
         _fsync_dir(target.parent)
+    except SwapIncomplete:
+        raise  # `tmp` holds what was at the destination: it must stay
     except OSError as exc:  # a full disk, a permission changed mid-write: nothing is left behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise ArtifactError(
@@ -218,8 +208,7 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     meta_path = path / META_FILE
     if not path.is_dir():
         raise ArtifactError(f"{path}: not a model directory")
-    if not meta_path.is_file():
-        raise ArtifactError(f"{meta_path}: missing")
+    _require_regular_file(meta_path)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -235,7 +224,28 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
             raise ArtifactError(f"{meta_path}: field {key!r} is missing or not a {kind.__name__}")
     if meta.get("standardize", "none") not in STANDARDIZERS:
         raise ArtifactError(f"{meta_path}: unknown standardize {meta.get('standardize')!r}")
+    _check_file_names(meta["files"], str(meta_path))
     return meta
+
+
+def _check_file_names(files: dict[str, Any], where: str) -> None:
+    """meta.json's `files`: plain names of files inside the model directory, each with a digest."""
+    for name, digest in files.items():
+        check_plain_name(name, where)
+        if not isinstance(digest, str):
+            raise ArtifactError(f"{where}: the sha256 of {name!r} is not a string")
+
+
+def _require_regular_file(path: Path) -> None:
+    """Raise unless `path` is a regular file (or a link to one), naming what it is instead."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing") from None
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    if not stat.S_ISREG(mode):
+        raise ArtifactError(f"{path}: is {describe(mode)}, expected a regular file")
 
 
 def _read_vocab(path: Path, expected: int) -> tuple[list[str], np.ndarray | None]:
@@ -276,13 +286,14 @@ def load_artifact(model_dir: str | os.PathLike[str], *, verify_checksums: bool =
             raise ArtifactError(f"{path / META_FILE}: no checksum for {required}")
     for file, digest in files.items():
         file_path = path / file
-        if not file_path.is_file():
-            raise ArtifactError(f"{file_path}: missing")
+        _require_regular_file(file_path)
         if verify_checksums and sha256_file(file_path) != digest:
             raise ArtifactError(f"{file_path}: sha256 does not match meta.json (file changed or corrupt)")
     vectors_path = path / VECTORS_FILE
     try:
         vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
+    except EOFError:
+        raise ArtifactError(f"{vectors_path}: empty or truncated, not a .npy array") from None
     except (ValueError, OSError) as exc:
         raise ArtifactError(f"{vectors_path}: not a readable .npy array ({exc.__class__.__name__})") from None
     if vectors.shape != (meta["count"], meta["dim"]):

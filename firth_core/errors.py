@@ -55,3 +55,11 @@ class ConfigurationError(FirthError):
 
 class TrainingDiverged(FirthError):
     """Training blew up (the loss rose instead of falling); no model is written."""
+
+
+class ResourceLimit(FirthError):
+    """Not enough memory or disk space for the work asked; nothing is written."""
+
+
+class TrainingStalled(FirthError):
+    """Training ran but the vectors never moved from their random start; no model is written."""

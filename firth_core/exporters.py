@@ -3,19 +3,21 @@
 Text rows hold the shortest of `%.6g` / `%.9g` that reads back to the same float32 (9 significant
 digits always round-trip), so a GloVe model exports with its original digits. Binary entries are
 `word<space>` + dim little-endian float32 + a newline, like the original word2vec C tool writes
-(gensim skips that newline). The file is written beside the target and renamed into place.
+(gensim skips that newline). The file is written beside the target and renamed into place; an
+existing file is replaced only with `overwrite`, and only when it is a regular file
+(firth_core/destination.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 from firth_core.artifact import load_artifact
+from firth_core.destination import SwapIncomplete, check_destination, install, temporary_sibling
 from firth_core.errors import ArtifactError
 
 _BLOCK_ROWS = 1 << 14
@@ -36,20 +38,23 @@ def _text_rows(words: list[str], block: np.ndarray) -> list[str]:
 
 
 def export_word2vec(
-    model_dir: str | os.PathLike[str], out_path: str | os.PathLike[str], *, binary: bool = False
+    model_dir: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    binary: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Write the model as a word2vec file (header `count dim`); return the output path."""
+    target = Path(out_path)
+    check_destination(target, overwrite, "file")  # before reading the model, not after
     model = load_artifact(model_dir)
     for index, word in enumerate(model.words):
         if " " in word:
             raise ArtifactError(
                 f"{model.path}: word {index + 1} ({word!r}) has a space; word2vec files cannot hold it"
             )
-    target = Path(out_path)
-    if target.is_dir():
-        raise ArtifactError(f"{target}: is a directory, expected a file path")
     count, dim = model.vectors.shape
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temporary_sibling(target, "tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as handle:
@@ -68,12 +73,17 @@ def export_word2vec(
                     handle.write("".join(_text_rows(words, block)).encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        install(tmp, target, check_destination(target, overwrite, "file"), "file")
+    except SwapIncomplete:
+        raise  # `tmp` holds what was at the destination: it must stay
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise ArtifactError(
             f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})"
         ) from None
-    finally:
+    except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+        raise
     return target

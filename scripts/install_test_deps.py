@@ -2,7 +2,8 @@
 
 - Debian packages, each checked by what the tests use: the browser test drives /usr/bin/chromium
   through node (playwright-core, installed with npm; DejaVu fonts give its screenshots readable
-  labels), and the compose test validates docker-compose.yml with docker-compose. Missing ones are
+  labels), the compose test validates docker-compose.yml with docker-compose, and the replicas
+  test runs /usr/sbin/nginx in front of three servers. Missing ones are
   installed with apt-get when running as root; otherwise one line names the command to run, and
   the script exits 1 before anything else happens.
 - tests/browser/node_modules: `npm ci` when it is missing or differs from package-lock.json.
@@ -40,6 +41,7 @@ SYSTEM_PACKAGES = (
     Requirement("nodejs", "node", "the browser test"),
     Requirement("npm", "npm", "playwright-core"),
     Requirement("docker-compose", "docker-compose", "the compose test"),  # validates, needs no engine
+    Requirement("nginx", "/usr/sbin/nginx", "the replicas test"),  # runs deploy/nginx/firth.conf on loopback
 )
 
 APT_UPDATE = shlex.split("apt-get update -qq")

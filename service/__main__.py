@@ -28,11 +28,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # uvicorn re-applies it per worker
     logging.config.dictConfig(log_config)
 
+    from service.auth import AccessKeys, KeyFileError
+
+    try:  # read here once so a bad keys file ends the start with one line (each worker reads it too)
+        access = AccessKeys.from_settings(settings)
+    except KeyFileError as exc:
+        print(f"firth-serve: error: {exc}", file=sys.stderr)
+        return 2
+
     from service.metrics import clear_multiprocess_dir
-    from service.workers import serve
+    from service.supervisor import serve
 
     clear_multiprocess_dir()
-    return serve(settings)
+    return serve(settings, announce=lambda: logging.getLogger("firth.auth").info(access.describe()))
 
 
 if __name__ == "__main__":

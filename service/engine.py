@@ -1,38 +1,23 @@
 """What the endpoints compute, apart from HTTP: batched queries against a LoadedModel.
 
-Every operation takes a batch. Neighbour and analogy batches become one query matrix and one
-index search (grouped by the index they may use), then gensim's rules: drop faiss's -1 labels
-and the query's own words, over-fetching so the result still holds k words.
+Every operation takes a batch. Neighbour queries follow gensim's rules in `firth_core.query`
+(one search per index kind, the query's own words left out); the engine adds which index the
+model offers and which vocabulary word each input resolved to.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from firth_core.errors import EmptyQuery, InvalidQuery, UnknownWord
-from firth_core.keyed_vectors import Query, TermInput
-from service.index import VectorIndex
+from firth_core.errors import EmptyQuery, UnknownWord
+from firth_core.query import Method, NeighbourQuery, TermInput, most_similar_batch
 from service.registry import LoadedModel
 
-Method = Literal["3cosadd", "3cosmul"]
 OovPolicy = Literal["error", "skip", "null"]
-
-
-@dataclass(frozen=True)
-class NeighbourQuery:
-    positive: Sequence[TermInput]
-    negative: Sequence[TermInput] = ()
-    positive_weights: Sequence[float] | None = None
-    negative_weights: Sequence[float] | None = None
-    k: int = 10
-    method: Method = "3cosadd"
-    restrict_vocab: int | None = None
-    exact: bool = False
 
 
 @dataclass
@@ -43,74 +28,19 @@ class NeighbourResult:
     index: str = "exact"
 
 
-def _used(model: LoadedModel, terms: Sequence[TermInput]) -> list[str | None]:
-    return [model.kv.words[model.kv.index(t)] if isinstance(t, str) else None for t in terms]
-
-
-def _restrict(model: LoadedModel, restrict_vocab: int | None) -> int | None:
-    if restrict_vocab is None or restrict_vocab >= len(model.kv):
-        return None
-    return restrict_vocab
-
-
-def _filter(
-    model: LoadedModel, scores: np.ndarray, ids: np.ndarray, exclude: Sequence[int], k: int
-) -> list[tuple[str, float]]:
-    excluded = set(exclude)
-    words = model.kv.words
-    out: list[tuple[str, float]] = []
-    for score, row in zip(scores.tolist(), ids.tolist(), strict=True):
-        if row < 0 or row in excluded:
-            continue
-        out.append((words[row], score))
-        if len(out) == k:
-            break
-    return out
+def used_words(model: LoadedModel, terms: Sequence[TermInput]) -> list[str | None]:
+    """The vocabulary word each term resolves to; None for a raw vector."""
+    return [model.kv.canonical(t) if isinstance(t, str) else None for t in terms]
 
 
 def neighbours(model: LoadedModel, queries: Sequence[NeighbourQuery]) -> list[NeighbourResult]:
-    """Answer a batch: 3CosAdd through the index (one search per index kind), 3CosMul by a scan."""
-    kv = model.kv
-    results: list[NeighbourResult] = []
-    built: list[Query | None] = []
-    for q in queries:
-        if q.k < 1:
-            raise InvalidQuery("k must be at least 1")
-        results.append(NeighbourResult(_used(model, q.positive), _used(model, q.negative)))
-        if q.method == "3cosadd":
-            built.append(kv.build_query(q.positive, q.negative, q.positive_weights, q.negative_weights))
-        else:
-            if q.positive_weights or q.negative_weights:
-                raise InvalidQuery("weights apply to 3cosadd only; 3cosmul weighs every term equally")
-            built.append(None)
-
-    groups: dict[tuple[VectorIndex, int | None], list[int]] = defaultdict(list)
-    for i, (q, query) in enumerate(zip(queries, built, strict=True)):
-        if query is None:
-            scores, exclude = kv.cosmul_scores(q.positive, q.negative, _restrict(model, q.restrict_vocab))
-            results[i].neighbors = kv.ranked(scores, exclude, q.k)
-            results[i].index = "exact"
-            continue
-        restrict = _restrict(model, q.restrict_vocab)
-        groups[(model.index_for(q.exact, restrict), restrict)].append(i)
-
-    for (index, restrict), members in groups.items():
-        matrix = np.stack([built[i].vector for i in members])  # type: ignore[union-attr]
-        fetch = max(queries[i].k + len(built[i].exclude) for i in members)  # type: ignore[union-attr]
-        scores, ids = index.search(matrix, fetch, restrict)
-        for row, i in enumerate(members):
-            query = built[i]
-            assert query is not None
-            found = _filter(model, scores[row], ids[row], query.exclude, queries[i].k)
-            wanted = min(queries[i].k, (restrict or len(kv)) - len(query.exclude))
-            if len(found) < wanted and index is not model.exact:
-                # HNSW may return fewer than asked (-1 labels): answer this query exactly.
-                s, r = model.exact.search(query.vector[None, :], queries[i].k + len(query.exclude), restrict)
-                found, kind_used = _filter(model, s[0], r[0], query.exclude, queries[i].k), "exact"
-            else:
-                kind_used = index.kind
-            results[i].neighbors = found
-            results[i].index = kind_used
+    """Answer a batch: 3CosAdd through the model's index (exact while HNSW builds), 3CosMul by a scan."""
+    results = [NeighbourResult(used_words(model, q.positive), used_words(model, q.negative)) for q in queries]
+    answers = most_similar_batch(model.kv, queries, model.exact, model.hnsw)
+    words = model.kv.words
+    for result, answer in zip(results, answers, strict=True):
+        result.neighbors = [(words[row], score) for row, score in answer.hits]
+        result.index = answer.index
     return results
 
 
@@ -168,6 +98,21 @@ def similarity_pairs(model: LoadedModel, pairs: Sequence[tuple[str, str]]) -> li
     right = kv.unit[[r[1] for r in rows]]
     sims = np.einsum("ij,ij->i", left, right)
     return [(kv.words[a], kv.words[b], float(s)) for (a, b), s in zip(rows, sims, strict=True)]
+
+
+def n_similarity(
+    model: LoadedModel, words_a: Sequence[str], words_b: Sequence[str]
+) -> tuple[list[str], list[str], float]:
+    """gensim's n_similarity, with the vocabulary word each input resolved to."""
+    kv = model.kv
+    similarity = kv.n_similarity(words_a, words_b)
+    return [kv.canonical(w) for w in words_a], [kv.canonical(w) for w in words_b], similarity
+
+
+def doesnt_match(model: LoadedModel, words: Sequence[str]) -> tuple[list[str], list[tuple[float, str]]]:
+    """The words as resolved, ranked by cosine to their mean, the odd one out last."""
+    used = [model.kv.canonical(w) for w in words]
+    return used, model.kv.rank_by_centrality(used)
 
 
 def similarity_matrix(

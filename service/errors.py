@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from firth_core.errors import (
     ArtifactError,
@@ -72,6 +73,37 @@ class UnsupportedMediaType(Exception):
         )
 
 
+class Unauthorized(Exception):
+    """401: no API key, or a wrong one. `challenge` is the WWW-Authenticate value (RFC 6750 3)."""
+
+    challenge = 'Bearer realm="firth"'
+
+
+class MissingCredentials(Unauthorized):
+    def __init__(self, need: str) -> None:
+        super().__init__(f"{need}: send it as Authorization: Bearer <key>")
+
+
+class WrongCredentials(Unauthorized):
+    challenge = 'Bearer realm="firth", error="invalid_token", error_description="the key is not valid"'
+
+    def __init__(self) -> None:
+        super().__init__("the key sent in Authorization: Bearer is not valid")
+
+
+class Forbidden(Exception):
+    """403: a valid API key on an endpoint that needs the admin key."""
+
+    challenge = 'Bearer realm="firth", error="insufficient_scope"'
+
+
+class AdminDisabled(Exception):
+    """403: /admin/* while the server has no admin key configured."""
+
+    def __init__(self) -> None:
+        super().__init__("the admin endpoints are off: the server has no FIRTH_ADMIN_KEY")
+
+
 def is_json_media_type(content_type: str) -> bool:
     essence = content_type.split(";", 1)[0].strip().lower()
     return essence == "application/json" or essence.endswith("+json")
@@ -93,6 +125,9 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     TooBusy: (429, "too-many-requests", "Too many requests in flight"),
     DeadlineExceeded: (503, "deadline-exceeded", "Request took too long"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
+    Unauthorized: (401, "unauthorized", "Missing or invalid API key"),
+    Forbidden: (403, "forbidden", "Needs the admin key"),
+    AdminDisabled: (403, "admin-disabled", "Admin endpoints are off"),
     FirthError: (422, "invalid-request", "Invalid request"),  # any other user error: last, as a catch-all
 }
 VALIDATION = (422, "validation-error", "Request failed validation")
@@ -136,9 +171,27 @@ def problem_for(exc: Exception, instance: str) -> Response:
                 response.headers["Retry-After"] = str(exc.retry_after)
             elif isinstance(exc, DeadlineExceeded):
                 response.headers["Retry-After"] = "1"
+            challenge = getattr(exc, "challenge", None)
+            if challenge is not None:
+                response.headers["WWW-Authenticate"] = challenge
             return response
     status, slug, title = INTERNAL
     return problem(status, slug, title, "the server failed to answer; the error was logged", instance)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to, for a 405's Allow header: the router lists only
+    those of the first route that matched the path, and GET and POST of one path are two routes."""
+    methods = {
+        method
+        for route in request.app.router.routes
+        for method in HTTP_METHODS
+        if route.matches({**request.scope, "method": method})[0] is Match.FULL
+    }
+    return ", ".join(m for m in HTTP_METHODS if m in methods)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -186,6 +239,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = problem(exc.status_code, slug, title, str(exc.detail), request.url.path)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request) or response.headers.get("Allow", "")
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from uvicorn.logging import TRACE_LOG_LEVEL
 
 # Set by the observability middleware for the duration of a request. Context variables follow
 # the request into `run_in_threadpool`, so engine and error logs carry the id too.
@@ -20,7 +21,18 @@ request_id_var: ContextVar[str | None] = ContextVar("firth_request_id", default=
 
 # Extra fields a record may carry (`log.info(..., extra={...})`). A closed list: anything else a
 # caller passes is dropped, so a stray `extra={"body": ...}` cannot leak into the log.
-EXTRA_FIELDS = ("request_id", "method", "route", "status", "duration_ms", "model")
+EXTRA_FIELDS = (
+    "request_id",
+    "method",
+    "route",
+    "status",
+    "duration_ms",
+    "model",
+    "worker",  # the supervisor's lines about a worker: its slot, pid, and how it ended
+    "pid",
+    "signal",
+    "exit_status",
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -77,6 +89,8 @@ def logging_config(level: str = "info", json: bool = True) -> dict[str, Any]:
     """Root and uvicorn's loggers -> one stderr handler with our formatter."""
     formatter = "service.logging_setup.JsonFormatter" if json else "service.logging_setup.TextFormatter"
     level = level.upper()
+    # uvicorn's own level: dictConfig refuses "TRACE" until uvicorn.config has been imported
+    logging.addLevelName(TRACE_LOG_LEVEL, "TRACE")
     return {
         "version": 1,
         "disable_existing_loggers": False,

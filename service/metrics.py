@@ -25,7 +25,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.metrics_core import InfoMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -80,6 +80,28 @@ class ModelInfoCollector:
         yield family
 
 
+class WorkerRestartsCollector:
+    """`firth_worker_restarts_total`: workers the supervisor replaced after they ended unasked.
+    The supervisor keeps the count in memory shared with every worker, so each scrape reads the
+    one current value, with or without PROMETHEUS_MULTIPROC_DIR (whose files would sum it)."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+
+    def _family(self, value: int | None) -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "firth_worker_restarts",
+            "Workers that ended without being asked (a signal, a crash, an exit) and were replaced",
+            value=value,
+        )
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family(None)]
+
+    def collect(self) -> Iterator[Metric]:
+        yield self._family(self._count())
+
+
 class Metrics:
     def __init__(self, source: Callable[[], ModelRegistry | None]) -> None:
         self.registry = CollectorRegistry()
@@ -123,6 +145,7 @@ class Metrics:
         )
         self.model_info = ModelInfoCollector(source)
         self.registry.register(self.model_info)
+        self.shared: list[ModelInfoCollector | WorkerRestartsCollector] = [self.model_info]
         if not self.multiprocess:  # per-process figures; meaningless summed over workers
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
@@ -144,12 +167,18 @@ class Metrics:
         for kind, n in Tally(r.index for r in results).items():
             self.queries.labels(model, kind).inc(n)
 
+    def add_worker_restarts(self, count: Callable[[], int]) -> None:
+        collector = WorkerRestartsCollector(count)
+        self.registry.register(collector)
+        self.shared.append(collector)
+
     def render(self) -> bytes:
         if not self.multiprocess:
             return generate_latest(self.registry)
         scrape = CollectorRegistry()
         MultiProcessCollector(scrape)
-        scrape.register(self.model_info)
+        for collector in self.shared:  # read at scrape time, not from the per-process files
+            scrape.register(collector)
         return generate_latest(scrape)
 
 

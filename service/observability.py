@@ -15,6 +15,7 @@ from time import perf_counter
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.datastructures import State
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,11 +68,17 @@ class RouteTemplates:
         return template
 
 
+_CLOSE = (b"connection", b"close")
+
+
 class Observability:
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Callable[[], Iterable[BaseRoute]]) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, routes: Callable[[], Iterable[BaseRoute]], state: State
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.route_template = RouteTemplates(routes)
+        self.state = state  # the app's: `draining` is set when the worker is told to stop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,6 +94,8 @@ class Observability:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), id_header]
+                if self.state.draining:  # keep-alive clients move to a worker that stays
+                    message["headers"].append(_CLOSE)
             await send(message)
 
         id_token = request_id_var.set(request_id)
@@ -129,6 +138,6 @@ def install_observability(app: FastAPI) -> Metrics:
     is outermost and also times and counts their answers (a 413 from the body limit)."""
     metrics = Metrics(lambda: getattr(app.state, "registry", None))
     app.state.metrics = metrics
-    app.add_middleware(Observability, metrics=metrics, routes=lambda: app.routes)
+    app.add_middleware(Observability, metrics=metrics, routes=lambda: app.routes, state=app.state)
     app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     return metrics

@@ -16,17 +16,9 @@ from typing import Any, Literal
 from firth_core.artifact import VECTORS_FILE, Artifact, load_artifact
 from firth_core.errors import ArtifactError, UnknownModel
 from firth_core.keyed_vectors import KeyedVectors
-from service.index import (
-    ExactIndex,
-    HnswIndex,
-    HnswSpec,
-    VectorIndex,
-    build_hnsw,
-    load_hnsw,
-    remove_stale_temporaries,
-    save_hnsw,
-    try_build_lock,
-)
+from firth_core.query import Indexer, choose_indexer, effective_restrict
+from service.index import ExactIndex, HnswIndex, HnswSpec, build_hnsw
+from service.index_store import load_hnsw, remove_stale_temporaries, save_hnsw, try_build_lock
 from service.settings import Settings
 
 log = logging.getLogger("firth.registry")
@@ -50,11 +42,9 @@ class LoadedModel:
         """The model's identity: the digest of its vectors file (as Artifact.sha256)."""
         return str(self.meta["files"][VECTORS_FILE])
 
-    def index_for(self, exact: bool, restrict_vocab: int | None) -> VectorIndex:
+    def index_for(self, exact: bool, restrict_vocab: int | None) -> Indexer:
         """HNSW when it is ready and the query allows approximation, else exact."""
-        if exact or self.hnsw is None or (restrict_vocab is not None and restrict_vocab < len(self.kv)):
-            return self.exact
-        return self.hnsw
+        return choose_indexer(self.exact, self.hnsw, exact, effective_restrict(restrict_vocab, len(self.kv)))
 
     @property
     def index_kinds(self) -> list[str]:
@@ -64,6 +54,7 @@ class LoadedModel:
 def load_model(path: Path, settings: Settings) -> LoadedModel:
     artifact: Artifact = load_artifact(path, verify_checksums=settings.verify_checksums)
     kv = KeyedVectors.from_artifact(artifact)
+    _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
     exact = ExactIndex(kv.unit)
     hnsw: HnswIndex | None = None
     status: HnswStatus = "disabled"

@@ -4,34 +4,74 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from firth_core.evaluation import GENSIM_RESTRICT_VOCAB
 from service.engine import Method, OovPolicy
 from service.settings import MAX_BATCH, MAX_EVAL_ITEMS, MAX_K, MAX_RESTRICT_VOCAB, MAX_TERMS, MAX_WORD_CHARS
 
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: a number without a fraction, 10.0 as well as 10; never true or "10"."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# A body's integer fields: Annotated[StrictInt, Field(limits), WHOLE_NUMBER] refuses what the
+# schema's {"type": "integer"} refuses (in this order, or pydantic leaves the limits out of the schema).
+WHOLE_NUMBER = BeforeValidator(_json_integer)
 Word = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_WORD_CHARS),
     Field(description=f"A word (1 to {MAX_WORD_CHARS} characters); the model's standardisation applies."),
 ]
 Vector = Annotated[
-    list[float],
+    list[StrictFloat],
     Field(min_length=1, max_length=4096, description="A raw vector with the model's dimension."),
 ]
-K = Annotated[int, Field(ge=1, le=MAX_K, description=f"Number of neighbours, 1 to {MAX_K}.")]
+K = Annotated[
+    StrictInt, Field(ge=1, le=MAX_K, description=f"Number of neighbours, 1 to {MAX_K}."), WHOLE_NUMBER
+]
 RestrictVocab = Annotated[
-    int | None,
-    Field(
-        ge=1,
-        le=MAX_RESTRICT_VOCAB,
-        description="Search only the N most frequent words (gensim's restrict_vocab).",
-    ),
+    Annotated[StrictInt, Field(ge=1, le=MAX_RESTRICT_VOCAB), WHOLE_NUMBER] | None,
+    Field(description="Search only the N most frequent words (gensim's restrict_vocab)."),
 ]
 
 
 class _Strict(BaseModel):
+    """A request body: unknown fields refused. Booleans, integers and numbers are declared
+    Strict*, so `"exact": 0` or `"k": "10"` is refused as the schema's types say."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+# JSON Schema for rules that span fields, so the OpenAPI document says what the validators
+# enforce. A field given as null counts as not given, as in the validators.
+NULL: dict[str, Any] = {"type": "null"}
+NOT_NULL: dict[str, Any] = {"not": NULL}
+
+
+def given(*names: str, **extra: dict[str, Any]) -> dict[str, Any]:
+    """Each of `names` present and not null; `extra` constrains other properties."""
+    return {"required": list(names), "properties": {**dict.fromkeys(names, NOT_NULL), **extra}}
+
+
+def exactly_one_of(*names: str) -> dict[str, Any]:
+    return {"oneOf": [given(name, **dict.fromkeys([n for n in names if n != name], NULL)) for name in names]}
 
 
 class WeightedTerm(_Strict):
@@ -39,7 +79,8 @@ class WeightedTerm(_Strict):
 
     word: Word | None = None
     vector: Vector | None = None
-    weight: float
+    weight: StrictFloat
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one_of("word", "vector"))
 
     @model_validator(mode="after")
     def _one_of(self) -> WeightedTerm:
@@ -56,7 +97,9 @@ Terms = Annotated[list[Term], Field(max_length=MAX_TERMS)]
 
 
 class VectorOut(BaseModel):
-    word: str = Field(description="The vocabulary word used (after standardisation).")
+    word: str | None = Field(
+        description="The vocabulary word used (after standardisation); null for an unknown word with oov 'null'."
+    )
     input: str = Field(description="The word as given.")
     vector: list[float] | None
     model_config = ConfigDict(
@@ -153,10 +196,36 @@ class NeighborsQuery(_Strict):
         "3cosadd", description="3cosadd (gensim most_similar) or 3cosmul (most_similar_cosmul)."
     )
     restrict_vocab: RestrictVocab = None
-    exact: bool = Field(False, description="Search exhaustively instead of through the HNSW index.")
+    exact: StrictBool = Field(False, description="Search exhaustively instead of through the HNSW index.")
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"positive": ["king", "woman"], "negative": ["man"], "k": 3}]},
+        json_schema_extra={
+            "examples": [{"positive": ["king", "woman"], "negative": ["man"], "k": 3}],
+            "description": "At least one term; negative terms alone only with 3cosadd (3cosmul needs a "
+            "positive one); weighted terms only with 3cosadd.",
+            "allOf": [
+                {
+                    "anyOf": [
+                        {"required": ["positive"], "properties": {"positive": {"minItems": 1}}},
+                        {
+                            "required": ["negative"],
+                            "properties": {"negative": {"minItems": 1}, "method": {"const": "3cosadd"}},
+                        },
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"method": {"const": "3cosadd"}}},
+                        {
+                            "properties": {
+                                "positive": {"items": {"type": ["string", "array"]}},
+                                "negative": {"items": {"type": ["string", "array"]}},
+                            }
+                        },
+                    ]
+                },
+            ],
+        },
     )
 
 
@@ -240,7 +309,7 @@ class AnalogyBatchRequest(_Strict):
     k: K = 1
     method: Method = "3cosadd"
     restrict_vocab: RestrictVocab = None
-    exact: bool = False
+    exact: StrictBool = False
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -297,16 +366,20 @@ class EvaluateRequest(_Strict):
         ]
         | None
     ) = Field(None, description="Uploaded lines, in the format of the bundled files.")
-    restrict_vocab: Annotated[int, Field(ge=1, le=MAX_RESTRICT_VOCAB)] = GENSIM_RESTRICT_VOCAB
-    case_insensitive: bool = True
-    dummy4unknown: bool = False
+    restrict_vocab: Annotated[StrictInt, Field(ge=1, le=MAX_RESTRICT_VOCAB), WHOLE_NUMBER] = (
+        GENSIM_RESTRICT_VOCAB
+    )
+    case_insensitive: StrictBool = True
+    dummy4unknown: StrictBool = False
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Either a bundled `benchmark`, or `items` with their `kind`.",
+            "oneOf": [given("benchmark", items=NULL, kind=NULL), given("items", "kind", benchmark=NULL)],
             "examples": [
                 {"benchmark": "wordsim353"},
                 {"kind": "pairs", "items": ["cat\tdog\t8.5", "car\tbanana\t0.5", "king\tqueen\t8.0"]},
-            ]
+            ],
         },
     )
 

@@ -11,6 +11,7 @@ with a description (its --help line), and a row in README's Configuration table 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -72,6 +73,12 @@ class Settings(BaseSettings):
         description="serving processes, forked after the models are loaded, each with its own "
         "SO_REUSEPORT socket; default one per CPU available to the process",
     )
+    drain_seconds: float = Field(
+        default=20,
+        ge=0,
+        description="on SIGTERM, /readyz answers 503 and requests in flight get this long to finish "
+        "before they are cut; keep it under the platform's stop timeout (Docker: stop_grace_period)",
+    )
     log_level: LogLevel = Field(default="info", description="lowest level logged")
     log_json: bool = Field(default=True, description="one JSON object a line on stderr; off: readable text")
 
@@ -84,12 +91,17 @@ class Settings(BaseSettings):
     )
     default_model: str = Field(default="", description="the model `default` names; empty: the first model")
 
-    # -- how to index them. HNSW M=32/efConstruction=100 reach recall@10 >= 0.99 at efSearch 64 on
-    # GloVe 6B 50d (../shared/bench/README.md); efSearch is a per-query cost knob, the others build-time.
+    # -- how to index them. HNSW M=32/efConstruction=100 reach recall@10 >= 0.99 at efSearch 64 for
+    # GloVe 6B 50d's frequent words; rarer words search further (service/index.py EF_SEARCH_BY_RANK).
+    # efSearch is a per-query cost knob, the others build-time.
     index: IndexKind = Field(default="hnsw", description="hnsw (answered exactly until built) or exact only")
     hnsw_m: int = Field(default=32, ge=2, description="HNSW graph degree (build time)")
     hnsw_ef_construction: int = Field(default=100, ge=1, description="HNSW build beam width (build time)")
-    hnsw_ef_search: int = Field(default=64, ge=1, description="HNSW search beam width (per query)")
+    hnsw_ef_search: int = Field(
+        default=64,
+        ge=1,
+        description="HNSW search beam width for frequent words (rarer words search 3x or 6x as far)",
+    )
     index_dir: Path | None = Field(
         default=None,
         description="where built HNSW indexes are saved (for read-only model volumes); "
@@ -131,15 +143,43 @@ class Settings(BaseSettings):
     )
     max_header_count: int = Field(default=100, ge=1, description="header lines in one request (431 beyond)")
 
-    @field_validator("models", mode="before")
+    # -- who may ask (service/auth.py). Keys come from files: never from flags or the environment,
+    # where `ps` and `docker inspect` would show them.
+    api_keys: Path | None = Field(
+        default=None,
+        description="file of API keys, one a line (blank lines and # comments ignored); requests then "
+        "need Authorization: Bearer KEY; unset: no key needed",
+    )
+    admin_key: Path | None = Field(
+        default=None,
+        description="file holding the admin key, needed for /metrics and /admin/*; unset: /admin/* "
+        "refused, /metrics guarded like the API",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins allowed to call the API from a browser (CORS), comma-separated, or *; "
+        "empty: CORS off",
+    )
+
+    @field_validator("models", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
-        """FIRTH_MODELS=a,b and --model a,b: comma-separated names (a list passes through)."""
+        """FIRTH_MODELS=a,b and --model a,b: comma-separated values (a list passes through)."""
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         if isinstance(value, list):
             return [item.strip() for v in value for item in str(v).split(",") if item.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        """A browser's Origin is scheme://host[:port], no path: a trailing / would never match."""
+        origins = [origin.rstrip("/") if origin != "*" else origin for origin in value]
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
+        return origins
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -18,11 +18,11 @@ import httpx
 import numpy as np
 import pytest
 
+from bench.server_process import ServerProcess
 from firth_core.artifact import write_artifact
 from service.app import create_app
 from service.registry import ModelRegistry, load_model
 from service.settings import Settings
-from tests.server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,6 +7,9 @@
   command is run against a live HTTP server; compose mounts the models read-only and the indexes on
   a writable named volume where those settings point.
 - The trainer is a one-off job behind a profile whose command parses with firth's own CLI.
+- The `replicas` profile: firth replicas (the service's image, volumes and healthcheck, no published
+  port) behind nginx, which starts once they are healthy and runs deploy/nginx/firth.conf, whose
+  upstream names exactly those replicas (tests/e2e/test_replicas.py runs that file for real).
 - `make serve` passes no setting of its own unless asked on make's command line.
 """
 
@@ -112,7 +115,11 @@ def run_compose(args: list[str], compose_file: Path) -> subprocess.CompletedProc
     )
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "train"]], ids=["default", "train-profile"])
+@pytest.mark.parametrize(
+    "profile",
+    [[], ["--profile", "train"], ["--profile", "replicas"]],
+    ids=["default", "train-profile", "replicas-profile"],
+)
 def test_compose_file_is_valid(profile: list[str]) -> None:
     done = run_compose([*profile, "config", "-q"], COMPOSE)
     assert done.returncode == 0, done.stderr
@@ -145,6 +152,27 @@ def test_image_listens_where_it_is_exposed_and_published(image_settings: Setting
     service = load_compose()["services"]["service"]
     container_ports = {str(p).rsplit(":", 1)[-1].split("/")[0] for p in service["ports"]}
     assert container_ports == {str(image_settings.port)}
+
+
+def seconds(duration: str) -> float:
+    """Compose's duration ("30s", "1m30s", "1.5s") in seconds."""
+    total, number = 0.0, ""
+    for char in duration:
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
+            number = ""
+    assert not number, f"a duration without a unit: {duration!r}"
+    return total
+
+
+def test_the_stop_grace_period_outlasts_the_drain(image_settings: Settings) -> None:
+    """Docker SIGKILLs a container its stop timeout (10 s unless set) after SIGTERM; firth-serve
+    needs the drain plus a moment to exit 0 (service/workers.py)."""
+    service = load_compose()["services"]["service"]
+    assert "stop_grace_period" in service, "Docker's default 10 s would cut the 20 s drain"
+    assert seconds(service["stop_grace_period"]) >= image_settings.drain_seconds + 5
 
 
 def volume_mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -186,6 +214,47 @@ def test_trainer_command_parses_with_firths_cli() -> None:
     command = load_compose()["services"]["trainer"]["command"]
     args = parser.parse_args(command[1:])  # argparse exits (SystemExit) on an unknown flag
     assert args.command == "train"
+
+
+def replica_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in compose["services"].items()
+        if "replicas" in service.get("profiles", [])
+        and service["image"] == compose["services"]["service"]["image"]
+    }
+
+
+def test_replicas_profile_runs_the_service_behind_nginx(image_settings: Settings) -> None:
+    from tests.nginx_process import FIRTH_CONF, listen_port, upstream_servers
+
+    compose = load_compose()
+    service = compose["services"]["service"]
+    replicas = replica_services(compose)
+    assert len(replicas) >= 2
+
+    for replica in replicas.values():
+        # a replica is the service: the image's settings, but one process a replica (nginx spreads the load)
+        assert "environment" not in service
+        assert replica["environment"] == {"FIRTH_WORKERS": "1"}
+        assert replica["healthcheck"]["test"] == service["healthcheck"]["test"]  # /readyz, run for real above
+        assert volume_mounts(replica) == volume_mounts(service)  # models read-only, the same volumes
+        assert "ports" not in replica  # reachable only through nginx
+        assert replica["restart"] == "unless-stopped"
+
+    nginx = compose["services"]["nginx"]
+    assert nginx["profiles"] == ["replicas"]
+    assert nginx["image"].startswith("nginx:")
+    # started only once every replica's /readyz answers (nginx itself has no active health checks)
+    assert nginx["depends_on"] == {name: {"condition": "service_healthy"} for name in replicas}
+    (conf,) = [m for m in volume_mounts(nginx).values() if m["type"] == "bind"]
+    assert (REPO / conf["source"]).resolve() == FIRTH_CONF and conf["read_only"] is True
+    assert "/etc/nginx/conf.d/default.conf" in volume_mounts(nginx)  # in place of the image's default site
+
+    text = FIRTH_CONF.read_text()
+    assert upstream_servers(text) == [(name, image_settings.port) for name in replicas]
+    published = {str(p).split(":")[0]: str(p).rsplit(":", 1)[-1] for p in nginx["ports"]}
+    assert published == {"127.0.0.1": str(listen_port(text))}  # on loopback, like the service
 
 
 # -- the healthchecks, run against a live /readyz ---------------------------------------------

@@ -1,11 +1,14 @@
-"""Hyperparameter checks shared by the trainers: one clear ConfigurationError before any work
-(NaN and Inf included, which plain comparisons let through)."""
+"""Checks shared by the trainers: hyperparameters, one clear ConfigurationError before any work
+(NaN and Inf included, which plain comparisons let through); and after training, that the vectors
+moved from their random start at all (a useless step size trains nothing and must not pass)."""
 
 from __future__ import annotations
 
 import math
 
-from firth_core.errors import ConfigurationError
+import numpy as np
+
+from firth_core.errors import ConfigurationError, TrainingStalled
 
 MAX_SEED = 2**32 - 1  # seeds feed numba kernels as fixed-width integers
 
@@ -33,3 +36,26 @@ def require_threads_and_seed(threads: int, seed: int) -> None:
         raise ConfigurationError(f"threads must be >= 0 (0: every core), got {threads}")
     if not 0 <= seed <= MAX_SEED:
         raise ConfigurationError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+
+
+SAMPLED_ROWS = 256  # rows compared before and after training
+STILL = 1e-6  # a largest change below this fraction of the largest start value is no change
+
+
+class MovementProbe:
+    """A copy of a few evenly spaced rows of a matrix at the start of training, to tell afterwards
+    whether training changed anything."""
+
+    def __init__(self, matrix: np.ndarray, n_rows: int) -> None:
+        self.rows = np.unique(np.linspace(0, max(n_rows - 1, 0), min(n_rows, SAMPLED_ROWS)).astype(np.int64))
+        self.before = np.array(matrix[self.rows], dtype=np.float64)
+
+    def require_moved(self, matrix: np.ndarray, what: str, hint: str) -> None:
+        """Raise TrainingStalled when no sampled row changed by more than STILL of the start scale."""
+        change = float(np.abs(np.asarray(matrix[self.rows], dtype=np.float64) - self.before).max())
+        scale = float(np.abs(self.before).max())
+        if not change > STILL * scale:  # also catches NaN
+            raise TrainingStalled(
+                f"{what}: the vectors never moved from their random start (largest change {change:.3g}); "
+                f"no model was written ({hint})"
+            )

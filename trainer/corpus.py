@@ -29,6 +29,8 @@ from firth_core.standardize import get_standardizer
 
 # The token-id stream's format, shared by vocab.py, glove_cooccur.py and word2vec_kernels.py:
 MAX_SENTENCE_TOKENS = 10_000  # gensim's and word2vec.c's limit on one sentence; longer lines are cut
+MAX_PIECE_CHARS = 1 << 20  # lines are read in pieces of at most this many characters
+MAX_WORD_CHARS = 100_000  # a longer run without whitespace is not a word: the file is refused
 SENTENCE_END = -1  # marks the end of a sentence in the token-id stream
 STDIN = "-"
 _FLUSH_TOKENS = 1 << 22  # ids buffered in memory before they are appended to the file (16 MB)
@@ -66,18 +68,26 @@ def corpus_files(source: str | os.PathLike[str]) -> list[str]:
     return [str(path)]  # a file, or a stream such as <(zcat big.gz) or /dev/stdin
 
 
-def iter_file_lines(name: str, stats: CorpusStats) -> Iterator[str]:
-    """Yield the lines of one corpus file, hashing it and failing with one clear message."""
+def iter_file_pieces(name: str, stats: CorpusStats) -> Iterator[tuple[str, bool, int]]:
+    """Yield one corpus file's lines as (text, ends_line, line number) pieces of at most MAX_PIECE_CHARS
+    characters, hashing the file and failing with one clear message. A line is never held whole,
+    so a file without line breaks (/dev/zero, a one-line corpus like text8) costs bounded memory."""
     raw: IO[bytes] = sys.stdin.buffer if name == STDIN else open(name, "rb")  # noqa: SIM115
     shown = "standard input" if name == STDIN else name
     line_no = 0
     try:
         with open_stored(raw, "" if name == STDIN else name, f"corpus {shown}") as stored:
             text = io.TextIOWrapper(stored.content, encoding="utf-8", errors="strict", newline=None)
-            for line_no, line in enumerate(text, start=1):
-                if "\x00" in line:
-                    raise InputFormatError(f"corpus {shown}: line {line_no} holds NUL bytes (binary file?)")
-                yield line
+            open_line = False
+            while piece := text.readline(MAX_PIECE_CHARS):
+                if "\x00" in piece:
+                    raise InputFormatError(
+                        f"corpus {shown}: line {line_no + 1} holds NUL bytes (binary file?)"
+                    )
+                open_line = not piece.endswith("\n")
+                yield piece, not open_line, line_no + 1
+                line_no += not open_line
+            line_no += open_line  # a last line without a line break
             sha256 = stored.sha256()
     except UnicodeDecodeError:
         raise InputFormatError(
@@ -93,19 +103,48 @@ def iter_file_lines(name: str, stats: CorpusStats) -> Iterator[str]:
 def iter_sentences(
     source: str | os.PathLike[str], standardize: str, stats: CorpusStats | None = None
 ) -> Iterator[list[str]]:
-    """Yield standardised sentences (lists of tokens, at most MAX_SENTENCE_TOKENS each)."""
+    """Yield standardised sentences (lists of tokens, at most MAX_SENTENCE_TOKENS each): each line
+    cut into pieces of MAX_SENTENCE_TOKENS tokens, the last piece shorter."""
     stats = stats if stats is not None else CorpusStats()
     std = get_standardizer(standardize)
+
+    def cut(tokens: list[str], whole: bool) -> Iterator[list[str]]:
+        # Full pieces of MAX_SENTENCE_TOKENS; with `whole` (the line ended) the rest too.
+        while len(tokens) >= MAX_SENTENCE_TOKENS or (whole and tokens):
+            piece = tokens[:MAX_SENTENCE_TOKENS]
+            del tokens[:MAX_SENTENCE_TOKENS]
+            stats.sentences += 1
+            stats.tokens += len(piece)
+            yield piece
+
     # The standardisers map characters one to one or drop them and never touch whitespace, so
-    # standardising the whole line then splitting equals splitting then standardising each word.
+    # standardising a piece of a line then splitting equals splitting then standardising each word.
     for name in corpus_files(source):
-        for line in iter_file_lines(name, stats):
-            tokens = std(line).split()
-            for start in range(0, len(tokens), MAX_SENTENCE_TOKENS):
-                piece = tokens[start : start + MAX_SENTENCE_TOKENS]
-                stats.sentences += 1
-                stats.tokens += len(piece)
-                yield piece
+        tokens: list[str] = []
+        partial = ""  # the end of a line's last piece, when it may be the start of a longer word
+        for piece, ends_line, line_no in iter_file_pieces(name, stats):
+            if ends_line and not partial and not tokens:  # a whole line (nearly always)
+                words = std(piece).split()
+                if len(words) <= MAX_SENTENCE_TOKENS:
+                    if words:
+                        stats.sentences += 1
+                        stats.tokens += len(words)
+                        yield words
+                    continue
+            text = partial + std(piece)
+            tokens.extend(text.split())
+            partial = ""
+            if not ends_line and tokens and text and not text[-1].isspace():
+                partial = tokens.pop()
+                if len(partial) > MAX_WORD_CHARS:
+                    raise InputFormatError(
+                        f"corpus {'standard input' if name == STDIN else name}: line {line_no} "
+                        f"holds a word of more than {MAX_WORD_CHARS:,} characters (binary data?)"
+                    )
+            yield from cut(tokens, ends_line)
+        if partial:
+            tokens.append(partial)
+        yield from cut(tokens, True)
 
 
 @dataclass

@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from firth_core.errors import InputFormatError, TrainingDiverged
-from trainer.checks import require_positive, require_threads_and_seed
+from firth_core.errors import InputFormatError, TrainingDiverged, TrainingStalled
+from trainer.checks import MovementProbe, require_positive, require_threads_and_seed
 from trainer.glove_blocks import (
     ROUNDS,
     aligned_empty,
@@ -45,6 +45,7 @@ from trainer.glove_kernels import fit_chunk, record_terms
 from trainer.hogwild import run_jobs
 from trainer.progress import Progress, note
 from trainer.vocab import TokenStream, Vocab
+from trainer.workfiles import work_memmap
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,13 @@ def _ignore(job: int, result: object) -> None:
     """run_jobs' result callback: fit_piece records its own results."""
 
 
+def glove_memory(n_words: int, dim: int) -> int:
+    """Bytes of W and the AdaGrad sums, the random block that initialises W, and the output
+    vectors (all float32): the large allocations beside the co-occurrence budget (--memory)."""
+    rows = context_row0(n_words) + n_words
+    return 3 * rows * (dim + 1) * 4 + n_words * dim * 4
+
+
 def init_parameters(n_words: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """W uniform in [-0.5, 0.5) / dim, AdaGrad sums at 1 (glove.c): word rows from 0, context
     rows from context_row0(n_words) (a few unused rows between). Both 64-byte aligned, so the row
@@ -192,12 +200,18 @@ def train_glove(
     W, gradsq = init_parameters(n, p.dim, p.seed)
     rows, cols = np.asarray(records.rows), np.asarray(records.cols)
     n_rec = len(records)
-    log_x = np.lib.format.open_memmap(work / "log_x.npy", mode="w+", dtype=np.float32, shape=(n_rec,))
-    weight = np.lib.format.open_memmap(work / "weight.npy", mode="w+", dtype=np.float32, shape=(n_rec,))
+    log_x = work_memmap(work / "log_x.f32", np.float32, (n_rec,))
+    weight = work_memmap(work / "weight.f32", np.float32, (n_rec,))
     for s in range(0, n_rec, 1 << 24):  # once, in blocks: the same for every iteration
         log_x[s : s + (1 << 24)], weight[s : s + (1 << 24)] = record_terms(
             records.vals[s : s + (1 << 24)], p.x_max, p.alpha
         )
+    if not np.any(weight):
+        raise TrainingStalled(
+            f"GloVe: every co-occurrence weighs 0 with --alpha {p.alpha:g} and --x-max {p.x_max:g} "
+            "(the weight is (count / x-max)^alpha), so the vectors would never move; no model was written"
+        )
+    probe = MovementProbe(W[:, : p.dim], n)  # the word vectors, not the biases (no --eta on them)
     n_blocks = len(block_starts) - 1
     # Per block, summed in block order after each iteration: the same loss on any thread count.
     block_loss = np.zeros((p.epochs, n_blocks))
@@ -242,6 +256,9 @@ def train_glove(
     loss_sum = block_loss.sum(axis=1)
     epoch_loss = [round(s / n_rec, 6) for s in loss_sum]
     check_converging(epoch_loss)
+    probe.require_moved(
+        W[:, : p.dim], "GloVe", f"check --alpha {p.alpha:g}, --x-max {p.x_max:g} and --eta {p.eta:g}"
+    )
     vectors = W[:n, : p.dim] + W[col_row0 : col_row0 + n, : p.dim]
     skipped = int(block_skipped.sum())
     return GloveResult(vectors, p, counting, fitting, n_rec, stats.spills, epoch_loss, skipped, groups)

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from trainer.glove_cooccur import Records
+from trainer.workfiles import work_memmap
 
 GROUPS = 8  # 64 blocks; up to 8 threads fit at once, and 8 blocks a stratum balance 2 threads well
 ROW_RUN = 16  # rows: 16 * (dim + 1) float32 values fill a whole number of 64-byte cache lines
@@ -98,9 +99,9 @@ def group_into_blocks(records: Records, n_words: int, work: Path, groups: int) -
     n = len(records)
     if isinstance(records.rows, np.memmap):
         out = Records(
-            np.memmap(work / "blocks.rows", dtype=np.int32, mode="w+", shape=(n,)),
-            np.memmap(work / "blocks.cols", dtype=np.int32, mode="w+", shape=(n,)),
-            np.memmap(work / "blocks.vals", dtype=np.float32, mode="w+", shape=(n,)),
+            work_memmap(work / "blocks.rows", np.int32, (n,)),
+            work_memmap(work / "blocks.cols", np.int32, (n,)),
+            work_memmap(work / "blocks.vals", np.float32, (n,)),
         )
     else:
         out = Records(np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32))

@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from trainer.corpus import SENTENCE_END
+from trainer.workfiles import work_memmap
 
 DENSE_SHARE = 0.5  # share of the memory budget for the dense table; the rest for the spill buffer
 SPILL_RECORD_BYTES = 32  # key + value, plus the sort order and gathered copies while sorting
@@ -264,9 +265,9 @@ def count_cooccurrences(
     v_map = (
         np.memmap(vals_path, dtype=np.float32, mode="r", shape=shape) if total else np.zeros(1, np.float32)
     )
-    rows = np.memmap(work / "cooccur.rows", dtype=np.int32, mode="w+", shape=shape)
-    cols = np.memmap(work / "cooccur.cols", dtype=np.int32, mode="w+", shape=shape)
-    out_v = np.memmap(work / "cooccur.vals", dtype=np.float32, mode="w+", shape=shape)
+    rows = work_memmap(work / "cooccur.rows", np.int32, shape)
+    cols = work_memmap(work / "cooccur.cols", np.int32, shape)
+    out_v = work_memmap(work / "cooccur.vals", np.float32, shape)
     n = _merge(k_map, v_map, starts, ends, n_words, rows, cols, out_v) if total else 0
     del k_map, v_map
     keys_path.unlink()
@@ -294,9 +295,9 @@ def shuffle_records(records: Records, memory_bytes: int, seed: int, work: Path) 
             arr[s:e] = np.asarray(arr[s:e])[perm]
     k = len(starts)
     out = Records(
-        np.memmap(work / "shuffled.rows", dtype=np.int32, mode="w+", shape=(n,)),
-        np.memmap(work / "shuffled.cols", dtype=np.int32, mode="w+", shape=(n,)),
-        np.memmap(work / "shuffled.vals", dtype=np.float32, mode="w+", shape=(n,)),
+        work_memmap(work / "shuffled.rows", np.int32, (n,)),
+        work_memmap(work / "shuffled.cols", np.int32, (n,)),
+        work_memmap(work / "shuffled.vals", np.float32, (n,)),
     )
     step = -(-block // k)  # records taken from every block in one round
     done = 0

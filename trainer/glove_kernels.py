@@ -200,4 +200,5 @@ def fit_chunk(
 def record_terms(vals: np.ndarray, x_max: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """log X and the weight f(X) = min(1, (X / x_max)^alpha) of every record, as float32."""
     x = np.asarray(vals, dtype=np.float64)
-    return np.log(x).astype(np.float32), np.minimum(1.0, (x / x_max) ** alpha).astype(np.float32)
+    with np.errstate(over="ignore"):  # a huge alpha: (X / x_max)^alpha overflows to Inf, weight 1
+        return np.log(x).astype(np.float32), np.minimum(1.0, (x / x_max) ** alpha).astype(np.float32)

@@ -8,6 +8,7 @@ and the artifact is written atomically, so a failed run leaves nothing at --out.
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import tempfile
@@ -19,11 +20,19 @@ from typing import Any
 import numpy as np
 
 from firth_core.artifact import check_destination, write_artifact
+from firth_core.errors import ConfigurationError, ResourceLimit
+from firth_core.resources import require_memory
 from trainer.corpus import encode_corpus
-from trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, train_glove
+from trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
 from trainer.progress import note
 from trainer.vocab import VocabParams, build_vocab
-from trainer.word2vec import WORD2VEC_DEFAULTS, WORD2VEC_SUMMARIES, Word2VecParams, train_word2vec
+from trainer.word2vec import (
+    WORD2VEC_DEFAULTS,
+    WORD2VEC_SUMMARIES,
+    Word2VecParams,
+    train_word2vec,
+    word2vec_memory,
+)
 
 IN_MEMORY_ENTRIES = 1 << 28  # id streams up to 1 GiB stay in memory; longer ones are memory-mapped files
 
@@ -52,7 +61,15 @@ class TrainConfig:
     def check(self) -> None:
         self.vocab.check()
         self.params.check()
+        if self.tmp_dir is not None and not Path(self.tmp_dir).is_dir():
+            raise ConfigurationError(f"tmp-dir {self.tmp_dir}: not a directory")
         check_destination(self.out, self.overwrite)  # before hours of training, not after
+
+    def memory_needed(self, n_words: int) -> int:
+        """Bytes of the vectors and training state for a vocabulary of `n_words`."""
+        if isinstance(self.params, GloveParams):
+            return glove_memory(n_words, self.params.dim)
+        return word2vec_memory(n_words, self.params.dim)
 
 
 def _versions() -> dict[str, str]:
@@ -65,6 +82,18 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
     """Run the whole pipeline; returns the model directory and its metadata."""
     cfg.check()
     started = time.perf_counter()
+    try:
+        return _train_in(cfg, started)
+    except OSError as exc:  # the work files' disk (reading the corpus reports its own errors)
+        where = cfg.tmp_dir or tempfile.gettempdir()
+        hint = "; free some space or point --tmp-dir at a larger disk" if exc.errno == errno.ENOSPC else ""
+        raise ResourceLimit(
+            f"cannot write work files under {where} ({exc.strerror or exc.__class__.__name__}){hint}; "
+            "no model was written"
+        ) from None
+
+
+def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="firth-train-", dir=cfg.tmp_dir) as tmp:
         work = Path(tmp)
         note(f"reading {cfg.corpus} ...", cfg.quiet)
@@ -79,6 +108,11 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
             f"{stats.lines:,} lines, {stats.tokens:,} tokens, {len(encoded.words):,} distinct words; "
             f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.vocab.min_count}",
             cfg.quiet,
+        )
+        require_memory(  # before counting or allocating anything large
+            cfg.memory_needed(len(vocab)),
+            f"{len(vocab):,} words x {cfg.params.dim:,} dimensions ({cfg.algorithm})",
+            "; lower --dim, or prune the vocabulary with --min-count or --max-vocab",
         )
         if isinstance(cfg.params, GloveParams):
             g = train_glove(stream, vocab, cfg.params, work, quiet=cfg.quiet)

@@ -19,6 +19,7 @@ import numpy as np
 from firth_core.errors import ConfigurationError, InputFormatError
 from firth_core.standardize import STANDARDIZERS
 from trainer.corpus import SENTENCE_END, EncodedCorpus
+from trainer.workfiles import work_memmap
 
 NEGATIVE_POWER = 0.75  # word2vec's exponent on unigram counts for the negative-sampling distribution
 _CHUNK = 1 << 24  # stream entries processed at a time (64 MB of int32)
@@ -129,7 +130,7 @@ def build_vocab(
     if out_path is None:
         out = np.empty(ids.shape[0], dtype=np.int32)
     else:
-        out = np.memmap(out_path, dtype=np.int32, mode="w+", shape=(max(ids.shape[0], 1),))
+        out = work_memmap(out_path, np.int32, (max(ids.shape[0], 1),))
     pos, open_sentence, tokens = 0, False, 0
     for start in range(0, ids.shape[0], _CHUNK):
         pos, open_sentence, n = _remap(

@@ -17,7 +17,7 @@ import numpy as np
 
 from firth_core.errors import ConfigurationError, TrainingDiverged
 from trainer import word2vec_kernels as kernels
-from trainer.checks import require_non_negative, require_positive, require_threads_and_seed
+from trainer.checks import MovementProbe, require_non_negative, require_positive, require_threads_and_seed
 from trainer.hogwild import run_jobs
 from trainer.progress import Progress
 from trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
@@ -102,6 +102,11 @@ class TrainResult:
         }
 
 
+def word2vec_memory(n_words: int, dim: int) -> int:
+    """Bytes of the input and output matrices (float32), the two large allocations of a run."""
+    return 2 * n_words * dim * 4
+
+
 def init_vectors(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Input rows uniform in [-1, 1) / dim (gensim 4; word2vec.c uses half that range), output rows
     zero (both)."""
@@ -124,6 +129,7 @@ def train_word2vec(
     p = params.resolved()
     ids = np.asarray(stream.ids)
     w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
+    probe = MovementProbe(w_in, len(vocab))
     keep = keep_thresholds(vocab.counts, p.sample)
     thresh, alias = alias_table(vocab.counts)
     bounds = kernels.chunk_bounds(ids, CHUNK_ENTRIES)
@@ -180,4 +186,5 @@ def train_word2vec(
             f"{p.algorithm} diverged: the vectors overflowed to NaN or Inf; "
             f"no model was written (try a smaller --alpha than {alpha:g})"
         )
+    probe.require_moved(w_in, p.algorithm, f"--alpha {alpha:g} is too small to train")
     return TrainResult(w_in, seconds, totals["words"], totals["kept"], epoch_loss)

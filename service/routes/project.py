@@ -15,21 +15,33 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 from starlette.responses import Response
 
 from service import engine
 from service.admission import Admission
 from service.engine import NeighbourQuery, NeighbourResult
-from service.projection import MAX_POINTS, Projected, Projection, max_perplexity, project
+from service.projection import MAX_POINTS, Projected, Projection, project
 from service.registry import LoadedModel
 from service.responses import FastJSONResponse
 from service.routes.queries import Model
-from service.schemas import AnalogyQuestion, Method, Neighbor, Word, _Strict, problem_responses
+from service.schemas import (
+    NULL,
+    WHOLE_NUMBER,
+    AnalogyQuestion,
+    Method,
+    Neighbor,
+    Word,
+    _Strict,
+    exactly_one_of,
+    given,
+    problem_responses,
+)
 from service.work import run_bounded
 
 router = APIRouter(prefix="/v1/models/{model}", tags=["explorer"])
 MAX_PROJECT_K = 100
+MAX_DEPTH2_K = 21  # 1 + k + k * k <= MAX_POINTS
 Role = Literal["input", "query", "neighbor", "neighbor2", "a", "b", "c", "answer", "candidate"]
 
 
@@ -41,27 +53,50 @@ class ProjectRequest(_Strict):
     analogy: AnalogyQuestion | None = Field(
         None, description="Project a, b, c and the k best answers to 'a is to b as c is to ?'."
     )
-    k: Annotated[int, Field(ge=1, le=MAX_PROJECT_K)] = Field(
+    k: Annotated[StrictInt, Field(ge=1, le=MAX_PROJECT_K), WHOLE_NUMBER] = Field(
         10, description="Neighbours of `word`, or answer candidates of `analogy`."
     )
-    depth: Literal[1, 2] = Field(1, description="2 adds each neighbour's own k neighbours (`word` only).")
+    depth: Annotated[StrictInt, Field(ge=1, le=2), WHOLE_NUMBER] = Field(
+        1, description="2 adds each neighbour's own k neighbours (`word` only, k <= 21)."
+    )
     method: Method = Field("3cosadd", description="How neighbours and answers are ranked.")
-    exact: bool = Field(False, description="Search exhaustively instead of through the HNSW index.")
+    exact: StrictBool = Field(False, description="Search exhaustively instead of through the HNSW index.")
     projection: Projection = Field("pca", description="pca (exact, fast) or tsne (openTSNE, seeded).")
-    dimensions: Literal[2, 3] = 2
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = Field(0, description="t-SNE's random seed.")
-    perplexity: Annotated[float, Field(ge=1, le=100)] | None = Field(
-        None, description="t-SNE perplexity, at most (points - 1) / 3; default min(30, (points - 1) / 3)."
+    dimensions: Annotated[StrictInt, Field(ge=2, le=3), WHOLE_NUMBER] = 2
+    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1), WHOLE_NUMBER] = Field(
+        0, description="t-SNE's random seed."
+    )
+    perplexity: Annotated[StrictFloat, Field(ge=1, le=100)] | None = Field(
+        None,
+        description="t-SNE perplexity (projection 'tsne' only), at most (points - 1) / 3 of the points "
+        "found, else a 422 invalid-query; default min(30, (points - 1) / 3).",
     )
     format: Literal["json", "csv"] = Field("json", description="csv answers text/csv as a download.")
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Exactly one of `words`, `word` or `analogy`; depth 2 only with `word` and "
+            "k <= 21 (at most 500 points); perplexity only with projection 'tsne'.",
+            "allOf": [
+                exactly_one_of("words", "word", "analogy"),
+                {
+                    "anyOf": [
+                        {"properties": {"depth": {"const": 1}}},
+                        given("word", "depth", k={"maximum": MAX_DEPTH2_K}),
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"perplexity": NULL}},
+                        {"required": ["projection"], "properties": {"projection": {"const": "tsne"}}},
+                    ]
+                },
+            ],
             "examples": [
                 {"word": "frog", "k": 10, "depth": 2, "projection": "tsne", "seed": 0},
                 {"analogy": {"a": "man", "b": "king", "c": "woman"}, "k": 5},
                 {"words": ["paris", "france", "rome", "italy"], "format": "csv"},
-            ]
+            ],
         },
     )
 
@@ -80,13 +115,11 @@ class ProjectRequest(_Strict):
         if self.depth == 2 and self.word is None:
             raise ValueError("depth 2 applies to 'word' only")
         if self.max_points() > MAX_POINTS:
-            raise ValueError(f"at most {MAX_POINTS} points: with depth 2, k may be at most 21")
-        if self.perplexity is not None:
-            if self.projection != "tsne":
-                raise ValueError("perplexity applies to projection 'tsne' only")
-            if self.perplexity > max_perplexity(self.max_points()):
-                limit = max_perplexity(self.max_points())
-                raise ValueError(f"perplexity must be at most (points - 1) / 3 = {limit:g} here")
+            raise ValueError(f"at most {MAX_POINTS} points: with depth 2, k may be at most {MAX_DEPTH2_K}")
+        if self.perplexity is not None and self.projection != "tsne":
+            raise ValueError("perplexity applies to projection 'tsne' only")
+        # Its upper bound depends on the points found (a word list's duplicates, a small
+        # vocabulary), which no schema can state: t-SNE checks it on them (422 invalid-query).
         return self
 
 

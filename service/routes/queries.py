@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
-from firth_core.keyed_vectors import TermInput
+from firth_core.query import TermInput
 from service import budget, engine
 from service.admission import HEAVY_BATCH, Admission
 from service.engine import NeighbourQuery, NeighbourResult
@@ -60,7 +60,13 @@ router = APIRouter(
     responses=problem_responses(400, 404, 413, 415, 422, 429, 503),
 )
 T = TypeVar("T")
-ModelName = Annotated[str, Path(description="A model name, or `default`.", examples=["default"])]
+# A model name never holds a slash; a word in a path never a line break (the router's path
+# convertor stops at one), so the spec says so and such URLs are the 404s it promises.
+MODEL_NAME_PATTERN = r"^[^/]+$"
+PATH_WORD_PATTERN = r"^[^\n]+$"
+ModelName = Annotated[
+    str, Path(description="A model name, or `default`.", examples=["default"], pattern=MODEL_NAME_PATTERN)
+]
 
 
 def get_model(request: Request, model: ModelName) -> LoadedModel:
@@ -155,7 +161,9 @@ def _is_cheap(model: LoadedModel, exact: bool, method: str, restrict: int | None
 
 
 @router.get("/vectors/{word:path}", response_model=VectorOut, summary="Vector of one word")
-async def get_vector(model: Model, word: Annotated[Word, Path(examples=["king"])]) -> FastJSONResponse:
+async def get_vector(
+    model: Model, word: Annotated[Word, Path(examples=["king"], pattern=PATH_WORD_PATTERN)]
+) -> FastJSONResponse:
     found, _ = engine.lookup_vectors(model, [word], "error")
     return FastJSONResponse({"word": found[0].word, "input": word, "vector": found[0].vector})
 
@@ -213,16 +221,8 @@ async def post_similarity_matrix(
     summary="Cosine of two word sets' means (n_similarity)",
 )
 async def post_n_similarity(model: Model, body: NSimilarityRequest) -> FastJSONResponse:
-    kv = model.kv
-    sim = kv.n_similarity(body.a, body.b)
-    return FastJSONResponse(
-        {
-            "model": model.name,
-            "a": [kv.words[kv.index(w)] for w in body.a],
-            "b": [kv.words[kv.index(w)] for w in body.b],
-            "similarity": sim,
-        }
-    )
+    a, b, sim = engine.n_similarity(model, body.a, body.b)
+    return FastJSONResponse({"model": model.name, "a": a, "b": b, "similarity": sim})
 
 
 # -- neighbours ----------------------------------------------------------------------------
@@ -325,9 +325,7 @@ async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest
     "/doesnt-match", response_model=DoesntMatchResponse, summary="The word that fits least (doesnt_match)"
 )
 async def post_doesnt_match(model: Model, body: DoesntMatchRequest) -> FastJSONResponse:
-    kv = model.kv
-    used = [kv.words[kv.index(w)] for w in body.words]
-    ranking = kv.rank_by_centrality(used)
+    used, ranking = engine.doesnt_match(model, body.words)
     return FastJSONResponse(
         {
             "model": model.name,

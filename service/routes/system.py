@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from service.errors import problem, problem_catalogue
 from service.registry import LoadedModel, ModelRegistry
 from service.responses import FastJSONResponse
+from service.routes.queries import ModelName
 from service.schemas import ModelInfo, ModelList, problem_responses
 
 router = APIRouter()
@@ -76,6 +77,8 @@ async def healthz() -> dict[str, str]:
     },
 )
 async def readyz(request: Request) -> Response:
+    if request.app.state.draining:  # a load balancer should send no more: this worker is stopping
+        return problem(503, "not-ready", "Not ready", "shutting down", request.url.path)
     registry = _registry(request)
     if registry is None:
         return problem(503, "not-ready", "Not ready", "models are still loading", request.url.path)
@@ -115,7 +118,7 @@ async def list_models(request: Request) -> FastJSONResponse:
 )
 async def get_model_info(
     request: Request,
-    model: Annotated[str, Path(description="A model name, or `default`.", examples=["default"])],
+    model: ModelName,
 ) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     found = registry.get(model)

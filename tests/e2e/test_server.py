@@ -11,8 +11,8 @@ import subprocess
 import httpx
 import pytest
 
+from bench.server_process import ServerProcess
 from tests.conftest import REPO
-from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

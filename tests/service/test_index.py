@@ -1,30 +1,17 @@
-"""FAISS indexes: HNSW against exact, saved indexes with checksums, background build and swap."""
+"""FAISS indexes: HNSW against exact, saved indexes with checksums, the build lock."""
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from firth_core.keyed_vectors import KeyedVectors
-from service import engine
-from service.index import ExactIndex, HnswSpec, build_hnsw, hnsw_files, load_hnsw, save_hnsw, try_build_lock
-from service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
-from service.settings import Settings
-from tests.conftest import random_matrix
-
-WORDS, VECTORS = random_matrix()
-UNIT = KeyedVectors(WORDS, VECTORS).unit
-SPEC = HnswSpec(m=16, ef_construction=80)
-
-
-@pytest.fixture(scope="module")
-def hnsw():  # type: ignore[no-untyped-def]
-    return build_hnsw(UNIT, SPEC, ef_search=64, progress=False)
+from firth_core.query import NeighbourQuery, most_similar_batch
+from service.index import ExactIndex
+from service.index_store import hnsw_files, load_hnsw, save_hnsw, try_build_lock
+from tests.service.conftest import SPEC, UNIT, VECTORS, WORDS
 
 
 def test_hnsw_recall_against_exact(hnsw) -> None:  # type: ignore[no-untyped-def]
@@ -75,59 +62,43 @@ def test_build_lock_is_exclusive(tmp_path: Path) -> None:
     again.close()
 
 
-def test_engine_over_hnsw_never_returns_inputs_or_short_lists(random_model_dir: Path, hnsw) -> None:  # type: ignore[no-untyped-def]
-    model = load_model(random_model_dir, Settings(index="exact", build_hnsw=False))
-    model = dataclasses.replace(model, hnsw=hnsw, hnsw_status="ready")
+def test_hnsw_behind_the_query_rules(hnsw) -> None:  # type: ignore[no-untyped-def]
+    kv = KeyedVectors(WORDS, VECTORS)
+    exact = ExactIndex(kv.unit)
     queries = [
-        engine.NeighbourQuery(positive=[WORDS[i], WORDS[i + 1]], negative=[WORDS[i + 2]], k=25)
-        for i in range(50)
+        NeighbourQuery(positive=[WORDS[i], WORDS[i + 7]], negative=[WORDS[i + 3]], k=10) for i in range(60)
     ]
-    results = engine.neighbours(model, queries)
-    for query, result in zip(queries, results, strict=True):
-        words = [w for w, _ in result.neighbors]
-        assert len(words) == 25 and result.index == "hnsw"
-        assert not set(words) & (set(query.positive) | set(query.negative))
-    exact = engine.neighbours(model, [dataclasses.replace(queries[0], exact=True)])[0]
-    assert exact.index == "exact"
-    oracle = model.kv.most_similar(queries[0].positive, queries[0].negative, topn=25)
-    assert [w for w, _ in exact.neighbors] == [w for w, _ in oracle]
+    batch = most_similar_batch(kv, queries, exact, hnsw)
+    singles = [most_similar_batch(kv, [q], exact, hnsw)[0] for q in queries]
+    assert [a.hits for a in batch] == [a.hits for a in singles]  # one faiss search = sixty
+    assert {a.index for a in batch} == {"hnsw"}
+    truth = most_similar_batch(kv, queries, exact)
+    recall = np.mean(
+        [len({r for r, _ in a.hits} & {r for r, _ in t.hits}) / 10 for a, t in zip(batch, truth, strict=True)]
+    )
+    assert recall >= 0.95
+    # gensim's hook: KeyedVectors.most_similar hands its query to the index it is given
+    assert kv.most_similar([WORDS[5]], topn=10, indexer=hnsw) == [
+        (WORDS[r], s) for r, s in most_similar_batch(kv, [NeighbourQuery([WORDS[5]])], exact, hnsw)[0].hits
+    ]
 
 
-def test_background_build_swaps_in_and_is_reused(tmp_path: Path, random_model_dir: Path) -> None:
-    model_dir = tmp_path / "random"
-    shutil.copytree(random_model_dir, model_dir)
-    settings = Settings(index="hnsw", hnsw_m=16, hnsw_ef_construction=40, build_hnsw=True)
-    registry = ModelRegistry([load_model(model_dir, settings)])
-    before = registry.get("random")
-    assert before.hnsw_status == "building" and before.index_for(False, None).kind == "exact"
-    for thread in start_hnsw_builds(registry, settings):
-        thread.join(timeout=120)
-    after = registry.get("random")
-    assert after.hnsw_status == "ready" and after.index_for(False, None).kind == "hnsw"
-    assert before.hnsw is None  # the old object was never mutated: requests holding it stay consistent
-    started = time.perf_counter()
-    reloaded = load_model(model_dir, settings)
-    assert reloaded.hnsw_status == "ready" and reloaded.hnsw is not None
-    assert time.perf_counter() - started < 30
+def test_efsearch_rises_with_rarity_and_k(hnsw) -> None:  # type: ignore[no-untyped-def]
+    index = hnsw.tuned(16, by_rank=((0, 1), (1000, 3), (2000, 6)))
+    assert index.ef_for(10, np.array([0, 999, 1000, 2500])).tolist() == [16, 16, 48, 96]
+    assert index.ef_for(40, np.array([0, 2500])).tolist() == [40, 240]  # never below k
+    assert index.ef_for(10, None).tolist() == [96]  # no rank: searched as the rarest
+    assert hnsw.tuned(16, by_rank=()).ef_for(10, np.array([0, 2500])).tolist() == [16]
 
 
-def test_a_build_removes_what_a_killed_build_left_behind(tmp_path: Path, random_model_dir: Path) -> None:
-    model_dir = tmp_path / "random"
-    shutil.copytree(random_model_dir, model_dir)
-    settings = Settings(index="hnsw", hnsw_m=16, hnsw_ef_construction=40, index_dir=tmp_path / "indexes")
-    model = load_model(model_dir, settings)
-    spec = HnswSpec(16, 40)
-    index_dir = index_dir_for(model.path, model.sha256, settings)
-    index_dir.mkdir(parents=True)
-    path, sidecar = hnsw_files(index_dir, spec)
-    stale = [Path(f"{path}.tmp-dead0001"), Path(f"{sidecar}.tmp-dead0001")]
-    for f in stale:
-        f.write_bytes(b"half-written")
-    other = (
-        index_dir / f"{HnswSpec(32, 100).stem}.faiss.tmp-live0002"
-    )  # another spec's build: not ours to touch
-    other.write_bytes(b"in progress")
-    index = obtain_hnsw(model, settings)
-    assert index.kind == "hnsw" and path.is_file() and sidecar.is_file()
-    assert not any(f.exists() for f in stale)
-    assert other.exists()
+def test_a_batch_of_mixed_ranks_is_searched_as_each_alone(hnsw) -> None:  # type: ignore[no-untyped-def]
+    by_rank = ((0, 1), (1000, 3), (2000, 6))
+    index = hnsw.tuned(8, by_rank=by_rank)
+    rows = np.array([5, 1500, 2900, 10, 2100, 1200])
+    scores, ids = index.search(UNIT[rows], 10, ranks=rows)
+    for i, row in enumerate(rows):
+        # each query answered as a search with its own efSearch alone
+        ef = 8 * {0: 1, 1: 3, 2: 6}[int(row) // 1000]
+        alone_scores, alone_ids = hnsw.tuned(ef, by_rank=()).search(UNIT[row : row + 1], 10)
+        assert ids[i].tolist() == alone_ids[0].tolist()
+        np.testing.assert_allclose(scores[i], alone_scores[0], rtol=1e-6)

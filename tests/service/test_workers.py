@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.server_process import free_port
 from tests.conftest import REPO
-from tests.server_process import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -216,3 +216,35 @@ def test_a_named_pipe_is_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["train", "--corpus", "/dev/null", "--out", str(tmp_path / "n"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "no such file" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("piece_chars", [1, 2, 7, 64, 1 << 20])
+def test_lines_read_in_pieces_give_the_same_sentences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece_chars: int
+) -> None:
+    """Lines are read in pieces of at most MAX_PIECE_CHARS characters (a corpus without line
+    breaks costs bounded memory); the sentences are those of whole lines, whatever the piece size."""
+    import trainer.corpus as corpus_module
+    from firth_core.standardize import get_standardizer
+
+    rnd = np.random.default_rng(piece_chars)
+    words = ["the", "Cat's", "sat", "on", "a", "mat!", "x" * 30, "é", "--", "naïve"]
+    lines = []
+    for _ in range(200):
+        n = int(rnd.integers(0, 40))
+        seps = rnd.choice([" ", "  ", "\t", " \t "], size=n)
+        lines.append("".join(str(rnd.choice(words)) + str(sep) for sep in seps))
+    text = "\r\n".join(lines[:100]) + "\n" + "\n".join(lines[100:])  # no break after the last line
+    path = tmp_path / "c.txt"
+    path.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setattr(corpus_module, "MAX_PIECE_CHARS", piece_chars)
+    monkeypatch.setattr(corpus_module, "MAX_SENTENCE_TOKENS", 7)
+    std = get_standardizer("lower_and_strip_punctuation")
+    expected = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        tokens = std(line).split()
+        expected += [tokens[s : s + 7] for s in range(0, len(tokens), 7)]
+    stats = corpus_module.CorpusStats()
+    assert list(corpus_module.iter_sentences(path, "lower_and_strip_punctuation", stats)) == expected
+    assert stats.lines == 200
+    assert stats.tokens == sum(map(len, expected)) and stats.sentences == len(expected)

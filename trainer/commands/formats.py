@@ -95,6 +95,9 @@ def register(subparsers: Any) -> None:
         default="word2vec-text",
         help="(default: %(default)s)",
     )
+    exp.add_argument(
+        "--overwrite", action="store_true", help="replace FILE if it exists (a regular file, nothing else)"
+    )
     exp.set_defaults(handler=_export)
 
 
@@ -156,6 +159,8 @@ def _import_kumo(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    path = export_word2vec(args.model_dir, args.out, binary=args.export_format == "word2vec-binary")
+    path = export_word2vec(
+        args.model_dir, args.out, binary=args.export_format == "word2vec-binary", overwrite=args.overwrite
+    )
     print(f"wrote {path}")
     return 0

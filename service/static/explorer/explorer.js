@@ -12,6 +12,7 @@ const ROLE_NAMES = {
   a: "a, b", c: "c, answer", candidate: "other answers",
 };
 
+const KEY_STORE = "firth-api-key";  // sessionStorage: this tab only, gone when it closes
 let lastRequest = null;   // the body of the last /project request, re-sent on option changes
 let lastResponse = null;  // its JSON answer, for the JSON download
 
@@ -30,13 +31,52 @@ function modelUrl() {
   return `/v1/models/${encodeURIComponent($("model").value || "default")}/project`;
 }
 
+// -- the API key (servers started with FIRTH_API_KEYS) -----------------------------------
+
+function storedKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORE) || "";
+  } catch {
+    return "";  // storage disabled: the key lives only in the field
+  }
+}
+
+function askForKey(text) {
+  $("key-form").hidden = false;
+  showMessage(text);
+  $("api-key").focus();
+}
+
+// fetch with the key, when there is one; a 401 shows the key field
+async function api(url, init = {}) {
+  const key = storedKey() || $("api-key").value.trim();
+  const headers = { ...(init.headers || {}) };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  const response = await fetch(url, { ...init, headers });
+  if (response.status === 401) {
+    askForKey(key ? "The service refused this API key: enter another." : "This service needs an API key.");
+  }
+  return response;
+}
+
+function useKey() {
+  const key = $("api-key").value.trim();
+  try {
+    if (key) sessionStorage.setItem(KEY_STORE, key);
+    else sessionStorage.removeItem(KEY_STORE);
+  } catch {
+    // storage disabled: api() reads the field itself
+  }
+  showMessage(null);
+  loadModels().then(rerun);
+}
+
 async function post(body) {
-  const response = await fetch(modelUrl(), {
+  return api(modelUrl(), {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  return response;
 }
 
 async function run(query) {
@@ -53,6 +93,11 @@ async function run(query) {
   try {
     const response = await post(body);
     const data = await response.json();
+    if (response.status === 401) {  // api() asked for a key
+      if (lastResponse) renderCaption(lastResponse);
+      else $("map-caption").textContent = "";
+      return;
+    }
     if (!response.ok) {
       showProblem(data, query);
       return;
@@ -298,6 +343,7 @@ function saveBlob(blob, filename) {
 async function downloadCsv() {
   if (!lastRequest) return;
   const response = await post({ ...lastRequest, format: "csv" });
+  if (response.status === 401) return;
   if (!response.ok) return showProblem(await response.json(), lastRequest);
   const disposition = response.headers.get("Content-Disposition") || "";
   const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "firth-projection.csv";
@@ -325,13 +371,18 @@ function submitAnalogy() {
 async function loadModels() {
   const select = $("model");
   try {
-    const { models } = await (await fetch("/v1/models")).json();
+    const response = await api("/v1/models");
+    if (response.status === 401) return;  // api() asked for a key; useKey() calls again
+    const { models } = await response.json();
+    const chosen = select.value;
+    select.replaceChildren();
     for (const m of models) {
       const option = new Option(m.name, m.name, m.default, m.default);
       option.dataset.info = `${m.vocab_size.toLocaleString("en")} words · ${m.dim}-d · ` +
         `index ${m.index_kinds.includes("hnsw") ? "HNSW" : "exact only"}`;
       select.append(option);
     }
+    if (chosen && models.some((m) => m.name === chosen)) select.value = chosen;
     showModelInfo();
   } catch (err) {
     showMessage(`Could not list the models (${err.message}).`);
@@ -364,4 +415,12 @@ $("model").addEventListener("change", () => {
 });
 $("download-csv").addEventListener("click", downloadCsv);
 $("download-json").addEventListener("click", downloadJson);
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  useKey();
+});
+if (storedKey()) {
+  $("key-form").hidden = false;  // a key from earlier in this tab: show it, so it can be changed
+  $("api-key").value = storedKey();
+}
 loadModels();

@@ -1,5 +1,9 @@
-"""The real `firth-serve` process for end-to-end tests: started on a free 127.0.0.1 port, waited
-on until /readyz answers, always stopped (with its workers: it runs in its own session)."""
+"""The real `firth-serve` process on a free 127.0.0.1 port, for the end-to-end tests and the serving
+benchmark (tests import it as `bench.server_process`, the benchmark scripts as `server_process`).
+
+It runs in its own session, so stopping its process group stops its workers too; entering waits
+until /readyz answers 200 and records how long that took (the cold start); leaving always stops it.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+POLL_SECONDS = 0.02  # fine enough to time a cold start of a few seconds
 
 
 def free_port() -> int:
@@ -25,15 +31,26 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, *args: str, env: dict[str, str] | None = None, ready_within: float = 60.0) -> None:
+    """`firth-serve --host 127.0.0.1 --port P *args` with the caller's environment plus `env`
+    (without the caller's FIRTH_* variables when `clean_env`)."""
+
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        clean_env: bool = False,
+        ready_within: float = 60.0,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = ["--host", "127.0.0.1", "--port", str(self.port), *args]
-        self.env = {**os.environ, "FIRTH_LOG_JSON": "0", **(env or {})}
+        inherited = {k: v for k, v in os.environ.items() if not (clean_env and k.startswith("FIRTH_"))}
+        self.env = {**inherited, "FIRTH_LOG_JSON": "0", **(env or {})}
         self.ready_within = ready_within
-        self.log = Path(tempfile.mkstemp(prefix="firth-test-server-", suffix=".log")[1])
+        self.log = Path(tempfile.mkstemp(prefix="firth-server-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
-        self.seconds_to_ready = float("nan")
+        self.seconds_to_ready = float("nan")  # process start -> first 200 from /readyz
+        self.readiness: dict[str, Any] = {}  # that /readyz body
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -50,27 +67,35 @@ class ServerProcess:
                 start_new_session=True,
             )
         try:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
-                try:
-                    if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() - started > self.ready_within:
-                    raise RuntimeError(f"not ready within {self.ready_within}s:\n{self.output()}")
-                time.sleep(0.1)
+            self._wait_ready(started)
         except BaseException:
             self.stop()
             raise
         self.seconds_to_ready = time.monotonic() - started
         return self
 
+    def _wait_ready(self, started: float) -> None:
+        assert self.process is not None
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
+                try:
+                    response = client.get(f"{self.url}/readyz")
+                    if response.status_code == 200:
+                        self.readiness = response.json()
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() - started > self.ready_within:
+                    raise RuntimeError(f"not ready within {self.ready_within}s:\n{self.output()}")
+                time.sleep(POLL_SECONDS)
+
     def stop(self) -> None:
+        """SIGTERM to the server's own process group (uvicorn and its workers), SIGKILL after 15 s."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,322 @@
+"""The supervisor and the drain, with real processes: workers replaced whatever ends them, workers
+ending with their supervisor, one instance per port, rolling replacement on SIGHUP, and SIGTERM's
+bounded drain with /readyz answering 503 meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.server_process import free_port
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+class Served:
+    """`python -m service` on a free port, JSON logs to a file; stopped (its session) at the end."""
+
+    def __init__(self, model_dir: Path, *args: str, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = Path(tempfile.mkstemp(prefix="firth-test-supervisor-", suffix=".log")[1])
+        env = {**os.environ, "FIRTH_MODELS": str(model_dir), "FIRTH_INDEX": "exact", "FIRTH_LOG_JSON": "1"}
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service", "--port", str(self.port), *args],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"not ready:\n{self.log.read_text()[-3000:]}")
+
+    def workers(self) -> set[int]:
+        return set(children(self.process.pid))
+
+    def log_records(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        # workers outlive a killed group leader only if PDEATHSIG failed; never leave them
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.unlink(missing_ok=True)
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(p) for p in path.read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition: object, timeout: float, step: float = 0.02) -> float:
+    """Seconds until condition() held; fails after timeout."""
+    started = time.monotonic()
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"not within {timeout} s")
+        time.sleep(step)
+    return time.monotonic() - started
+
+
+def restarts_counted(url: str) -> float:
+    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
+        if line.startswith("firth_worker_restarts_total "):
+            return float(line.split()[1])
+    pytest.fail("firth_worker_restarts_total is not exported")
+
+
+@pytest.fixture
+def served(tiny_model_dir: Path) -> Iterator[Served]:
+    server = Served(tiny_model_dir, "--workers", "2")
+    try:
+        server.wait_ready()
+        wait_for(lambda: len(server.workers()) == 2, 30)
+        yield server
+    finally:
+        server.stop()
+
+
+NEIGHBORS = "/v1/models/default/neighbors"
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS, signal.SIGTERM])
+def test_a_worker_that_ends_is_replaced_logged_and_counted(served: Served, how: signal.Signals) -> None:
+    """SIGTERM to one worker is an exit the supervisor did not ask for (the worker drains and
+    exits 0): replaced like a crash."""
+    before = served.workers()
+    victim = min(before)
+    os.kill(victim, how)
+    seconds = wait_for(lambda: victim not in served.workers() and len(served.workers()) == 2, 2.0)
+    assert seconds < 2.0
+    survivor = (before - {victim}).pop()
+    assert alive(survivor)  # the other worker served on
+    for _ in range(10):  # and every answer is right, from either worker
+        response = httpx.get(f"{served.url}{NEIGHBORS}", params={"word": "frog", "k": 1}, timeout=5)
+        assert response.json()["neighbors"][0]["word"] == "toad"
+    wait_for(lambda: restarts_counted(served.url) == 1.0, 5)
+    deaths = [
+        r for r in served.log_records() if r.get("logger") == "firth.supervisor" and r.get("pid") == victim
+    ]
+    assert len(deaths) == 1 and deaths[0]["level"] == "ERROR"
+    if how == signal.SIGTERM:
+        assert deaths[0]["exit_status"] == 0 and "signal" not in deaths[0]
+    else:
+        assert deaths[0]["signal"] == how.name and "exit_status" not in deaths[0]
+
+
+def test_workers_end_with_their_supervisor(served: Served) -> None:
+    workers = served.workers()
+    os.kill(served.process.pid, signal.SIGKILL)
+    served.process.wait()
+    wait_for(lambda: not any(alive(pid) for pid in workers), 2.0)
+    with pytest.raises(httpx.ConnectError):  # nothing answers on the port any more
+        httpx.get(f"{served.url}/healthz", timeout=2)
+
+
+def test_a_second_instance_on_a_served_port_exits_2_with_one_line(
+    served: Served, tiny_model_dir: Path
+) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "service", "--port", str(served.port), "--workers", "2"],
+        cwd=REPO,
+        env={**os.environ, "FIRTH_MODELS": str(tiny_model_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"firth-serve: error: cannot listen on 127.0.0.1:{served.port} (another firth-serve is serving it)"
+    )
+    assert alive(served.process.pid) and len(served.workers()) == 2
+
+
+def test_a_port_another_program_listens_on_is_refused(tiny_model_dir: Path) -> None:
+    """The probe: a plain socket listening there (SO_REUSEPORT or not) is not joined."""
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "service", "--port", str(port), "--workers", "2"],
+            cwd=REPO,
+            env={**os.environ, "FIRTH_MODELS": str(tiny_model_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert second.returncode == 2
+    assert (
+        second.stderr.strip()
+        == f"firth-serve: error: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    )
+
+
+async def steady_load(url: str, rate: float, seconds: float, connections: int = 8) -> tuple[int, list[str]]:
+    """Open-loop GETs at `rate` a second over keep-alive connections: (requests, failures)."""
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5) as client:
+
+        async def one() -> None:
+            try:
+                response = await client.get(NEIGHBORS, params={"word": "frog", "k": 1})
+                if response.status_code != 200:
+                    failures.append(str(response.status_code))
+            except httpx.HTTPError as exc:
+                failures.append(type(exc).__name__)
+
+        tasks = []
+        started = time.monotonic()
+        n = int(rate * seconds)
+        for i in range(n):
+            await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return n, failures
+
+
+def test_kill_9_of_a_worker_at_300_requests_a_second_fails_under_1_percent(served: Served) -> None:
+    victim = min(served.workers())
+
+    async def run() -> tuple[int, list[str]]:
+        load = asyncio.create_task(steady_load(served.url, rate=300, seconds=8))
+        await asyncio.sleep(3)
+        os.kill(victim, signal.SIGKILL)
+        return await load
+
+    requests, failures = asyncio.run(run())
+    assert victim not in served.workers() and len(served.workers()) == 2
+    assert restarts_counted(served.url) == 1.0
+    assert len(failures) < 0.01 * requests, failures
+
+
+def test_sighup_replaces_every_worker_without_a_failed_request(served: Served) -> None:
+    before = served.workers()
+
+    async def run() -> tuple[int, list[str]]:
+        load = asyncio.create_task(steady_load(served.url, rate=200, seconds=8))
+        await asyncio.sleep(2)
+        os.kill(served.process.pid, signal.SIGHUP)
+        return await load
+
+    requests, failures = asyncio.run(run())
+    wait_for(lambda: len(served.workers()) == 2 and not (served.workers() & before), 20)
+    assert failures == [], f"{len(failures)} of {requests}: {failures[:5]}"
+    assert restarts_counted(served.url) == 0.0  # a replacement asked for is not a restart
+
+
+def slow_request(port: int, body: bytes) -> socket.socket:
+    """A POST whose body is sent only in part: in flight until the rest is sent."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = (
+        f"POST /v1/models/default/vectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sock.sendall(head + body[:5])
+    return sock
+
+
+def response_of(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_drains_in_flight_requests_with_readyz_503(tiny_model_dir: Path, workers: str) -> None:
+    server = Served(tiny_model_dir, "--workers", workers, "--drain-seconds", "10")
+    try:
+        server.wait_ready()
+        wait_for(lambda: len(server.workers()) == int(workers), 30)
+        body = b'{"words": ["frog"]}'
+        in_flight = [slow_request(server.port, body) for _ in range(4)]  # on every worker, likely
+        time.sleep(0.3)
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        for _ in range(6):  # every worker answers 503 (new connections spread over the sockets)
+            ready = httpx.get(f"{server.url}/readyz", timeout=5)
+            assert ready.status_code == 503 and ready.json()["detail"] == "shutting down"
+            assert ready.headers["connection"] == "close"
+        time.sleep(1)
+        assert server.process.poll() is None  # still draining: requests are in flight
+        for sock in in_flight:
+            sock.sendall(body[5:])
+            answer = response_of(sock)
+            sock.close()
+            assert answer.startswith(b"HTTP/1.1 200 ") and b'"frog"' in answer
+        assert server.process.wait(timeout=10) == 0
+        assert time.monotonic() - signalled < 5  # idle, it stopped well before the drain deadline
+    finally:
+        server.stop()
+
+
+def test_the_drain_deadline_cuts_what_still_runs_and_exits_0(tiny_model_dir: Path) -> None:
+    server = Served(tiny_model_dir, "--workers", "2", "--drain-seconds", "1.5")
+    try:
+        server.wait_ready()
+        stuck = slow_request(server.port, b'{"words": ["frog"]}')  # never completed
+        time.sleep(0.3)
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=10) == 0
+        took = time.monotonic() - signalled
+        assert 1.4 < took < 4.0, took  # the deadline, then a prompt exit (slack for a busy host)
+        assert not stuck.recv(65536).startswith(b"HTTP/1.1 200")  # cut: closed, or a 5xx at most
+        stuck.close()
+    finally:
+        server.stop()
+
+
+def test_ctrl_c_to_the_process_group_stops_cleanly(served: Served) -> None:
+    """A terminal's Ctrl-C signals every process of the group: the workers leave it to the
+    supervisor, which drains them once; exit 0, no traceback."""
+    workers = served.workers()
+    os.killpg(served.process.pid, signal.SIGINT)
+    assert served.process.wait(timeout=15) == 0
+    wait_for(lambda: not any(alive(pid) for pid in workers), 2.0)
+    assert "Traceback" not in served.log.read_text()
+    assert not [r for r in served.log_records() if r.get("logger") == "firth.supervisor" and r.get("pid")]

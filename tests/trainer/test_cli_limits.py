@@ -1,0 +1,327 @@
+"""The `firth` command line at its limits, through the real console script: sizes that cannot fit,
+endless or binary input, a full disk, SIGTERM, and a run that trains nothing. Each ends as one line
+(exit status 2; 143 for SIGTERM), leaves no model and no work files. Devices, FIFOs and the small
+tmpfs are made in the test's own directory; no system path is touched."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli_process import char_device, firth, firth_script, one_error_line
+from trainer.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import write_corpus
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """The --tmp-dir of a run: empty again after every run, whatever happened."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "planted.txt", n=4000)
+
+
+def many_words(path: Path, n: int = 2000) -> Path:
+    path.write_text(" ".join(f"w{i}" for i in range(n)) + "\n")
+    return path
+
+
+# --- sizes that cannot fit -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["sgns", "glove"])
+def test_a_dimension_too_large_for_memory_is_one_line(tmp_path: Path, work: Path, algorithm: str) -> None:
+    corpus = many_words(tmp_path / "c.txt")  # 2,000 words x 10^8 dims: 800 GB and more
+    out = tmp_path / "m"
+    started = time.monotonic()
+    done = firth(
+        "train", "--corpus", corpus, "--out", out, "--dim", "100000000", "--min-count", "1",
+        "--algorithm", algorithm, "-q", "--tmp-dir", work,
+    )  # fmt: skip
+    err = one_error_line(done, "train")
+    assert f"2,000 words x 100,000,000 dimensions ({algorithm}) need" in err
+    assert "GiB of memory" in err and "lower --dim" in err
+    assert time.monotonic() - started < 60
+    assert not out.exists() and list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "body", "message"),
+    [
+        ("3 1000000000", "a 1 2\n", "line 1: dimension 1,000,000,000 is over firth's limit of 1,000,000"),
+        ("1000000000000 2", "a 1 2\nb 3 4\n", "file ends after 2 vectors, the header says 1000000000000"),
+    ],
+    ids=["dim 10^9", "rows beyond the file"],
+)
+def test_an_import_header_claiming_too_much_is_one_line(
+    tmp_path: Path, header: str, body: str, message: str
+) -> None:
+    src = tmp_path / "v.txt"
+    src.write_text(f"{header}\n{body}")
+    started = time.monotonic()
+    err = one_error_line(firth("import", "word2vec", src, "--out", tmp_path / "m", "--quiet"), "import")
+    assert message in err
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "m").exists()
+
+
+def test_binary_rows_beyond_the_file_are_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "v.bin"
+    src.write_bytes(b"1000000000000 2\na " + b"\x00\x00\x80?\x00\x00\x00@")
+    err = one_error_line(firth("import", "word2vec", src, "--out", tmp_path / "m", "--binary"), "import")
+    assert "file ends after 1 vectors, the header says 1000000000000" in err
+
+
+# --- endless or binary input -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def zero_device(tmp_path: Path) -> Path:
+    return char_device(tmp_path / "zero", 1, 5)  # /dev/zero's numbers, made here
+
+
+@contextlib.contextmanager
+def fed_fifo(path: Path, chunk: bytes) -> Iterator[Path]:
+    """A FIFO that a thread fills with `chunk` over and over until the reader goes away."""
+    os.mkfifo(path)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError, OSError), open(path, "wb") as pipe:
+            while True:
+                pipe.write(chunk)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        yield path
+    finally:
+        feeder.join(timeout=10)
+        assert not feeder.is_alive()
+
+
+ENDLESS = {"zero device": None, "FIFO of zeros": b"\0" * 65536}
+
+
+@pytest.mark.parametrize("source", list(ENDLESS))
+def test_endless_zeros_as_a_corpus_fail_at_once(tmp_path: Path, work: Path, source: str) -> None:
+    with contextlib.ExitStack() as stack:
+        if ENDLESS[source] is None:
+            path = char_device(tmp_path / "zero", 1, 5)
+        else:
+            path = stack.enter_context(fed_fifo(tmp_path / "pipe", ENDLESS[source]))  # type: ignore[arg-type]
+        started = time.monotonic()
+        done = firth("train", "--corpus", path, "--out", tmp_path / "m", "-q", "--tmp-dir", work, timeout=60)
+        elapsed = time.monotonic() - started
+    err = one_error_line(done, "train")
+    assert f"corpus {path}: line 1 holds NUL bytes (binary file?)" in err
+    assert elapsed < 20  # reading starts after numba loads: a few seconds; MemoryError took 20 s
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["glove", "word2vec", "fasttext"])
+@pytest.mark.parametrize("source", list(ENDLESS))
+def test_endless_zeros_as_an_import_file_fail_at_once(tmp_path: Path, fmt: str, source: str) -> None:
+    with contextlib.ExitStack() as stack:
+        if ENDLESS[source] is None:
+            path = char_device(tmp_path / "zero", 1, 5)
+        else:
+            path = stack.enter_context(fed_fifo(tmp_path / "pipe", ENDLESS[source]))  # type: ignore[arg-type]
+        started = time.monotonic()
+        done = firth("import", fmt, path, "--out", tmp_path / "m", "--quiet", timeout=60)
+        elapsed = time.monotonic() - started
+    err = one_error_line(done, "import")
+    assert f"{path}: line 1 holds NUL bytes (binary data, not a text vectors file)" in err
+    assert elapsed < 20
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_corpus_without_whitespace_fails_at_once(tmp_path: Path, work: Path) -> None:
+    with fed_fifo(tmp_path / "pipe", b"a" * 65536) as pipe:
+        done = firth("train", "--corpus", pipe, "--out", tmp_path / "m", "-q", "--tmp-dir", work, timeout=60)
+    err = one_error_line(done, "train")
+    assert "line 1 holds a word of more than 100,000 characters (binary data?)" in err
+    assert list(work.iterdir()) == []
+
+
+def test_an_import_line_over_the_limit_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "g.txt"
+    src.write_bytes(b"word" + b" 1" * (9 << 20) + b"\n")  # 18 MiB without a line break
+    assert main(["import", "glove", str(src), "--out", str(tmp_path / "m"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"firth import: error: {src}: line 1 is longer than 16 MiB (not a text vectors file?)\n"
+
+
+# --- a full disk under --tmp-dir -------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted in the test's directory, unmounted afterwards; skipped if not allowed."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, check=False
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_under_tmp_dir_is_one_line(tmp_path: Path, small_tmpfs: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.txt", n=60000)  # 1.4 M token ids: 5.6 MB of work files
+    done = firth("train", "--corpus", corpus, "--out", tmp_path / "m", "-q", "--tmp-dir", small_tmpfs)
+    err = one_error_line(done, "train")
+    assert f"cannot write work files under {small_tmpfs} (No space left on device)" in err
+    assert "point --tmp-dir at a larger disk" in err
+    assert list(small_tmpfs.iterdir()) == [] and not (tmp_path / "m").exists()
+
+
+def test_no_space_for_a_mapped_work_file_is_one_line(
+    tmp_path: Path,
+    work: Path,
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """GloVe's memory-mapped work files reserve their space first (a full disk there would be a
+    SIGBUS later): ENOSPC injected at that boundary ends as one line, work files removed."""
+    import trainer.workfiles
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(trainer.workfiles.os, "posix_fallocate", no_space)
+    out = tmp_path / "m"
+    args = ["train", "--corpus", str(corpus), "--out", str(out), "-q", "--tmp-dir", str(work)]
+    assert main([*args, "--algorithm", "glove", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(No space left on device)" in err
+    assert list(work.iterdir()) == [] and not out.exists()
+
+
+# --- SIGTERM ---------------------------------------------------------------------------------------
+
+
+def _terminate_when_working(process: subprocess.Popen[str], work: Path, settle: float) -> None:
+    deadline = time.monotonic() + 60
+    while not list(work.glob("firth-train-*")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no work directory appeared"
+        time.sleep(0.05)
+    time.sleep(settle)
+    assert process.poll() is None, "the run ended before it could be signalled"
+    process.send_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize(
+    "flags", [["--epochs", "2000"], ["--algorithm", "glove", "--epochs", "100000"]], ids=["sgns", "glove"]
+)
+def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path, flags: list[str]) -> None:
+    out = tmp_path / "m"
+    cmd = [
+        str(firth_script()),
+        "train",
+        "--corpus",
+        str(corpus),
+        "--out",
+        str(out),
+        "-q",
+        "--tmp-dir",
+        str(work),
+    ]
+    with subprocess.Popen(
+        [*cmd, *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        _terminate_when_working(process, work, settle=2.0)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr == "firth train: terminated; nothing was written\n"
+    assert list(work.iterdir()) == [] and not out.exists()
+
+
+def test_sigterm_while_reading_a_pipe_removes_the_work_files(tmp_path: Path, work: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    cmd = [
+        str(firth_script()),
+        "train",
+        "--corpus",
+        str(pipe),
+        "--out",
+        str(tmp_path / "m"),
+        "-q",
+        "--tmp-dir",
+        str(work),
+    ]
+    with (
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process,
+        open(pipe, "w") as writer,  # opened once the process reads; kept open: it waits for more
+    ):
+        writer.write("the cat sat on the mat\n" * 1000)
+        writer.flush()
+        _terminate_when_working(process, work, settle=0.5)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr == "firth train: terminated; nothing was written\n"
+    assert list(work.iterdir()) == []
+
+
+# --- a run that trains nothing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--algorithm", "glove", "--alpha", "1e6"],
+            "GloVe: every co-occurrence weighs 0 with --alpha 1e+06 and --x-max 100",
+        ),
+        (
+            ["--algorithm", "glove", "--eta", "1e-30"],
+            "GloVe: the vectors never moved from their random start (largest change 0)",
+        ),
+        (
+            ["--alpha", "1e-30", "--min-alpha", "0"],
+            "sgns: the vectors never moved from their random start (largest change 0)",
+        ),
+        (
+            ["--algorithm", "cbow", "--alpha", "1e-30", "--min-alpha", "0"],
+            "cbow: the vectors never moved from their random start",
+        ),
+    ],
+    ids=["glove alpha 1e6", "glove eta 1e-30", "sgns alpha 1e-30", "cbow alpha 1e-30"],
+)
+def test_a_run_whose_vectors_never_moved_fails(
+    tmp_path: Path, work: Path, flags: list[str], message: str
+) -> None:
+    corpus = write_corpus(tmp_path / "c.txt", n=60)  # no pair is seen 100 times (GloVe's x-max)
+    out = tmp_path / "m"
+    done = firth(
+        "train", "--corpus", corpus, "--out", out, "--min-count", "1", "--epochs", "2", "-q",
+        "--tmp-dir", work, *flags,
+    )  # fmt: skip
+    err = one_error_line(done, "train")
+    assert message in err and "no model was written" in err
+    assert not out.exists() and list(work.iterdir()) == []
