@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from server_proc import ServerProcess
+from server_process import ServerProcess
 
 from service.settings import Settings, one_per_cpu
 
@@ -238,6 +238,17 @@ def heavy_memory(base: str, pid: int, vocabulary: Path) -> None:
         )
 
 
+def serve(model: Path, workers: int, env: dict[str, str]) -> ServerProcess:
+    """`firth-serve` on the model with a clean FIRTH_* environment (the index is found beside it)."""
+    args = ["--model", str(model.resolve()), "--workers", str(workers), "--log-level", "warning"]
+    return ServerProcess(*args, env=env, clean_env=True, ready_within=120.0)
+
+
+def pid_of(server: ServerProcess) -> int:
+    assert server.process is not None  # started by `with`
+    return server.process.pid
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/glove-6b-50d"))
@@ -257,20 +268,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     paths = [f"/v1/models/default/neighbors?word={w}&k=10" for w in LOOKUP_WORDS]
-    with ServerProcess(args.model, args.workers, env={"FIRTH_BUILD_HNSW": "0"}) as server:
-        ready = server.wait_ready()
-        print(f"ready in {ready.cold_start:.1f} s; index {ready.body}", flush=True)
+    with serve(args.model, args.workers, {"FIRTH_BUILD_HNSW": "0"}) as server:
+        print(f"ready in {server.seconds_to_ready:.1f} s; index {server.readiness}", flush=True)
         if args.only_memory:
-            heavy_memory(server.base_url, server.pid, args.model / "vocab.txt")
+            heavy_memory(server.url, pid_of(server), args.model / "vocab.txt")
             return 0
         print("\n1. 1,024 connections on GET /neighbors")
-        thousand_connections(server.base_url, paths, args.seconds)
+        thousand_connections(server.url, paths, args.seconds)
         print("\n2. 16 concurrent evaluations beside wrk -c8 lookups")
-        evaluations_beside_lookups(server.base_url, paths, args.seconds)
+        evaluations_beside_lookups(server.url, paths, args.seconds)
         print("\n3. recovery after the 1,024-connection overload")
-        recovery(server.base_url, paths, args.seconds)
+        recovery(server.url, paths, args.seconds)
         print("\n4. worker memory around heavy requests")
-        heavy_memory(server.base_url, server.pid, args.model / "vocab.txt")
+        heavy_memory(server.url, pid_of(server), args.model / "vocab.txt")
     if args.no_peer:
         return 0
     # The peer, in the same run: the same server with the admission limits out of reach, which is
@@ -280,13 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "FIRTH_MAX_CONCURRENT_REQUESTS": "1000000",
         "FIRTH_MAX_CONCURRENT_HEAVY": "1000000",
     }
-    with ServerProcess(args.model, args.workers, env=unlimited) as server:
-        server.wait_ready()
+    with serve(args.model, args.workers, unlimited) as server:
         print("\npeer: admission limits off (FIRTH_MAX_CONCURRENT_REQUESTS/HEAVY=1000000)")
         print("\n1'. 1,024 connections on GET /neighbors")
-        thousand_connections(server.base_url, paths, args.seconds)
+        thousand_connections(server.url, paths, args.seconds)
         print("\n2'. 16 concurrent evaluations beside wrk -c8 lookups")
-        evaluations_beside_lookups(server.base_url, paths, args.seconds)
+        evaluations_beside_lookups(server.url, paths, args.seconds)
     return 0
 
 

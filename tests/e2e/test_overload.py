@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server_process import ServerProcess
+from bench.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 EVALUATE = "/v1/models/default/evaluate"
