@@ -20,6 +20,7 @@ from firth_core.query import (
     Indexer,
     NeighbourQuery,
     build_query,
+    cosmul_scores,
     drop_excluded,
     most_similar_batch,
     word_means,
@@ -152,6 +153,20 @@ def test_3cosmul_answers_as_gensim(gensim_random: Any) -> None:
     assert_gensim(short.hits, theirs)
     with pytest.raises(InvalidQuery, match="weights apply to 3cosadd only"):
         most_similar_batch(KV, [dataclasses.replace(query, positive_weights=[1.0, 2.0])], EXACT)
+
+
+def test_3cosmul_in_row_blocks_scores_as_gensim(gensim_random: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The smallest block (1,024 rows) splits the 3,000 words in three; the scores stay gensim's."""
+    import firth_core.query
+
+    monkeypatch.setattr(firth_core.query, "COSMUL_BLOCK_BYTES", 1)
+    positive, negative = [WORDS[7], WORDS[8], VECTORS[20]], [WORDS[9]]
+    scores, exclude = cosmul_scores(KV, positive, negative)
+    theirs = gensim_random.most_similar_cosmul(positive=positive, negative=negative, topn=None)
+    assert scores.shape == (len(WORDS),) and exclude == (7, 8, 9)
+    np.testing.assert_allclose(scores, theirs, rtol=1e-5, atol=1e-6)
+    restricted, _ = cosmul_scores(KV, positive, negative, restrict_vocab=1500)
+    np.testing.assert_array_equal(restricted, scores[:1500])
 
 
 class ShortIndexer:
