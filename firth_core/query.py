@@ -89,6 +89,7 @@ class ExactSearch:
         ids = np.empty((queries.shape[0], k), dtype=np.int64)
         step = max(1, _EXACT_CHUNK_SCORES // max(1, rows.shape[0]))
         for start in range(0, queries.shape[0], step):
+            checkpoint()  # a batch's search stops here when its client has gone or its deadline passed
             chunk = queries[start : start + step]
             # one query as a matrix-vector product, the same arithmetic as gensim's `unit @ mean`
             block = (rows @ chunk[0])[None, :] if chunk.shape[0] == 1 else chunk @ rows.T

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from firth_core.cancellation import Cancelled, CancelToken, cancellable
 from firth_core.errors import InvalidQuery
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import (
@@ -244,3 +245,22 @@ def test_exact_search_batches_larger_than_one_chunk() -> None:
 def test_query_rank_is_its_rarest_word() -> None:
     assert build_query(KV, [WORDS[10], WORDS[900]], [WORDS[40]]).rank == 900
     assert build_query(KV, [WORDS[10], VECTORS[3]]).rank == len(WORDS)  # a raw vector: no rank
+
+
+def test_long_scans_stop_at_their_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch's exact search and a 3CosMul scan check for cancellation between their chunks."""
+    import firth_core.query
+
+    monkeypatch.setattr(firth_core.query, "_EXACT_CHUNK_SCORES", 1)  # one query a chunk
+    monkeypatch.setattr(firth_core.query, "COSMUL_BLOCK_BYTES", 1)  # 1,024 rows a block
+    queries = KV.unit[:5]
+    with cancellable(CancelToken()) as token:
+        EXACT.search(queries, 3)
+        assert token.checkpoints == 5
+        cosmul_scores(KV, [WORDS[1]], [WORDS[2]])
+        assert token.checkpoints == 5 + 3
+        token.cancel("client gone")
+        with pytest.raises(Cancelled):
+            EXACT.search(queries, 3)
+        with pytest.raises(Cancelled):
+            cosmul_scores(KV, [WORDS[1]], [WORDS[2]])
