@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from firth_core.cancellation import checkpoint
+
 _BLOCK = 32  # elements scanned with a vectorised max before any scalar insertion work
 
 
@@ -60,19 +62,29 @@ def analogy_topk_tile(
 
 
 def analogy_candidates(
-    unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, k: int, tile_width: int = 4096
+    unit: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    k: int,
+    tile_width: int = 4096,
+    tile_bytes: int = 64 * 1024 * 1024,
 ) -> np.ndarray:
     """Ids of the k best 3CosAdd candidates (unordered) for each question over all rows of `unit`.
 
     `a`, `b`, `c` are row ids into `unit`. Inputs are not excluded here; callers over-fetch.
+    A tile holds at most `tile_bytes` (many distinct words narrow it); the work can be cancelled
+    between tiles (firth_core.cancellation).
     """
     unique, inverse = np.unique(np.concatenate([a, b, c]), return_inverse=True)
+    tile_width = max(64, min(tile_width, tile_bytes // (4 * max(1, unique.shape[0]))))
     nq = a.shape[0]
     ia, ib, ic = (inverse[i * nq : (i + 1) * nq].astype(np.int64) for i in range(3))
     anchors = np.ascontiguousarray(unit[unique])  # (n_unique, d)
     top_scores = np.full((nq, k), -np.inf, dtype=np.float32)
     top_ids = np.full((nq, k), -1, dtype=np.int64)
     for start in range(0, unit.shape[0], tile_width):
+        checkpoint()
         tile = np.ascontiguousarray(anchors @ unit[start : start + tile_width].T)
         analogy_topk_tile(tile, ia, ib, ic, start, top_scores, top_ids)
     return top_ids

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from firth_core.cancellation import checkpoint
 from firth_core.errors import FirthError, InputFormatError, InvalidQuery
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import drop_excluded, word_means
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, tuple[BenchmarkKind, Path]] = {
 BENCHMARK_NAMES = tuple(BENCHMARKS)
 GENSIM_RESTRICT_VOCAB = 300_000  # gensim's default for both evaluations
 ANALOGY_TOPN = 5  # gensim asks most_similar for 5 answers and takes the first not in the question
+_RESCORE_BYTES = 32 * 1024 * 1024  # scratch for re-scoring candidates, per block of questions
 _CANDIDATE_MARGIN = 4  # extra candidates so float rounding in the fast pass cannot hide gensim's pick
 
 
@@ -151,7 +153,13 @@ def _predict(
     queries = word_means(unit, positive=np.stack([b, c], axis=1), negative=a[:, None])
     valid = candidates >= 0
     safe = np.where(valid, candidates, 0)
-    scores = np.einsum("qkd,qd->qk", unit[safe], queries)
+    # the gathered candidate vectors, a block of questions at a time: bounded scratch memory
+    block = max(1, _RESCORE_BYTES // (4 * unit.shape[1] * max(1, safe.shape[1])))
+    scores = np.empty(safe.shape, dtype=np.result_type(unit, queries))
+    for start in range(0, len(questions), block):
+        checkpoint()
+        rows = slice(start, start + block)
+        scores[rows] = np.einsum("qkd,qd->qk", unit[safe[rows]], queries[rows])
     scores = np.where(valid, scores, -np.inf)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :fetch]
     ranked_ids = np.take_along_axis(np.where(valid, candidates, -1), order, axis=1)

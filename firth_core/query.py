@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from firth_core.cancellation import checkpoint
 from firth_core.errors import EmptyQuery, InvalidQuery, InvalidVector
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ TermInput = str | np.ndarray
 Method = Literal["3cosadd", "3cosmul"]
 Hit = tuple[int, float]  # (row, similarity)
 COSMUL_EPSILON = 1e-6  # gensim's guard against division by zero in 3CosMul
+COSMUL_BLOCK_BYTES = 32 * 1024 * 1024  # scratch for one block of 3CosMul cosines
 _EXACT_CHUNK_SCORES = 1 << 24  # scores held at once by the numpy exact search (64 MiB of float32)
 
 
@@ -87,6 +89,7 @@ class ExactSearch:
         ids = np.empty((queries.shape[0], k), dtype=np.int64)
         step = max(1, _EXACT_CHUNK_SCORES // max(1, rows.shape[0]))
         for start in range(0, queries.shape[0], step):
+            checkpoint()  # a batch's search stops here when its client has gone or its deadline passed
             chunk = queries[start : start + step]
             # one query as a matrix-vector product, the same arithmetic as gensim's `unit @ mean`
             block = (rows @ chunk[0])[None, :] if chunk.shape[0] == 1 else chunk @ rows.T
@@ -246,12 +249,20 @@ def cosmul_scores(
 
     end = restrict_vocab or len(kv)
     terms = np.stack([as_term(t) for t in list(positive) + list(negative)], axis=1)
-    # raw vectors . term / norm, in gensim's order of operations: with a near-zero denominator
-    # 3CosMul amplifies rounding, so computing it the same way keeps the answers gensim's
-    cosines = (1.0 + (kv.vectors[:end] @ terms) / kv.norms[:end, None]) / 2.0
-    numerator = np.prod(cosines[:, : len(positive)], axis=1)
-    denominator = np.prod(cosines[:, len(positive) :], axis=1) + COSMUL_EPSILON
-    return numerator / denominator, tuple(dict.fromkeys(exclude))
+    # a block of rows at a time, so the (rows x terms) cosines stay within COSMUL_BLOCK_BYTES
+    # however many terms there are (a whole 400k-word vocabulary x 200 terms was 600 MB)
+    step = max(1024, COSMUL_BLOCK_BYTES // (8 * terms.shape[1]))
+    scores = np.empty(end, dtype=np.result_type(kv.vectors, terms, kv.norms))
+    for start in range(0, end, step):
+        checkpoint()
+        stop = min(start + step, end)
+        # raw vectors . term / norm, in gensim's order of operations: with a near-zero
+        # denominator 3CosMul amplifies rounding, so computing it the same way keeps gensim's answers
+        cosines = (1.0 + (kv.vectors[start:stop] @ terms) / kv.norms[start:stop, None]) / 2.0
+        numerator = np.prod(cosines[:, : len(positive)], axis=1)
+        denominator = np.prod(cosines[:, len(positive) :], axis=1) + COSMUL_EPSILON
+        scores[start:stop] = numerator / denominator
+    return scores, tuple(dict.fromkeys(exclude))
 
 
 def nearest(

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse
 
+from service.admission import Admission, AdmissionLimit
 from service.auth import install_access_control
 from service.errors import install_error_handlers
 from service.middleware import BodySizeLimit
@@ -33,6 +34,15 @@ evaluation. `default` names the first configured model.
 
 Errors are RFC 9457 `application/problem+json` (see `GET /problems`). Limits: k <= 1000,
 batches <= 1000 items, words <= 256 characters, request bodies <= 8 MiB.
+
+Cost budget per request (422 `/problems/over-budget` beyond it, checked before any work): at most
+100 terms per query (positive + negative), 100,000 neighbours (batch x k), an answer of 16 MiB;
+scratch memory stays within 100 MiB by chunking the work; a request still computing after 30 s is
+stopped (503 `/problems/deadline-exceeded`), and one whose client went away stops at once.
+
+Overload: each worker takes a bounded number of requests in flight, and fewer heavy ones
+(evaluate, t-SNE, batches of more than 32 queries); beyond that the answer is an immediate 429
+`/problems/too-many-requests` with `Retry-After`.
 """
 log = logging.getLogger("firth.app")
 
@@ -64,6 +74,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_access_control(app, settings)  # API keys, CORS, the OpenAPI security scheme
+    # the in-flight cap outside the key check: both refusals cost microseconds, and a request past
+    # the cap is refused before anything else runs for it (probes and /metrics are never capped)
+    app.state.admission = Admission(settings.max_concurrent_requests, settings.max_concurrent_heavy)
+    app.add_middleware(AdmissionLimit, admission=app.state.admission)  # before the body is read
     install_observability(app)  # outermost: times and counts every answer, serves /metrics
     app.include_router(system.router)
     app.include_router(queries.router)

@@ -220,8 +220,8 @@ def _security_document(keys: AccessKeys) -> Callable[[dict[str, Any]], None]:
 
 def install_access_control(app: FastAPI, settings: Settings) -> AccessKeys:
     """API keys (when configured) and CORS (when origins are given), and the security scheme in
-    the OpenAPI document. Call after the app's other middleware and before the observability
-    middleware, so refusals are logged and counted like any other answer."""
+    the OpenAPI document. Call after the app's other middleware and before the admission cap and
+    the observability middleware, so refusals are logged and counted like any other answer."""
     keys = AccessKeys.from_settings(settings)
     app.add_middleware(ApiKeyAuth, keys=keys)  # with no keys at all it still refuses /admin/*
     if settings.cors_origins:

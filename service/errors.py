@@ -45,6 +45,28 @@ class BodyTooLarge(Exception):
         super().__init__(f"request body exceeds {limit} bytes")
 
 
+class OverBudget(Exception):
+    """A request whose shape exceeds the cost budget (service/budget.py), refused before computing."""
+
+    def __init__(self, what: str, estimate: int, limit: int, unit: str) -> None:
+        self.what, self.estimate, self.limit, self.unit = what, estimate, limit, unit
+        super().__init__(f"{what}: {estimate:,} {unit}, over the budget of {limit:,} {unit} per request")
+
+
+class TooBusy(Exception):
+    """The worker already has as many requests (or heavy ones) in flight as it takes."""
+
+    def __init__(self, kind: str, limit: int, retry_after: int) -> None:
+        self.kind, self.limit, self.retry_after = kind, limit, retry_after
+        super().__init__(f"this worker already has {limit} {kind} in flight; retry after {retry_after} s")
+
+
+class DeadlineExceeded(Exception):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the request was still computing after {seconds:g} s and was stopped")
+
+
 class UnsupportedMediaType(Exception):
     def __init__(self, content_type: str | None) -> None:
         self.content_type = content_type
@@ -107,6 +129,9 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     ConfigurationError: (422, "invalid-configuration", "Invalid configuration"),
     ArtifactError: (503, "model-unavailable", "Model unavailable"),
     BodyTooLarge: (413, "body-too-large", "Request body too large"),
+    OverBudget: (422, "over-budget", "Request over its cost budget"),
+    TooBusy: (429, "too-many-requests", "Too many requests in flight"),
+    DeadlineExceeded: (503, "deadline-exceeded", "Request took too long"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
     Unauthorized: (401, "unauthorized", "Missing or invalid API key"),
     Forbidden: (403, "forbidden", "Needs the admin key"),
@@ -173,6 +198,10 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return {"field": exc.field, "index": exc.index, "tokens": exc.tokens[:100]}
     if isinstance(exc, BodyTooLarge):
         return {"limit_bytes": exc.limit}
+    if isinstance(exc, OverBudget):
+        return {"budget": exc.what, "estimate": exc.estimate, "limit": exc.limit, "unit": exc.unit}
+    if isinstance(exc, TooBusy):
+        return {"limit": exc.limit, "retry_after": exc.retry_after}
     return {}
 
 
@@ -180,6 +209,10 @@ def problem_for(exc: Exception, instance: str) -> Response:
     for cls, (status, slug, title) in ERROR_TABLE.items():
         if isinstance(exc, cls):
             response = problem(status, slug, title, str(exc), instance, **_extensions(exc))
+            if isinstance(exc, TooBusy):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            elif isinstance(exc, DeadlineExceeded):
+                response.headers["Retry-After"] = "1"
             challenge = getattr(exc, "challenge", None)
             if challenge is not None:
                 response.headers["WWW-Authenticate"] = challenge

@@ -18,6 +18,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -124,6 +125,24 @@ class Metrics:
             ["model", "index"],
             registry=self.registry,
         )
+        self.rejected = Counter(
+            "firth_rejected",
+            "Requests answered 429 at once: over the cap on requests or on heavy requests in flight",
+            ["limit"],
+            registry=self.registry,
+        )
+        self.cancelled = Counter(
+            "firth_cancelled",
+            "Computations stopped before they finished: the client went away or the deadline passed",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.heavy_in_flight = Gauge(
+            "firth_heavy_in_flight",
+            "Heavy requests (evaluate, t-SNE, large batches) computing now, summed over workers",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
         self.model_info = ModelInfoCollector(source)
         self.registry.register(self.model_info)
         self.shared: list[ModelInfoCollector | WorkerRestartsCollector] = [self.model_info]
@@ -168,6 +187,27 @@ def record_queries(model: str, results: Iterable[_Answered]) -> None:
     metrics = current_metrics.get()
     if metrics is not None:
         metrics.count_queries(model, results)
+
+
+def record_rejected(limit: str) -> None:
+    """Count a 429 ("requests" or "heavy"); a no-op outside a request."""
+    metrics = current_metrics.get()
+    if metrics is not None:
+        metrics.rejected.labels(limit).inc()
+
+
+def record_heavy(delta: int) -> None:
+    """A heavy request started (+1) or finished (-1); a no-op outside a request."""
+    metrics = current_metrics.get()
+    if metrics is not None:
+        metrics.heavy_in_flight.inc(delta)
+
+
+def record_cancelled(reason: str) -> None:
+    """Count a stopped computation ("disconnect" or "deadline"); a no-op outside a request."""
+    metrics = current_metrics.get()
+    if metrics is not None:
+        metrics.cancelled.labels(reason).inc()
 
 
 async def metrics_endpoint(request: Request) -> Response:

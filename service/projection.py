@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from firth_core.cancellation import checkpoint
 from firth_core.errors import InvalidQuery
 
 Projection = Literal["pca", "tsne"]
@@ -67,6 +68,11 @@ def default_perplexity(n: int) -> float:
     return min(DEFAULT_PERPLEXITY, max_perplexity(n))
 
 
+def _stop_when_cancelled(iteration: int, error: float, embedding: np.ndarray) -> bool:
+    checkpoint()  # raises Cancelled out of openTSNE's optimiser
+    return False
+
+
 def tsne(matrix: np.ndarray, dimensions: int, seed: int, perplexity: float | None = None) -> Projected:
     """t-SNE on the rows (openTSNE's defaults: PCA initialisation, 250 + 500 iterations),
     deterministic for a seed: one thread, because parallel sums add in a different order on a
@@ -90,6 +96,8 @@ def tsne(matrix: np.ndarray, dimensions: int, seed: int, perplexity: float | Non
         neighbors="exact",
         n_jobs=1,
         random_state=seed,
+        callbacks=_stop_when_cancelled,  # a cancelled request stops within 10 iterations
+        callbacks_every_iters=10,
         verbose=False,
     )
     # threadpool_limits is process-wide and restores what it saw on entry: overlapping requests

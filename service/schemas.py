@@ -464,14 +464,19 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown model or word (with close spellings as suggestions)",
         413: "Request body too large",
         415: "Request body not sent as JSON (Content-Type: application/json)",
-        422: "Invalid request: limits, dimensions, NaN/zero vectors, empty queries",
-        503: "Not ready",
+        422: "Invalid request: limits, dimensions, NaN/zero vectors, empty queries, over the cost budget",
+        429: "Too many requests (or heavy requests) in flight on this worker; retry after Retry-After seconds",
+        503: "Not ready, or still computing at the 30 s deadline",
+    }
+    retry_after = {
+        "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}
     }
     return {
         status: {
             "model": Problem,
             "description": descriptions[status],
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": retry_after} if status == 429 else {}),
         }
         for status in statuses
     }

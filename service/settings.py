@@ -32,6 +32,11 @@ MAX_RESTRICT_VOCAB = 2**31 - 1  # faiss ids are 64-bit, JSON clients are not: ke
 MAX_TEXTS = 1000  # texts in one /embed request (or pairs, or texts on one side of a matrix)
 MAX_TEXT_CHARS = 100_000  # characters in one text: a long article, not a book
 MAX_BODY_BYTES = 8 * 1024 * 1024  # 8 MiB: an uploaded evaluation set fits, a runaway client does not
+# The cost budget of one request (service/budget.py): each field above is bounded, these bound
+# their products.
+MAX_NEIGHBOURS = 100_000  # batch x k neighbours in one answer
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # an answer's estimated JSON size
+MAX_SCRATCH_BYTES = 100 * 1024 * 1024  # temporary memory one request may use while computing
 
 ENV_PREFIX = "FIRTH_"
 
@@ -108,6 +113,37 @@ class Settings(BaseSettings):
         default=True, description="build the HNSW index in the background when none is saved"
     )
     verify_checksums: bool = Field(default=True, description="check each model file's sha256 on loading")
+
+    # -- admission and HTTP limits, per worker (service/admission.py, service/http_limits.py)
+    max_concurrent_requests: int = Field(
+        default=64,
+        ge=1,
+        description="requests in flight per worker; beyond it an immediate 429 with Retry-After",
+    )
+    max_concurrent_heavy: int = Field(
+        default=2,
+        ge=1,
+        description="heavy requests (evaluate, t-SNE, batches) in flight per worker, within the above",
+    )
+    request_deadline_seconds: float = Field(
+        default=30.0, gt=0, description="a request still computing after this long is stopped (503)"
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request's headers must arrive within this time, or it is closed"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="a request's body must arrive within this time, or it is closed"
+    )
+    keep_alive_seconds: float = Field(
+        default=5.0, gt=0, description="an idle keep-alive connection is closed after this long"
+    )
+    max_connections: int = Field(
+        default=4096, ge=1, description="open connections per worker; more are answered 503 and closed"
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="total size of a request's header lines (431 beyond)"
+    )
+    max_header_count: int = Field(default=100, ge=1, description="header lines in one request (431 beyond)")
 
     # -- who may ask (service/auth.py). Keys come from files: never from flags or the environment,
     # where `ps` and `docker inspect` would show them.

@@ -30,7 +30,7 @@ import uvicorn
 # imported by the supervisor, before it forks: a replacement worker then starts in a fraction of a
 # second instead of importing FastAPI afresh (measured 1.2 s to accepting on a busy host)
 from service.app import create_app
-from service.logging_setup import logging_config
+from service.http_limits import raise_open_file_limit, uvicorn_options
 from service.registry import ModelRegistry
 from service.settings import Settings
 
@@ -105,14 +105,13 @@ def run_worker(
         import faiss
 
         faiss.omp_set_num_threads(1)
+    raise_open_file_limit()  # before uvicorn_options: the connection cap is kept below it
     app = create_app(settings, registry)
     if worker_restarts is not None:
         app.state.metrics.add_worker_restarts(worker_restarts)
     config = uvicorn.Config(
         app,
-        log_level=settings.log_level,
-        access_log=False,
-        log_config=logging_config(settings.log_level, json=settings.log_json),  # re-applied per process
+        **uvicorn_options(settings, app),  # logging, the HTTP limits (service/http_limits.py)
         timeout_graceful_shutdown=math.ceil(settings.drain_seconds),  # after a second signal
     )
     server = DrainingServer(config, settings.drain_seconds, ready_fd)

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from service import engine
+from service.admission import Admission
 from service.engine import NeighbourQuery, NeighbourResult
 from service.projection import MAX_POINTS, Projected, Projection, project
 from service.registry import LoadedModel
@@ -37,6 +37,7 @@ from service.schemas import (
     given,
     problem_responses,
 )
+from service.work import run_bounded
 
 router = APIRouter(prefix="/v1/models/{model}", tags=["explorer"])
 MAX_PROJECT_K = 100
@@ -273,11 +274,16 @@ def _csv(model: LoadedModel, body: ProjectRequest, rows: list[dict[str, Any]]) -
     summary="2-D/3-D coordinates of words, a neighbourhood or an analogy (PCA or t-SNE)",
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problem_responses(400, 404, 413, 415, 422),
+        **problem_responses(400, 404, 413, 415, 422, 429, 503),
     },
 )
-async def post_project(model: Model, body: ProjectRequest) -> Response:
-    gathered, projected = await run_in_threadpool(_compute, model, body)
+async def post_project(request: Request, model: Model, body: ProjectRequest) -> Response:
+    admission: Admission = request.app.state.admission
+    if body.projection == "tsne":  # seconds of work: one of the worker's heavy slots (429 if none)
+        async with admission.heavy():
+            gathered, projected = await run_bounded(request, _compute, model, body)
+    else:
+        gathered, projected = await run_bounded(request, _compute, model, body)
     rows = _point_rows(gathered, projected)
     if body.format == "csv":
         return _csv(model, body, rows)

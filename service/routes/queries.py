@@ -13,12 +13,12 @@ from typing import Annotated, Any, TypeVar
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.query import TermInput
-from service import engine, text_queries
+from service import budget, engine, text_queries
+from service.admission import HEAVY_BATCH, Admission
 from service.engine import NeighbourQuery, NeighbourResult
 from service.metrics import record_queries
 from service.registry import LoadedModel, ModelRegistry
@@ -61,9 +61,12 @@ from service.schemas_text import (
     TextSimilarityPairsResponse,
 )
 from service.settings import MAX_K, MAX_RESTRICT_VOCAB
+from service.work import run_bounded
 
 router = APIRouter(
-    prefix="/v1/models/{model}", tags=["queries"], responses=problem_responses(400, 404, 413, 415, 422)
+    prefix="/v1/models/{model}",
+    tags=["queries"],
+    responses=problem_responses(400, 404, 413, 415, 422, 429, 503),
 )
 T = TypeVar("T")
 # A model name never holds a slash; a word in a path never a line break (the router's path
@@ -83,8 +86,18 @@ def get_model(request: Request, model: ModelName) -> LoadedModel:
 Model = Annotated[LoadedModel, Depends(get_model)]
 
 
-async def _compute(inline: bool, fn: Callable[..., T], *args: Any) -> T:
-    return fn(*args) if inline else await run_in_threadpool(fn, *args)
+async def _compute(request: Request, inline: bool, fn: Callable[..., T], *args: Any) -> T:
+    """Cheap work on the event loop; the rest in a thread, with the deadline and cancellation."""
+    return fn(*args) if inline else await run_bounded(request, fn, *args)
+
+
+async def _compute_heavy(request: Request, heavy: bool, fn: Callable[..., T], *args: Any) -> T:
+    """As _compute in a thread, holding one of the worker's heavy slots when `heavy` (429 if none)."""
+    if not heavy:
+        return await run_bounded(request, fn, *args)
+    admission: Admission = request.app.state.admission
+    async with admission.heavy():
+        return await run_bounded(request, fn, *args)
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -166,6 +179,7 @@ async def get_vector(
 
 @router.post("/vectors", response_model=VectorsResponse, summary="Vectors of many words")
 async def post_vectors(model: Model, body: VectorsRequest) -> FastJSONResponse:
+    budget.check_vectors(len(body.words), model.kv.dim)
     found, missing = engine.lookup_vectors(model, body.words, body.oov)
     return FastJSONResponse(
         {
@@ -193,9 +207,9 @@ async def get_similarity(
     response_model=SimilarityPairsResponse | TextSimilarityPairsResponse,
     summary="Cosine similarity of many pairs of words, or of texts",
 )
-async def post_similarity(model: Model, body: SimilarityBody) -> FastJSONResponse:
+async def post_similarity(request: Request, model: Model, body: SimilarityBody) -> FastJSONResponse:
     if isinstance(body, TextSimilarityPairsRequest):
-        return FastJSONResponse(await _compute(False, text_queries.similarity_pairs, model, body))
+        return FastJSONResponse(await _compute(request, False, text_queries.similarity_pairs, model, body))
     rows = engine.similarity_pairs(model, body.pairs)
     return FastJSONResponse(
         {"model": model.name, "similarities": [{"a": a, "b": b, "similarity": s} for a, b, s in rows]}
@@ -207,10 +221,18 @@ async def post_similarity(model: Model, body: SimilarityBody) -> FastJSONRespons
     response_model=SimilarityMatrixResponse | TextSimilarityMatrixResponse,
     summary="n x m cosine matrix of two word lists, or of two text lists",
 )
-async def post_similarity_matrix(model: Model, body: SimilarityMatrixBody) -> FastJSONResponse:
+async def post_similarity_matrix(
+    request: Request, model: Model, body: SimilarityMatrixBody
+) -> FastJSONResponse:
     if isinstance(body, TextSimilarityMatrixRequest):
-        return FastJSONResponse(await _compute(False, text_queries.similarity_matrix, model, body))
-    a, b, matrix = await _compute(False, engine.similarity_matrix, model, body.a, body.b)
+        budget.check_matrix(len(body.texts_a), len(body.texts_b))
+        heavy = len(body.texts_a) * len(body.texts_b) > HEAVY_BATCH * MAX_K
+        return FastJSONResponse(
+            await _compute_heavy(request, heavy, text_queries.similarity_matrix, model, body)
+        )
+    budget.check_matrix(len(body.a), len(body.b))
+    heavy = len(body.a) * len(body.b) > HEAVY_BATCH * MAX_K
+    a, b, matrix = await _compute_heavy(request, heavy, engine.similarity_matrix, model, body.a, body.b)
     return FastJSONResponse({"model": model.name, "a": a, "b": b, "matrix": matrix})
 
 
@@ -229,6 +251,7 @@ async def post_n_similarity(model: Model, body: NSimilarityRequest) -> FastJSONR
 
 @router.get("/neighbors", response_model=NeighborsResponse, summary="Nearest neighbours of a word")
 async def get_neighbors(
+    request: Request,
     model: Model,
     word: Annotated[Word, Query(examples=["frog"])],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
@@ -238,7 +261,7 @@ async def get_neighbors(
 ) -> FastJSONResponse:
     query = NeighbourQuery(positive=[word], k=k, method=method, restrict_vocab=restrict_vocab, exact=exact)
     inline = _is_cheap(model, exact, method, restrict_vocab)
-    (result,) = await _compute(inline, engine.neighbours, model, [query])
+    (result,) = await _compute(request, inline, engine.neighbours, model, [query])
     record_queries(model.name, [result])
     return FastJSONResponse(_neighbours_body(model, result))
 
@@ -249,12 +272,13 @@ async def get_neighbors(
     summary="Neighbours of a weighted combination of words and vectors (most_similar, similar_by_vector), "
     "or of a text",
 )
-async def post_neighbors(model: Model, body: NeighborsBody) -> FastJSONResponse:
+async def post_neighbors(request: Request, model: Model, body: NeighborsBody) -> FastJSONResponse:
     if isinstance(body, TextNeighborsQuery):
-        return FastJSONResponse(await _compute(False, text_queries.neighbours, model, body))
+        return FastJSONResponse(await _compute(request, False, text_queries.neighbours, model, body))
+    budget.check_terms(len(body.positive), len(body.negative))
     query = _to_engine(body)
     inline = _is_cheap(model, body.exact, body.method, body.restrict_vocab)
-    (result,) = await _compute(inline, engine.neighbours, model, [query])
+    (result,) = await _compute(request, inline, engine.neighbours, model, [query])
     record_queries(model.name, [result])
     return FastJSONResponse(_neighbours_body(model, result))
 
@@ -262,9 +286,15 @@ async def post_neighbors(model: Model, body: NeighborsBody) -> FastJSONResponse:
 @router.post(
     "/neighbors/batch", response_model=NeighborsBatchResponse, summary="Many neighbour queries at once"
 )
-async def post_neighbors_batch(model: Model, body: NeighborsBatchRequest) -> FastJSONResponse:
+async def post_neighbors_batch(
+    request: Request, model: Model, body: NeighborsBatchRequest
+) -> FastJSONResponse:
+    for q in body.queries:
+        budget.check_terms(len(q.positive), len(q.negative))
+    budget.check_neighbours(q.k for q in body.queries)
     queries = [_to_engine(q) for q in body.queries]
-    results = await _compute(False, engine.neighbours, model, queries)
+    heavy = len(queries) > HEAVY_BATCH
+    results = await _compute_heavy(request, heavy, engine.neighbours, model, queries)
     record_queries(model.name, results)
     return FastJSONResponse({"model": model.name, "results": [_neighbours_body(model, r) for r in results]})
 
@@ -274,6 +304,7 @@ async def post_neighbors_batch(model: Model, body: NeighborsBatchRequest) -> Fas
 
 @router.get("/analogy", response_model=AnalogyResponse, summary="a is to b as c is to ?")
 async def get_analogy(
+    request: Request,
     model: Model,
     a: Annotated[Word, Query(examples=["man"])],
     b: Annotated[Word, Query(examples=["king"])],
@@ -284,16 +315,28 @@ async def get_analogy(
     exact: bool = False,
 ) -> FastJSONResponse:
     inline = _is_cheap(model, exact, method, restrict_vocab)
-    (result,) = await _compute(inline, engine.analogies, model, [(a, b, c)], k, method, restrict_vocab, exact)
+    (result,) = await _compute(
+        request, inline, engine.analogies, model, [(a, b, c)], k, method, restrict_vocab, exact
+    )
     record_queries(model.name, [result])
     return FastJSONResponse(_analogy_body(model, result))
 
 
 @router.post("/analogy", response_model=AnalogyBatchResponse, summary="A batch of analogy questions")
-async def post_analogy(model: Model, body: AnalogyBatchRequest) -> FastJSONResponse:
+async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest) -> FastJSONResponse:
+    budget.check_neighbours([body.k] * len(body.questions))
     questions = [(q.a, q.b, q.c) for q in body.questions]
-    results = await _compute(
-        False, engine.analogies, model, questions, body.k, body.method, body.restrict_vocab, body.exact
+    heavy = len(questions) > HEAVY_BATCH
+    results = await _compute_heavy(
+        request,
+        heavy,
+        engine.analogies,
+        model,
+        questions,
+        body.k,
+        body.method,
+        body.restrict_vocab,
+        body.exact,
     )
     record_queries(model.name, results)
     return FastJSONResponse({"model": model.name, "results": [_analogy_body(model, r) for r in results]})
@@ -320,7 +363,7 @@ async def post_doesnt_match(model: Model, body: DoesntMatchRequest) -> FastJSONR
 @router.post(
     "/evaluate", response_model=EvaluateResponse, summary="Evaluate on a benchmark, gensim's accounting"
 )
-async def post_evaluate(model: Model, body: EvaluateRequest) -> FastJSONResponse:
+async def post_evaluate(request: Request, model: Model, body: EvaluateRequest) -> FastJSONResponse:
     options = {
         "restrict_vocab": body.restrict_vocab,
         "case_insensitive": body.case_insensitive,
@@ -329,12 +372,14 @@ async def post_evaluate(model: Model, body: EvaluateRequest) -> FastJSONResponse
     name: str
     if body.benchmark is not None:
         benchmark = body.benchmark
-        result = await _compute(False, lambda: evaluate_benchmark(model.kv, benchmark, **options))
+        result = await _compute_heavy(
+            request, True, lambda: evaluate_benchmark(model.kv, benchmark, **options)
+        )
         name = benchmark
     else:
         assert body.items is not None and body.kind is not None
         items, kind = body.items, body.kind
-        result = await _compute(False, lambda: evaluate_lines(model.kv, kind, items, **options))
+        result = await _compute_heavy(request, True, lambda: evaluate_lines(model.kv, kind, items, **options))
         name = "items"
     result.pop("benchmark", None)
     kind = result.pop("kind")

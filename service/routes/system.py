@@ -123,7 +123,10 @@ async def readyz(request: Request) -> Response:
     response_model=ModelList,
     tags=["models"],
     summary="Models served",
-    responses={200: {"content": {"application/json": {"example": {"models": [MODEL_EXAMPLE]}}}}},
+    responses={
+        200: {"content": {"application/json": {"example": {"models": [MODEL_EXAMPLE]}}}},
+        **problem_responses(429),  # the in-flight cap (service/admission.py) covers all but probes
+    },
 )
 async def list_models(request: Request) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
@@ -141,7 +144,10 @@ async def list_models(request: Request) -> FastJSONResponse:
     response_model=ModelInfo,
     tags=["models"],
     summary="One model",
-    responses={200: {"content": {"application/json": {"example": MODEL_EXAMPLE}}}, **problem_responses(404)},
+    responses={
+        200: {"content": {"application/json": {"example": MODEL_EXAMPLE}}},
+        **problem_responses(404, 429),
+    },
 )
 async def get_model_info(
     request: Request,
@@ -171,7 +177,8 @@ async def get_model_info(
                     }
                 }
             }
-        }
+        },
+        **problem_responses(429),
     },
 )
 async def problems() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from firth_core.cancellation import Cancelled, CancelToken, cancellable
 from firth_core.errors import InvalidQuery
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import (
@@ -20,6 +21,7 @@ from firth_core.query import (
     Indexer,
     NeighbourQuery,
     build_query,
+    cosmul_scores,
     drop_excluded,
     most_similar_batch,
     word_means,
@@ -154,6 +156,20 @@ def test_3cosmul_answers_as_gensim(gensim_random: Any) -> None:
         most_similar_batch(KV, [dataclasses.replace(query, positive_weights=[1.0, 2.0])], EXACT)
 
 
+def test_3cosmul_in_row_blocks_scores_as_gensim(gensim_random: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The smallest block (1,024 rows) splits the 3,000 words in three; the scores stay gensim's."""
+    import firth_core.query
+
+    monkeypatch.setattr(firth_core.query, "COSMUL_BLOCK_BYTES", 1)
+    positive, negative = [WORDS[7], WORDS[8], VECTORS[20]], [WORDS[9]]
+    scores, exclude = cosmul_scores(KV, positive, negative)
+    theirs = gensim_random.most_similar_cosmul(positive=positive, negative=negative, topn=None)
+    assert scores.shape == (len(WORDS),) and exclude == (7, 8, 9)
+    np.testing.assert_allclose(scores, theirs, rtol=1e-5, atol=1e-6)
+    restricted, _ = cosmul_scores(KV, positive, negative, restrict_vocab=1500)
+    np.testing.assert_array_equal(restricted, scores[:1500])
+
+
 class ShortIndexer:
     """An approximate indexer that loses results as HNSW can (faiss's -1 padding), and cannot
     search a vocabulary prefix: the rules must fall back to the exact search for both."""
@@ -229,3 +245,22 @@ def test_exact_search_batches_larger_than_one_chunk() -> None:
 def test_query_rank_is_its_rarest_word() -> None:
     assert build_query(KV, [WORDS[10], WORDS[900]], [WORDS[40]]).rank == 900
     assert build_query(KV, [WORDS[10], VECTORS[3]]).rank == len(WORDS)  # a raw vector: no rank
+
+
+def test_long_scans_stop_at_their_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch's exact search and a 3CosMul scan check for cancellation between their chunks."""
+    import firth_core.query
+
+    monkeypatch.setattr(firth_core.query, "_EXACT_CHUNK_SCORES", 1)  # one query a chunk
+    monkeypatch.setattr(firth_core.query, "COSMUL_BLOCK_BYTES", 1)  # 1,024 rows a block
+    queries = KV.unit[:5]
+    with cancellable(CancelToken()) as token:
+        EXACT.search(queries, 3)
+        assert token.checkpoints == 5
+        cosmul_scores(KV, [WORDS[1]], [WORDS[2]])
+        assert token.checkpoints == 5 + 3
+        token.cancel("client gone")
+        with pytest.raises(Cancelled):
+            EXACT.search(queries, 3)
+        with pytest.raises(Cancelled):
+            cosmul_scores(KV, [WORDS[1]], [WORDS[2]])

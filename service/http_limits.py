@@ -1,0 +1,321 @@
+"""HTTP limits uvicorn does not have, and the keyword arguments for its Config.
+
+uvicorn (httptools) closes idle keep-alive connections (`timeout_keep_alive`) but has no deadline
+for a request's headers or body, no cap on their size or number (only h11 has
+`h11_max_incomplete_event_size`, and h11 is the slower parser), and its `limit_concurrency`
+answers 503 once *connections* pass the cap, which would refuse every request from a thousand idle
+keep-alive clients. So firth serves with a small subclass of uvicorn's httptools protocol:
+
+- headers must be complete within `header_timeout_seconds` of a connection's opening or a request's
+  first byte, the body within `body_timeout_seconds` of the headers; else the connection is closed
+  (a 408 is written first when nothing of the request was answered yet);
+- the request line and headers may hold `max_header_bytes` bytes in `max_header_count` lines;
+  beyond either, 431 and the connection closed;
+- a worker holds at most `max_connections` connections: one more is answered 503 and closed at
+  once, so its file descriptor is free again;
+- when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
+  of running request tasks, so requests still queued on the event loop count too), a new one is
+  answered 429 with Retry-After right here, from bytes built once: no task, no middleware, no
+  routing. A 429 is then a few microseconds of work, which is what lets a worker stay responsive
+  when a thousand clients retry at once (the app's own admission check, service/admission.py,
+  stays as the second line, for requests the parser let through).
+
+The open-file limit is raised to the hard limit at start (`raise_open_file_limit`), and the
+connection cap is kept FD_RESERVE below it: uvloop (libuv) answers an accept() that fails for want of
+file descriptors by resetting the connection without a word, so firth never lets it come to that:
+the connection past the cap is accepted, answered 503 and closed, and a warning is logged (at most
+one per REFUSAL_LOG_SECONDS, with the count).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from service.admission import RETRY_AFTER_SECONDS
+from service.errors import PROBLEM_JSON
+from service.logging_setup import logging_config
+from service.settings import Settings
+
+log = logging.getLogger("firth.http")
+FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, metrics files
+REFUSAL_LOG_SECONDS = 10.0
+
+
+def _raw_problem(status: int, reason: str, slug: str, detail: str) -> bytes:
+    """A whole HTTP/1.1 response that closes the connection, for answers given outside the app."""
+    body = orjson.dumps({"type": f"/problems/{slug}", "title": reason, "status": status, "detail": detail})
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: {PROBLEM_JSON}\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class _HeadersTooLarge(Exception):
+    pass
+
+
+UNLIMITED_PATHS = (b"/healthz", b"/readyz", b"/metrics")  # as service/admission.py's
+
+
+def _too_busy_response(limit: int, retry_after: int, close: bool) -> bytes:
+    body = orjson.dumps(
+        {
+            "type": "/problems/too-many-requests",
+            "title": "Too many requests in flight",
+            "status": 429,
+            "detail": f"this worker already has {limit} requests in flight; retry after {retry_after} s",
+            "limit": limit,
+            "retry_after": retry_after,
+        }
+    )
+    head = (
+        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: {PROBLEM_JSON}\r\n"
+        f"retry-after: {retry_after}\r\ncontent-length: {len(body)}\r\n"
+        f"connection: {'close' if close else 'keep-alive'}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with header/body deadlines, header limits and a connection cap.
+    `limited_protocol(settings)` makes a subclass carrying the settings' values."""
+
+    header_timeout = 10.0
+    body_timeout = 30.0
+    max_header_bytes = 16 * 1024
+    max_header_count = 100
+    max_connections = 4096
+    max_in_flight = 64
+    retry_after = 1
+    on_shed: Any = staticmethod(lambda: None)  # counts a 429 answered here (the app's metric)
+    _refusals = 0  # connections refused since the last warning (per worker process)
+    _last_warning = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._header_count = 0
+        self._refused = False
+        self._shedding = False  # the current request was answered 429 here; skip its body
+
+    # -- the connection
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self._warn_refused()
+            self._refuse(
+                _raw_problem(
+                    503,
+                    "Service Unavailable",
+                    "too-many-connections",
+                    f"this worker already holds {self.max_connections} connections",
+                )
+            )
+            return
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    # -- one request
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = self._header_count = 0
+        self._arm_header_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._count_header_bytes(len(url), lines=0)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header_bytes(len(name) + len(value), lines=1)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        if self._should_shed():
+            self._shed()
+            return
+        self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow)
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._shedding:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._shedding:
+            self._shedding = False
+            self._arm_header_timer()  # an idle connection after a 429 is closed in time, too
+            return
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+        super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refused:  # the parser stopped because we refused the headers: already answered
+            return
+        super().send_400_response(msg)
+
+    # -- shedding load
+    def _should_shed(self) -> bool:
+        if len(self.tasks) < self.max_in_flight:
+            return False
+        if self.cycle is not None and not self.cycle.response_complete:
+            return False  # a pipelined request behind one being answered: uvicorn queues it
+        return self.url.split(b"?", 1)[0] not in UNLIMITED_PATHS
+
+    def _shed(self) -> None:
+        self._shedding = True
+        # a body would have to be read and skipped: close instead, as for HTTP/1.0
+        close = self.parser.get_http_version() != "1.1" or any(
+            (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
+            for name, value in self.headers
+        )
+        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close))
+        self.on_shed()
+        if close:
+            self._refused = True
+            self._cancel_timers()
+            self.transport.close()
+
+    # -- limits
+    def _count_header_bytes(self, size: int, lines: int) -> None:
+        self._header_bytes += size
+        self._header_count += lines
+        if self._header_bytes > self.max_header_bytes or self._header_count > self.max_header_count:
+            self._refuse(
+                _raw_problem(
+                    431,
+                    "Request Header Fields Too Large",
+                    "headers-too-large",
+                    f"a request may send at most {self.max_header_bytes} bytes of request line and "
+                    f"headers in {self.max_header_count} header lines",
+                )
+            )
+            raise _HeadersTooLarge  # stops the parser; httptools reports it as a parser error
+
+    def _warn_refused(self) -> None:
+        cls = LimitedHttpToolsProtocol
+        cls._refusals += 1
+        now = self.loop.time()
+        if now - cls._last_warning >= REFUSAL_LOG_SECONDS:
+            log.warning(
+                "connection cap reached: refused %d connection(s) with 503 (cap %d per worker)",
+                cls._refusals,
+                self.max_connections,
+            )
+            cls._refusals, cls._last_warning = 0, now
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is None and not self._refused:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()  # a request is still being answered on it: nothing to add
+            return
+        log.debug("closed a connection whose request headers did not arrive in %gs", self.header_timeout)
+        detail = f"the request headers did not arrive within {self.header_timeout:g} s"
+        self._refuse(_raw_problem(408, "Request Timeout", "request-timeout", detail))
+
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        if not self.transport.is_closing():
+            log.debug("closed a connection whose request body did not arrive in %gs", self.body_timeout)
+            self.transport.close()  # the app's receive() now answers http.disconnect
+
+    def _refuse(self, response: bytes) -> None:
+        self._refused = True
+        self._cancel_timers()
+        self.transport.write(response)
+        self.transport.close()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._header_timer, self._body_timer):
+            if timer is not None:
+                timer.cancel()
+        self._header_timer = self._body_timer = None
+
+
+def connection_cap(settings: Settings) -> int:
+    """FIRTH_MAX_CONNECTIONS, kept FD_RESERVE below the open-file limit (see the module's doc)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return settings.max_connections
+    return max(1, min(settings.max_connections, soft - FD_RESERVE))
+
+
+def limited_protocol(
+    settings: Settings, on_shed: Callable[[], None] | None = None
+) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class with these settings' limits; `on_shed` counts each 429 it answers."""
+    cap = connection_cap(settings)
+    if cap < settings.max_connections:
+        log.warning("connection cap %d per worker: the open-file limit allows no more", cap)
+    return type(
+        "FirthHttpProtocol",
+        (LimitedHttpToolsProtocol,),
+        {
+            "header_timeout": settings.header_timeout_seconds,
+            "body_timeout": settings.body_timeout_seconds,
+            "max_header_bytes": settings.max_header_bytes,
+            "max_header_count": settings.max_header_count,
+            "max_connections": cap,
+            "max_in_flight": settings.max_concurrent_requests,
+            "retry_after": RETRY_AFTER_SECONDS,
+            "on_shed": staticmethod(on_shed or (lambda: None)),
+        },
+    )
+
+
+def uvicorn_options(settings: Settings, app: FastAPI | None = None) -> dict[str, Any]:
+    """Keyword arguments for uvicorn.Config serving `app`: logging and the HTTP limits."""
+    on_shed = None
+    if app is not None and getattr(app.state, "metrics", None) is not None:
+        on_shed = app.state.metrics.rejected.labels("requests").inc
+    return {
+        "log_level": settings.log_level,
+        "access_log": False,
+        "log_config": logging_config(settings.log_level, json=settings.log_json),  # re-applied per process
+        "http": limited_protocol(settings, on_shed),
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
+
+
+def raise_open_file_limit() -> None:
+    """Raise the soft RLIMIT_NOFILE to the hard limit: each connection is a file descriptor, and
+    distributions start processes at 1,024. Logged either way, so a low ceiling is visible."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        log.info("open-file limit %s (hard %s)", soft, hard)
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("open-file limit stays %s: raising it to %s failed (%s)", soft, target, exc)
+        return
+    log.info("open-file limit raised from %s to %s", soft, target)

@@ -1,0 +1,184 @@
+"""Overload and bounded work against the real server process on the real default model:
+the heavy-request cap answers 429 with Retry-After, an abandoned evaluation stops computing, the
+deadline stops a long one, and silent or oversized requests are closed by the HTTP limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.server_process import ServerProcess
+
+pytestmark = pytest.mark.e2e
+EVALUATE = "/v1/models/default/evaluate"
+# questions-words over 300,000 words: tens of seconds of numba and BLAS work on this machine
+LONG_EVALUATION = {"benchmark": "questions-words"}
+
+
+def start(model: Path, *flags: str) -> ServerProcess:
+    env = {"FIRTH_MODELS": str(model), "FIRTH_BUILD_HNSW": "0", "FIRTH_VERIFY_CHECKSUMS": "0"}
+    try:
+        return ServerProcess("--workers", "1", *flags, env=env, ready_within=60).__enter__()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def heavy_capped(default_model_dir: Path) -> Iterator[ServerProcess]:
+    server = start(default_model_dir, "--max-concurrent-heavy", "1", "--max-concurrent-requests", "2")
+    yield server
+    server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def impatient(default_model_dir: Path) -> Iterator[ServerProcess]:
+    server = start(
+        default_model_dir,
+        "--request-deadline-seconds",
+        "0.5",
+        "--header-timeout-seconds",
+        "1",
+        "--max-header-count",
+        "20",
+        "--max-connections",
+        "4",
+        "--body-timeout-seconds",
+        "1",
+    )
+    yield server
+    server.__exit__(None, None, None)
+
+
+def metric(url: str, name: str) -> float:
+    """One sample's value from /metrics (0 when it has not been recorded yet)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def wait_for(condition: str, check: Callable[[], bool], within: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    pytest.fail(f"not within {within}s: {condition}")
+
+
+def send_raw_post(port: int, path: str, body: Mapping[str, object]) -> socket.socket:
+    payload = json.dumps(body).encode()
+    sock = socket.create_connection(("127.0.0.1", port))
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + payload)
+    return sock
+
+
+def test_heavy_cap_answers_429_and_an_abandoned_evaluation_stops(heavy_capped: ServerProcess) -> None:
+    url = heavy_capped.url
+    first = send_raw_post(heavy_capped.port, EVALUATE, LONG_EVALUATION)
+    try:
+        # the deterministic point: the first evaluation holds the worker's only heavy slot
+        wait_for("the first evaluation computing", lambda: metric(url, "firth_heavy_in_flight") == 1, 30)
+        started = time.monotonic()
+        refused = httpx.post(f"{url}{EVALUATE}", json=LONG_EVALUATION, timeout=30)
+        assert time.monotonic() - started < 1.0  # at once, not after the first one
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["retry-after"] == "2"
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"] == "/problems/too-many-requests"
+        lookup = httpx.get(f"{url}/v1/models/default/neighbors", params={"word": "frog"}, timeout=30)
+        assert lookup.status_code == 200  # lookups are not heavy: served beside it
+        assert metric(url, 'firth_rejected_total{limit="heavy"}') == 1
+        # a second request in flight (its body still on its way) fills the worker's cap of 2:
+        # a lookup is now answered 429 by the HTTP layer at once, probes and /metrics still 200
+        with socket.create_connection(("127.0.0.1", heavy_capped.port), timeout=10) as waiting:
+            head = f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            waiting.sendall(f"{head}Content-Length: 100\r\n\r\n{{".encode())
+            time.sleep(0.3)
+            busy = httpx.get(f"{url}/v1/models/default/neighbors", params={"word": "frog"}, timeout=30)
+            assert busy.status_code == 429, busy.text
+            assert busy.headers["retry-after"] == "1"
+            assert busy.json()["type"] == "/problems/too-many-requests"
+            assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+            assert metric(url, 'firth_rejected_total{limit="requests"}') == 1
+    finally:
+        first.close()  # the client goes away mid-evaluation
+    stopped_in = wait_for(
+        "the abandoned evaluation stopped",
+        lambda: (
+            metric(url, 'firth_cancelled_total{reason="disconnect"}') == 1
+            and metric(url, "firth_heavy_in_flight") == 0
+        ),
+        within=5,
+    )
+    assert stopped_in < 5  # the whole evaluation takes tens of seconds here
+    items = ["a b c d", ": s"]  # small and quick: the freed slot takes the next heavy request
+    again = httpx.post(f"{url}{EVALUATE}", json={"kind": "analogies", "items": items[::-1]}, timeout=30)
+    assert again.status_code == 200, again.text
+
+
+def test_the_deadline_stops_a_long_evaluation(impatient: ServerProcess) -> None:
+    started = time.monotonic()
+    response = httpx.post(f"{impatient.url}{EVALUATE}", json=LONG_EVALUATION, timeout=60)
+    took = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/deadline-exceeded"
+    assert took < 5, took
+    assert metric(impatient.url, 'firth_cancelled_total{reason="deadline"}') == 1
+
+
+def test_a_silent_connection_is_closed_after_the_header_timeout(impatient: ServerProcess) -> None:
+    for opening in (b"", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"):  # nothing, or headers cut short
+        with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as sock:
+            sock.sendall(opening)
+            started = time.monotonic()
+            answer = sock.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+            assert b"/problems/request-timeout" in answer
+            while sock.recv(4096):  # then the server closes the connection
+                pass
+            assert 0.8 < time.monotonic() - started < 5
+
+
+def test_too_many_header_lines_are_answered_431(impatient: ServerProcess) -> None:
+    headers = {f"X-Filler-{i}": "y" for i in range(30)}
+    response = httpx.get(f"{impatient.url}/healthz", headers=headers, timeout=10)
+    assert response.status_code == 431
+    assert response.json()["type"] == "/problems/headers-too-large"
+    assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerProcess) -> None:
+    held = [socket.create_connection(("127.0.0.1", impatient.port), timeout=10) for _ in range(4)]
+    try:
+        with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as extra:
+            answer = extra.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 503 "), answer
+        assert b"/problems/too-many-connections" in answer
+        assert "connection cap reached" in impatient.output()
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.2)  # the server sees them close
+    assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(impatient: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as sock:
+        head = f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"{head}Content-Length: 100\r\n\r\n".encode() + b'{"benchmark": ')
+        started = time.monotonic()
+        while sock.recv(4096):  # the server closes it (nothing was answered yet)
+            pass
+        assert 0.8 < time.monotonic() - started < 5
