@@ -33,10 +33,11 @@ test: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 check: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@mkdir -p .mypy-paths && ln -sfn ../service .mypy-paths/firth_service && ln -sfn ../trainer .mypy-paths/firth_trainer
 	$(BIN)/mypy
 
 openapi: $(BIN)/.installed
-	$(BIN)/python -m service.openapi_export openapi/openapi.json
+	$(BIN)/python -m firth_service.openapi_export openapi/openapi.json
 
 bench: bench-serve bench-train
 
@@ -62,4 +63,5 @@ train-demo: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 		$(BIN)/firth-serve $(SERVE_FLAGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mypy-paths
+	find firth_core service trainer -name '*.nbi' -delete -o -name '*.nbc' -delete  # numba's kernel cache

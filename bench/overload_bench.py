@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 from server_process import ServerProcess
 
-from service.settings import Settings, one_per_cpu
+from firth_service.settings import Settings, one_per_cpu
 
 LOOKUP_WORDS = ["the", "king", "frog", "paris", "music", "river", "computer", "green", "run", "house"]
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}

@@ -19,9 +19,9 @@ git -C "$HERE" archive "$REF" service firth_core | tar -x -C "$BEFORE"
 APP=$(mktemp -d)
 trap 'rm -rf "$BEFORE" "$APP"' EXIT
 cat > "$APP/gapp.py" <<'PY'
-from service.app import create_app
-from service.registry import load_registry
-from service.settings import Settings
+from firth_service.app import create_app
+from firth_service.registry import load_registry
+from firth_service.settings import Settings
 
 settings = Settings()
 app = create_app(settings, load_registry(settings))
@@ -38,10 +38,10 @@ for round in $(seq "$ROUNDS"); do
   for name in "$REF" this gunicorn; do
     port=$(( 20000 + RANDOM % 5000 ))
     case $name in
-      this) (cd "$HERE" && exec "$PY" -m service --port $port) & ;;
+      this) (cd "$HERE" && exec "$PY" -m firth_service --port $port) & ;;
       gunicorn) (cd "$HERE" && PYTHONPATH="${GUNICORN_PATH:?}:$APP:$HERE" exec "$PY" -m gunicorn --preload -w 2 \
                   -k uvicorn_worker.UvicornWorker -b 127.0.0.1:$port -c "$APP/gconf.py" --log-level warning gapp:app) & ;;
-      *) (cd "$BEFORE" && exec "$PY" -m service --port $port) & ;;
+      *) (cd "$BEFORE" && exec "$PY" -m firth_service --port $port) & ;;
     esac
     pid=$!
     for _ in $(seq 600); do curl -sf "localhost:$port/readyz" >/dev/null && break; sleep 0.2; done

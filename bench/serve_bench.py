@@ -43,10 +43,10 @@ from threadpoolctl import threadpool_limits
 
 from firth_core.evaluation import BENCHMARKS, evaluate_benchmark
 from firth_core.keyed_vectors import SUGGESTION_WORDS, KeyedVectors
-from service import engine
-from service.engine import NeighbourQuery
-from service.registry import LoadedModel, load_model, obtain_hnsw
-from service.settings import Settings, one_per_cpu
+from firth_service import engine
+from firth_service.engine import NeighbourQuery
+from firth_service.registry import LoadedModel, load_model, obtain_hnsw
+from firth_service.settings import Settings, one_per_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
@@ -103,7 +103,7 @@ def note(message: str) -> None:
 
 def ensure_hnsw(model: LoadedModel, settings: Settings) -> tuple[LoadedModel, str]:
     """The saved HNSW index (the server's own file), built and saved first if missing, exactly as
-    the server does it (service.registry.obtain_hnsw)."""
+    the server does it (firth_service.registry.obtain_hnsw)."""
     if model.hnsw is not None:
         return model, "loaded the saved index"
     note(

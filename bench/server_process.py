@@ -59,7 +59,7 @@ class ServerProcess:
         started = time.monotonic()
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "service", *self.args],
+                [sys.executable, "-m", "firth_service", *self.args],
                 cwd=REPO,
                 env=self.env,
                 stdout=out,

@@ -67,8 +67,8 @@ def ensure_corpus() -> None:
         CORPORA.mkdir(exist_ok=True)
         subprocess.run([sys.executable, str(MAKE_CORPUS), str(CORPUS)], check=True)
     if not STANDARDISED.exists() or STANDARDISED.stat().st_mtime < CORPUS.stat().st_mtime:
-        from trainer.corpus import iter_sentences
-        from trainer.vocab import DEFAULT_STANDARDIZE
+        from firth_trainer.corpus import iter_sentences
+        from firth_trainer.vocab import DEFAULT_STANDARDIZE
 
         tmp = STANDARDISED.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as out:
@@ -168,10 +168,10 @@ def run_firth(
 ) -> dict[str, Any]:
     from dataclasses import replace
 
-    from trainer.glove import GLOVE_DEFAULTS
-    from trainer.pipeline import TrainConfig, TrainerParams, train_model
-    from trainer.vocab import VocabParams
-    from trainer.word2vec import WORD2VEC_DEFAULTS
+    from firth_trainer.glove import GLOVE_DEFAULTS
+    from firth_trainer.pipeline import TrainConfig, TrainerParams, train_model
+    from firth_trainer.vocab import VocabParams
+    from firth_trainer.word2vec import WORD2VEC_DEFAULTS
 
     params: TrainerParams
     if algorithm == "glove":
@@ -228,7 +228,7 @@ def warm_up(work: Path, threads: int) -> None:
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / "warm.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
-    from trainer.cli import main
+    from firth_trainer.cli import main
 
     for algorithm in ("sgns", "cbow", "glove"):
         main(
@@ -380,7 +380,7 @@ def main() -> int:
     if args.corpus_only:
         print(CORPUS.relative_to(REPO))
         return 0
-    from trainer.corpus import CorpusStats, iter_sentences
+    from firth_trainer.corpus import CorpusStats, iter_sentences
 
     stats = CorpusStats()
     for _ in iter_sentences(CORPUS, "lower_and_strip_punctuation", stats):

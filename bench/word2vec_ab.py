@@ -34,9 +34,9 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is missing: run `python bench/train_bench.py --corpus-only` first")
-    from trainer.corpus import encode_corpus
-    from trainer.vocab import DEFAULT_STANDARDIZE, build_vocab
-    from trainer.word2vec import WORD2VEC_DEFAULTS, train_word2vec
+    from firth_trainer.corpus import encode_corpus
+    from firth_trainer.vocab import DEFAULT_STANDARDIZE, build_vocab
+    from firth_trainer.word2vec import WORD2VEC_DEFAULTS, train_word2vec
 
     with tempfile.TemporaryDirectory(prefix="firth-ab-") as tmp:
         encoded = encode_corpus(CORPUS, DEFAULT_STANDARDIZE, Path(tmp))

@@ -1,4 +1,4 @@
-"""`firth-serve` / `python -m service`: serve the configured models with uvicorn.
+"""`firth-serve` / `python -m firth_service`: serve the configured models with uvicorn.
 
 The flags and the FIRTH_* environment are one settings object (service/settings.py); a flag wins.
 Models are loaded before the port is bound, so a bad model directory ends the program with one
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from service.logging_setup import logging_config
-from service.settings import Settings, describe_error
+from firth_service.logging_setup import logging_config
+from firth_service.settings import Settings, describe_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # uvicorn re-applies it per worker
     logging.config.dictConfig(log_config)
 
-    from service.auth import AccessKeys, KeyFileError
+    from firth_service.auth import AccessKeys, KeyFileError
 
     try:  # read here once so a bad keys file ends the start with one line (each worker reads it too)
         access = AccessKeys.from_settings(settings)
@@ -36,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"firth-serve: error: {exc}", file=sys.stderr)
         return 2
 
-    from service.metrics import clear_multiprocess_dir
-    from service.supervisor import serve
+    from firth_service.metrics import clear_multiprocess_dir
+    from firth_service.supervisor import serve
 
     clear_multiprocess_dir()
     return serve(settings, announce=lambda: logging.getLogger("firth.auth").info(access.describe()))

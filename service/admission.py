@@ -19,8 +19,8 @@ from contextlib import asynccontextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import TooBusy, problem_for
-from service.metrics import record_heavy, record_rejected
+from firth_service.errors import TooBusy, problem_for
+from firth_service.metrics import record_heavy, record_rejected
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 RETRY_AFTER_SECONDS = 1  # lookups take milliseconds: a second later the backlog is gone

@@ -15,15 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse
 
-from service.admission import Admission, AdmissionLimit
-from service.auth import install_access_control
-from service.errors import install_error_handlers
-from service.middleware import BodySizeLimit
-from service.observability import install_observability
-from service.registry import ModelRegistry, load_registry, start_hnsw_builds
-from service.responses import FastJSONResponse
-from service.routes import admin, encode, openai, project, queries, system, text
-from service.settings import MAX_BODY_BYTES, Settings
+from firth_service.admission import Admission, AdmissionLimit
+from firth_service.auth import install_access_control
+from firth_service.errors import install_error_handlers
+from firth_service.middleware import BodySizeLimit
+from firth_service.observability import install_observability
+from firth_service.registry import ModelRegistry, load_registry, start_hnsw_builds
+from firth_service.responses import FastJSONResponse
+from firth_service.routes import admin, encode, openai, project, queries, system, text
+from firth_service.settings import MAX_BODY_BYTES, Settings
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 EXPLORER_ASSETS = Path(__file__).parent / "static" / "explorer"

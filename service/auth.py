@@ -27,8 +27,8 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import AdminDisabled, Forbidden, MissingCredentials, WrongCredentials, problem_for
-from service.settings import Settings, env_name, flag_name
+from firth_service.errors import AdminDisabled, Forbidden, MissingCredentials, WrongCredentials, problem_for
+from firth_service.settings import Settings, env_name, flag_name
 
 # RFC 6750 2.1's b64token: what a Bearer credential may hold. A line that is not one could never
 # be sent as a key, so it is a mistake in the file ("name: key", quotes, a stray space).

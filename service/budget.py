@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.errors import OverBudget
-from service.settings import MAX_NEIGHBOURS, MAX_RESPONSE_BYTES, MAX_TERMS
+from firth_service.errors import OverBudget
+from firth_service.settings import MAX_NEIGHBOURS, MAX_RESPONSE_BYTES, MAX_TERMS
 
 # Estimated JSON bytes, generously: a float as orjson writes it with its comma ("-0.12345678,"
 # is 12, a float64 up to 24), a neighbour entry ({"word": ..., "similarity": ...}) with a word.

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from firth_core.text_vectorization import OutputMode
-from service.schemas import NOT_NULL, NULL, WHOLE_NUMBER, exactly_one_of
+from firth_service.schemas import NOT_NULL, NULL, WHOLE_NUMBER, exactly_one_of
 
 MAX_TEXTS = 1000  # texts in one request
 MAX_TEXT_CHARS = 100_000  # characters in one text
@@ -97,7 +97,7 @@ class EncodeRequest(_Strict):
     )
 
 
-class TextTokens(BaseModel):
+class EncodedTextTokens(BaseModel):
     tokens: list[str] = Field(description="The standardised tokens, in order.")
     oov: list[str] = Field(description="Tokens the layer maps to [UNK], once each.")
 
@@ -110,7 +110,7 @@ class EncodeResponse(BaseModel):
         description="int: one id list per text; other modes: one row of `vocabulary_size` values "
         "(max_tokens with pad_to_max_tokens) per text."
     )
-    texts: list[TextTokens]
+    texts: list[EncodedTextTokens]
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

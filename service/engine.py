@@ -15,7 +15,7 @@ import numpy as np
 
 from firth_core.errors import EmptyQuery, UnknownWord
 from firth_core.query import Method, NeighbourQuery, TermInput, most_similar_batch
-from service.registry import LoadedModel
+from firth_service.registry import LoadedModel
 
 OovPolicy = Literal["error", "skip", "null"]
 

@@ -33,7 +33,7 @@ from firth_core.errors import (
     UnknownWord,
     VectorizationError,
 )
-from service.logging_setup import request_id_var
+from firth_service.logging_setup import request_id_var
 
 log = logging.getLogger("firth.errors")
 PROBLEM_JSON = "application/problem+json"

@@ -39,10 +39,10 @@ import orjson
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.admission import RETRY_AFTER_SECONDS
-from service.errors import PROBLEM_JSON
-from service.logging_setup import logging_config
-from service.settings import Settings
+from firth_service.admission import RETRY_AFTER_SECONDS
+from firth_service.errors import PROBLEM_JSON
+from firth_service.logging_setup import logging_config
+from firth_service.settings import Settings
 
 log = logging.getLogger("firth.http")
 FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, metrics files

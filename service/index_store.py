@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from firth_core.artifact import sha256_file
-from service.index import HnswIndex, HnswSpec, faiss
+from firth_service.index import HnswIndex, HnswSpec, faiss
 
 log = logging.getLogger("firth.index")
 

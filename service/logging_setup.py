@@ -1,7 +1,7 @@
 """Logging: one JSON object a line (or plain text for a terminal), the request id on every record
 logged while a request is being served.
 
-`logging_config()` is a `logging.config.dictConfig` dict; `python -m service` applies it and also
+`logging_config()` is a `logging.config.dictConfig` dict; `python -m firth_service` applies it and also
 hands it to uvicorn, which re-applies it in every worker process (logging is not inherited).
 """
 
@@ -87,7 +87,9 @@ class TextFormatter(logging.Formatter):
 
 def logging_config(level: str = "info", json: bool = True) -> dict[str, Any]:
     """Root and uvicorn's loggers -> one stderr handler with our formatter."""
-    formatter = "service.logging_setup.JsonFormatter" if json else "service.logging_setup.TextFormatter"
+    formatter = (
+        "firth_service.logging_setup.JsonFormatter" if json else "firth_service.logging_setup.TextFormatter"
+    )
     level = level.upper()
     # uvicorn's own level: dictConfig refuses "TRACE" until uvicorn.config has been imported
     logging.addLevelName(TRACE_LOG_LEVEL, "TRACE")

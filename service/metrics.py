@@ -30,7 +30,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.registry import ModelRegistry
+from firth_service.registry import ModelRegistry
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # 0.5 ms .. 30 s: single queries answer in well under a millisecond, an evaluation in seconds.

@@ -6,7 +6,7 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import BodyTooLarge, problem_for
+from firth_service.errors import BodyTooLarge, problem_for
 
 
 class BodySizeLimit:

@@ -19,8 +19,8 @@ from starlette.datastructures import State
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.logging_setup import request_id_var
-from service.metrics import Metrics, current_metrics, metrics_endpoint
+from firth_service.logging_setup import request_id_var
+from firth_service.metrics import Metrics, current_metrics, metrics_endpoint
 
 access_log = logging.getLogger("firth.access")
 REQUEST_ID_HEADER = b"x-request-id"

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
-from service.encode_schemas import MAX_SEQUENCE_LENGTH, MAX_TEXT_CHARS, MAX_TEXTS
-from service.schemas import WHOLE_NUMBER
+from firth_service.encode_schemas import MAX_SEQUENCE_LENGTH, MAX_TEXT_CHARS, MAX_TEXTS
+from firth_service.schemas import WHOLE_NUMBER
 
 OpenAIText = Annotated[StrictStr, StringConstraints(max_length=MAX_TEXT_CHARS)]
 # firth's encode ids: 0 and up; the model's vocabulary size bounds them (400 id_out_of_range)

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from service.app import create_app
-from service.settings import Settings
+from firth_service.app import create_app
+from firth_service.settings import Settings
 
 
 def openapi_document() -> dict[str, Any]:

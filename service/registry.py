@@ -19,9 +19,9 @@ from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, Artifact, l
 from firth_core.errors import ArtifactError, UnknownModel
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import Indexer, choose_indexer, effective_restrict
-from service.index import ExactIndex, HnswIndex, HnswSpec, build_hnsw
-from service.index_store import load_hnsw, remove_stale_temporaries, save_hnsw, try_build_lock
-from service.settings import Settings
+from firth_service.index import ExactIndex, HnswIndex, HnswSpec, build_hnsw
+from firth_service.index_store import load_hnsw, remove_stale_temporaries, save_hnsw, try_build_lock
+from firth_service.settings import Settings
 
 log = logging.getLogger("firth.registry")
 HnswStatus = Literal["ready", "building", "disabled", "failed"]

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import FrameType
 
 from firth_core.errors import FirthError
-from service.registry import LoadedModel, ModelRegistry, load_model, model_stamps, start_hnsw_build
-from service.settings import Settings
+from firth_service.registry import LoadedModel, ModelRegistry, load_model, model_stamps, start_hnsw_build
+from firth_service.settings import Settings
 
 log = logging.getLogger("firth.reload")
 _reload_lock = threading.Lock()

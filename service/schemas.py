@@ -18,8 +18,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from firth_core.evaluation import GENSIM_RESTRICT_VOCAB
-from service.engine import Method, OovPolicy
-from service.settings import MAX_BATCH, MAX_EVAL_ITEMS, MAX_K, MAX_RESTRICT_VOCAB, MAX_TERMS, MAX_WORD_CHARS
+from firth_service.engine import Method, OovPolicy
+from firth_service.settings import (
+    MAX_BATCH,
+    MAX_EVAL_ITEMS,
+    MAX_K,
+    MAX_RESTRICT_VOCAB,
+    MAX_TERMS,
+    MAX_WORD_CHARS,
+)
 
 
 def _json_integer(value: Any) -> Any:

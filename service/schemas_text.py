@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from firth_core.pooling import SIF_A
-from service.schemas import (
+from firth_service.schemas import (
     K,
     Neighbor,
     NeighborsQuery,
@@ -28,7 +28,7 @@ from service.schemas import (
     SimilarityPairsRequest,
     _Strict,
 )
-from service.settings import MAX_TEXT_CHARS, MAX_TEXTS
+from firth_service.settings import MAX_TEXT_CHARS, MAX_TEXTS
 
 Text = Annotated[
     str,

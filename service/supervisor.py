@@ -42,10 +42,10 @@ from types import FrameType
 from typing import cast
 
 from firth_core.errors import FirthError
-from service.registry import ModelRegistry, load_registry
-from service.reload import SUPERVISED_ENV, install_sighup, reload_models
-from service.settings import Settings
-from service.workers import run_worker
+from firth_service.registry import ModelRegistry, load_registry
+from firth_service.reload import SUPERVISED_ENV, install_sighup, reload_models
+from firth_service.settings import Settings
+from firth_service.workers import run_worker
 
 log = logging.getLogger("firth.supervisor")
 _BACKLOG = 2048  # pending connections per socket; bursts of clients should queue, not be refused

@@ -18,10 +18,10 @@ from firth_core.errors import EmptyText
 from firth_core.pooling import embed_texts
 from firth_core.query import NeighbourQuery
 from firth_core.text import TextPipeline, TokenizedText
-from service import engine
-from service.metrics import record_queries
-from service.registry import LoadedModel
-from service.schemas_text import (
+from firth_service import engine
+from firth_service.metrics import record_queries
+from firth_service.registry import LoadedModel
+from firth_service.schemas_text import (
     EmbedRequest,
     PoolingOptions,
     TextNeighborsQuery,

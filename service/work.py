@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from firth_core.cancellation import Cancelled, CancelToken, cancellable
-from service.errors import DeadlineExceeded
-from service.metrics import record_cancelled
+from firth_service.errors import DeadlineExceeded
+from firth_service.metrics import record_cancelled
 
 T = TypeVar("T")
 log = logging.getLogger("firth.work")

@@ -29,10 +29,10 @@ import uvicorn
 
 # imported by the supervisor, before it forks: a replacement worker then starts in a fraction of a
 # second instead of importing FastAPI afresh (measured 1.2 s to accepting on a busy host)
-from service.app import create_app
-from service.http_limits import raise_open_file_limit, uvicorn_options
-from service.registry import ModelRegistry
-from service.settings import Settings
+from firth_service.app import create_app
+from firth_service.http_limits import raise_open_file_limit, uvicorn_options
+from firth_service.registry import ModelRegistry
+from firth_service.settings import Settings
 
 log = logging.getLogger("firth.workers")
 

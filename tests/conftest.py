@@ -20,9 +20,9 @@ import pytest
 
 from bench.server_process import ServerProcess
 from firth_core.artifact import write_artifact
-from service.app import create_app
-from service.registry import ModelRegistry, load_model
-from service.settings import Settings
+from firth_service.app import create_app
+from firth_service.registry import ModelRegistry, load_model
+from firth_service.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.settings import Settings, env_name
+from firth_service.settings import Settings, env_name
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
@@ -206,7 +206,7 @@ def test_trainer_is_a_one_off_job_that_writes_into_the_models_volume(image_setti
 
 
 def test_trainer_command_parses_with_firths_cli() -> None:
-    from trainer.cli import build_parser
+    from firth_trainer.cli import build_parser
 
     parser = build_parser()
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -18,7 +18,11 @@ from types import FrameType
 from firth_core.errors import FirthError
 
 # Subcommand modules, in the order `firth --help` lists them.
-COMMAND_MODULES = ("trainer.commands.train", "trainer.commands.evaluate", "trainer.commands.formats")
+COMMAND_MODULES = (
+    "firth_trainer.commands.train",
+    "firth_trainer.commands.evaluate",
+    "firth_trainer.commands.formats",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

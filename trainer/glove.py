@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from firth_core.errors import InputFormatError, TrainingDiverged, TrainingStalled
-from trainer.checks import MovementProbe, require_positive, require_threads_and_seed
-from trainer.glove_blocks import (
+from firth_trainer.checks import MovementProbe, require_positive, require_threads_and_seed
+from firth_trainer.glove_blocks import (
     ROUNDS,
     aligned_empty,
     context_row0,
@@ -40,12 +40,12 @@ from trainer.glove_blocks import (
     strata_order,
     stratum_blocks,
 )
-from trainer.glove_cooccur import count_cooccurrences, shuffle_records
-from trainer.glove_kernels import fit_chunk, record_terms
-from trainer.hogwild import run_jobs
-from trainer.progress import Progress, note
-from trainer.vocab import TokenStream, Vocab
-from trainer.workfiles import work_memmap
+from firth_trainer.glove_cooccur import count_cooccurrences, shuffle_records
+from firth_trainer.glove_kernels import fit_chunk, record_terms
+from firth_trainer.hogwild import run_jobs
+from firth_trainer.progress import Progress, note
+from firth_trainer.vocab import TokenStream, Vocab
+from firth_trainer.workfiles import work_memmap
 
 
 @dataclass(frozen=True)

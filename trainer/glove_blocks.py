@@ -22,8 +22,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from trainer.glove_cooccur import Records
-from trainer.workfiles import work_memmap
+from firth_trainer.glove_cooccur import Records
+from firth_trainer.workfiles import work_memmap
 
 GROUPS = 8  # 64 blocks; up to 8 threads fit at once, and 8 blocks a stratum balance 2 threads well
 ROW_RUN = 16  # rows: 16 * (dim + 1) float32 values fill a whole number of 64-byte cache lines

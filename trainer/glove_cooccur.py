@@ -20,8 +20,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from trainer.corpus import SENTENCE_END
-from trainer.workfiles import work_memmap
+from firth_trainer.corpus import SENTENCE_END
+from firth_trainer.workfiles import work_memmap
 
 DENSE_SHARE = 0.5  # share of the memory budget for the dense table; the rest for the spill buffer
 SPILL_RECORD_BYTES = 32  # key + value, plus the sort order and gathered copies while sorting

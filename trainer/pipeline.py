@@ -22,11 +22,11 @@ import numpy as np
 from firth_core.artifact import check_destination, write_artifact
 from firth_core.errors import ConfigurationError, ResourceLimit
 from firth_core.resources import require_memory
-from trainer.corpus import encode_corpus
-from trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
-from trainer.progress import note
-from trainer.vocab import VocabParams, build_vocab
-from trainer.word2vec import (
+from firth_trainer.corpus import encode_corpus
+from firth_trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
+from firth_trainer.progress import note
+from firth_trainer.vocab import VocabParams, build_vocab
+from firth_trainer.word2vec import (
     WORD2VEC_DEFAULTS,
     WORD2VEC_SUMMARIES,
     Word2VecParams,

@@ -18,8 +18,8 @@ import numpy as np
 
 from firth_core.errors import ConfigurationError, InputFormatError
 from firth_core.standardize import STANDARDIZERS
-from trainer.corpus import SENTENCE_END, EncodedCorpus
-from trainer.workfiles import work_memmap
+from firth_trainer.corpus import SENTENCE_END, EncodedCorpus
+from firth_trainer.workfiles import work_memmap
 
 NEGATIVE_POWER = 0.75  # word2vec's exponent on unigram counts for the negative-sampling distribution
 _CHUNK = 1 << 24  # stream entries processed at a time (64 MB of int32)

@@ -16,11 +16,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from firth_core.errors import ConfigurationError, TrainingDiverged
-from trainer import word2vec_kernels as kernels
-from trainer.checks import MovementProbe, require_non_negative, require_positive, require_threads_and_seed
-from trainer.hogwild import run_jobs
-from trainer.progress import Progress
-from trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
+from firth_trainer import word2vec_kernels as kernels
+from firth_trainer.checks import (
+    MovementProbe,
+    require_non_negative,
+    require_positive,
+    require_threads_and_seed,
+)
+from firth_trainer.hogwild import run_jobs
+from firth_trainer.progress import Progress
+from firth_trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
 
 CHUNK_ENTRIES = 20_000  # stream entries a job: small enough for a smooth alpha and balanced threads
 

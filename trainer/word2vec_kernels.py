@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from trainer.corpus import MAX_SENTENCE_TOKENS, SENTENCE_END
+from firth_trainer.corpus import MAX_SENTENCE_TOKENS, SENTENCE_END
 
 # The loss is summed over one example in LOSS_EVERY (its log1p costs as much as a dot product at
 # dim 100); the mean over that systematic sample is what progress and meta.json report.

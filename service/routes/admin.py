@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from service.registry import ModelRegistry
-from service.reload import ask_siblings_to_reload, reload_models
-from service.responses import FastJSONResponse
-from service.settings import Settings
+from firth_service.registry import ModelRegistry
+from firth_service.reload import ask_siblings_to_reload, reload_models
+from firth_service.responses import FastJSONResponse
+from firth_service.settings import Settings
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 RELOAD_EXAMPLE: dict[str, Any] = {

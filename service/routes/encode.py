@@ -21,7 +21,7 @@ from firth_core.keyed_vectors import KeyedVectors
 from firth_core.standardize import get_standardizer
 from firth_core.text import TextPipeline
 from firth_core.text_vectorization import Layer, encode_bag, encode_int, idf_from_counts
-from service.encode_schemas import (
+from firth_service.encode_schemas import (
     MAX_JSON_MATRIX_CELLS,
     MAX_MATRIX_CELLS,
     MAX_OUTPUT_CELLS,
@@ -32,11 +32,11 @@ from service.encode_schemas import (
     EncodeResponse,
     VocabularyPage,
 )
-from service.registry import LoadedModel
-from service.responses import FastJSONResponse
-from service.routes.queries import Model
-from service.schemas import problem_responses
-from service.settings import MAX_WORD_CHARS
+from firth_service.registry import LoadedModel
+from firth_service.responses import FastJSONResponse
+from firth_service.routes.queries import Model
+from firth_service.schemas import problem_responses
+from firth_service.settings import MAX_WORD_CHARS
 
 router = APIRouter(
     prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422)

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from firth_core.errors import DimensionMismatch, EmptyQuery, IdOutOfRange
 from firth_core.pooling import sentence_vectors
 from firth_core.text import TextPipeline
-from service.openai_schemas import EmbeddingsRequest, EmbeddingsResponse, OpenAIError, OpenAIModelList
-from service.registry import LoadedModel, ModelRegistry
-from service.responses import FastJSONResponse
+from firth_service.openai_schemas import EmbeddingsRequest, EmbeddingsResponse, OpenAIError, OpenAIModelList
+from firth_service.registry import LoadedModel, ModelRegistry
+from firth_service.responses import FastJSONResponse
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": OpenAIError, "description": description}

@@ -18,14 +18,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 from starlette.responses import Response
 
-from service import engine
-from service.admission import Admission
-from service.engine import NeighbourQuery, NeighbourResult
-from service.projection import MAX_POINTS, Projected, Projection, project
-from service.registry import LoadedModel
-from service.responses import FastJSONResponse
-from service.routes.queries import Model
-from service.schemas import (
+from firth_service import engine
+from firth_service.admission import Admission
+from firth_service.engine import NeighbourQuery, NeighbourResult
+from firth_service.projection import MAX_POINTS, Projected, Projection, project
+from firth_service.registry import LoadedModel
+from firth_service.responses import FastJSONResponse
+from firth_service.routes.queries import Model
+from firth_service.schemas import (
     NULL,
     WHOLE_NUMBER,
     AnalogyQuestion,
@@ -37,7 +37,7 @@ from service.schemas import (
     given,
     problem_responses,
 )
-from service.work import run_bounded
+from firth_service.work import run_bounded
 
 router = APIRouter(prefix="/v1/models/{model}", tags=["explorer"])
 MAX_PROJECT_K = 100

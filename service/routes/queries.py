@@ -17,13 +17,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.query import TermInput
-from service import budget, engine, text_queries
-from service.admission import HEAVY_BATCH, Admission
-from service.engine import NeighbourQuery, NeighbourResult
-from service.metrics import record_queries
-from service.registry import LoadedModel, ModelRegistry
-from service.responses import FastJSONResponse
-from service.schemas import (
+from firth_service import budget, engine, text_queries
+from firth_service.admission import HEAVY_BATCH, Admission
+from firth_service.engine import NeighbourQuery, NeighbourResult
+from firth_service.metrics import record_queries
+from firth_service.registry import LoadedModel, ModelRegistry
+from firth_service.responses import FastJSONResponse
+from firth_service.schemas import (
     AnalogyBatchRequest,
     AnalogyBatchResponse,
     AnalogyResponse,
@@ -49,7 +49,7 @@ from service.schemas import (
     Word,
     problem_responses,
 )
-from service.schemas_text import (
+from firth_service.schemas_text import (
     NeighborsBody,
     SimilarityBody,
     SimilarityMatrixBody,
@@ -60,8 +60,8 @@ from service.schemas_text import (
     TextSimilarityPairsRequest,
     TextSimilarityPairsResponse,
 )
-from service.settings import MAX_K, MAX_RESTRICT_VOCAB
-from service.work import run_bounded
+from firth_service.settings import MAX_K, MAX_RESTRICT_VOCAB
+from firth_service.work import run_bounded
 
 router = APIRouter(
     prefix="/v1/models/{model}",

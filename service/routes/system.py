@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from service.errors import problem, problem_catalogue
-from service.registry import LoadedModel, ModelRegistry
-from service.responses import FastJSONResponse
-from service.routes.queries import ModelName
-from service.schemas import ModelInfo, ModelList, problem_responses
+from firth_service.errors import problem, problem_catalogue
+from firth_service.registry import LoadedModel, ModelRegistry
+from firth_service.responses import FastJSONResponse
+from firth_service.routes.queries import ModelName
+from firth_service.schemas import ModelInfo, ModelList, problem_responses
 
 router = APIRouter()
 MODEL_EXAMPLE: dict[str, Any] = {

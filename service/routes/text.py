@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from service import text_queries
-from service.responses import FastJSONResponse
-from service.routes.queries import Model
-from service.schemas import problem_responses
-from service.schemas_text import EmbedRequest, EmbedResponse
+from firth_service import text_queries
+from firth_service.responses import FastJSONResponse
+from firth_service.routes.queries import Model
+from firth_service.schemas import problem_responses
+from firth_service.schemas_text import EmbedRequest, EmbedResponse
 
 router = APIRouter(
     prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422)

@@ -35,7 +35,7 @@ from firth_client import (
 )
 from firth_core.evaluation import evaluate_lines
 from firth_core.keyed_vectors import KeyedVectors
-from service.errors import problem_catalogue
+from firth_service.errors import problem_catalogue
 from tests.conftest import random_matrix, tiny_matrix, tiny_words
 
 TINY = KeyedVectors(tiny_words(), tiny_matrix(), standardize="lower")

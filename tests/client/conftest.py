@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 
 from firth_client import AsyncFirthClient, FirthClient
-from service.app import create_app
-from service.registry import ModelRegistry
+from firth_service.app import create_app
+from firth_service.registry import ModelRegistry
 from tests.conftest import exact_settings
 
 BASE_URL = "http://firth.test"

@@ -91,7 +91,7 @@ def test_the_client_needs_only_httpx_and_numpy() -> None:
 import sys
 class Refuse:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"service", "firth_core", "trainer", "fastapi", "pydantic", "faiss", "scipy"}:
+        if name.split(".")[0] in {"firth_service", "firth_core", "firth_trainer", "fastapi", "pydantic", "faiss", "scipy"}:
             raise ImportError(f"firth_client imported {name}")
 sys.meta_path.insert(0, Refuse())
 import httpx

@@ -22,8 +22,8 @@ from firth_client import (
     ValidationError,
 )
 from firth_client.errors import error_class_for, error_from_response, parse_retry_after
-from service.errors import problem_catalogue
-from service.settings import MAX_BODY_BYTES
+from firth_service.errors import problem_catalogue
+from firth_service.settings import MAX_BODY_BYTES
 
 # Problem types that have no more specific meaning for a caller than "the request failed".
 GENERIC_PROBLEMS = {"/problems/not-found", "/problems/method-not-allowed", "/problems/internal-error"}

@@ -25,6 +25,8 @@ from firth_core.artifact import load_artifact
 from firth_core.compressed import detect_compression, open_stored
 from firth_core.errors import InputFormatError
 from firth_core.importers import import_fasttext_vec, import_glove_text, import_word2vec
+from firth_trainer.cli import main
+from firth_trainer.corpus import CorpusStats, iter_sentences
 from tests.core.vector_files import (
     WORDS,
     assert_model,
@@ -34,8 +36,6 @@ from tests.core.vector_files import (
     write_w2v_binary,
     write_w2v_text,
 )
-from trainer.cli import main
-from trainer.corpus import CorpusStats, iter_sentences
 
 TEXT = b"".join(b"line %d of some text\n" % i for i in range(100_000))  # 2.3 MB, over the 1 MiB buffers
 COMPRESS: dict[str | None, Callable[[bytes], bytes]] = {

@@ -9,7 +9,7 @@ import pytest
 
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.text import UNKNOWN_ROW, TextPipeline
-from trainer.corpus import iter_sentences
+from firth_trainer.corpus import iter_sentences
 
 
 def _kv(words: list[str], standardize: str) -> KeyedVectors:

@@ -100,7 +100,7 @@ def test_a_bad_keys_file_stops_the_start_with_one_line(tmp_path: Path) -> None:
         ("--admin-key", str(tmp_path), "the keys file is not a regular file"),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "service", setting, value, "--port", "1"],
+            [sys.executable, "-m", "firth_service", setting, value, "--port", "1"],
             cwd=REPO,
             capture_output=True,
             text=True,

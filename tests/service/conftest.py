@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from firth_core.keyed_vectors import KeyedVectors
-from service.index import HnswIndex, HnswSpec, build_hnsw
+from firth_service.index import HnswIndex, HnswSpec, build_hnsw
 from tests.conftest import random_matrix
 
 WORDS, VECTORS = random_matrix()

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.app import create_app
-from service.registry import ModelRegistry
+from firth_service.app import create_app
+from firth_service.registry import ModelRegistry
 from tests.conftest import exact_settings
 
 pytestmark = pytest.mark.anyio

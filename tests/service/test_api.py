@@ -180,8 +180,8 @@ async def test_evaluate_uploaded_items(api: httpx.AsyncClient) -> None:
 
 async def test_vector_lookup_of_a_word_with_a_slash(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from firth_core.artifact import write_artifact
-    from service.app import create_app
-    from service.registry import ModelRegistry, load_model
+    from firth_service.app import create_app
+    from firth_service.registry import ModelRegistry, load_model
     from tests.conftest import exact_settings
 
     path = write_artifact(tmp_path / "m", ["1/2", "a"], np.eye(2, dtype=np.float32), name="m")
@@ -193,8 +193,8 @@ async def test_vector_lookup_of_a_word_with_a_slash(tmp_path) -> None:  # type: 
 
 async def test_readyz_before_models_load_and_with_tied_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from firth_core.artifact import write_artifact
-    from service.app import create_app
-    from service.registry import ModelRegistry, load_model
+    from firth_service.app import create_app
+    from firth_service.registry import ModelRegistry, load_model
     from tests.conftest import exact_settings
 
     loading = create_app(exact_settings())  # the lifespan has not loaded anything yet

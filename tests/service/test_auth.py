@@ -17,12 +17,12 @@ import pytest
 from fastapi import FastAPI
 
 from firth_client import AsyncFirthClient, UnauthorizedError
-from service import auth
-from service.app import create_app
-from service.auth import AccessKeys, KeyFileError, check_access, read_keys
-from service.logging_setup import JsonFormatter
-from service.registry import ModelRegistry
-from service.settings import Settings
+from firth_service import auth
+from firth_service.app import create_app
+from firth_service.auth import AccessKeys, KeyFileError, check_access, read_keys
+from firth_service.logging_setup import JsonFormatter
+from firth_service.registry import ModelRegistry
+from firth_service.settings import Settings
 from tests.conftest import exact_settings
 
 API_KEY = "api-key-Zq8vY2mR4tXw"

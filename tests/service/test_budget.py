@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from service.budget import FLOAT_BYTES
-from service.errors import problem_catalogue
-from service.settings import MAX_NEIGHBOURS, MAX_RESPONSE_BYTES, MAX_TERMS
+from firth_service.budget import FLOAT_BYTES
+from firth_service.errors import problem_catalogue
+from firth_service.settings import MAX_NEIGHBOURS, MAX_RESPONSE_BYTES, MAX_TERMS
 
 pytestmark = pytest.mark.anyio
 RANDOM = "/v1/models/random"

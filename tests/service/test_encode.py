@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
-from service.encode_schemas import MAX_TEXT_CHARS, MAX_TEXTS
+from firth_service.encode_schemas import MAX_TEXT_CHARS, MAX_TEXTS
 from tests.conftest import tiny_matrix, tiny_words
 
 pytestmark = pytest.mark.anyio

@@ -1,13 +1,13 @@
-"""service.engine: neighbour queries over a model's indexes, against gensim's answers."""
+"""firth_service.engine: neighbour queries over a model's indexes, against gensim's answers."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
-from service import engine
-from service.registry import load_model
-from service.settings import Settings
+from firth_service import engine
+from firth_service.registry import load_model
+from firth_service.settings import Settings
 from tests.service.conftest import WORDS
 
 

@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from service.settings import MAX_BATCH, MAX_BODY_BYTES, MAX_K, MAX_WORD_CHARS
+from firth_service.settings import MAX_BATCH, MAX_BODY_BYTES, MAX_K, MAX_WORD_CHARS
 
 pytestmark = pytest.mark.anyio
 TINY = "/v1/models/tiny"
@@ -200,7 +200,7 @@ async def test_problem_catalogue_lists_every_type(api: httpx.AsyncClient) -> Non
 def test_a_configuration_error_has_its_own_row_in_the_table() -> None:
     """The CLI prints it on one line; were the service to raise it, it answers 422, not 500."""
     from firth_core.errors import ConfigurationError
-    from service.errors import problem_for
+    from firth_service.errors import problem_for
 
     response = problem_for(ConfigurationError("dim must be > 0, got 0"), "/v1/x")
     body = orjson.loads(bytes(response.body))

@@ -9,8 +9,8 @@ import pytest
 
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import NeighbourQuery, most_similar_batch
-from service.index import ExactIndex
-from service.index_store import hnsw_files, load_hnsw, save_hnsw, try_build_lock
+from firth_service.index import ExactIndex
+from firth_service.index_store import hnsw_files, load_hnsw, save_hnsw, try_build_lock
 from tests.service.conftest import SPEC, UNIT, VECTORS, WORDS
 
 

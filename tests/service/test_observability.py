@@ -22,10 +22,10 @@ from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.app import create_app
-from service.index import HnswSpec, build_hnsw
-from service.logging_setup import JsonFormatter, logging_config
-from service.registry import LoadedModel, ModelRegistry, load_model
+from firth_service.app import create_app
+from firth_service.index import HnswSpec, build_hnsw
+from firth_service.logging_setup import JsonFormatter, logging_config
+from firth_service.registry import LoadedModel, ModelRegistry, load_model
 from tests.conftest import REPO, exact_settings
 
 pytestmark = pytest.mark.anyio
@@ -294,7 +294,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_served_process_logs_json_and_sums_workers_metrics(tmp_path: Path, tiny_model_dir: Path) -> None:
-    """`python -m service --workers 2` with PROMETHEUS_MULTIPROC_DIR: every stderr line is JSON
+    """`python -m firth_service --workers 2` with PROMETHEUS_MULTIPROC_DIR: every stderr line is JSON
     (uvicorn's too, in both workers), and /metrics counts every worker's requests."""
     port = _free_port()
     multiproc = tmp_path / "prom"
@@ -308,7 +308,7 @@ def test_served_process_logs_json_and_sums_workers_metrics(tmp_path: Path, tiny_
         "FIRTH_INDEX": "exact",
         "FIRTH_LOG_JSON": "1",
     }
-    command = [sys.executable, "-m", "service", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "firth_service", "--port", str(port), "--workers", "2"]
     server = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"

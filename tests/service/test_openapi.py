@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.openapi_export import render
-from service.settings import MAX_BATCH, MAX_K, MAX_WORD_CHARS
+from firth_service.openapi_export import render
+from firth_service.settings import MAX_BATCH, MAX_K, MAX_WORD_CHARS
 from tests.conftest import REPO
 
 SPEC_FILE = REPO / "openapi" / "openapi.json"

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from firth_core.errors import InvalidQuery
-from service.projection import MAX_POINTS, pca, project, tsne
-from service.registry import ModelRegistry
-from service.routes.project import gather_analogy, gather_neighbourhood
-from service.schemas import AnalogyQuestion
+from firth_service.projection import MAX_POINTS, pca, project, tsne
+from firth_service.registry import ModelRegistry
+from firth_service.routes.project import gather_analogy, gather_neighbourhood
+from firth_service.schemas import AnalogyQuestion
 
 TINY = "/v1/models/tiny/project"
 RANDOM = "/v1/models/random/project"

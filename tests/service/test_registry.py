@@ -1,4 +1,4 @@
-"""service.registry: models loaded with their indexes, HNSW built in the background and swapped in,
+"""firth_service.registry: models loaded with their indexes, HNSW built in the background and swapped in,
 saved indexes reused, and what a killed build left behind removed."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import shutil
 import time
 from pathlib import Path
 
-from service.index import HnswSpec
-from service.index_store import hnsw_files
-from service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
-from service.settings import Settings
+from firth_service.index import HnswSpec
+from firth_service.index_store import hnsw_files
+from firth_service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
+from firth_service.settings import Settings
 
 
 def test_background_build_swaps_in_and_is_reused(tmp_path: Path, random_model_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""service.reload and the in-place guard: models added, removed and replaced in a running registry;
+"""firth_service.reload and the in-place guard: models added, removed and replaced in a running registry;
 a failed version keeps the old one serving with load_error; a vectors file truncated or rewritten in
 place is refused (503) before it is read."""
 
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, write_artifact
-from service.app import create_app
-from service.registry import ModelRegistry, load_registry
-from service.reload import reload_models
-from service.settings import Settings
+from firth_service.app import create_app
+from firth_service.registry import ModelRegistry, load_registry
+from firth_service.reload import reload_models
+from firth_service.settings import Settings
 from tests.conftest import exact_settings, tiny_matrix, tiny_words
 
 

@@ -16,9 +16,9 @@ import schemathesis
 from fastapi import FastAPI
 from schemathesis.config import SchemathesisConfig
 
-from service.app import create_app
-from service.errors import OPENAI_PREFIX, PROBLEM_JSON
-from service.registry import ModelRegistry
+from firth_service.app import create_app
+from firth_service.errors import OPENAI_PREFIX, PROBLEM_JSON
+from firth_service.registry import ModelRegistry
 from tests.conftest import exact_settings
 
 # Per operation and phase: about a minute for all of them on a 2-core machine. A deeper run:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.app import create_app
-from service.settings import Settings, env_name, flag_name, one_per_cpu
+from firth_service.app import create_app
+from firth_service.settings import Settings, env_name, flag_name, one_per_cpu
 from tests.conftest import REPO
 
 FIELDS = list(Settings.model_fields)
@@ -21,7 +21,7 @@ FIELDS = list(Settings.model_fields)
 
 def run_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *args],
+        [sys.executable, "-m", "firth_service", *args],
         cwd=REPO,
         env={**os.environ, **(env or {})},  # no FIRTH_* variables: tests/conftest.py
         capture_output=True,
@@ -95,7 +95,7 @@ def test_workers_default_to_one_per_cpu_the_process_may_use() -> None:
     # pinned to one CPU (taskset, a container's cpuset), the default follows
     code = (
         "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))});"
-        "from service.settings import Settings; print(Settings().workers)"
+        "from firth_service.settings import Settings; print(Settings().workers)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert out.stdout.strip() == "1", out.stderr

@@ -8,7 +8,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from service.openapi_export import openapi_document
+from firth_service.openapi_export import openapi_document
 
 M = "/v1/models/tiny"
 DOCUMENT = openapi_document()

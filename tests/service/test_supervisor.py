@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 
 class Served:
-    """`python -m service` on a free port, JSON logs to a file; stopped (its session) at the end."""
+    """`python -m firth_service` on a free port, JSON logs to a file; stopped (its session) at the end."""
 
     def __init__(
         self, model_dir: Path, *args: str, port: int | None = None, models_dir: bool = False
@@ -42,7 +42,7 @@ class Served:
         env.pop("FIRTH_MODELS" if models_dir else "FIRTH_MODELS_DIR", None)
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "service", "--port", str(self.port), *args],
+                [sys.executable, "-m", "firth_service", "--port", str(self.port), *args],
                 cwd=REPO,
                 env=env,
                 stdout=out,
@@ -163,7 +163,7 @@ def test_a_second_instance_on_a_served_port_exits_2_with_one_line(
     served: Served, tiny_model_dir: Path
 ) -> None:
     second = subprocess.run(
-        [sys.executable, "-m", "service", "--port", str(served.port), "--workers", "2"],
+        [sys.executable, "-m", "firth_service", "--port", str(served.port), "--workers", "2"],
         cwd=REPO,
         env={**os.environ, "FIRTH_MODELS": str(tiny_model_dir)},
         capture_output=True,
@@ -185,7 +185,7 @@ def test_a_port_another_program_listens_on_is_refused(tiny_model_dir: Path) -> N
         taken.listen()
         port = taken.getsockname()[1]
         second = subprocess.run(
-            [sys.executable, "-m", "service", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "firth_service", "--port", str(port), "--workers", "2"],
             cwd=REPO,
             env={**os.environ, "FIRTH_MODELS": str(tiny_model_dir)},
             capture_output=True,

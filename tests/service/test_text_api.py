@@ -10,8 +10,8 @@ import pytest
 
 from firth_core import pooling
 from firth_core.keyed_vectors import KeyedVectors
-from service.schemas_text import EmbedResponse, TextNeighborsResponse, TextSimilarityMatrixResponse
-from service.settings import MAX_TEXT_CHARS, MAX_TEXTS
+from firth_service.schemas_text import EmbedResponse, TextNeighborsResponse, TextSimilarityMatrixResponse
+from firth_service.settings import MAX_TEXT_CHARS, MAX_TEXTS
 from tests.conftest import tiny_matrix, tiny_words
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +69,7 @@ async def test_base64_encoding_is_little_endian_float32_of_the_same_vectors(api:
 async def test_sif_over_http_matches_the_core_and_removes_the_component(
     api: httpx.AsyncClient, registry: object
 ) -> None:
-    from service.registry import ModelRegistry
+    from firth_service.registry import ModelRegistry
 
     assert isinstance(registry, ModelRegistry)
     kv = registry.get("tiny").kv

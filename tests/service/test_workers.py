@@ -28,7 +28,7 @@ def listening_sockets(port: int) -> int:
 def start(model_dir: Path, port: int, workers: int) -> subprocess.Popen[str]:
     env = {**os.environ, "FIRTH_MODELS": str(model_dir), "FIRTH_INDEX": "exact", "FIRTH_LOG_JSON": "0"}
     return subprocess.Popen(
-        [sys.executable, "-m", "service", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "firth_service", "--port", str(port), "--workers", str(workers)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

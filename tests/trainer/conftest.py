@@ -148,7 +148,7 @@ def error_before_reading(tmp_path: Path, flags: list[str], capsys: pytest.Captur
     (exit 2, nothing written). Returns what went to stderr."""
     import os
 
-    from trainer.cli import main
+    from firth_trainer.cli import main
 
     fifo = tmp_path / "never-read"
     os.mkfifo(fifo)

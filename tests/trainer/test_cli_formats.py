@@ -1,4 +1,4 @@
-"""`firth import` / `firth export` through trainer.cli.main, and once through the real console script."""
+"""`firth import` / `firth export` through firth_trainer.cli.main, and once through the real console script."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from firth_core.artifact import load_artifact
-from trainer.cli import main
+from firth_trainer.cli import main
 
 WORDS = ["the", "of", "Paris", "café", "x-ray"]
 

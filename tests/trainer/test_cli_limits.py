@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from firth_trainer.cli import main
 from tests.cli_process import char_device, firth, firth_script, one_error_line
-from trainer.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import write_corpus
@@ -207,12 +207,12 @@ def test_no_space_for_a_mapped_work_file_is_one_line(
 ) -> None:
     """GloVe's memory-mapped work files reserve their space first (a full disk there would be a
     SIGBUS later): ENOSPC injected at that boundary ends as one line, work files removed."""
-    import trainer.workfiles
+    import firth_trainer.workfiles
 
     def no_space(fd: int, offset: int, length: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(trainer.workfiles.os, "posix_fallocate", no_space)
+    monkeypatch.setattr(firth_trainer.workfiles.os, "posix_fallocate", no_space)
     out = tmp_path / "m"
     args = ["train", "--corpus", str(corpus), "--out", str(out), "-q", "--tmp-dir", str(work)]
     assert main([*args, "--algorithm", "glove", "--epochs", "1"]) == 2

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.cli import main
-from trainer.corpus import MAX_SENTENCE_TOKENS, CorpusStats, iter_sentences
+from firth_trainer.cli import main
+from firth_trainer.corpus import MAX_SENTENCE_TOKENS, CorpusStats, iter_sentences
 
 from .conftest import error_before_reading
 
@@ -224,7 +224,7 @@ def test_lines_read_in_pieces_give_the_same_sentences(
 ) -> None:
     """Lines are read in pieces of at most MAX_PIECE_CHARS characters (a corpus without line
     breaks costs bounded memory); the sentences are those of whole lines, whatever the piece size."""
-    import trainer.corpus as corpus_module
+    import firth_trainer.corpus as corpus_module
     from firth_core.standardize import get_standardizer
 
     rnd = np.random.default_rng(piece_chars)

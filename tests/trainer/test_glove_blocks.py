@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.glove import init_parameters
-from trainer.glove_blocks import ROW_RUN, context_row0, group_into_blocks, groups_for, stratum_blocks
-from trainer.glove_cooccur import Records
+from firth_trainer.glove import init_parameters
+from firth_trainer.glove_blocks import ROW_RUN, context_row0, group_into_blocks, groups_for, stratum_blocks
+from firth_trainer.glove_cooccur import Records
 
 
 def random_records(n_words: int, n: int, seed: int = 0) -> Records:

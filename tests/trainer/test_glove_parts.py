@@ -12,8 +12,8 @@ import numba
 import numpy as np
 import pytest
 
-from trainer.glove_cooccur import count_cooccurrences, shuffle_records
-from trainer.glove_kernels import _inv_sqrt_rows, glove_step
+from firth_trainer.glove_cooccur import count_cooccurrences, shuffle_records
+from firth_trainer.glove_kernels import _inv_sqrt_rows, glove_step
 
 
 def glove_loss(W: np.ndarray, row: int, col: int, x: float, x_max: float, alpha: float) -> float:
@@ -149,7 +149,7 @@ def test_bounded_shuffle_keeps_every_record(tmp_path: Path) -> None:
     rows[:] = np.arange(n)
     cols[:] = rng.integers(0, 1000, n)
     vals[:] = rows[:] * 0.5
-    from trainer.glove_cooccur import Records
+    from firth_trainer.glove_cooccur import Records
 
     expected_cols = np.array(cols)
     out = shuffle_records(Records(rows, cols, vals), 24 * 35_000, seed=3, work=tmp_path)  # 3 blocks

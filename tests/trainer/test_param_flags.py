@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from firth_core.errors import ConfigurationError, InputFormatError
-from trainer.cli import build_parser
-from trainer.commands.param_flags import option_name
-from trainer.commands.train import config_from_args
-from trainer.glove import GLOVE_DEFAULTS, GloveParams
-from trainer.pipeline import ALGORITHMS, TrainConfig, TrainerParams, train_model
-from trainer.vocab import VocabParams
-from trainer.word2vec import WORD2VEC_DEFAULTS, Word2VecParams
+from firth_trainer.cli import build_parser
+from firth_trainer.commands.param_flags import option_name
+from firth_trainer.commands.train import config_from_args
+from firth_trainer.glove import GLOVE_DEFAULTS, GloveParams
+from firth_trainer.pipeline import ALGORITHMS, TrainConfig, TrainerParams, train_model
+from firth_trainer.vocab import VocabParams
+from firth_trainer.word2vec import WORD2VEC_DEFAULTS, Word2VecParams
 
 from .conftest import error_before_reading
 

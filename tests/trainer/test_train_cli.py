@@ -13,7 +13,7 @@ import pytest
 from firth_core.artifact import load_artifact
 from firth_core.errors import TrainingDiverged
 from firth_core.keyed_vectors import KeyedVectors
-from trainer.cli import main
+from firth_trainer.cli import main
 
 from .conftest import TOPIC_WORDS, TOPICS, topic_word
 
@@ -140,9 +140,9 @@ def test_memory_mapped_stream_trains_the_same_model(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a = train(corpus, tmp_path / "a", "sgns", "--threads", "1", "--epochs", "1")
-    import trainer.pipeline
+    import firth_trainer.pipeline
 
-    monkeypatch.setattr(trainer.pipeline, "IN_MEMORY_ENTRIES", 0)  # as for a corpus too big for memory
+    monkeypatch.setattr(firth_trainer.pipeline, "IN_MEMORY_ENTRIES", 0)  # as for a corpus too big for memory
     b = train(corpus, tmp_path / "b", "sgns", "--threads", "1", "--epochs", "1")
     assert np.load(a / "vectors.npy").tobytes() == np.load(b / "vectors.npy").tobytes()
 
@@ -177,7 +177,7 @@ def test_word2vec_divergence_fails_clearly_and_writes_nothing(
 
 
 def test_glove_convergence_check_accepts_a_falling_loss() -> None:
-    from trainer.glove import check_converging
+    from firth_trainer.glove import check_converging
 
     check_converging([0.4, 0.1, 0.08])
     with pytest.raises(TrainingDiverged):
@@ -202,16 +202,16 @@ def test_glove_gives_the_same_vectors_on_any_number_of_threads(tmp_path: Path) -
 
 
 def test_glove_fits_every_record_once_an_iteration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import trainer.glove
+    import firth_trainer.glove
 
     fitted: list[tuple[int, int]] = []
-    real = trainer.glove.fit_chunk
+    real = firth_trainer.glove.fit_chunk
 
     def spy(*args: object) -> tuple[float, int]:
         fitted.append((int(args[6]), int(args[7])))  # type: ignore[call-overload]
         return real(*args)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(trainer.glove, "fit_chunk", spy)
+    monkeypatch.setattr(firth_trainer.glove, "fit_chunk", spy)
     rng = np.random.default_rng(1)
     words = np.array([f"w{i}" for i in range(1500)])
     corpus = tmp_path / "random.txt"
@@ -219,7 +219,7 @@ def test_glove_fits_every_record_once_an_iteration(tmp_path: Path, monkeypatch: 
     model = train(corpus, tmp_path / "m", "glove", "--threads", "2", "--epochs", "3")
     n_rec = load_artifact(model).meta["training"]["cooccurrence_records"]
     per_epoch = len(fitted) // 3
-    assert per_epoch == 64 * trainer.glove.ROUNDS  # 8 x 8 blocks, each in ROUNDS pieces
+    assert per_epoch == 64 * firth_trainer.glove.ROUNDS  # 8 x 8 blocks, each in ROUNDS pieces
     for epoch in range(3):
         counts = np.zeros(n_rec, dtype=np.int64)
         for s, e in fitted[epoch * per_epoch : (epoch + 1) * per_epoch]:
@@ -228,7 +228,7 @@ def test_glove_fits_every_record_once_an_iteration(tmp_path: Path, monkeypatch: 
 
 
 def test_glove_block_pieces_come_in_order_then_in_seeded_permutations() -> None:
-    from trainer.glove import ROUNDS, block_piece
+    from firth_trainer.glove import ROUNDS, block_piece
 
     def pieces(epoch: int, block: int = 3, seed: int = 1) -> list[tuple[int, int]]:
         return [block_piece(100, 595, epoch, block, r, seed) for r in range(ROUNDS)]

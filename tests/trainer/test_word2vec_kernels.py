@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer import word2vec_kernels as k
-from trainer.vocab import alias_table, keep_thresholds
+from firth_trainer import word2vec_kernels as k
+from firth_trainer.vocab import alias_table, keep_thresholds
 
 
 def _log_sigmoid(x: np.ndarray | float) -> np.ndarray | float:

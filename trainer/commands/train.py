@@ -10,9 +10,9 @@ import argparse
 from typing import Any
 
 from firth_core.evaluation import BENCHMARK_NAMES, summary
-from trainer.commands.param_flags import add_param_flags, params_from_args
-from trainer.pipeline import ALGORITHMS, SUMMARIES, TrainConfig, train_model
-from trainer.vocab import VocabParams
+from firth_trainer.commands.param_flags import add_param_flags, params_from_args
+from firth_trainer.pipeline import ALGORITHMS, SUMMARIES, TrainConfig, train_model
+from firth_trainer.vocab import VocabParams
 
 _VOCAB = {"vocabulary": VocabParams()}
 
