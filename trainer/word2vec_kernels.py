@@ -358,6 +358,24 @@ def _read_sentence(
     return pos, n, raw, rng
 
 
+@numba.njit(inline="always")
+def _shrunk_window(rng: np.uint64, window: int) -> tuple:
+    """word2vec's shrinking window: a radius drawn uniformly from 1..window (advances rng)."""
+    rng = xorshift(rng)
+    return int(window - np.int64((rng * _MUL) % np.uint64(window))), rng
+
+
+@numba.njit(inline="always")
+def _gather_contexts(buf: np.ndarray, n: int, i: int, radius: int, contexts: np.ndarray) -> int:
+    """The words within `radius` of position i (i itself left out) into contexts; their count."""
+    nc = 0
+    for j in range(max(0, i - radius), min(n, i + radius + 1)):
+        if j != i:
+            contexts[nc] = buf[j]
+            nc += 1
+    return nc
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
     """Skip-gram over the chunk's stretch of cfg.stream (whole sentences). alpha moves linearly
@@ -384,8 +402,7 @@ def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
         kept += n
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
-            rng = xorshift(rng)
-            reduced = int(window - np.int64((rng * _MUL) % np.uint64(window)))
+            reduced, rng = _shrunk_window(rng, window)
             lo = max(0, i - reduced)
             hi = min(n, i + reduced + 1)
             center = buf[i]
@@ -432,13 +449,8 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
         kept += n
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
-            rng = xorshift(rng)
-            reduced = int(window - np.int64((rng * _MUL) % np.uint64(window)))
-            nc = 0
-            for j in range(max(0, i - reduced), min(n, i + reduced + 1)):
-                if j != i:
-                    contexts[nc] = buf[j]
-                    nc += 1
+            reduced, rng = _shrunk_window(rng, window)
+            nc = _gather_contexts(buf, n, i, reduced, contexts)
             if nc == 0:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
@@ -475,13 +487,8 @@ def train_chunk_cbow(cfg: KernelConfig, chunk: Chunk) -> tuple:
         kept += n
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
-            rng = xorshift(rng)
-            reduced = int(window - np.int64((rng * _MUL) % np.uint64(window)))
-            nc = 0
-            for j in range(max(0, i - reduced), min(n, i + reduced + 1)):
-                if j != i:
-                    contexts[nc] = buf[j]
-                    nc += 1
+            reduced, rng = _shrunk_window(rng, window)
+            nc = _gather_contexts(buf, n, i, reduced, contexts)
             if nc == 0:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
