@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,6 +29,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop_group(
+    process: subprocess.Popen[Any] | None, ask: Callable[[subprocess.Popen[Any]], None], grace: float
+) -> None:
+    """Ask a process started in its own group to stop (`ask`), then SIGKILL the group after `grace` s."""
+    if process is None or process.poll() is not None:
+        return
+    ask(process)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 class ServerProcess:
@@ -92,15 +107,8 @@ class ServerProcess:
                 time.sleep(POLL_SECONDS)
 
     def stop(self) -> None:
-        """SIGTERM to the server's own process group (uvicorn and its workers), SIGKILL after 15 s."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        """SIGTERM to the server's own process group (supervisor and workers), SIGKILL after 15 s."""
+        stop_group(self.process, lambda p: os.killpg(p.pid, signal.SIGTERM), grace=15)
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bench.server_process import free_port
+from bench.server_process import free_port, stop_group
 
 REPO = Path(__file__).resolve().parent.parent
 FIRTH_CONF = REPO / "deploy" / "nginx" / "firth.conf"
@@ -147,14 +147,8 @@ class NginxProcess:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGQUIT)  # graceful: the master stops its workers
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        # SIGQUIT is nginx's graceful stop: the master stops its workers
+        stop_group(self.process, lambda p: p.send_signal(signal.SIGQUIT), grace=10)
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
