@@ -4,6 +4,10 @@ A model is a directory:
 
     vectors.npy   float32, n x d, rows ordered by frequency (most frequent first)
     vocab.txt     one word a line, `word<TAB>count` when the count is known
+    *.npy         optional further float32 matrices a producer keeps, memory-mapped like the
+                  vectors: `ngrams.npy` (a subword model's bucket rows; meta.json's `subwords`
+                  says how words map to them), `output.npy` (the output layer: word2vec's
+                  context vectors, a classifier's label rows)
     meta.json     format version, name, dimension, count, source or algorithm and its
                   hyperparameters, the standardisation applied to words, sha256 of every
                   file, creation time, evaluation scores when known
@@ -23,7 +27,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,12 +44,15 @@ from firth_core.destination import (
 )
 from firth_core.errors import ArtifactError
 from firth_core.standardize import STANDARDIZERS
+from firth_core.subwords import SubwordSpec
 
 FORMAT = "firth-model"
 FORMAT_VERSION = 1
 VECTORS_FILE = "vectors.npy"
 VOCAB_FILE = "vocab.txt"
 META_FILE = "meta.json"
+NGRAMS_FILE = "ngrams.npy"
+OUTPUT_FILE = "output.npy"
 _FORBIDDEN_IN_WORDS = ("\t", "\n", "\r")
 
 
@@ -58,6 +65,26 @@ class Artifact:
     words: list[str]
     counts: np.ndarray | None
     vectors: np.ndarray = field(repr=False)
+    extras: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # file name -> memory map
+
+    @property
+    def ngrams(self) -> np.ndarray | None:
+        """A subword model's bucket rows (bucket x d), or None."""
+        return self.extras.get(NGRAMS_FILE)
+
+    @property
+    def output(self) -> np.ndarray | None:
+        """The output layer's matrix when the producer kept it, or None."""
+        return self.extras.get(OUTPUT_FILE)
+
+    @property
+    def subwords(self) -> SubwordSpec | None:
+        """How words map to n-gram rows, for a model that has them (None for plain models)."""
+        spec = self.meta.get("subwords")
+        if not isinstance(spec, dict) or self.ngrams is None:
+            return None
+        parsed = SubwordSpec.from_meta(spec)
+        return parsed if parsed.enabled else None
 
     @property
     def name(self) -> str:
@@ -115,6 +142,16 @@ def _check_vectors(vectors: np.ndarray, file: str = VECTORS_FILE) -> None:
             raise ArtifactError(f"{file}: row {row} is all zeros (cosine is undefined)")
 
 
+def _check_extra(file: str, matrix: np.ndarray, dim: int) -> None:
+    check_plain_name(file, "extras")
+    if not file.endswith(".npy") or file == VECTORS_FILE:
+        raise ArtifactError(f"{file}: an extra matrix must be a .npy file other than {VECTORS_FILE}")
+    if matrix.ndim != 2 or matrix.shape[1] != dim or matrix.shape[0] == 0:
+        raise ArtifactError(f"{file}: shape is {matrix.shape}, expected a non-empty n x {dim} matrix")
+    if not np.isfinite(matrix).all():
+        raise ArtifactError(f"{file}: holds NaN or Inf")
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -138,13 +175,18 @@ def write_artifact(
     counts: Sequence[int] | np.ndarray | None = None,
     meta: dict[str, Any] | None = None,
     overwrite: bool = False,
+    extras: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write a model directory atomically and return its path.
 
     `meta` carries what the producer knows (source or algorithm, hyperparameters, corpus
     statistics, evaluation); the format fields, dimension, count, checksums and creation time
-    are filled in here. On any failure nothing is left at `out_dir`.
+    are filled in here. `extras` maps further `.npy` file names (NGRAMS_FILE, OUTPUT_FILE) to
+    float32 matrices of the model's dimension. On any failure nothing is left at `out_dir`.
     """
+    extras = dict(extras or {})
+    for file, matrix in extras.items():
+        _check_extra(file, matrix, vectors.shape[1])
     target = Path(out_dir)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(words) != vectors.shape[0]:
@@ -164,6 +206,11 @@ def write_artifact(
             np.save(handle, vectors, allow_pickle=False)
             handle.flush()
             os.fsync(handle.fileno())
+        for file, matrix in extras.items():
+            with open(tmp / file, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+                handle.flush()
+                os.fsync(handle.fileno())
         with open(tmp / VOCAB_FILE, "w", encoding="utf-8", newline="\n") as handle:
             if counts is None:
                 handle.writelines(f"{word}\n" for word in words)
@@ -183,7 +230,7 @@ def write_artifact(
             "created": _now(),
         }
         full_meta.update(meta or {})
-        full_meta["files"] = {f: sha256_file(tmp / f) for f in (VECTORS_FILE, VOCAB_FILE)}
+        full_meta["files"] = {f: sha256_file(tmp / f) for f in (VECTORS_FILE, VOCAB_FILE, *extras)}
         _check_file_names(full_meta["files"], str(target / META_FILE))
         _write_json(tmp / META_FILE, full_meta)
         _fsync_dir(tmp)
@@ -302,7 +349,51 @@ def load_artifact(model_dir: str | os.PathLike[str], *, verify_checksums: bool =
         )
     _check_vectors(vectors, str(vectors_path))
     words, counts = _read_vocab(path / VOCAB_FILE, meta["count"])
-    return Artifact(path=path, meta=meta, words=words, counts=counts, vectors=vectors)
+    extras = {
+        file: _load_extra(path / file, meta["dim"])
+        for file in files
+        if file.endswith(".npy") and file != VECTORS_FILE
+    }
+    artifact = Artifact(path=path, meta=meta, words=words, counts=counts, vectors=vectors, extras=extras)
+    _check_subwords(artifact)
+    return artifact
+
+
+def _load_extra(file_path: Path, dim: int) -> np.ndarray:
+    """Memory-map one extra matrix; its digest was checked above when checksums are on."""
+    try:
+        matrix = np.load(file_path, mmap_mode="r", allow_pickle=False)
+    except EOFError:
+        raise ArtifactError(f"{file_path}: empty or truncated, not a .npy array") from None
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{file_path}: not a readable .npy array ({exc.__class__.__name__})") from None
+    if matrix.dtype != np.float32 or matrix.ndim != 2 or matrix.shape[1] != dim or matrix.shape[0] == 0:
+        raise ArtifactError(
+            f"{file_path}: {matrix.dtype} of shape {matrix.shape}, expected float32 n x {dim}"
+        )
+    return matrix
+
+
+def _check_subwords(artifact: Artifact) -> None:
+    spec = artifact.meta.get("subwords")
+    where = artifact.path / META_FILE
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise ArtifactError(f"{where}: field 'subwords' is not an object")
+    try:
+        parsed = SubwordSpec.from_meta(spec)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{where}: field 'subwords' is unusable ({exc})") from None
+    problem = parsed.problem()
+    if problem is not None:
+        raise ArtifactError(f"{where}: field 'subwords': {problem}")
+    ngrams = artifact.ngrams
+    if parsed.enabled and (ngrams is None or ngrams.shape[0] != parsed.bucket):
+        found = "missing" if ngrams is None else f"{ngrams.shape[0]} rows"
+        raise ArtifactError(
+            f"{artifact.path / NGRAMS_FILE}: {found}, meta.json's subwords say {parsed.bucket}"
+        )
 
 
 def update_meta(model_dir: str | os.PathLike[str], updates: dict[str, Any]) -> dict[str, Any]:
