@@ -90,3 +90,15 @@ class IdOutOfRange(InvalidQuery):
 
 class OutputTooLarge(InvalidQuery):
     """An answer past the service's size limits (a dense bag of a huge vocabulary, a whole matrix)."""
+
+
+class NotAClassifier(FirthError):
+    """A text-classification request to a model that holds word vectors only. `kind` says what it is."""
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name = name
+        self.kind = kind
+        super().__init__(
+            f"model {name!r} is not a classifier: it holds {kind}; train one with "
+            "`firth train --algorithm supervised`"
+        )

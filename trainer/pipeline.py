@@ -25,6 +25,7 @@ from firth_core.resources import require_memory
 from firth_trainer.corpus import encode_corpus
 from firth_trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
 from firth_trainer.progress import note
+from firth_trainer.supervised import SUPERVISED_DEFAULTS, SUPERVISED_SUMMARIES, SupervisedParams
 from firth_trainer.vocab import VocabParams, build_vocab
 from firth_trainer.word2vec import (
     WORD2VEC_DEFAULTS,
@@ -36,10 +37,10 @@ from firth_trainer.word2vec import (
 
 IN_MEMORY_ENTRIES = 1 << 28  # id streams up to 1 GiB stay in memory; longer ones are memory-mapped files
 
-TrainerParams = Word2VecParams | GloveParams
+TrainerParams = Word2VecParams | GloveParams | SupervisedParams
 # Every algorithm `firth train` offers: its table of defaults (kept beside its trainer) and a summary.
-ALGORITHMS: dict[str, TrainerParams] = {**WORD2VEC_DEFAULTS, **GLOVE_DEFAULTS}
-SUMMARIES: dict[str, str] = {**WORD2VEC_SUMMARIES, **GLOVE_SUMMARIES}
+ALGORITHMS: dict[str, TrainerParams] = {**WORD2VEC_DEFAULTS, **GLOVE_DEFAULTS, **SUPERVISED_DEFAULTS}
+SUMMARIES: dict[str, str] = {**WORD2VEC_SUMMARIES, **GLOVE_SUMMARIES, **SUPERVISED_SUMMARIES}
 
 
 @dataclass
@@ -69,6 +70,7 @@ class TrainConfig:
         """Bytes of the vectors and training state for a vocabulary of `n_words`."""
         if isinstance(self.params, GloveParams):
             return glove_memory(n_words, self.params.dim)
+        assert isinstance(self.params, Word2VecParams)
         return word2vec_memory(n_words, self.params.dim)
 
 
@@ -83,6 +85,10 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
     cfg.check()
     started = time.perf_counter()
     try:
+        if isinstance(cfg.params, SupervisedParams):
+            from firth_trainer.supervised_pipeline import train_classifier
+
+            return train_classifier(cfg, started)
         return _train_in(cfg, started)
     except OSError as exc:  # the work files' disk (reading the corpus reports its own errors)
         where = cfg.tmp_dir or tempfile.gettempdir()
@@ -123,6 +129,7 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             seconds = training["seconds"]
             training["words_per_second"] = round(stats.tokens / seconds) if seconds > 0 else None
         else:
+            assert isinstance(cfg.params, Word2VecParams)
             w = train_word2vec(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
             vectors = w.vectors
             params = cfg.params.resolved()

@@ -7,14 +7,18 @@ The hyperparameter flags and their defaults come from the tables beside the trai
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
+from firth_core.errors import ConfigurationError
 from firth_core.evaluation import BENCHMARK_NAMES, summary
 from firth_trainer.commands.param_flags import add_param_flags, params_from_args
 from firth_trainer.pipeline import ALGORITHMS, SUMMARIES, TrainConfig, train_model
 from firth_trainer.vocab import VocabParams
 
 _VOCAB = {"vocabulary": VocabParams()}
+# fastText's supervised minCount is 1: a classifier's rare words still carry the label.
+_VOCAB_FOR = {"supervised": {"vocabulary": dataclasses.replace(VocabParams(), min_count=1)}}
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +44,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     add_param_flags(p, _VOCAB, "vocabulary")
     add_param_flags(p, ALGORITHMS, "all algorithms")
+    s = p.add_argument_group("supervised starting point")
+    s.add_argument(
+        "--pretrained",
+        metavar="MODEL_DIR",
+        help="supervised: start the word rows from this model's vectors, matched by word (its "
+        "dimension must equal --dim); words it lacks start random",
+    )
+    s.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        help="supervised: keep the word rows fixed (a frozen Embedding layer): only the label layer learns",
+    )
     g = p.add_argument_group("output")
     g.add_argument(
         "--evaluate",
@@ -52,11 +68,19 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    params = params_from_args(args, args.algorithm, ALGORITHMS)
+    if args.pretrained is not None or args.freeze_embeddings:
+        if args.algorithm != "supervised":
+            flag = "--pretrained" if args.pretrained is not None else "--freeze-embeddings"
+            raise ConfigurationError(f"{flag} applies to --algorithm supervised only, not {args.algorithm}")
+        params = dataclasses.replace(
+            params, pretrained=args.pretrained, freeze_embeddings=args.freeze_embeddings
+        )
     return TrainConfig(
         corpus=args.corpus,
         out=args.out,
-        params=params_from_args(args, args.algorithm, ALGORITHMS),
-        vocab=params_from_args(args, "vocabulary", _VOCAB),
+        params=params,
+        vocab=params_from_args(args, "vocabulary", _VOCAB_FOR.get(args.algorithm, _VOCAB)),
         name=args.name,
         evaluate=args.evaluate,
         overwrite=args.overwrite,
@@ -67,7 +91,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     path, meta = train_model(config_from_args(args))
-    if not args.quiet:
+    if not args.quiet and "classifier" in meta:
+        t, c = meta["training"], meta["classifier"]
+        print(
+            f"wrote {path}: {len(c['labels'])} labels, {meta['corpus']['vocab_size']:,} words x "
+            f"{meta['algorithm']['dim']} ({c['examples']:,} examples, {t['seconds']:.1f} s training, "
+            f"final loss {t['final_loss']:.4f})"
+        )
+    elif not args.quiet:
         t = meta["training"]
         rate = f", {t['words_per_second']:,} words/s" if t.get("words_per_second") else ""
         print(

@@ -1,0 +1,168 @@
+"""A trained text classifier: the labels of a text, with probabilities (fastText's predict).
+
+A classifier model is a model directory whose word matrix (vectors.npy) is the input embedding,
+plus `output.npy` (one row a label), `word_ngrams.npy` (the hashed word n-gram rows, when trained
+with word n-grams > 1) and meta.json's `classifier` record (labels, loss, word_ngrams, bucket).
+A text's vector is the mean of its rows (firth_core/labelled_text.py); its label scores are the
+output rows' dot products with it, turned into probabilities by a softmax (loss softmax) or one
+sigmoid a label (loss ova, where each label is a yes/no question of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from firth_core.artifact import OUTPUT_FILE, Artifact
+from firth_core.errors import ArtifactError, NotAClassifier
+from firth_core.labelled_text import EOS, ngram_rows, split_labels, word_hashes
+from firth_core.standardize import get_standardizer
+
+WORD_NGRAMS_FILE = "word_ngrams.npy"
+LOSSES = ("softmax", "ova")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's answer: its standardised tokens, the unknown ones, and the top labels."""
+
+    tokens: list[str]
+    oov: list[str]
+    labels: list[tuple[str, float]]  # (label, probability), most probable first
+
+
+@dataclass(frozen=True)
+class TextRows:
+    tokens: list[str]  # the text's standardised tokens, without the end-of-line token
+    oov: list[str]
+    rows: np.ndarray  # int64: known words, the end-of-line token, then the word n-grams
+
+
+def describe_model(meta: Mapping[str, Any]) -> str:
+    """What a model is, in a few words, for the error that says it is not a classifier."""
+    algorithm = meta.get("algorithm")
+    if isinstance(algorithm, dict) and algorithm.get("name"):
+        return f"word vectors trained with {algorithm['name']}"
+    source = meta.get("source")
+    if isinstance(source, dict) and source.get("format"):
+        return f"word vectors imported from a {source['format']} file"
+    if source:
+        return f"word vectors from {source}"
+    return "word vectors"
+
+
+@dataclass(frozen=True)
+class Classifier:
+    name: str
+    labels: list[str]
+    loss: str
+    word_ngrams: int
+    bucket: int
+    standardize: str
+    key_to_index: Mapping[str, int]
+    words: Sequence[str]
+    vectors: np.ndarray  # (n_words, dim) word rows
+    output: np.ndarray  # (n_labels, dim)
+    ngram_vectors: np.ndarray | None  # (bucket, dim) or None
+
+    @classmethod
+    def from_artifact(cls, artifact: Artifact, key_to_index: Mapping[str, int] | None = None) -> Classifier:
+        record = artifact.meta.get("classifier")
+        if not isinstance(record, dict):
+            raise NotAClassifier(artifact.name, describe_model(artifact.meta))
+        where = artifact.path / "meta.json"
+        try:
+            labels = [str(x) for x in record["labels"]]
+            loss, word_ngrams, bucket = str(record["loss"]), int(record["word_ngrams"]), int(record["bucket"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{where}: field 'classifier' is unusable ({exc})") from None
+        output = artifact.output
+        if output is None or output.shape[0] != len(labels) or not labels:
+            raise ArtifactError(f"{artifact.path / OUTPUT_FILE}: missing or not one row for each of the labels")
+        if loss not in LOSSES or word_ngrams < 1:
+            raise ArtifactError(f"{where}: classifier loss {loss!r} / word_ngrams {word_ngrams} unknown")
+        ngrams = artifact.extras.get(WORD_NGRAMS_FILE)
+        if word_ngrams > 1 and (ngrams is None or ngrams.shape[0] != bucket or bucket < 1):
+            raise ArtifactError(f"{artifact.path / WORD_NGRAMS_FILE}: missing, or not {bucket} rows")
+        if EOS not in (key_to_index or {w: 0 for w in artifact.words}):
+            raise ArtifactError(f"{artifact.path / 'vocab.txt'}: no {EOS} row (the end-of-line token)")
+        return cls(
+            name=artifact.name,
+            labels=labels,
+            loss=loss,
+            word_ngrams=word_ngrams,
+            bucket=bucket,
+            standardize=artifact.standardize,
+            key_to_index=key_to_index or {w: i for i, w in enumerate(artifact.words)},
+            words=artifact.words,
+            vectors=artifact.vectors,
+            output=np.asarray(output, dtype=np.float32),
+            ngram_vectors=ngrams if word_ngrams > 1 else None,
+        )
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @cached_property
+    def _word_hash(self) -> np.ndarray:
+        return word_hashes(self.words)
+
+    def text_rows(self, text: str) -> TextRows:
+        """Label tokens dropped (never words), standardised, split; the end-of-line token added."""
+        _, words = split_labels(text)
+        tokens = get_standardizer(self.standardize)(words).split()
+        index = self.key_to_index
+        known = [index.get(t, -1) for t in tokens]
+        oov = list(dict.fromkeys(t for t, r in zip(tokens, known, strict=True) if r < 0))
+        eos = index[EOS]
+        rows = [r for r in known if r >= 0]
+        rows.append(eos)
+        ids = np.array(rows, dtype=np.int64)
+        if self.word_ngrams > 1:
+            hashes = np.empty(len(tokens) + 1, dtype=np.int32)
+            if oov:
+                unknown = dict(zip(oov, word_hashes(oov).tolist(), strict=True))
+            for i, (t, r) in enumerate(zip(tokens, known, strict=True)):
+                hashes[i] = self._word_hash[r] if r >= 0 else unknown[t]
+            hashes[-1] = self._word_hash[eos]
+            ids = np.concatenate([ids, ngram_rows(hashes, self.word_ngrams, self.bucket, len(self.words))])
+        return TextRows(tokens, oov, ids)
+
+    def hidden(self, rows: np.ndarray) -> np.ndarray:
+        """The mean of a text's rows (float32, as the trainer computes it)."""
+        n_words = len(self.words)
+        words = rows[rows < n_words]
+        total = np.asarray(self.vectors[np.sort(words)], dtype=np.float32).sum(axis=0, dtype=np.float32)
+        if self.ngram_vectors is not None and words.shape[0] < rows.shape[0]:
+            grams = np.sort(rows[rows >= n_words] - n_words)
+            total += np.asarray(self.ngram_vectors[grams], dtype=np.float32).sum(axis=0, dtype=np.float32)
+        return total / np.float32(rows.shape[0])
+
+    def probabilities(self, hidden: np.ndarray) -> np.ndarray:
+        """(texts, labels) probabilities of the texts' hidden vectors (texts, dim)."""
+        scores = hidden.astype(np.float64) @ self.output.T.astype(np.float64)
+        if self.loss == "ova":
+            return 1.0 / (1.0 + np.exp(-scores))
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def predict(self, texts: Sequence[str], k: int = 1, threshold: float = 0.0) -> list[Prediction]:
+        """Each text's k most probable labels with probability >= threshold (fastText's predict)."""
+        parsed = [self.text_rows(t) for t in texts]
+        if not parsed:
+            return []
+        probs = self.probabilities(np.stack([self.hidden(p.rows) for p in parsed]))
+        k = max(1, min(k, len(self.labels)))
+        top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        out = []
+        for p, order, row in zip(parsed, top, probs, strict=True):
+            labels = [(self.labels[j], float(row[j])) for j in order.tolist() if row[j] >= threshold]
+            out.append(Prediction(p.tokens, p.oov, labels))
+        return out
