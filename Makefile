@@ -10,7 +10,7 @@ DEFAULT_MODEL := $(MODELS_DIR)/glove-6b-50d
 flag = $(if $(filter command line,$(origin $(1))),--$(2) $($(1)))
 SERVE_FLAGS = $(call flag,HOST,host) $(call flag,PORT,port) $(call flag,WORKERS,workers)
 
-.PHONY: install serve test check openapi bench bench-serve bench-train bench-embed train-demo clean
+.PHONY: install serve test check openapi bench bench-serve bench-train bench-embed bench-supervised train-demo clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ bench-serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 
 bench-train: $(BIN)/.installed
 	$(BIN)/python bench/train_bench.py
+
+# firth's supervised classifier beside fastText's train_supervised, GloVe as a start, /classify over HTTP.
+bench-supervised: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
+	@test -e /usr/share/dictd/gcide.dict.dz || apt-get install -y -qq dict-gcide  # the data's source (needs root)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/supervised_bench.py
 
 # /embed over HTTP vs gensim's get_mean_vector, and a classifier on /embed vectors (scikit-learn).
 bench-embed: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json

@@ -115,7 +115,10 @@ class Classifier:
     def text_rows(self, text: str) -> TextRows:
         """Label tokens dropped (never words), standardised, split; the end-of-line token added."""
         _, words = split_labels(text)
-        tokens = get_standardizer(self.standardize)(words).split()
+        return self.token_rows(get_standardizer(self.standardize)(words).split())
+
+    def token_rows(self, tokens: list[str]) -> TextRows:
+        """The rows of a text already standardised and split."""
         index = self.key_to_index
         known = [index.get(t, -1) for t in tokens]
         oov = list(dict.fromkeys(t for t, r in zip(tokens, known, strict=True) if r < 0))
@@ -155,7 +158,9 @@ class Classifier:
 
     def predict(self, texts: Sequence[str], k: int = 1, threshold: float = 0.0) -> list[Prediction]:
         """Each text's k most probable labels with probability >= threshold (fastText's predict)."""
-        parsed = [self.text_rows(t) for t in texts]
+        return self.predict_rows([self.text_rows(t) for t in texts], k, threshold)
+
+    def predict_rows(self, parsed: Sequence[TextRows], k: int = 1, threshold: float = 0.0) -> list[Prediction]:
         if not parsed:
             return []
         probs = self.probabilities(np.stack([self.hidden(p.rows) for p in parsed]))

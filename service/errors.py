@@ -28,6 +28,7 @@ from firth_core.errors import (
     InputFormatError,
     InvalidQuery,
     InvalidVector,
+    NotAClassifier,
     OutputTooLarge,
     UnknownModel,
     UnknownWord,
@@ -122,6 +123,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     IdOutOfRange: (422, "id-out-of-range", "Token id out of range"),
     OutputTooLarge: (422, "output-too-large", "Answer too large"),
     EmptyText: (422, "empty-text", "No word of the text is in the vocabulary"),
+    NotAClassifier: (422, "not-a-classifier", "The model is not a classifier"),
     InvalidQuery: (422, "invalid-query", "Invalid query"),
     DimensionMismatch: (422, "dimension-mismatch", "Vector has the wrong dimension"),
     InvalidVector: (422, "invalid-vector", "Invalid vector"),
@@ -194,6 +196,8 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return {"model": exc.name, "available": exc.available}
     if isinstance(exc, DimensionMismatch):
         return {"expected": exc.expected, "got": exc.got}
+    if isinstance(exc, NotAClassifier):
+        return {"model": exc.name, "kind": exc.kind}
     if isinstance(exc, EmptyText):
         return {"field": exc.field, "index": exc.index, "tokens": exc.tokens[:100]}
     if isinstance(exc, BodyTooLarge):

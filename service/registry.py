@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, Artifact, load_artifact
+from firth_core.classifier import Classifier
 from firth_core.errors import ArtifactError, UnknownModel
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.query import Indexer, choose_indexer, effective_restrict
@@ -82,6 +83,7 @@ class LoadedModel:
     stamps: Mapping[str, FileStamp | None] = dataclasses.field(default_factory=dict)
     load_error: str | None = None  # the last reload of this model failed; this version serves on
     unavailable: str | None = None  # its mapped file changed in place: refused until a good reload
+    classifier: Classifier | None = None  # a model trained with --algorithm supervised: its label layer
 
     @property
     def sha256(self) -> str:
@@ -128,6 +130,7 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
         status,
         guard=guard,
         stamps=MappingProxyType(stamps),
+        classifier=Classifier.from_artifact(artifact, kv.key_to_index) if "classifier" in artifact.meta else None,
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictFloat,
+    StrictInt,
     StringConstraints,
     Tag,
 )
@@ -28,7 +29,7 @@ from firth_service.schemas import (
     SimilarityPairsRequest,
     _Strict,
 )
-from firth_service.settings import MAX_TEXT_CHARS, MAX_TEXTS
+from firth_service.settings import MAX_K, MAX_TEXT_CHARS, MAX_TEXTS
 
 Text = Annotated[
     str,
@@ -99,6 +100,45 @@ class EmbedResponse(BaseModel):
         "'base64'; null for a text with no known token when oov is 'null'."
     )
     texts: list[TextTokens]
+
+
+# -- classify ------------------------------------------------------------------------------
+
+
+class ClassifyRequest(_Strict):
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
+    k: StrictInt = Field(
+        1, ge=1, le=MAX_K, description="Labels a text, most probable first (at most the model's labels)."
+    )
+    threshold: StrictFloat = Field(
+        0.0, ge=0.0, le=1.0, description="Leave out labels whose probability is below this."
+    )
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"texts": ["a genus of small frogs", "the sixth tone of the major scale"], "k": 2},
+            ]
+        },
+    )
+
+
+class LabelOut(BaseModel):
+    label: str
+    probability: float
+
+
+class ClassifiedText(TextTokens):
+    labels: list[LabelOut] = Field(
+        description="The top labels with their probabilities: a softmax over all labels (loss "
+        "softmax), or each label's own sigmoid (loss ova)."
+    )
+
+
+class ClassifyResponse(BaseModel):
+    model: str
+    loss: Literal["softmax", "ova"]
+    texts: list[ClassifiedText]
 
 
 # -- similarity of texts -------------------------------------------------------------------

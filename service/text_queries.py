@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.errors import EmptyText
+from firth_core.classifier import describe_model
+from firth_core.errors import EmptyText, NotAClassifier
 from firth_core.pooling import embed_texts
 from firth_core.query import NeighbourQuery
 from firth_core.text import TextPipeline, TokenizedText
@@ -22,6 +23,7 @@ from firth_service import engine
 from firth_service.metrics import record_queries
 from firth_service.registry import LoadedModel
 from firth_service.schemas_text import (
+    ClassifyRequest,
     EmbedRequest,
     PoolingOptions,
     TextNeighborsQuery,
@@ -138,4 +140,24 @@ def neighbours(model: LoadedModel, body: TextNeighborsQuery) -> dict[str, Any]:
         "negative": [],
         "index": result.index,
         "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
+    }
+
+
+def classify(model: LoadedModel, body: ClassifyRequest) -> dict[str, Any]:
+    """Each text's top labels (fastText's predict) from a model trained with --algorithm supervised."""
+    classifier = model.classifier
+    if classifier is None:
+        raise NotAClassifier(model.name, describe_model(model.meta))
+    predictions = classifier.predict(body.texts, body.k, body.threshold)
+    return {
+        "model": model.name,
+        "loss": classifier.loss,
+        "texts": [
+            {
+                "tokens": p.tokens,
+                "oov": p.oov,
+                "labels": [{"label": label, "probability": prob} for label, prob in p.labels],
+            }
+            for p in predictions
+        ],
     }

@@ -21,6 +21,7 @@ from firth_core.errors import FirthError
 COMMAND_MODULES = (
     "firth_trainer.commands.train",
     "firth_trainer.commands.evaluate",
+    "firth_trainer.commands.classify",
     "firth_trainer.commands.formats",
 )
 

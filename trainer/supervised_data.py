@@ -34,7 +34,7 @@ class LabelledLine:
     tokens: list[str]
 
 
-def _whole_lines(name: str, stats: CorpusStats) -> Iterator[tuple[str, int]]:
+def whole_lines(name: str, stats: CorpusStats) -> Iterator[tuple[str, int]]:
     """A corpus file's lines, each whole, with its number (the last may lack a line break)."""
     shown = "standard input" if name == STDIN else name
     pieces: list[str] = []
@@ -64,7 +64,7 @@ def iter_labelled_lines(
     std = get_standardizer(standardize)
     for name in corpus_files(source):
         shown = "standard input" if name == STDIN else name
-        for line, line_no in _whole_lines(name, stats):
+        for line, line_no in whole_lines(name, stats):
             if not line.strip():
                 continue
             labels, text = split_labels(line)
