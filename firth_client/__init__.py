@@ -26,6 +26,7 @@ from firth_client.errors import (
 )
 from firth_client.results import (
     AnalogyResult,
+    Classification,
     EmbeddingMatrix,
     Embeddings,
     Encoding,
@@ -48,6 +49,7 @@ from firth_client.results import (
 __all__ = [
     "AnalogyResult",
     "AsyncFirthClient",
+    "Classification",
     "EmbeddingMatrix",
     "Embeddings",
     "Encoding",

@@ -15,6 +15,7 @@ from firth_client import _calls
 from firth_client._base import DEFAULT_TIMEOUT, DEFAULT_URL, ClientBase
 from firth_client.results import (
     AnalogyResult,
+    Classification,
     EmbeddingMatrix,
     Embeddings,
     Encoding,
@@ -261,6 +262,12 @@ class AsyncFirthClient(ClientBase):
         return await self._run(
             _calls.embed(self.model, texts, pooling, pre_normalize, post_normalize, sif_a, oov, encoding)
         )
+
+    async def classify(self, texts: Sequence[str], *, k: int = 1, threshold: float = 0.0) -> list[Classification]:
+        """Each text's k most probable labels with their probabilities, from a model trained with
+        `firth train --algorithm supervised` (fastText's predict); labels below `threshold` are left
+        out. A model that is not a classifier answers ValidationError (/problems/not-a-classifier)."""
+        return await self._run(_calls.classify(self.model, texts, k, threshold))
 
     async def text_similarities(
         self,

@@ -21,6 +21,7 @@ import numpy as np
 from firth_client.errors import UnexpectedResponseError, error_from_response
 from firth_client.results import (
     AnalogyResult,
+    Classification,
     EmbeddingMatrix,
     Embeddings,
     Encoding,
@@ -71,6 +72,7 @@ OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/models/{model}/evaluate"),
         ("POST", "/v1/models/{model}/project"),
         ("POST", "/v1/models/{model}/embed"),
+        ("POST", "/v1/models/{model}/classify"),
         ("POST", "/v1/models/{model}/encode"),
         ("GET", "/v1/models/{model}/vocabulary"),
         ("POST", "/v1/models/{model}/embedding-matrix"),
@@ -671,6 +673,23 @@ def embed(
         **_pooling_json(pooling, pre_normalize, sif_a, oov),
     }
     return _call("POST", "/v1/models/{model}/embed", parse, json=json, model=model)
+
+
+def classify(model: str, texts: Sequence[str], k: int, threshold: float) -> Call[list[Classification]]:
+    def parse(r: httpx.Response) -> list[Classification]:
+        return [
+            Classification(
+                labels=tuple((str(x["label"]), float(x["probability"])) for x in t["labels"]),
+                tokens=tuple(t["tokens"]),
+                oov=tuple(t["oov"]),
+            )
+            for t in r.json()["texts"]
+        ]
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string")
+    json = {"texts": list(texts), "k": k, "threshold": threshold}
+    return _call("POST", "/v1/models/{model}/classify", parse, json=json, model=model)
 
 
 def text_similarities(

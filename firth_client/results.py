@@ -243,3 +243,22 @@ class Embeddings:
     array: np.ndarray = field(repr=False)
     tokens: tuple[tuple[str, ...], ...]
     oov: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One text's labels from a classifier model (POST /classify), most probable first.
+
+    `labels` are (label, probability) pairs: a softmax over all labels, or each label's own
+    sigmoid for a one-vs-all model; `tokens` are the text's standardised tokens, `oov` the ones
+    the model's vocabulary lacks.
+    """
+
+    labels: tuple[tuple[str, float], ...]
+    tokens: tuple[str, ...]
+    oov: tuple[str, ...]
+
+    @property
+    def label(self) -> str | None:
+        """The most probable label (None when the threshold left none)."""
+        return self.labels[0][0] if self.labels else None

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from bench.server_process import ServerProcess
-from firth_core.artifact import write_artifact
+from firth_core.artifact import OUTPUT_FILE, write_artifact
 from firth_service.app import create_app
 from firth_service.registry import ModelRegistry, load_model
 from firth_service.settings import Settings
@@ -75,6 +75,47 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         counts=counts,
         meta={"source": {"format": "hand-made test vectors"}},
     )
+
+
+# A hand-made classifier (the shape `firth train --algorithm supervised` writes): its word rows,
+# one output row a label, and meta.json's classifier record. A text's label probabilities are
+# softmax(OUTPUT @ mean of its known words' rows and the </s> row).
+TINY_CLASSIFIER_VECTORS: dict[str, list[float]] = {
+    "</s>": [0.1, 0.1, 0.0],
+    "frog": [1.0, 0.0, 0.2],
+    "toad": [0.9, 0.1, 0.0],
+    "oak": [0.0, 1.0, 0.1],
+    "elm": [0.1, 0.9, 0.3],
+    "green": [0.4, 0.5, 1.0],
+}
+TINY_CLASSIFIER_LABELS = ["animal", "plant", "colour"]
+TINY_CLASSIFIER_OUTPUT = [[3.0, -1.0, 0.0], [-1.0, 3.0, 0.0], [0.0, 0.0, 2.5]]
+
+
+@pytest.fixture(scope="session")
+def classifier_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "labels"
+    return write_artifact(
+        out,
+        list(TINY_CLASSIFIER_VECTORS),
+        np.array(list(TINY_CLASSIFIER_VECTORS.values()), dtype=np.float32),
+        name="labels",
+        standardize="lower",
+        counts=[60, 20, 15, 12, 10, 5],
+        meta={
+            "source": "firth train",
+            "algorithm": {"name": "supervised"},
+            "classifier": {"labels": TINY_CLASSIFIER_LABELS, "loss": "softmax", "word_ngrams": 1, "bucket": 0},
+        },
+        extras={OUTPUT_FILE: np.array(TINY_CLASSIFIER_OUTPUT, dtype=np.float32)},
+    )
+
+
+def tiny_classifier_probabilities(words: list[str]) -> np.ndarray:
+    """The oracle: softmax of the output rows against the mean of the words' rows and </s>'s."""
+    rows = [TINY_CLASSIFIER_VECTORS[w] for w in [*words, "</s>"] if w in TINY_CLASSIFIER_VECTORS]
+    scores = np.array(TINY_CLASSIFIER_OUTPUT, dtype=np.float64) @ np.mean(rows, axis=0)
+    return np.exp(scores) / np.exp(scores).sum()
 
 
 def random_matrix(n: int = 3000, dim: int = 16, seed: int = 7) -> tuple[list[str], np.ndarray]:

@@ -17,6 +17,7 @@ import pytest
 
 from firth_client import (
     AnalogyResult,
+    Classification,
     EmbeddingMatrix,
     Embeddings,
     Encoding,
@@ -36,7 +37,14 @@ from firth_client import (
 from firth_core.evaluation import evaluate_lines
 from firth_core.keyed_vectors import KeyedVectors
 from firth_service.errors import problem_catalogue
-from tests.conftest import random_matrix, tiny_matrix, tiny_words
+from tests.conftest import (
+    TINY_CLASSIFIER_LABELS,
+    TINY_CLASSIFIER_VECTORS,
+    random_matrix,
+    tiny_classifier_probabilities,
+    tiny_matrix,
+    tiny_words,
+)
 
 TINY = KeyedVectors(tiny_words(), tiny_matrix(), standardize="lower")
 RANDOM = KeyedVectors(*random_matrix())
@@ -65,7 +73,7 @@ def _health(got: Health) -> None:
 
 
 def _ready(got: Readiness) -> None:
-    assert got.status == "ready" and set(got.models) == {"tiny", "random"}
+    assert got.status == "ready" and set(got.models) == {"tiny", "random", "labels"}
 
 
 def _problems(got: list[ProblemType]) -> None:
@@ -76,13 +84,14 @@ def _models(got: list[ModelInfo]) -> None:
     assert [(m.name, m.default, m.dim, m.vocab_size) for m in got] == [
         ("tiny", True, TINY.dim, len(TINY)),
         ("random", False, RANDOM.dim, len(RANDOM)),
+        ("labels", False, 3, len(TINY_CLASSIFIER_VECTORS)),
     ]
     assert all(len(m.sha256) == 64 and m.index_kinds == ("exact",) for m in got)
 
 
 def _reload(got: ReloadResult) -> None:
     assert (got.added, got.removed, got.reloaded, dict(got.failed)) == ((), (), (), {})
-    assert set(got.unchanged) == {"tiny", "random"} and got.others_reloading is False and got.worker > 0
+    assert set(got.unchanged) == {"tiny", "random", "labels"} and got.others_reloading is False and got.worker > 0
 
 
 def _model_info_default(got: ModelInfo) -> None:
@@ -335,6 +344,18 @@ def _vocabulary(got: VocabularyPage) -> None:
     assert all(w.count is not None for w in got.words)  # the tiny model records counts
 
 
+def _classify(got: list[Classification]) -> None:
+    assert all(isinstance(c, Classification) for c in got)
+    assert [c.tokens for c in got] == [("frog", "oak", "oak"), ("green", "qwzx")]
+    assert [c.oov for c in got] == [(), ("qwzx",)]
+    for c, words in zip(got, (["frog", "oak", "oak"], ["green"]), strict=True):
+        probs = tiny_classifier_probabilities(words)
+        order = np.argsort(-probs)[:2]
+        assert [label for label, _ in c.labels] == [TINY_CLASSIFIER_LABELS[i] for i in order]
+        assert [p for _, p in c.labels] == pytest.approx(probs[order].tolist(), abs=1e-6)
+    assert got[0].label == "plant" and got[1].label == "colour"
+
+
 def _embedding_matrix_npy(got: EmbeddingMatrix) -> None:
     assert got.matrix.dtype == np.float32 and got.matrix.shape == (4, 3)
     np.testing.assert_array_equal(got.matrix[2], TINY.vector("cat"))
@@ -457,6 +478,7 @@ CASES: list[Case] = [
     Case("encode-count", "encode", (["the king the qwzx"], "count"), _encode_count, {"max_tokens": 5}),
     Case("encode-ragged", "encode", (["cat dog", "car"],), _encode_ragged, {"ragged": True}),
     Case("vocabulary", "vocabulary", (), _vocabulary, {"prefix": "prin"}),
+    Case("classify", "classify", (["Frog oak OAK", "green qwzx"],), _classify, {"k": 2}, model="labels"),
     Case("embedding_matrix-npy", "embedding_matrix", (["", "[UNK]", "Cat", "zebra"],), _embedding_matrix_npy),
     Case(
         "embedding_matrix-json",

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from firth_client import AsyncFirthClient, FirthClient
 from firth_service.app import create_app
-from firth_service.registry import ModelRegistry
+from firth_service.registry import ModelRegistry, load_model
 from tests.conftest import exact_settings
 
 BASE_URL = "http://firth.test"
@@ -50,6 +50,13 @@ class RecordingASGITransport(httpx.ASGITransport):
 
 
 ADMIN_KEY = "client-tests-admin-key-7fQ2"  # /admin/* needs it; good for the open API as well
+
+
+@pytest.fixture(scope="session")
+def registry(tiny_model_dir: Path, random_model_dir: Path, classifier_model_dir: Path) -> ModelRegistry:
+    """The shared models plus a classifier, so `classify` has a model to reach."""
+    settings = exact_settings()
+    return ModelRegistry([load_model(p, settings) for p in (tiny_model_dir, random_model_dir, classifier_model_dir)])
 
 
 @pytest.fixture
