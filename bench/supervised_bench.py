@@ -16,6 +16,7 @@ Everything is printed side by side from one run; the machine may be shared, so r
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from firth_trainer.supervised_data import iter_labelled_lines, read_labelled
 from firth_trainer.vocab import VocabParams
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_process import ServerProcess  # noqa: E402
+from server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 MAKE_DOMAINS = REPO.parent / "shared" / "bench" / "make_domains.py"
@@ -53,11 +54,9 @@ def build_data(out: Path) -> None:
         result = subprocess.run([sys.executable, str(MAKE_DOMAINS), str(out)], capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(f"make_domains.py failed: {result.stderr.strip()}")
-    import hashlib
-
     for name in ("train.txt", "test.txt"):
-        digest = hashlib.sha256((out / name).read_bytes()).hexdigest()
-        lines = sum(1 for _ in open(out / name, encoding="utf-8"))
+        data = (out / name).read_bytes()
+        digest, lines = hashlib.sha256(data).hexdigest(), data.count(b"\n")
         print(f"  {name}: {lines:,} examples, sha256 {digest}")
 
 
@@ -88,13 +87,26 @@ def firth_run(train: Path, test: Path, out: Path, threads: int, **changes: objec
     cfg = TrainConfig(str(train), str(out), params, VocabParams(min_count=1), quiet=True, overwrite=True)
     train_model(cfg)
     whole = time.perf_counter() - started
-    return {"p1": p_at_1(Classifier.from_artifact(load_artifact(out)), test), "seconds": seconds, "whole": whole}
+    return {
+        "p1": p_at_1(Classifier.from_artifact(load_artifact(out)), test),
+        "seconds": seconds,
+        "whole": whole,
+    }
 
 
-def fasttext_run(train: Path, test: Path, threads: int, dim: int, ngrams: int, pretrained: str = "") -> tuple[dict[str, float], object]:
+def fasttext_run(
+    train: Path, test: Path, threads: int, dim: int, ngrams: int, pretrained: str = ""
+) -> tuple[dict[str, float], object]:
     import fasttext
 
-    options: dict[str, object] = {"dim": dim, "lr": 0.5, "epoch": 25, "wordNgrams": ngrams, "thread": threads, "verbose": 0}
+    options: dict[str, object] = {
+        "dim": dim,
+        "lr": 0.5,
+        "epoch": 25,
+        "wordNgrams": ngrams,
+        "thread": threads,
+        "verbose": 0,
+    }
     if pretrained:
         options["pretrainedVectors"] = pretrained
     started = time.perf_counter()
@@ -110,7 +122,10 @@ def texts_of(test: Path) -> list[str]:
 
 def serve_throughput(model_dir: Path, texts: list[str], rounds: int = 3) -> float:
     env = {"FIRTH_MODELS": str(model_dir), "FIRTH_BUILD_HNSW": "0", "FIRTH_WORKERS": "1"}
-    with ServerProcess(env=env, clean_env=True) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+    with (
+        ServerProcess(env=env, clean_env=True) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
         url = f"/v1/models/{model_dir.name}/classify"
         http.post(url, json={"texts": texts[:10]}).raise_for_status()  # warm up
         started = time.perf_counter()
@@ -130,7 +145,9 @@ def fasttext_throughput(model: object, texts: list[str], rounds: int = 3) -> flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=REPO / "bench" / "out" / "domains")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--glove", type=Path, default=REPO / "models" / "glove-6b-50d")
@@ -141,18 +158,26 @@ def main() -> None:
     texts = texts_of(test)
     with tempfile.TemporaryDirectory(prefix="firth-supervised-bench-") as tmp:
         work = Path(tmp)
-        print(f"\nfastText vs firth: dim 100, lr 0.5, 25 epochs, {args.threads} threads (P@1 on the test set)")
-        print(f"{'word n-grams':<13}{'fastText P@1':>13}{'time':>8}{'firth P@1':>11}{'time':>8}{'P@1 diff':>10}"
-              f"{'time ratio':>12}{'firth train CLI':>17}")
+        print(
+            f"\nfastText vs firth: dim 100, lr 0.5, 25 epochs, {args.threads} threads (P@1 on the test set)"
+        )
+        print(
+            f"{'word n-grams':<13}{'fastText P@1':>13}{'time':>8}{'firth P@1':>11}{'time':>8}{'P@1 diff':>10}"
+            f"{'time ratio':>12}{'firth train CLI':>17}"
+        )
         served: dict[int, tuple[Path, object]] = {}
         for ngrams in (1, 2):
             ft, ft_model = fasttext_run(train, test, args.threads, 100, ngrams)
             out = work / f"domains-{ngrams}"
             ours = firth_run(train, test, out, args.threads, word_ngrams=ngrams)
             served[ngrams] = (out, ft_model)
-            print(f"{ngrams:<13}{ft['p1']:>13.3f}{ft['seconds']:>7.2f}s{ours['p1']:>11.3f}{ours['seconds']:>7.2f}s"
-                  f"{ours['p1'] - ft['p1']:>+10.3f}{ours['seconds'] / ft['seconds']:>11.2f}x{ours['whole']:>16.2f}s")
-        print(f"\nGloVe 6B 50d as the starting point (dim 50, word n-grams 1, lr 0.5, 25 epochs, {args.threads} threads)")
+            print(
+                f"{ngrams:<13}{ft['p1']:>13.3f}{ft['seconds']:>7.2f}s{ours['p1']:>11.3f}{ours['seconds']:>7.2f}s"
+                f"{ours['p1'] - ft['p1']:>+10.3f}{ours['seconds'] / ft['seconds']:>11.2f}x{ours['whole']:>16.2f}s"
+            )
+        print(
+            f"\nGloVe 6B 50d as the starting point (dim 50, word n-grams 1, lr 0.5, 25 epochs, {args.threads} threads)"
+        )
         print(f"{'start':<36}{'firth P@1':>10}{'time':>9}")
         rows = [
             ("from scratch", {}),
@@ -163,8 +188,10 @@ def main() -> None:
             ours = firth_run(train, test, work / "glove-start", args.threads, dim=50, **changes)
             print(f"{label:<36}{ours['p1']:>10.3f}{ours['seconds']:>8.2f}s")
         print("  (the seed-style baseline, mean of unit GloVe 50d vectors + logistic regression: 0.780)")
-        print(f"\n/classify over HTTP (1 worker, batches of {BATCH:,}) vs fastText's in-process predict, "
-              f"{len(texts):,} test texts x 3")
+        print(
+            f"\n/classify over HTTP (1 worker, batches of {BATCH:,}) vs fastText's in-process predict, "
+            f"{len(texts):,} test texts x 3"
+        )
         print(f"{'word n-grams':<13}{'firth texts/s':>15}{'fastText texts/s':>18}{'ratio':>8}")
         for ngrams, (out, ft_model) in served.items():
             ours_rate = serve_throughput(out, texts)

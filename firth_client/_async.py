@@ -263,7 +263,9 @@ class AsyncFirthClient(ClientBase):
             _calls.embed(self.model, texts, pooling, pre_normalize, post_normalize, sif_a, oov, encoding)
         )
 
-    async def classify(self, texts: Sequence[str], *, k: int = 1, threshold: float = 0.0) -> list[Classification]:
+    async def classify(
+        self, texts: Sequence[str], *, k: int = 1, threshold: float = 0.0
+    ) -> list[Classification]:
         """Each text's k most probable labels with their probabilities, from a model trained with
         `firth train --algorithm supervised` (fastText's predict); labels below `threshold` are left
         out. A model that is not a classifier answers ValidationError (/problems/not-a-classifier)."""

@@ -82,7 +82,9 @@ class Classifier:
             raise ArtifactError(f"{where}: field 'classifier' is unusable ({exc})") from None
         output = artifact.output
         if output is None or output.shape[0] != len(labels) or not labels:
-            raise ArtifactError(f"{artifact.path / OUTPUT_FILE}: missing or not one row for each of the labels")
+            raise ArtifactError(
+                f"{artifact.path / OUTPUT_FILE}: missing or not one row for each of the labels"
+            )
         if loss not in LOSSES or word_ngrams < 1:
             raise ArtifactError(f"{where}: classifier loss {loss!r} / word_ngrams {word_ngrams} unknown")
         ngrams = artifact.extras.get(WORD_NGRAMS_FILE)
@@ -160,7 +162,9 @@ class Classifier:
         """Each text's k most probable labels with probability >= threshold (fastText's predict)."""
         return self.predict_rows([self.text_rows(t) for t in texts], k, threshold)
 
-    def predict_rows(self, parsed: Sequence[TextRows], k: int = 1, threshold: float = 0.0) -> list[Prediction]:
+    def predict_rows(
+        self, parsed: Sequence[TextRows], k: int = 1, threshold: float = 0.0
+    ) -> list[Prediction]:
         if not parsed:
             return []
         probs = self.probabilities(np.stack([self.hidden(p.rows) for p in parsed]))

@@ -130,7 +130,9 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
         status,
         guard=guard,
         stamps=MappingProxyType(stamps),
-        classifier=Classifier.from_artifact(artifact, kv.key_to_index) if "classifier" in artifact.meta else None,
+        classifier=Classifier.from_artifact(artifact, kv.key_to_index)
+        if "classifier" in artifact.meta
+        else None,
     )
 
 

@@ -105,7 +105,12 @@ def classifier_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         meta={
             "source": "firth train",
             "algorithm": {"name": "supervised"},
-            "classifier": {"labels": TINY_CLASSIFIER_LABELS, "loss": "softmax", "word_ngrams": 1, "bucket": 0},
+            "classifier": {
+                "labels": TINY_CLASSIFIER_LABELS,
+                "loss": "softmax",
+                "word_ngrams": 1,
+                "bucket": 0,
+            },
         },
         extras={OUTPUT_FILE: np.array(TINY_CLASSIFIER_OUTPUT, dtype=np.float32)},
     )

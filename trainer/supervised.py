@@ -22,7 +22,12 @@ import numpy as np
 
 from firth_core.errors import ConfigurationError, TrainingDiverged
 from firth_trainer import supervised_kernels as kernels
-from firth_trainer.checks import MovementProbe, require_non_negative, require_positive, require_threads_and_seed
+from firth_trainer.checks import (
+    MovementProbe,
+    require_non_negative,
+    require_positive,
+    require_threads_and_seed,
+)
 from firth_trainer.hogwild import run_jobs
 from firth_trainer.progress import Progress
 from firth_trainer.supervised_data import LabelledCorpus
@@ -51,7 +56,9 @@ class SupervisedParams:
             "choices": LOSSES,
         }
     )
-    word_ngrams: int = field(metadata={"help": "also hash runs of up to N words into bucket rows (fastText's)"})
+    word_ngrams: int = field(
+        metadata={"help": "also hash runs of up to N words into bucket rows (fastText's)"}
+    )
     bucket: int = field(metadata={"help": "hash buckets for word n-grams (used when --word-ngrams > 1)"})
     # Set by --pretrained / --freeze-embeddings (trainer/commands/train.py), not table flags.
     pretrained: str | None = None
@@ -107,7 +114,7 @@ class SupervisedResult:
     epoch_loss: list[float]
 
     def as_meta(self, tokens: int, epochs: int) -> dict[str, Any]:
-        rate = (lambda n: round(n / self.seconds) if self.seconds > 0 else None)  # noqa: E731
+        rate = lambda n: round(n / self.seconds) if self.seconds > 0 else None  # noqa: E731
         return {
             "seconds": round(self.seconds, 3),
             "examples_per_second": rate(self.examples),
@@ -146,7 +153,7 @@ def train_supervised(
     frozen = p.freeze_embeddings
     probe = MovementProbe(w_out if frozen else w_in, len(data.labels) if frozen else n_words)
     order = np.random.default_rng([p.seed, 1]).permutation(n).astype(np.int64)
-    bounds = list(range(0, n, CHUNK_EXAMPLES)) + [n]
+    bounds = [*range(0, n, CHUNK_EXAMPLES), n]
     n_chunks = len(bounds) - 1
     config = kernels.SupervisedConfig(
         data.rows, data.offsets, data.example_labels, data.label_offsets, order, w_in, w_out,
@@ -161,7 +168,9 @@ def train_supervised(
         epoch, c = divmod(i, n_chunks)
         s, e = bounds[c], bounds[c + 1]
         seed = np.uint64(mix_seed(p.seed, epoch, c))
-        out: tuple[float, int, int] = kernels.train_chunk(config, Chunk(s, e, lr(epoch, s), lr(epoch, e), seed))
+        out: tuple[float, int, int] = kernels.train_chunk(
+            config, Chunk(s, e, lr(epoch, s), lr(epoch, e), seed)
+        )
         return out
 
     loss_sum = [0.0] * p.epochs

@@ -126,7 +126,9 @@ def read_labelled(
         label_offsets.append(len(labels))
     n_examples = len(token_offsets) - 1
     if n_examples == 0:
-        raise InputFormatError(f"{source}: holds no examples (fastText's format: {LABEL_PREFIX}NAME text ...)")
+        raise InputFormatError(
+            f"{source}: holds no examples (fastText's format: {LABEL_PREFIX}NAME text ...)"
+        )
     ids = np.frombuffer(tokens, dtype=np.int32)
     counts = np.bincount(ids, minlength=len(index)).astype(np.int64)
     counts[0] = n_examples  # `</s>` ends every example

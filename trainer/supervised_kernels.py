@@ -98,9 +98,9 @@ def example_step(
             for j in range(ls, le):
                 if labels[j] == i:
                     positive = True
-            f = float(scores[i])
-            p = 1.0 / (1.0 + math.exp(-f)) if f >= 0 else math.exp(f) / (1.0 + math.exp(f))
-            loss += _log_sigmoid_loss(f, positive)
+            score = float(scores[i])
+            p = 1.0 / (1.0 + math.exp(-score)) if score >= 0 else math.exp(score) / (1.0 + math.exp(score))
+            loss += _log_sigmoid_loss(score, positive)
             scores[i] = np.float32(lr * ((1.0 if positive else 0.0) - p))
     else:
         top = scores[0]

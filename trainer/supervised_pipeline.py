@@ -43,7 +43,9 @@ def check_pretrained(params: SupervisedParams) -> None:
         )
 
 
-def pretrained_rows(params: SupervisedParams, words: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def pretrained_rows(
+    params: SupervisedParams, words: list[str]
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The rows of `words` the pretrained model holds (matched by word, then by its own
     standardisation of the word), their vectors, and what meta.json records about it."""
     assert params.pretrained is not None
@@ -72,7 +74,12 @@ def train_classifier(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, 
     check_pretrained(params)
     note(f"reading {cfg.corpus} ...", cfg.quiet)
     data = read_labelled(
-        cfg.corpus, cfg.vocab.standardize, cfg.vocab.min_count, cfg.vocab.max_vocab, params.word_ngrams, params.bucket
+        cfg.corpus,
+        cfg.vocab.standardize,
+        cfg.vocab.min_count,
+        cfg.vocab.max_vocab,
+        params.word_ngrams,
+        params.bucket,
     )
     n_words = len(data.words)
     note(
@@ -90,7 +97,9 @@ def train_classifier(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, 
     if params.pretrained is not None:
         rows, vectors, pretrained = pretrained_rows(params, data.words)
         start_rows = (rows, vectors)
-        note(f"{pretrained['matched_words']:,} of {n_words:,} words start from {pretrained['name']}", cfg.quiet)
+        note(
+            f"{pretrained['matched_words']:,} of {n_words:,} words start from {pretrained['name']}", cfg.quiet
+        )
     result = train_supervised(data, params, start_rows, quiet=cfg.quiet)
     resolved = params.resolved()
     algorithm = {"name": "supervised", **asdict(resolved)}

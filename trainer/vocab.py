@@ -40,7 +40,9 @@ class VocabParams:
         },
     )
     # word2vec.c's and gensim's default: rarer words get poor vectors and cost time
-    min_count: int = field(default=5, metadata={"help": "drop words seen fewer times (supervised: 1, as fastText)"})
+    min_count: int = field(
+        default=5, metadata={"help": "drop words seen fewer times (supervised: 1, as fastText)"}
+    )
     max_vocab: int | None = field(
         default=None, metadata={"help": "keep at most this many most frequent words (default: no limit)"}
     )

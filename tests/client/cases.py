@@ -91,7 +91,11 @@ def _models(got: list[ModelInfo]) -> None:
 
 def _reload(got: ReloadResult) -> None:
     assert (got.added, got.removed, got.reloaded, dict(got.failed)) == ((), (), (), {})
-    assert set(got.unchanged) == {"tiny", "random", "labels"} and got.others_reloading is False and got.worker > 0
+    assert (
+        set(got.unchanged) == {"tiny", "random", "labels"}
+        and got.others_reloading is False
+        and got.worker > 0
+    )
 
 
 def _model_info_default(got: ModelInfo) -> None:

@@ -56,7 +56,9 @@ ADMIN_KEY = "client-tests-admin-key-7fQ2"  # /admin/* needs it; good for the ope
 def registry(tiny_model_dir: Path, random_model_dir: Path, classifier_model_dir: Path) -> ModelRegistry:
     """The shared models plus a classifier, so `classify` has a model to reach."""
     settings = exact_settings()
-    return ModelRegistry([load_model(p, settings) for p in (tiny_model_dir, random_model_dir, classifier_model_dir)])
+    return ModelRegistry(
+        [load_model(p, settings) for p in (tiny_model_dir, random_model_dir, classifier_model_dir)]
+    )
 
 
 @pytest.fixture

@@ -35,9 +35,13 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def api(tiny_model_dir: Path, classifier_model_dir: Path, trained_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    tiny_model_dir: Path, classifier_model_dir: Path, trained_dir: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = exact_settings()
-    registry = ModelRegistry([load_model(p, settings) for p in (tiny_model_dir, classifier_model_dir, trained_dir)])
+    registry = ModelRegistry(
+        [load_model(p, settings) for p in (tiny_model_dir, classifier_model_dir, trained_dir)]
+    )
     transport = httpx.ASGITransport(app=create_app(settings, registry))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -53,7 +57,9 @@ async def test_labels_and_probabilities_match_the_oracle(api: httpx.AsyncClient)
     for text, got in zip(texts, body["texts"], strict=True):
         tokens = text.lower().split()
         assert got["tokens"] == tokens
-        assert got["oov"] == list(dict.fromkeys(t for t in tokens if t not in {"frog", "toad", "oak", "elm", "green"}))
+        assert got["oov"] == list(
+            dict.fromkeys(t for t in tokens if t not in {"frog", "toad", "oak", "elm", "green"})
+        )
         probs = tiny_classifier_probabilities(tokens)
         order = np.argsort(-probs)
         assert [x["label"] for x in got["labels"]] == [TINY_CLASSIFIER_LABELS[i] for i in order]
@@ -72,8 +78,13 @@ async def test_k_and_threshold(api: httpx.AsyncClient) -> None:
     assert body["texts"][0]["labels"] == []
 
 
-async def test_the_trained_model_answers_as_firth_predict(api: httpx.AsyncClient, trained_dir: Path, tmp_path: Path) -> None:
-    texts = [f"{SIGNS['animal'][1]} noise3 {SIGNS['animal'][4]}", f"noise9 {SIGNS['rock'][0]} {SIGNS['rock'][2]} unseen"]
+async def test_the_trained_model_answers_as_firth_predict(
+    api: httpx.AsyncClient, trained_dir: Path, tmp_path: Path
+) -> None:
+    texts = [
+        f"{SIGNS['animal'][1]} noise3 {SIGNS['animal'][4]}",
+        f"noise9 {SIGNS['rock'][0]} {SIGNS['rock'][2]} unseen",
+    ]
     body = (await api.post("/v1/models/planted/classify", json={"texts": texts, "k": 2})).json()
     assert [t["labels"][0]["label"] for t in body["texts"]] == ["animal", "rock"]
     assert body["texts"][1]["oov"] == ["unseen"]
@@ -84,7 +95,9 @@ async def test_the_trained_model_answers_as_firth_predict(api: httpx.AsyncClient
     for line, got in zip(done.stdout.splitlines(), body["texts"], strict=True):
         fields = line.split()
         assert fields[0::2] == [f"__label__{x['label']}" for x in got["labels"]]
-        assert [float(p) for p in fields[1::2]] == pytest.approx([x["probability"] for x in got["labels"]], abs=1e-5)
+        assert [float(p) for p in fields[1::2]] == pytest.approx(
+            [x["probability"] for x in got["labels"]], abs=1e-5
+        )
     # The word matrix is served as any model's: the task's embeddings.
     assert (await api.get(f"/v1/models/planted/vectors/{SIGNS['animal'][1]}")).status_code == 200
 
@@ -95,7 +108,10 @@ async def test_a_model_that_is_not_a_classifier_says_what_it_is(api: httpx.Async
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["type"] == "/problems/not-a-classifier"
-    assert problem["model"] == "tiny" and problem["kind"] == "word vectors imported from a hand-made test vectors file"
+    assert (
+        problem["model"] == "tiny"
+        and problem["kind"] == "word vectors imported from a hand-made test vectors file"
+    )
     assert "is not a classifier" in problem["detail"] and "hand-made test vectors" in problem["detail"]
 
 

@@ -20,7 +20,9 @@ from tests.labelled_data import SIGNS, order_lines, planted_lines, write_lines
 SUPERVISED = ("train", "--algorithm", "supervised", "--quiet")
 
 
-def _loss(w_in: np.ndarray, w_out: np.ndarray, rows: list[int], labels: list[int], target: int, ova: bool) -> float:
+def _loss(
+    w_in: np.ndarray, w_out: np.ndarray, rows: list[int], labels: list[int], target: int, ova: bool
+) -> float:
     """The model's loss for one example, in float64, written apart from the kernel."""
     hidden = w_in[rows].astype(np.float64).mean(axis=0)
     scores = w_out.astype(np.float64) @ hidden
@@ -97,13 +99,18 @@ def _p_at_1(model: Path, test: Path) -> float:
     return float(json.loads(done.stdout)["precision_at_1"])
 
 
-def test_planted_labels_are_learned_and_random_labels_are_not(planted: dict[str, Path], tmp_path: Path) -> None:
+def test_planted_labels_are_learned_and_random_labels_are_not(
+    planted: dict[str, Path], tmp_path: Path
+) -> None:
     _train(planted["train"], tmp_path / "m", "--epochs", "10", "--alpha", "0.5")
     _train(planted["noise_train"], tmp_path / "n", "--epochs", "10", "--alpha", "0.5")
     assert _p_at_1(tmp_path / "m", planted["test"]) > 0.97
     assert _p_at_1(tmp_path / "n", planted["noise_test"]) < 0.5  # three labels: chance is 1/3
     meta = json.loads((tmp_path / "m" / "meta.json").read_text())
-    assert meta["classifier"]["labels"] == sorted(meta["classifier"]["labels"], key=lambda x: -meta["classifier"]["label_counts"][meta["classifier"]["labels"].index(x)])
+    assert meta["classifier"]["labels"] == sorted(
+        meta["classifier"]["labels"],
+        key=lambda x: -meta["classifier"]["label_counts"][meta["classifier"]["labels"].index(x)],
+    )
     assert meta["algorithm"]["name"] == "supervised" and meta["algorithm"]["epochs"] == 10
     assert meta["training"]["epoch_loss"][-1] < meta["training"]["epoch_loss"][0]
     # The word rows are the task's embeddings: a label's own words sit nearer each other than noise.
@@ -117,7 +124,18 @@ def test_planted_labels_are_learned_and_random_labels_are_not(planted: dict[str,
 
 def test_word_order_needs_bigrams(planted: dict[str, Path], tmp_path: Path) -> None:
     _train(planted["order_train"], tmp_path / "uni", "--epochs", "10", "--alpha", "0.5")
-    _train(planted["order_train"], tmp_path / "bi", "--epochs", "10", "--alpha", "0.5", "--word-ngrams", "2", "--bucket", "5000")
+    _train(
+        planted["order_train"],
+        tmp_path / "bi",
+        "--epochs",
+        "10",
+        "--alpha",
+        "0.5",
+        "--word-ngrams",
+        "2",
+        "--bucket",
+        "5000",
+    )
     assert _p_at_1(tmp_path / "uni", planted["order_test"]) < 0.65
     assert _p_at_1(tmp_path / "bi", planted["order_test"]) > 0.97
     artifact = load_artifact(tmp_path / "bi")
@@ -137,9 +155,14 @@ def test_one_thread_and_a_seed_reproduce_bit_for_bit(planted: dict[str, Path], t
 def test_one_vs_all_learns_several_labels_a_line(tmp_path: Path) -> None:
     base = planted_lines(1500, seed=7)
     # Lines whose words belong to two labels carry both labels.
-    mixed = [f"__label__animal __label__rock {a.split(' ', 1)[1]} {r.split(' ', 1)[1]}" for a, r in zip(
-        [x for x in base if x.startswith("__label__animal")], [x for x in base if x.startswith("__label__rock")], strict=False
-    )]
+    mixed = [
+        f"__label__animal __label__rock {a.split(' ', 1)[1]} {r.split(' ', 1)[1]}"
+        for a, r in zip(
+            [x for x in base if x.startswith("__label__animal")],
+            [x for x in base if x.startswith("__label__rock")],
+            strict=False,
+        )
+    ]
     train = write_lines(tmp_path / "train.txt", base + mixed)
     _train(train, tmp_path / "m", "--loss", "ova", "--epochs", "10", "--alpha", "0.5")
     model = Classifier.from_artifact(load_artifact(tmp_path / "m"))
@@ -152,7 +175,9 @@ def test_one_vs_all_learns_several_labels_a_line(tmp_path: Path) -> None:
 def test_predict_prints_labels_with_probabilities(planted: dict[str, Path], tmp_path: Path) -> None:
     _train(planted["train"], tmp_path / "m", "--epochs", "10", "--alpha", "0.5")
     text = tmp_path / "texts.txt"
-    text.write_text(f"{SIGNS['rock'][0]} {SIGNS['rock'][3]} noise1\n__label__plant {SIGNS['animal'][2]} noise2\n\n")
+    text.write_text(
+        f"{SIGNS['rock'][0]} {SIGNS['rock'][3]} noise1\n__label__plant {SIGNS['animal'][2]} noise2\n\n"
+    )
     done = firth("predict", tmp_path / "m", text, "--k", "2")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -169,25 +194,47 @@ def test_predict_prints_labels_with_probabilities(planted: dict[str, Path], tmp_
 
 def _glove_like(path: Path, words: list[str], dim: int) -> Path:
     rng = np.random.default_rng(11)
-    return write_artifact(path, words, rng.normal(0, 1, (len(words), dim)).astype(np.float32), meta={"source": {"format": "test"}})
+    return write_artifact(
+        path,
+        words,
+        rng.normal(0, 1, (len(words), dim)).astype(np.float32),
+        meta={"source": {"format": "test"}},
+    )
 
 
-def test_pretrained_rows_match_by_word_and_freeze_keeps_them(planted: dict[str, Path], tmp_path: Path) -> None:
+def test_pretrained_rows_match_by_word_and_freeze_keeps_them(
+    planted: dict[str, Path], tmp_path: Path
+) -> None:
     known = [*SIGNS["animal"], *SIGNS["plant"], "noise1", "unused"]
     start = _glove_like(tmp_path / "start", known, 16)
-    _train(planted["train"], tmp_path / "frozen", "--pretrained", start, "--freeze-embeddings", "--epochs", "5", "--alpha", "0.5")
+    _train(
+        planted["train"],
+        tmp_path / "frozen",
+        "--pretrained",
+        start,
+        "--freeze-embeddings",
+        "--epochs",
+        "5",
+        "--alpha",
+        "0.5",
+    )
     _train(planted["train"], tmp_path / "free", "--pretrained", start, "--epochs", "5", "--alpha", "0.5")
     source = load_artifact(start)
     for name in ("frozen", "free"):
         model = load_artifact(tmp_path / name)
         index = {w: i for i, w in enumerate(model.words)}
         moved = [
-            not np.array_equal(model.vectors[index[w]], source.vectors[i]) for i, w in enumerate(source.words) if w in index
+            not np.array_equal(model.vectors[index[w]], source.vectors[i])
+            for i, w in enumerate(source.words)
+            if w in index
         ]
         assert len(moved) == len(known) - 1  # every pretrained word the data holds ("unused" it does not)
         assert not any(moved) if name == "frozen" else all(moved)
         meta = json.loads((tmp_path / name / "meta.json").read_text())
-        assert meta["pretrained"]["matched_words"] == len(known) - 1 and meta["pretrained"]["sha256"] == source.sha256
+        assert (
+            meta["pretrained"]["matched_words"] == len(known) - 1
+            and meta["pretrained"]["sha256"] == source.sha256
+        )
         assert meta["algorithm"]["freeze_embeddings"] is (name == "frozen")
     # Frozen: the words the pretrained model lacked keep their random start too, yet labels are learned.
     assert _p_at_1(tmp_path / "frozen", planted["test"]) > 0.9
@@ -203,7 +250,9 @@ def test_pretrained_rows_match_by_word_and_freeze_keeps_them(planted: dict[str, 
         ("\n\n", "holds no examples"),
     ],
 )
-def test_bad_labelled_input_is_one_line_and_leaves_nothing(content: str, message: str, tmp_path: Path) -> None:
+def test_bad_labelled_input_is_one_line_and_leaves_nothing(
+    content: str, message: str, tmp_path: Path
+) -> None:
     corpus = tmp_path / "train.txt"
     corpus.write_text(content)
     done = firth(*SUPERVISED, "--corpus", corpus, "--out", tmp_path / "out")
@@ -211,13 +260,23 @@ def test_bad_labelled_input_is_one_line_and_leaves_nothing(content: str, message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.txt"]
 
 
-def test_pretrained_of_another_dimension_is_refused_before_reading(planted: dict[str, Path], tmp_path: Path) -> None:
+def test_pretrained_of_another_dimension_is_refused_before_reading(
+    planted: dict[str, Path], tmp_path: Path
+) -> None:
     start = _glove_like(tmp_path / "start", ["anything"], 8)
     done = firth(*SUPERVISED, "--corpus", planted["train"], "--out", tmp_path / "out", "--pretrained", start)
     line = one_error_line(done, "train")
     assert "has 8 dimensions and this run 100" in line and "--dim 8" in line
     assert not (tmp_path / "out").exists()
-    done = firth(*SUPERVISED, "--corpus", planted["train"], "--out", tmp_path / "out", "--pretrained", tmp_path / "nope")
+    done = firth(
+        *SUPERVISED,
+        "--corpus",
+        planted["train"],
+        "--out",
+        tmp_path / "out",
+        "--pretrained",
+        tmp_path / "nope",
+    )
     assert "nope" in one_error_line(done, "train")
     done = firth("train", "--corpus", planted["train"], "--out", tmp_path / "out", "--freeze-embeddings")
     assert "supervised only" in one_error_line(done, "train")

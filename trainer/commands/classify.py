@@ -47,7 +47,9 @@ def register(subparsers: Any) -> None:
         "input are ignored).",
     )
     p.add_argument("model", metavar="MODEL_DIR", help="classifier model directory")
-    p.add_argument("file", metavar="FILE", nargs="?", default=STDIN, help="text file, or - for standard input")
+    p.add_argument(
+        "file", metavar="FILE", nargs="?", default=STDIN, help="text file, or - for standard input"
+    )
     p.add_argument("--k", type=int, default=1, help="labels a line (default: 1)")
     p.add_argument("--threshold", type=float, default=0.0, help="leave out labels below this probability")
     p.set_defaults(handler=run_predict)
@@ -80,7 +82,9 @@ def run_test(args: argparse.Namespace) -> int:
         for (gold, _), prediction in zip(kept, model.predict_rows(rows, args.k, args.threshold), strict=True):
             meter.log(gold, [label for label, _ in prediction.labels])
     if meter.examples == 0:
-        raise ConfigurationError(f"{args.file}: no line carries a label the model knows ({', '.join(model.labels)})")
+        raise ConfigurationError(
+            f"{args.file}: no line carries a label the model knows ({', '.join(model.labels)})"
+        )
     if args.json:
         print(json.dumps({**meter.as_meta(args.k), "skipped_lines": skipped}, indent=2))
         return 0
