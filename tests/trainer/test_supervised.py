@@ -294,3 +294,20 @@ def test_end_of_line_row_is_in_the_vocabulary(planted: dict[str, Path], tmp_path
     _train(planted["train"], tmp_path / "m", "--epochs", "1")
     words = load_artifact(tmp_path / "m").words
     assert EOS in words and "__label__animal" not in words and "labelanimal" not in words
+
+
+def test_prediction_builds_the_rows_training_built(planted: dict[str, Path], tmp_path: Path) -> None:
+    """The trainer's rows (words, </s>, word n-gram buckets) equal the predictor's for every line."""
+    from firth_trainer.supervised_data import read_labelled
+
+    _train(planted["order_train"], tmp_path / "m", "--epochs", "1", "--word-ngrams", "3", "--bucket", "7919")
+    model = Classifier.from_artifact(load_artifact(tmp_path / "m"))
+    data = read_labelled(planted["order_train"], "lower_and_strip_punctuation", 1, None, 3, 7919)
+    assert data.words == list(model.words)
+    n_words = len(data.words)
+    lines = planted["order_train"].read_text().splitlines()
+    for i, line in enumerate(lines):
+        rows = data.rows[data.offsets[i] : data.offsets[i + 1]].copy()
+        grams = rows >= n_words
+        rows[grams] = n_words + data.buckets_used[rows[grams] - n_words]
+        assert rows.tolist() == model.text_rows(line).rows.tolist()
