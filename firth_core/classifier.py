@@ -19,7 +19,7 @@ import numpy as np
 
 from firth_core.artifact import OUTPUT_FILE, Artifact
 from firth_core.errors import ArtifactError, NotAClassifier
-from firth_core.labelled_text import EOS, ngram_rows, split_labels, word_hashes
+from firth_core.labelled_text import EOS, mean_rows, ngram_rows, split_labels, word_hashes
 from firth_core.standardize import get_standardizer
 
 WORD_NGRAMS_FILE = "word_ngrams.npy"
@@ -101,9 +101,11 @@ class Classifier:
             standardize=artifact.standardize,
             key_to_index=key_to_index or {w: i for i, w in enumerate(artifact.words)},
             words=artifact.words,
-            vectors=artifact.vectors,
+            # np.asarray: still the memory map's pages, but indexed as a plain array (no memmap
+            # subclass bookkeeping on every lookup)
+            vectors=np.asarray(artifact.vectors),
             output=np.asarray(output, dtype=np.float32),
-            ngram_vectors=ngrams if word_ngrams > 1 else None,
+            ngram_vectors=np.asarray(ngrams) if ngrams is not None and word_ngrams > 1 else None,
         )
 
     @property
@@ -121,32 +123,28 @@ class Classifier:
 
     def token_rows(self, tokens: list[str]) -> TextRows:
         """The rows of a text already standardised and split."""
-        index = self.key_to_index
-        known = [index.get(t, -1) for t in tokens]
-        oov = list(dict.fromkeys(t for t, r in zip(tokens, known, strict=True) if r < 0))
-        eos = index[EOS]
-        rows = [r for r in known if r >= 0]
-        rows.append(eos)
-        ids = np.array(rows, dtype=np.int64)
+        get = self.key_to_index.get
+        eos = self.key_to_index[EOS]
+        known = np.fromiter((get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
+        missing = known < 0
+        unknown = [t for t, m in zip(tokens, missing.tolist(), strict=True) if m] if missing.any() else []
+        ids = np.append(known[~missing] if unknown else known, eos)
         if self.word_ngrams > 1:
             hashes = np.empty(len(tokens) + 1, dtype=np.int32)
-            if oov:
-                unknown = dict(zip(oov, word_hashes(oov).tolist(), strict=True))
-            for i, (t, r) in enumerate(zip(tokens, known, strict=True)):
-                hashes[i] = self._word_hash[r] if r >= 0 else unknown[t]
+            hashes[:-1] = self._word_hash[known]  # an unknown word's -1 picks a row, replaced next
+            if unknown:
+                hashes[:-1][missing] = word_hashes(unknown)
             hashes[-1] = self._word_hash[eos]
             ids = np.concatenate([ids, ngram_rows(hashes, self.word_ngrams, self.bucket, len(self.words))])
-        return TextRows(tokens, oov, ids)
+        return TextRows(tokens, list(dict.fromkeys(unknown)), ids)
 
-    def hidden(self, rows: np.ndarray) -> np.ndarray:
-        """The mean of a text's rows (float32, as the trainer computes it)."""
-        n_words = len(self.words)
-        words = rows[rows < n_words]
-        total = np.asarray(self.vectors[np.sort(words)], dtype=np.float32).sum(axis=0, dtype=np.float32)
-        if self.ngram_vectors is not None and words.shape[0] < rows.shape[0]:
-            grams = np.sort(rows[rows >= n_words] - n_words)
-            total += np.asarray(self.ngram_vectors[grams], dtype=np.float32).sum(axis=0, dtype=np.float32)
-        return total / np.float32(rows.shape[0])
+    def hidden(self, parsed: Sequence[TextRows]) -> np.ndarray:
+        """(texts, dim): the mean of each text's rows, in float32 as the trainer computes it."""
+        offsets = np.zeros(len(parsed) + 1, dtype=np.int64)
+        np.cumsum([p.rows.shape[0] for p in parsed], out=offsets[1:])
+        rows = np.concatenate([p.rows for p in parsed]) if parsed else np.zeros(0, dtype=np.int64)
+        grams = self.ngram_vectors if self.ngram_vectors is not None else np.zeros((1, self.dim), np.float32)
+        return mean_rows(self.vectors, grams, rows, offsets)
 
     def probabilities(self, hidden: np.ndarray) -> np.ndarray:
         """(texts, labels) probabilities of the texts' hidden vectors (texts, dim)."""
@@ -167,7 +165,7 @@ class Classifier:
     ) -> list[Prediction]:
         if not parsed:
             return []
-        probs = self.probabilities(np.stack([self.hidden(p.rows) for p in parsed]))
+        probs = self.probabilities(self.hidden(parsed))
         k = max(1, min(k, len(self.labels)))
         top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         out = []

@@ -32,6 +32,8 @@ _UINT64 = (1 << 64) - 1
 
 def split_labels(raw: str) -> tuple[list[str], str]:
     """The label names (prefix removed, in order) and the text left once the label tokens are out."""
+    if LABEL_PREFIX not in raw:  # the usual text to classify: nothing to take out
+        return [], raw
     labels: list[str] = []
     words: list[str] = []
     for token in raw.split():
@@ -98,3 +100,26 @@ def ngram_rows_reference(hashes: Sequence[int], n: int, bucket: int, n_words: in
             h = (h * NGRAM_MULTIPLIER + (hashes[j] & _UINT64)) & _UINT64
             rows.append(n_words + h % bucket)
     return rows
+
+
+@njit(nogil=True, cache=True)
+def mean_rows(
+    vectors: np.ndarray, ngram_vectors: np.ndarray, rows: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Each text's hidden vector: the float32 mean of its rows (rows[offsets[i]:offsets[i+1]]),
+    a row below len(vectors) being a word's, the others bucket rows of ngram_vectors."""
+    n_words, dim = vectors.shape
+    out = np.zeros((offsets.shape[0] - 1, dim), dtype=np.float32)
+    for i in range(offsets.shape[0] - 1):
+        for k in range(offsets[i], offsets[i + 1]):
+            r = rows[k]
+            if r < n_words:
+                for d in range(dim):
+                    out[i, d] += vectors[r, d]
+            else:
+                for d in range(dim):
+                    out[i, d] += ngram_vectors[r - n_words, d]
+        inv = np.float32(1.0 / max(offsets[i + 1] - offsets[i], 1))
+        for d in range(dim):
+            out[i, d] *= inv
+    return out
