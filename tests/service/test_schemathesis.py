@@ -74,6 +74,8 @@ CONTEXT_BY_OPERATION: dict[str, set[str]] = {
     # of the model, that JSON Schema cannot bound
     "POST /v1/models/{model}/encode": {"/problems/output-too-large"},
     "POST /v1/models/{model}/embedding-matrix": {"/problems/output-too-large"},
+    # whether the model is a classifier (firth train --algorithm supervised) is a fact of the model
+    "POST /v1/models/{model}/classify": {"/problems/not-a-classifier"},
     # token ids past the model's vocabulary; texts none of whose words the model knows
     "POST /openai/v1/embeddings": {"/problems/id-out-of-range", "/problems/empty-query"},
     # The app here has no admin key on purpose: a reload would re-read the models directory under
