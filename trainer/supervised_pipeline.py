@@ -130,6 +130,12 @@ def train_classifier(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, 
     extras = {OUTPUT_FILE: result.output}
     if resolved.buckets:
         extras[WORD_NGRAMS_FILE] = bucket_matrix(result, data, resolved)
+    if cfg.evaluate:  # the word rows are embeddings: score them as any model's
+        from firth_core.evaluation import evaluate_all
+
+        note("evaluating ...", cfg.quiet)
+        kv = KeyedVectors(data.words, result.input_rows[:n_words], data.counts, cfg.vocab.standardize)
+        meta["evaluation"] = evaluate_all(kv)
     meta["training"]["total_seconds"] = round(time.perf_counter() - started, 3)
     path = write_artifact(
         cfg.out,

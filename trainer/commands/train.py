@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {path}: {meta['corpus']['vocab_size']:,} words x {meta['algorithm']['dim']} "
             f"({meta['algorithm']['name']}, {t['seconds']:.1f} s training{rate}, final loss {t['final_loss']:.4f})"
         )
+    if not args.quiet:
         for name, result in meta.get("evaluation", {}).items():
             print(summary(name, result))
     return 0
