@@ -5,7 +5,8 @@ plus `output.npy` (one row a label), `word_ngrams.npy` (the hashed word n-gram r
 with word n-grams > 1) and meta.json's `classifier` record (labels, loss, word_ngrams, bucket).
 A text's vector is the mean of its rows (firth_core/labelled_text.py); its label scores are the
 output rows' dot products with it, turned into probabilities by a softmax (loss softmax) or one
-sigmoid a label (loss ova, where each label is a yes/no question of its own).
+sigmoid a label (loss ova, where each label is a yes/no question of its own), or the Huffman
+tree's path products (loss hs, firth_core/label_tree.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import numpy as np
 
 from firth_core.artifact import OUTPUT_FILE, Artifact
 from firth_core.errors import ArtifactError, NotAClassifier
+from firth_core.label_tree import HuffmanTree, huffman_tree, leaf_probabilities
 from firth_core.labelled_text import EOS, mean_rows, ngram_rows, split_labels, word_hashes
 from firth_core.standardize import get_standardizer
 
 WORD_NGRAMS_FILE = "word_ngrams.npy"
-LOSSES = ("softmax", "ova")
+LOSSES = ("softmax", "ova", "hs")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Classifier:
     vectors: np.ndarray  # (n_words, dim) word rows
     output: np.ndarray  # (n_labels, dim)
     ngram_vectors: np.ndarray | None  # (bucket, dim) or None
+    tree: HuffmanTree | None = None  # loss hs: the label tree (output rows 0 ... labels-2 its inner nodes)
 
     @classmethod
     def from_artifact(cls, artifact: Artifact, key_to_index: Mapping[str, int] | None = None) -> Classifier:
@@ -87,6 +90,14 @@ class Classifier:
             )
         if loss not in LOSSES or word_ngrams < 1:
             raise ArtifactError(f"{where}: classifier loss {loss!r} / word_ngrams {word_ngrams} unknown")
+        tree = None
+        if loss == "hs":
+            try:
+                tree = huffman_tree([int(c) for c in record["label_counts"]])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ArtifactError(
+                    f"{where}: hs needs the label counts in descending order ({exc})"
+                ) from None
         ngrams = artifact.extras.get(WORD_NGRAMS_FILE)
         if word_ngrams > 1 and (ngrams is None or ngrams.shape[0] != bucket or bucket < 1):
             raise ArtifactError(f"{artifact.path / WORD_NGRAMS_FILE}: missing, or not {bucket} rows")
@@ -106,6 +117,7 @@ class Classifier:
             vectors=np.asarray(artifact.vectors),
             output=np.asarray(output, dtype=np.float32),
             ngram_vectors=np.asarray(ngrams) if ngrams is not None and word_ngrams > 1 else None,
+            tree=tree,
         )
 
     @property
@@ -149,6 +161,8 @@ class Classifier:
     def probabilities(self, hidden: np.ndarray) -> np.ndarray:
         """(texts, labels) probabilities of the texts' hidden vectors (texts, dim)."""
         scores = hidden.astype(np.float64) @ self.output.T.astype(np.float64)
+        if self.tree is not None:  # hs: the product of the decisions on each label's path
+            return leaf_probabilities(self.tree, scores[:, : len(self.labels) - 1])
         if self.loss == "ova":
             return 1.0 / (1.0 + np.exp(-scores))
         scores -= scores.max(axis=1, keepdims=True)

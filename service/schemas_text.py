@@ -131,13 +131,14 @@ class LabelOut(BaseModel):
 class ClassifiedText(TextTokens):
     labels: list[LabelOut] = Field(
         description="The top labels with their probabilities: a softmax over all labels (loss "
-        "softmax), or each label's own sigmoid (loss ova)."
+        "softmax), each label's own sigmoid (loss ova), or the product of the decisions on the label's "
+        "path in the Huffman tree of labels (loss hs)."
     )
 
 
 class ClassifyResponse(BaseModel):
     model: str
-    loss: Literal["softmax", "ova"]
+    loss: Literal["softmax", "ova", "hs"]
     texts: list[ClassifiedText]
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from firth_core.errors import ConfigurationError, TrainingDiverged
+from firth_core.label_tree import empty_tree, huffman_tree
 from firth_trainer import supervised_kernels as kernels
 from firth_trainer.checks import (
     MovementProbe,
@@ -34,7 +35,7 @@ from firth_trainer.supervised_data import LabelledCorpus
 from firth_trainer.word2vec_kernels import Chunk, mix_seed
 
 CHUNK_EXAMPLES = 500  # examples a job: a smooth rate and balanced threads, little per-call overhead
-LOSSES = ("softmax", "ova")
+LOSSES = tuple(kernels.LOSS_KINDS)
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class SupervisedParams:
     seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
     loss: str = field(
         metadata={
-            "help": "softmax (one label an example) or ova (one-vs-all: each label a yes/no of its own, "
-            "for multi-label data)",
+            "help": "softmax (one label an example), ova (one-vs-all: each label a yes/no of its own, "
+            "for multi-label data) or hs (hierarchical softmax: a Huffman tree of the labels, for many labels)",
             "choices": LOSSES,
         }
     )
@@ -157,7 +158,9 @@ def train_supervised(
     n_chunks = len(bounds) - 1
     config = kernels.SupervisedConfig(
         data.rows, data.offsets, data.example_labels, data.label_offsets, order, w_in, w_out,
-        p.loss == "ova", not frozen,
+        kernels.LOSS_KINDS[p.loss],
+        huffman_tree(data.label_counts.tolist()) if p.loss == "hs" else empty_tree(),
+        not frozen,
     )  # fmt: skip
     alpha, schedule = float(p.alpha), p.epochs * n
 

@@ -9,7 +9,11 @@ vector (the gradient at the mean divided by the number of rows, a row seen twice
 - softmax: one target label a step, drawn uniformly among the example's labels when it has
   several (fastText's supervised()); loss -log p(target);
 - ova (one-vs-all): every label is a binary logistic question, the example's labels the positives;
-  loss the sum of the binary log-losses.
+  loss the sum of the binary log-losses;
+- hs (hierarchical softmax): the labels are the leaves of a Huffman tree over their counts
+  (firth_core/label_tree.py, fastText's buildTree); the target's probability is the product of
+  the binary decisions on its path, each inner node a row of the output matrix: log2(labels)
+  rows a step instead of all of them.
 
 Each output row's gradient is taken before that row moves, as fastText does. Probabilities and
 losses use exact exponentials (12 labels cost nothing next to the input rows), so the step is the
@@ -29,8 +33,13 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from firth_core.label_tree import HuffmanTree
 from firth_core.labelled_text import NGRAM_MULTIPLIER
 from firth_trainer.word2vec_kernels import Chunk, xorshift
+
+
+SOFTMAX, OVA, HS = 0, 1, 2  # loss_kind: --loss softmax, ova, hs
+LOSS_KINDS = {"softmax": SOFTMAX, "ova": OVA, "hs": HS}
 
 
 class SupervisedConfig(NamedTuple):
@@ -43,7 +52,8 @@ class SupervisedConfig(NamedTuple):
     order: np.ndarray  # int64: the order examples are visited in (a seeded permutation)
     w_in: np.ndarray  # (words + buckets, dim) float32 input rows, trained in place
     w_out: np.ndarray  # (labels, dim) float32 output rows, trained in place
-    ova: bool  # one-vs-all instead of softmax
+    loss_kind: int  # SOFTMAX, OVA or HS
+    tree: HuffmanTree  # hs: each label's path of inner nodes (rows of w_out) and the codes on it
     update_input: bool  # False: the input rows are frozen, only the output layer learns
 
 
@@ -52,6 +62,27 @@ def _log_sigmoid_loss(f: float, positive: bool) -> float:
     """-log sigmoid(f) for a positive, -log sigmoid(-f) for a negative, computed stably."""
     z = -f if positive else f
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@numba.njit(inline="always")
+def _sigmoid(f: float) -> float:
+    return 1.0 / (1.0 + math.exp(-f)) if f >= 0 else math.exp(f) / (1.0 + math.exp(f))
+
+
+@numba.njit(inline="always")
+def _move(w_out: np.ndarray, i: int, alpha: float, hidden: np.ndarray, grad: np.ndarray) -> None:
+    """Output row i's share of the input gradient first, then the row moves (fastText's order)."""
+    for d in range(hidden.shape[0]):
+        grad[d] += alpha * w_out[i, d]
+        w_out[i, d] += alpha * hidden[d]
+
+
+@numba.njit(inline="always")
+def _dot(w_out: np.ndarray, i: int, hidden: np.ndarray) -> float:
+    f = np.float32(0.0)
+    for d in range(hidden.shape[0]):
+        f += w_out[i, d] * hidden[d]
+    return float(f)
 
 
 @numba.njit(nogil=True, cache=True, fastmath=True)
@@ -66,15 +97,16 @@ def example_step(
     le: int,
     target: int,
     lr: float,
-    ova: bool,
+    loss_kind: int,
+    tree: HuffmanTree,
     update_input: bool,
     hidden: np.ndarray,
     grad: np.ndarray,
     scores: np.ndarray,
 ) -> float:
     """One SGD step on the example whose input rows are rows[s:e] and labels labels[ls:le];
-    `target` is the softmax's label (ignored by ova). Returns the example's loss before the step.
-    hidden, grad (dim) and scores (labels) are scratch space."""
+    `target` is the label softmax and hs train towards (ova ignores it). Returns the example's
+    loss before the step. hidden, grad (dim) and scores (labels) are scratch space."""
     dim = w_in.shape[1]
     n_labels = w_out.shape[0]
     hidden[:] = 0.0
@@ -87,22 +119,25 @@ def example_step(
         hidden[d] *= inv
     grad[:] = 0.0
     loss = 0.0
-    for i in range(n_labels):
-        f = np.float32(0.0)
-        for d in range(dim):
-            f += w_out[i, d] * hidden[d]
-        scores[i] = f
-    if ova:
+    if loss_kind == HS:  # the binary decisions on the target's path from the root of the label tree
+        for j in range(tree.offsets[target], tree.offsets[target + 1]):
+            node = tree.nodes[j]
+            score = _dot(w_out, node, hidden)
+            positive = tree.codes[j] == 1
+            loss += _log_sigmoid_loss(score, positive)
+            _move(w_out, node, lr * ((1.0 if positive else 0.0) - _sigmoid(score)), hidden, grad)
+    elif loss_kind == OVA:
         for i in range(n_labels):
             positive = False
             for j in range(ls, le):
                 if labels[j] == i:
                     positive = True
-            score = float(scores[i])
-            p = 1.0 / (1.0 + math.exp(-score)) if score >= 0 else math.exp(score) / (1.0 + math.exp(score))
+            score = _dot(w_out, i, hidden)
             loss += _log_sigmoid_loss(score, positive)
-            scores[i] = np.float32(lr * ((1.0 if positive else 0.0) - p))
+            _move(w_out, i, lr * ((1.0 if positive else 0.0) - _sigmoid(score)), hidden, grad)
     else:
+        for i in range(n_labels):
+            scores[i] = _dot(w_out, i, hidden)
         top = scores[0]
         for i in range(1, n_labels):
             top = max(top, scores[i])
@@ -112,12 +147,7 @@ def example_step(
         loss = math.log(total) + float(top - scores[target])
         for i in range(n_labels):
             p = math.exp(float(scores[i] - top)) / total
-            scores[i] = np.float32(lr * ((1.0 if i == target else 0.0) - p))
-    for i in range(n_labels):  # each row's share of the input gradient first, then the row moves
-        alpha = scores[i]
-        for d in range(dim):
-            grad[d] += alpha * w_out[i, d]
-            w_out[i, d] += alpha * hidden[d]
+            _move(w_out, i, lr * ((1.0 if i == target else 0.0) - p), hidden, grad)
     if update_input:
         for d in range(dim):
             grad[d] *= inv
@@ -145,7 +175,7 @@ def train_chunk(cfg: SupervisedConfig, chunk: Chunk) -> tuple[float, int, int]:
         s, e = cfg.offsets[ex], cfg.offsets[ex + 1]
         ls, le = cfg.label_offsets[ex], cfg.label_offsets[ex + 1]
         target = cfg.labels[ls]
-        if le - ls > 1 and not cfg.ova:
+        if le - ls > 1 and cfg.loss_kind != OVA:
             state = xorshift(state)
             target = cfg.labels[ls + np.int64((state >> np.uint64(33)) % np.uint64(le - ls))]
         lr = chunk.alpha_start + (chunk.alpha_end - chunk.alpha_start) * (pos - chunk.start) / span
@@ -160,7 +190,8 @@ def train_chunk(cfg: SupervisedConfig, chunk: Chunk) -> tuple[float, int, int]:
             le,
             target,
             lr,
-            cfg.ova,
+            cfg.loss_kind,
+            cfg.tree,
             cfg.update_input,
             hidden,
             grad,

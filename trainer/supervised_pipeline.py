@@ -18,7 +18,7 @@ import numpy as np
 
 from firth_core.artifact import OUTPUT_FILE, load_artifact, read_meta, write_artifact
 from firth_core.classifier import WORD_NGRAMS_FILE
-from firth_core.errors import ConfigurationError
+from firth_core.errors import ConfigurationError, InputFormatError
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.labelled_text import EOS, LABEL_PREFIX
 from firth_core.resources import require_memory
@@ -82,6 +82,10 @@ def train_classifier(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, 
         params.bucket,
     )
     n_words = len(data.words)
+    if len(data.labels) < 2:
+        raise InputFormatError(
+            f"{cfg.corpus}: every example has the label {data.labels[0]!r}; a classifier needs two or more labels"
+        )
     note(
         f"{data.n_examples:,} examples, {len(data.labels)} labels, {data.stats.tokens:,} tokens; "
         f"vocabulary {n_words:,} words with min-count {cfg.vocab.min_count}",

@@ -13,27 +13,38 @@ import pytest
 from firth_core.artifact import load_artifact, write_artifact
 from firth_core.classifier import WORD_NGRAMS_FILE, Classifier
 from firth_core.labelled_text import EOS
-from firth_trainer.supervised_kernels import example_step
+from firth_core.label_tree import empty_tree, huffman_tree
+from firth_trainer.supervised_kernels import HS, LOSS_KINDS, OVA, example_step
 from tests.cli_process import firth, one_error_line
 from tests.labelled_data import SIGNS, order_lines, planted_lines, write_lines
 
 SUPERVISED = ("train", "--algorithm", "supervised", "--quiet")
 
 
+TREE_COUNTS = [9, 5, 3, 1]  # the four labels' counts: the hs tree of the gradient checks
+
+
 def _loss(
-    w_in: np.ndarray, w_out: np.ndarray, rows: list[int], labels: list[int], target: int, ova: bool
+    w_in: np.ndarray, w_out: np.ndarray, rows: list[int], labels: list[int], target: int, kind: int
 ) -> float:
     """The model's loss for one example, in float64, written apart from the kernel."""
     hidden = w_in[rows].astype(np.float64).mean(axis=0)
     scores = w_out.astype(np.float64) @ hidden
-    if ova:
+    if kind == HS:
+        tree = huffman_tree(TREE_COUNTS)
+        lo, hi = tree.offsets[target], tree.offsets[target + 1]
+        s, yes = scores[tree.nodes[lo:hi]], tree.codes[lo:hi] == 1
+        return float(np.sum(np.logaddexp(0.0, np.where(yes, -s, s))))
+    if kind == OVA:
         y = np.isin(np.arange(len(scores)), labels)
         return float(np.sum(np.logaddexp(0.0, np.where(y, -scores, scores))))
     return float(np.logaddexp.reduce(scores) - scores[target])
 
 
-@pytest.mark.parametrize("ova", [False, True])
-def test_example_step_is_minus_lr_times_the_gradient(ova: bool) -> None:
+@pytest.mark.parametrize("loss", list(LOSS_KINDS))
+def test_example_step_is_minus_lr_times_the_gradient(loss: str) -> None:
+    kind = LOSS_KINDS[loss]
+    tree = huffman_tree(TREE_COUNTS) if kind == HS else empty_tree()
     rng = np.random.default_rng(3)
     w_in = rng.normal(0, 0.5, (7, 5)).astype(np.float32)
     w_out = rng.normal(0, 0.5, (4, 5)).astype(np.float32)
@@ -44,17 +55,17 @@ def test_example_step_is_minus_lr_times_the_gradient(ova: bool) -> None:
         for idx in np.ndindex(matrix.shape):
             saved = matrix[idx]
             matrix[idx] = saved + eps
-            up = _loss(w_in, w_out, rows, labels, target, ova)
+            up = _loss(w_in, w_out, rows, labels, target, kind)
             matrix[idx] = saved - eps
-            down = _loss(w_in, w_out, rows, labels, target, ova)
+            down = _loss(w_in, w_out, rows, labels, target, kind)
             matrix[idx] = saved
             g[idx] = (up - down) / (2 * eps)
     before_in, before_out = w_in.copy(), w_out.copy()
-    loss = example_step(
+    value = example_step(
         w_in, w_out, np.array(rows, np.int64), 0, len(rows), np.array(labels, np.int32), 0, len(labels),
-        target, lr, ova, True, np.empty(5, np.float32), np.empty(5, np.float32), np.empty(4, np.float32),
+        target, lr, kind, tree, True, np.empty(5, np.float32), np.empty(5, np.float32), np.empty(4, np.float32),
     )  # fmt: skip
-    assert loss == pytest.approx(_loss(before_in, before_out, rows, labels, target, ova), rel=1e-5)
+    assert value == pytest.approx(_loss(before_in, before_out, rows, labels, target, kind), rel=1e-5)
     np.testing.assert_allclose(w_out - before_out, -lr * grad[1], atol=2e-7)
     np.testing.assert_allclose(w_in - before_in, -lr * grad[0], atol=2e-7)
     assert np.abs(w_in - before_in)[[0, 2, 3, 5]].max() == 0.0  # rows not in the example never move
@@ -68,7 +79,7 @@ def test_frozen_step_moves_only_the_output_layer() -> None:
     w_out = rng.normal(0, 0.5, (2, 4)).astype(np.float32)
     before_in, before_out = w_in.copy(), w_out.copy()
     example_step(
-        w_in, w_out, np.array([0, 2], np.int64), 0, 2, np.array([1], np.int32), 0, 1, 1, 0.5, False, False,
+        w_in, w_out, np.array([0, 2], np.int64), 0, 2, np.array([1], np.int32), 0, 1, 1, 0.5, 0, empty_tree(), False,
         np.empty(4, np.float32), np.empty(4, np.float32), np.empty(2, np.float32),
     )  # fmt: skip
     assert np.array_equal(w_in, before_in)
@@ -311,3 +322,20 @@ def test_prediction_builds_the_rows_training_built(planted: dict[str, Path], tmp
         grams = rows >= n_words
         rows[grams] = n_words + data.buckets_used[rows[grams] - n_words]
         assert rows.tolist() == model.text_rows(line).rows.tolist()
+
+
+def test_hierarchical_softmax_learns_the_planted_labels(planted: dict[str, Path], tmp_path: Path) -> None:
+    _train(planted["train"], tmp_path / "hs", "--loss", "hs", "--epochs", "10", "--alpha", "0.5")
+    assert _p_at_1(tmp_path / "hs", planted["test"]) > 0.97
+    model = Classifier.from_artifact(load_artifact(tmp_path / "hs"))
+    assert model.loss == "hs" and model.tree is not None
+    (answer,) = model.predict([f"{SIGNS['rock'][1]} noise4"], k=3)
+    assert answer.labels[0][0] == "rock"
+    assert sum(p for _, p in answer.labels) == pytest.approx(1.0, abs=1e-6)  # the leaves of one tree
+
+
+def test_a_single_label_is_refused(tmp_path: Path) -> None:
+    corpus = write_lines(tmp_path / "train.txt", ["__label__only a b c", "__label__only d e"])
+    done = firth(*SUPERVISED, "--corpus", corpus, "--out", tmp_path / "out")
+    assert "a classifier needs two or more labels" in one_error_line(done, "train")
+    assert not (tmp_path / "out").exists()

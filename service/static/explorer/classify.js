@@ -65,8 +65,10 @@
     const [text] = data.texts;
     renderTokens(text);
     renderLabels(text.labels);
-    byId("classify-loss").textContent = data.loss === "ova" ? "(one-vs-all: each label its own probability)"
-      : "(softmax over all labels)";
+    byId("classify-loss").textContent = {
+      ova: "(one-vs-all: each label its own probability)",
+      hs: "(hierarchical softmax: a path in the tree of labels)",
+    }[data.loss] || "(softmax over all labels)";
     byId("classify-out").hidden = false;
   }
 
