@@ -37,7 +37,6 @@ from firth_core.label_tree import HuffmanTree
 from firth_core.labelled_text import NGRAM_MULTIPLIER
 from firth_trainer.word2vec_kernels import Chunk, xorshift
 
-
 SOFTMAX, OVA, HS = 0, 1, 2  # loss_kind: --loss softmax, ova, hs
 LOSS_KINDS = {"softmax": SOFTMAX, "ova": OVA, "hs": HS}
 

@@ -12,8 +12,8 @@ import pytest
 
 from firth_core.artifact import load_artifact, write_artifact
 from firth_core.classifier import WORD_NGRAMS_FILE, Classifier
-from firth_core.labelled_text import EOS
 from firth_core.label_tree import empty_tree, huffman_tree
+from firth_core.labelled_text import EOS
 from firth_trainer.supervised_kernels import HS, LOSS_KINDS, OVA, example_step
 from tests.cli_process import firth, one_error_line
 from tests.labelled_data import SIGNS, order_lines, planted_lines, write_lines
