@@ -3,8 +3,9 @@
 //
 // Explorer: the page asks for a key on the 401, refuses a wrong one, works with the right one
 // (the word query and the text pipeline panel), keeps it in sessionStorage across a reload.
-// Swagger UI: Authorize with the key, then "Try it out" on GET /v1/models answers 200. Exits non-zero on the first failed check; on success prints
-// one JSON line of what the pages showed, which the pytest driver compares with the API.
+// Swagger UI: Authorize with the key, then "Try it out" on GET /v1/models answers 200. Exits
+// non-zero on the first failed check; on success prints one JSON line of what the pages showed,
+// which the pytest driver compares with the API.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
