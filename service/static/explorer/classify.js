@@ -1,6 +1,7 @@
 // firth explorer, the classifier panel: a text -> POST /classify -> its standardised tokens (unknown
 // ones struck out) and its top labels with their probabilities, one bar a label. A model that is
 // not a classifier answers a problem that says what the model is; the panel shows its detail.
+// Requests go through explorer.js' api(), which adds the API key when there is one.
 "use strict";
 
 (() => {
@@ -52,7 +53,7 @@
     byId("classify-message").hidden = true;
     const model = encodeURIComponent(byId("model").value || "default");
     const k = Math.max(1, Math.min(100, parseInt(byId("classify-k").value, 10) || 3));
-    const response = await fetch(`/v1/models/${model}/classify`, {
+    const response = await api(`/v1/models/${model}/classify`, {  // explorer.js' api(): adds the API key
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ texts: [byId("classify-text").value], k }),
