@@ -47,7 +47,7 @@ try {
     bars: await page.$$eval("#classify-labels li .bar span", (spans) => spans.map((s) => s.style.width)),
     tokens: await page.$$eval("#classify-tokens li", (lis) => lis.map((li) => [li.dataset.token, li.className])),
   };
-  await page.locator("#classify-card").screenshot({ path: join(shots, "explorer-classify.png") });
+  await page.locator("#classify-card").screenshot({ path: join(shots, "classifier-panel.png") });
   await page.selectOption("#model", plain);
   await page.click("#classify-form button");
   await page.waitForSelector("#classify-message:not([hidden])");

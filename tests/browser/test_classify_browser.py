@@ -55,4 +55,4 @@ def test_panel_shows_the_apis_labels_and_tokens(served: str) -> None:
     problem = httpx.post(f"{served}/v1/models/tiny/classify", json={"texts": [TEXT]}).json()
     assert shown["notClassifier"] == problem["detail"] and "is not a classifier" in problem["detail"]
     assert shown["outHidden"] is True
-    assert (ARTIFACTS / "explorer-classify.png").stat().st_size > 5_000
+    assert (ARTIFACTS / "classifier-panel.png").stat().st_size > 5_000
