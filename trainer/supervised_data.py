@@ -56,8 +56,6 @@ def iter_labelled_lines(
     source: str | os.PathLike[str],
     standardize: str,
     stats: CorpusStats | None = None,
-    *,
-    need_label: bool = True,
 ) -> Iterator[LabelledLine]:
     """Each non-blank line's labels (prefix removed, each once) and standardised tokens."""
     stats = stats if stats is not None else CorpusStats()
@@ -70,7 +68,7 @@ def iter_labelled_lines(
             labels, text = split_labels(line)
             tokens = std(text).split()
             where = f"{shown}: line {line_no}"
-            if need_label and not labels:
+            if not labels:
                 raise InputFormatError(
                     f"{where} has no label (fastText's format: {LABEL_PREFIX}NAME, then the text)"
                 )
