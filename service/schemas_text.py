@@ -21,6 +21,7 @@ from pydantic import (
 
 from firth_core.pooling import SIF_A
 from firth_service.schemas import (
+    WHOLE_NUMBER,
     K,
     Neighbor,
     NeighborsQuery,
@@ -107,9 +108,11 @@ class EmbedResponse(BaseModel):
 
 class ClassifyRequest(_Strict):
     texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_TEXTS)]
-    k: StrictInt = Field(
-        1, ge=1, le=MAX_K, description="Labels a text, most probable first (at most the model's labels)."
-    )
+    k: Annotated[
+        StrictInt,
+        Field(ge=1, le=MAX_K, description="Labels a text, most probable first (at most the model's labels)."),
+        WHOLE_NUMBER,
+    ] = 1
     threshold: StrictFloat = Field(
         0.0, ge=0.0, le=1.0, description="Leave out labels whose probability is below this."
     )

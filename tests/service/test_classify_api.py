@@ -76,6 +76,8 @@ async def test_k_and_threshold(api: httpx.AsyncClient) -> None:
     assert len(body["texts"][0]["labels"]) == int((probs >= 0.3).sum()) < 3
     body = (await api.post(LABELS, json={"texts": ["frog"], "k": 3, "threshold": 1.0})).json()
     assert body["texts"][0]["labels"] == []
+    body = (await api.post(LABELS, json={"texts": ["frog"], "k": 2.0})).json()  # JSON Schema's integer
+    assert len(body["texts"][0]["labels"]) == 2
 
 
 async def test_the_trained_model_answers_as_firth_predict(
