@@ -2,7 +2,7 @@
 clients (and LangChain's OpenAIEmbeddings) can use firth by changing their base URL.
 
 A vector is the unit-length mean of the text's unit word vectors (gensim's get_mean_vector with
-post_normalize). Errors use OpenAI's `{"error": {...}}` shape (service/errors.py, by path prefix).
+post_normalize); a subword model's unknown words count with their n-gram vectors. Errors use OpenAI's `{"error": {...}}` shape (service/errors.py, by path prefix).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from firth_core.errors import DimensionMismatch, EmptyQuery, IdOutOfRange
-from firth_core.pooling import sentence_vectors
+from firth_core.pooling import sentence_vectors, text_rows
 from firth_core.text import TextPipeline
 from firth_service.openai_schemas import EmbeddingsRequest, EmbeddingsResponse, OpenAIError, OpenAIModelList
 from firth_service.registry import LoadedModel, ModelRegistry
@@ -63,11 +63,13 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
         raise DimensionMismatch(kv.dim, body.dimensions)
     inputs = _inputs(body.input)
     rows: list[np.ndarray] = []
+    extra: np.ndarray | None = None
     tokens = 0
     if inputs and isinstance(inputs[0], str):
-        for text in TextPipeline.for_model(kv).tokenize_many(inputs):
-            rows.append(text.known_rows)
-            tokens += len(text.tokens)
+        tokenized = TextPipeline.for_model(kv).tokenize_many(inputs)  # type: ignore[arg-type]
+        found = text_rows(kv, tokenized)
+        rows, extra = found.rows, found.extra
+        tokens = sum(len(text.tokens) for text in tokenized)
     else:
         for i, ids in enumerate(inputs):
             found, count = _rows_of_ids(len(kv), i, ids)  # type: ignore[arg-type]
@@ -76,7 +78,7 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
     for i, r in enumerate(rows):
         if not len(r):
             raise EmptyQuery(f"input[{i}] has no token in the vocabulary of {model.name}: it has no vector")
-    vectors = sentence_vectors(kv, rows, "mean", pre_normalize=True, post_normalize=True)
+    vectors = sentence_vectors(kv, rows, "mean", pre_normalize=True, post_normalize=True, extra=extra)
     data = []
     for i, vector in enumerate(vectors):
         assert vector is not None
