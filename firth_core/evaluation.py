@@ -121,11 +121,12 @@ def evaluate_word_analogies(
             invalid += 1  # gensim skips such lines without counting them
             continue
         total += 1
+        a, b, c, expected = parts
         if any(w not in ok_vocab for w in parts):
             skipped_oov.append(len(sections) - 1)
-            oov_questions.append(_Question(len(sections) - 1, *parts, spelled=tuple(spelled)))
+            oov_questions.append(_Question(len(sections) - 1, a, b, c, expected, tuple(spelled)))
             continue
-        questions.append(_Question(len(sections) - 1, *parts))
+        questions.append(_Question(len(sections) - 1, a, b, c, expected))
     if total == 0:
         raise InputFormatError("no analogy questions found (expected lines 'a b c d' under ': section')")
 

@@ -66,9 +66,9 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
     extra: np.ndarray | None = None
     tokens = 0
     if inputs and isinstance(inputs[0], str):
-        tokenized = TextPipeline.for_model(kv).tokenize_many(inputs)  # type: ignore[arg-type]
-        found = text_rows(kv, tokenized)
-        rows, extra = found.rows, found.extra
+        tokenized = TextPipeline.for_model(kv).tokenize_many(inputs)
+        pooled = text_rows(kv, tokenized)  # a subword model's unknown tokens count with n-gram vectors
+        rows, extra = pooled.rows, pooled.extra
         tokens = sum(len(text.tokens) for text in tokenized)
     else:
         for i, ids in enumerate(inputs):

@@ -169,7 +169,8 @@ def _analogy_body(model: LoadedModel, result: NeighbourResult) -> dict[str, Any]
         "index": result.index,
         "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
     }
-    return with_oov(body, result.oov)
+    in_order = [w for w in dict.fromkeys((a, b, c)) if w is not None and w in result.oov]
+    return with_oov(body, in_order)  # in the question's order
 
 
 def _is_cheap(model: LoadedModel, exact: bool, method: str, restrict: int | None) -> bool:
