@@ -52,6 +52,12 @@ def unit_rows(vectors: np.ndarray, norms: np.ndarray | None = None) -> tuple[np.
     return unit, norms
 
 
+def _as_terms(terms: Sequence[TermInput] | str) -> Sequence[TermInput]:
+    """gensim's `most_similar("word")`: a lone string is one word (never its characters, which a
+    subword model would otherwise take as words of their own)."""
+    return [terms] if isinstance(terms, str) else terms
+
+
 class KeyedVectors:
     """Words, their vectors, and gensim's similarity queries over them. Immutable once built.
 
@@ -204,7 +210,9 @@ class KeyedVectors:
         indexer: Indexer | None = None,
     ) -> list[tuple[str, float]]:
         """3CosAdd: words whose vectors are closest to the weighted mean of the inputs, searched
-        by `indexer` when given (exactly when it cannot answer, as for restrict_vocab)."""
+        by `indexer` when given (exactly when it cannot answer, as for restrict_vocab). A lone word
+        may be given as a string, as gensim allows."""
+        positive, negative = _as_terms(positive), _as_terms(negative)
         query = NeighbourQuery(
             positive, negative, positive_weights, negative_weights, topn, "3cosadd", restrict_vocab
         )
@@ -227,6 +235,7 @@ class KeyedVectors:
         restrict_vocab: int | None = None,
     ) -> list[tuple[str, float]]:
         """3CosMul over every word (Levy & Goldberg 2014)."""
+        positive, negative = _as_terms(positive), _as_terms(negative)
         return self._answer(
             NeighbourQuery(positive, negative, k=topn, method="3cosmul", restrict_vocab=restrict_vocab)
         )
