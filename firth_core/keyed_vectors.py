@@ -81,7 +81,7 @@ class KeyedVectors:
         if (ngrams is None) != (subwords is None):
             raise ValueError("a subword model needs both its n-gram rows and its SubwordSpec")
         self.words: tuple[str, ...] = tuple(words)
-        self.key_to_index: dict[str, int] = {word: i for i, word in enumerate(self.words)}
+        self.key_to_index: dict[str, int] = dict(zip(self.words, range(len(self.words)), strict=True))
         self.vectors = vectors
         self.counts = counts
         self.standardize_name = standardize
