@@ -243,6 +243,7 @@ async def post_embedding_matrix(model: Model, body: EmbeddingMatrixRequest) -> R
                 "shape": list(result.matrix.shape),
                 "words": result.words,
                 "missing": result.missing,
+                **({"subword": result.subword} if result.subword else {}),
                 "matrix": result.matrix,
             }
         )

@@ -219,3 +219,17 @@ async def test_evaluate_reports_both_ways(client: httpx.AsyncClient, theirs: Any
     assert r.status_code == 422 and "subword" in r.json()["detail"]
     r = await client.post(f"{V}/evaluate", json={"kind": "pairs", "items": items})
     assert "subwords" not in r.json()["result"]
+
+
+async def test_embedding_matrix_gives_oov_words_ngram_vectors(client: httpx.AsyncClient, theirs: Any) -> None:
+    body = {"vocabulary": ["", "[UNK]", WORDS[0], "talomike", "talomike"], "format": "json"}
+    r = await client.post(f"{V}/embedding-matrix", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["subword"] == ["talomike"] and r.json()["missing"] == []
+    matrix = np.array(r.json()["matrix"])
+    np.testing.assert_allclose(matrix[3], theirs.get_vector("talomike"), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(matrix[4], matrix[3])
+    short = {"vocabulary": ["a", "talomike"], "format": "json", "normalize": True}
+    r = await client.post("/v1/models/short/embedding-matrix", json=short)
+    assert r.json()["missing"] == ["a"] and r.json()["subword"] == ["talomike"]
+    assert np.linalg.norm(r.json()["matrix"][1]) == pytest.approx(1.0, abs=1e-6)
