@@ -182,11 +182,17 @@ def run(args: argparse.Namespace) -> None:
     model = root / "cc-en-300-shape"
     try:
         started = time.perf_counter()
-        build_model(model, args.words, args.buckets, args.dim)
+        reused = args.reuse and (model / "meta.json").is_file()
+        if reused:  # a kept model: start afresh from it
+            shutil.rmtree(model / "index", ignore_errors=True)
+        else:
+            build_model(model, args.words, args.buckets, args.dim)
         files = sum(f.stat().st_size for f in model.iterdir() if f.is_file())
         print(
             f"model: {args.words:,} x {args.dim} words, {args.buckets:,} x {args.dim} buckets, "
-            f"{gib(files)} on disk, written in {time.perf_counter() - started:.1f} s ({model})"
+            f"{gib(files)} on disk, "
+            + ("reused" if reused else f"written in {time.perf_counter() - started:.1f} s")
+            + f" ({model})"
         )
         env = {
             "FIRTH_MODELS": str(model),
@@ -203,9 +209,15 @@ def run(args: argparse.Namespace) -> None:
             "of unit vectors and norms, and the verified-once marker)"
         )
         with ServerProcess(env=env, clean_env=True, ready_within=600) as second:
+            loaded = [line for line in second.output().splitlines() if "loaded 1 model(s) in" in line]
             print(
                 f"second start: ready in {second.seconds_to_ready:6.2f} s   (goal <= {READY_GOAL_S:g} s: "
                 f"{'met' if second.seconds_to_ready <= READY_GOAL_S else 'NOT met'})"
+            )
+            if loaded:
+                print(f"  of which the supervisor loading the model: {loaded[-1].rsplit(' in ', 1)[-1]}")
+            print(
+                f"  (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs)"
             )
             assert second.process is not None
             with httpx.Client(timeout=120) as client:
@@ -254,6 +266,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the synthetic model afterwards")
+    parser.add_argument("--reuse", action="store_true", help="use the model a --keep run left in --dir")
     run(parser.parse_args())
 
 
