@@ -84,3 +84,18 @@ def test_a_small_model_keeps_its_in_memory_path(model_dir: Path) -> None:
     model = load_model(model_dir, settings)
     index_dir = index_dir_for(model_dir, model.sha256, settings)
     assert not index_dir.exists() and not isinstance(model.exact, ExactSearch)
+
+
+@pytest.mark.anyio
+async def test_readiness_canary_on_a_mapped_exact_index(large: None, model_dir: Path) -> None:
+    import httpx
+
+    from firth_service.app import create_app
+    from firth_service.registry import ModelRegistry
+
+    model = load_model(model_dir, exact_settings())
+    assert isinstance(model.exact, ExactSearch)
+    app = create_app(exact_settings(), ModelRegistry([model]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        r = await client.get("/readyz")
+    assert r.status_code == 200 and r.json()["models"]["subword"]["index"] == "exact"
