@@ -127,6 +127,12 @@ def pss_bytes(pid: int) -> int:
     raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (what the start costs, whatever the load)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def mapped_pages(pids: list[int], root: Path) -> dict[str, np.ndarray]:
     """For each file under `root` mapped by any of `pids`: which of its pages are present in some
     process's page tables (the union: one copy of the pages touched)."""
@@ -216,6 +222,14 @@ def run(args: argparse.Namespace) -> None:
             )
             if loaded:
                 print(f"  of which the supervisor loading the model: {loaded[-1].rsplit(' in ', 1)[-1]}")
+            assert second.process is not None
+            supervisor_cpu = cpu_seconds(second.process.pid)
+            worker_cpu = [cpu_seconds(w) for w in children(second.process.pid)]
+            print(
+                f"  CPU time to ready: supervisor {supervisor_cpu:.2f} s (imports, loading; one thread), "
+                f"workers {', '.join(f'{c:.2f}' for c in worker_cpu)} s (in parallel): on an idle machine "
+                f"about {supervisor_cpu + max(worker_cpu, default=0.0):.1f} s to ready"
+            )
             print(
                 f"  (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs)"
             )
