@@ -11,7 +11,7 @@ from typing import Any
 
 from firth_core import importers
 from firth_core.artifact import check_destination, read_meta
-from firth_core.exporters import export_word2vec
+from firth_core.exporters import export_fasttext_bin, export_word2vec
 from firth_core.standardize import STANDARDIZERS
 
 
@@ -99,15 +99,16 @@ def register(subparsers: Any) -> None:
 
     exp = subparsers.add_parser(
         "export",
-        help="write a model directory as a word2vec file",
-        description="Write a model directory as a word2vec text or binary file (gensim reads both).",
+        help="write a model directory as a word2vec file or a fastText .bin model",
+        description="Write a model directory as a word2vec text or binary file, or as a fastText .bin "
+        "model (subwords included; a model without them is written with bucket 0). gensim reads all three.",
     )
     exp.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     exp.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
     exp.add_argument(
         "--format",
         dest="export_format",
-        choices=("word2vec-text", "word2vec-binary"),
+        choices=("word2vec-text", "word2vec-binary", "fasttext-bin"),
         default="word2vec-text",
         help="(default: %(default)s)",
     )
@@ -193,8 +194,11 @@ def _import_kumo(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    path = export_word2vec(
-        args.model_dir, args.out, binary=args.export_format == "word2vec-binary", overwrite=args.overwrite
-    )
+    if args.export_format == "fasttext-bin":
+        path = export_fasttext_bin(args.model_dir, args.out, overwrite=args.overwrite)
+    else:
+        path = export_word2vec(
+            args.model_dir, args.out, binary=args.export_format == "word2vec-binary", overwrite=args.overwrite
+        )
     print(f"wrote {path}")
     return 0
