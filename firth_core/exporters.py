@@ -39,7 +39,7 @@ from firth_core.fasttext_bin import (
     encode_output_header,
     encode_rows,
 )
-from firth_core.fasttext_rows import blocks, own_rows
+from firth_core.fasttext_rows import blocks, own_row_blocks
 
 _BLOCK_ROWS = 1 << 14
 
@@ -182,11 +182,12 @@ def export_fasttext_bin(
 
     def write(handle: IO[bytes]) -> None:
         handle.write(encode_header(args, model.words, counts, ntokens))
-        for start, stop in blocks(count):
-            full = model.vectors[start:stop]
-            if spec is not None and ngrams is not None:
-                full = own_rows(full, ngrams, model.words[start:stop], spec)
-            handle.write(encode_rows(full))
+        if spec is not None and ngrams is not None:
+            for own in own_row_blocks(model.vectors, ngrams, model.words, spec):
+                handle.write(encode_rows(own))
+        else:
+            for start, stop in blocks(count):
+                handle.write(encode_rows(model.vectors[start:stop]))
         if spec is not None and ngrams is not None:
             for start, stop in blocks(ngrams.shape[0]):
                 handle.write(encode_rows(ngrams[start:stop]))

@@ -235,6 +235,20 @@ class _Reader:
                 raise self.error(self.offset, f"the file ends inside {what}")
             searched = self._pos + have
 
+    def entry(self, what: str) -> tuple[bytes, int, int]:
+        """One dictionary entry: (the word's bytes, its count, its type). The fast path reads it
+        from the buffer; the slow one refills it (and names the offset where the file ends)."""
+        buffer, pos = self._buffer, self._pos
+        end = buffer.find(b"\x00", pos, pos + MAX_WORD_BYTES + 1)
+        if end >= 0 and end + 1 + _ENTRY_TAIL.size <= len(buffer):
+            count, kind = _ENTRY_TAIL.unpack_from(buffer, end + 1)
+            self._pos = end + 1 + _ENTRY_TAIL.size
+            self.offset += self._pos - pos
+            return buffer[pos:end], count, kind
+        raw = self.cstring(what)
+        count, kind = self.unpack(_ENTRY_TAIL, what)
+        return raw, count, kind
+
     def read_into(self, target: memoryview) -> int:
         """Fill `target` from the buffer, then straight from the stream; return the bytes read."""
         n = len(target)
@@ -280,13 +294,6 @@ def _read_args(reader: _Reader) -> FastTextArgs:
     return args
 
 
-def _decode(raw: bytes) -> tuple[str, bool]:
-    try:
-        return raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "backslashreplace"), True
-
-
 def _read_dictionary(
     reader: _Reader,
 ) -> tuple[list[str], np.ndarray, int, int, int]:
@@ -304,23 +311,24 @@ def _read_dictionary(
     counts: list[int] = []  # grown as entries are read: a lying header cannot make it huge
     seen: dict[str, int] = {}
     replaced = 0
-    for index in range(size):
+    for number in range(1, size + 1):
         entry_at = reader.offset
-        raw = reader.cstring(f"dictionary entry {index + 1}")
-        count, kind = reader.unpack(_ENTRY_TAIL, f"dictionary entry {index + 1}")
-        if kind == _LABEL:
-            raise reader.error(entry_at, f"{SUPERVISED} (entry {index + 1} is a label)")
+        raw, count, kind = reader.entry(f"dictionary entry {number}")
         if kind != _WORD:
-            raise reader.error(entry_at, f"dictionary entry {index + 1} has type {kind}, not a word (0)")
-        word, was_replaced = _decode(raw)
-        replaced += was_replaced
-        if not word or any(ch in word for ch in "\t\n\r"):
+            if kind == _LABEL:
+                raise reader.error(entry_at, f"{SUPERVISED} (entry {number} is a label)")
+            raise reader.error(entry_at, f"dictionary entry {number} has type {kind}, not a word (0)")
+        if not raw or b"\t" in raw or b"\n" in raw or b"\r" in raw:
             raise reader.error(
-                entry_at, f"dictionary entry {index + 1} ({word!r}) is empty or holds a tab or line break"
+                entry_at, f"dictionary entry {number} ({raw!r}) is empty or holds a tab or line break"
             )
-        first = seen.setdefault(word, index + 1)
-        if first != index + 1:
-            raise reader.error(entry_at, f"dictionary entry {index + 1} repeats {word!r} (entry {first})")
+        try:
+            word = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            word = raw.decode("utf-8", "backslashreplace")  # as gensim does
+            replaced += 1
+        if seen.setdefault(word, number) != number:
+            raise reader.error(entry_at, f"dictionary entry {number} repeats {word!r} (entry {seen[word]})")
         words.append(word)
         counts.append(count)
     if pruneidx_size > 0:

@@ -15,7 +15,10 @@ Pure numeric code: no I/O.
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -37,18 +40,27 @@ def fasttext_buckets(words: Sequence[str], spec: SubwordSpec) -> tuple[np.ndarra
     return offsets, rows
 
 
-def blocks(count: int, size: int = BLOCK_WORDS) -> Iterator[tuple[int, int]]:
-    for start in range(0, count, size):
-        yield start, min(start + size, count)
+def blocks(count: int, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive blocks of `size` (default BLOCK_WORDS) covering `count` rows."""
+    step = size or BLOCK_WORDS
+    for start in range(0, count, step):
+        yield start, min(start + step, count)
 
 
 def compose_in_place(
     rows: np.ndarray, ngram_rows: np.ndarray, words: Sequence[str], spec: SubwordSpec
 ) -> None:
-    """Turn the words' own rows (`rows`, len(words) x d, writable) into their full vectors."""
-    for start, stop in blocks(len(words)):
+    """Turn the words' own rows (`rows`, len(words) x d, writable) into their full vectors,
+    blocks in parallel on every core (the kernels release the GIL; blocks write disjoint rows)."""
+
+    def compose(block: tuple[int, int]) -> None:
+        start, stop = block
         offsets, buckets = fasttext_buckets(words[start:stop], spec)
         rows[start:stop] = compose_word_vectors(rows[start:stop], ngram_rows, offsets, buckets)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for _ in pool.map(compose, blocks(len(words))):
+            pass  # re-raises a block's exception
 
 
 def own_rows(full: np.ndarray, ngram_rows: np.ndarray, words: Sequence[str], spec: SubwordSpec) -> np.ndarray:
@@ -57,6 +69,22 @@ def own_rows(full: np.ndarray, ngram_rows: np.ndarray, words: Sequence[str], spe
     out = np.empty(full.shape, dtype=np.float32)
     _recover(np.ascontiguousarray(full, dtype=np.float32), ngram_rows, offsets, buckets, out)
     return out
+
+
+def own_row_blocks(
+    full: np.ndarray, ngram_rows: np.ndarray, words: Sequence[str], spec: SubwordSpec
+) -> Iterator[np.ndarray]:
+    """own_rows of the whole vocabulary, block after block in order, computed on every core
+    (at most a few blocks ahead of the consumer)."""
+    workers = os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[np.ndarray]] = deque()
+        for start, stop in blocks(len(words)):
+            pending.append(pool.submit(own_rows, full[start:stop], ngram_rows, words[start:stop], spec))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 @njit(nogil=True, cache=True)

@@ -298,3 +298,19 @@ def test_a_claim_beyond_the_free_disk_is_refused(bin_file: tuple[Path, FastText]
     with pytest.raises(ResourceLimit, match=r"needs [\d.]+ GiB of disk there"):
         import_fasttext_bin(src, models / "m", progress=False)  # compressed: the size is not known
     assert list(models.iterdir()) == []
+
+
+def test_a_word_that_is_not_utf8_is_read_as_gensim_reads_it(
+    bin_file: tuple[Path, FastText], tmp_path: Path
+) -> None:
+    data, lay = _layout(bin_file)
+    index = next(i for i, w in enumerate(lay.words) if w.startswith("w") and len(w) == 3)
+    at = Layout.ENTRIES + sum(len(w.encode()) + 10 for w in lay.words[:index]) + 1
+    src = tmp_path / "latin1.bin"
+    src.write_bytes(patched(data, at, "<B", 0xFF))  # "wNN" -> b"w\xffN"
+    art = load_artifact(import_fasttext_bin(src, tmp_path / "m", progress=False))
+    gensim_kv = load_facebook_vectors(str(src))
+    word = "w\\xff" + lay.words[index][2]
+    assert art.words[index] == gensim_kv.index_to_key[index] == word
+    assert art.meta["non_utf8_words"] == 1
+    np.testing.assert_allclose(art.vectors[index], gensim_kv[word], atol=1e-5, rtol=0)
