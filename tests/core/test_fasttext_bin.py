@@ -314,3 +314,35 @@ def test_a_word_that_is_not_utf8_is_read_as_gensim_reads_it(
     assert art.words[index] == gensim_kv.index_to_key[index] == word
     assert art.meta["non_utf8_words"] == 1
     np.testing.assert_allclose(art.vectors[index], gensim_kv[word], atol=1e-5, rtol=0)
+
+
+def test_a_failed_import_removes_the_folders_it_made(bin_file: tuple[Path, FastText], tmp_path: Path) -> None:
+    data, lay = _layout(bin_file)
+    src = tmp_path / "cut.bin"
+    src.write_bytes(data[: lay.end - 1])
+    with pytest.raises(InputFormatError):
+        import_fasttext_bin(src, tmp_path / "new" / "deeper" / "m", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.bin"]
+
+
+def test_all_zero_vectors_are_skipped_with_their_output_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = tmp_path / "plain.bin"
+    model = make_bin(src, maxn=0, bucket=0)
+    lay = layout_of(model)
+    row = lay.dim * 4
+    data = bytearray(src.read_bytes())
+    data[lay.input_rows + 2 * row : lay.input_rows + 3 * row] = bytes(row)  # word 3's own row: zeros
+    src.write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        art = load_artifact(import_fasttext_bin(src, tmp_path / "m", progress=False))
+    kept = [w for i, w in enumerate(lay.words) if i != 2]
+    assert art.words == kept and art.meta["skipped_zero_rows"] == 1
+    assert (
+        f"skipped 1 all-zero vector(s) (cosine is undefined for them), first {lay.words[2]!r}" in caplog.text
+    )
+    np.testing.assert_array_equal(art.vectors, np.delete(model.wv.vectors_vocab, 2, axis=0))
+    np.testing.assert_array_equal(art.output, np.delete(model.syn1neg, 2, axis=0))
+    assert art.counts is not None
+    assert art.counts.tolist() == [model.wv.get_vecattr(w, "count") for w in kept]
