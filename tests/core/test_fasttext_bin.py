@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from gensim.models.fasttext import FastText, load_facebook_vectors
 
+from firth_core import importers
 from firth_core.artifact import load_artifact
 from firth_core.errors import InputFormatError, ResourceLimit
 from firth_core.fasttext_bin import SUPERVISED, parse_fasttext_bin
@@ -346,3 +347,18 @@ def test_all_zero_vectors_are_skipped_with_their_output_rows(
     np.testing.assert_array_equal(art.output, np.delete(model.syn1neg, 2, axis=0))
     assert art.counts is not None
     assert art.counts.tolist() == [model.wv.get_vecattr(w, "count") for w in kept]
+
+
+@pytest.mark.parametrize("importer", ["fasttext", "word2vec", "glove"])
+def test_the_vectors_importers_point_a_bin_model_to_fasttext_bin(
+    bin_file: tuple[Path, FastText], models: Path, importer: str
+) -> None:
+    function = {
+        "fasttext": importers.import_fasttext_vec,
+        "word2vec": importers.import_word2vec,
+        "glove": importers.import_glove_text,
+    }[importer]
+    with pytest.raises(
+        InputFormatError, match=r"a fastText \.bin model, not a vectors file: use `firth import fasttext-bin`"
+    ):
+        function(bin_file[0], models / "m", progress=False)
