@@ -1,0 +1,342 @@
+"""fastText kernels: skip-gram and CBOW with negative sampling over subword inputs. Pure numba.
+
+A word's input vector is the mean of its own row (`w_words`, gensim's `vectors_vocab`) and the
+rows of its character n-grams (`w_ngrams`, `bucket` rows shared by all n-grams; which ones is the
+CSR `offsets`/`rows` from firth_core/subwords.py:vocabulary_buckets). As in Facebook's fastText
+(`Model::update`) and gensim (`fasttext_inner.pyx`), the error at that mean (-alpha * dLoss/dmean)
+is added in full to every row that made it, not divided among them.
+
+- skip-gram: the centre word's composed vector predicts each word of its window (fastText's and
+  gensim's direction: the subwords are the centre's). The window is batched: the centre's vector
+  is composed once, every context word is scored against it with its own fresh negatives, and the
+  summed error is spread to the centre's rows once, where gensim composes and spreads once a pair.
+  All scores are taken before any update, so the step is the exact gradient step of the window's
+  summed loss (`sg_window_step`, checked by finite differences).
+- CBOW: the hidden vector is the mean over every row of every context word (their own rows and all
+  their n-gram rows together, as fastText and gensim average them), predicting the centre word;
+  the error goes in full to each of those rows.
+
+Everything else is the word2vec kernels' (trainer/word2vec_kernels.py), imported from there: the
+chunk contract (words read, kept, sampled loss, examples), subsampling, the shrinking window, the
+alias-table negatives, the interpolated sigmoid and the per-chunk xorshift stream, so one thread
+with one seed is bit-for-bit reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from firth_trainer.corpus import MAX_SENTENCE_TOKENS
+from firth_trainer.word2vec_kernels import (
+    LOSS_EVERY_MASK,
+    _draw_targets,
+    _gather_contexts,
+    _log_loss,
+    _read_sentence,
+    _shrunk_window,
+    sigmoid,
+)
+
+
+class FastTextConfig(NamedTuple):
+    """What every chunk of one run shares (the fastText counterpart of word2vec's KernelConfig)."""
+
+    stream: np.ndarray  # int32 ids, SENTENCE_END after every sentence
+    w_words: np.ndarray  # (vocabulary, dim) float32: each word's own input row
+    w_ngrams: np.ndarray  # (bucket, dim) float32: the n-gram rows
+    w_out: np.ndarray  # (vocabulary, dim) float32 output vectors
+    offsets: np.ndarray  # int64 (vocabulary + 1): word w's n-gram rows are rows[offsets[w]:offsets[w + 1]]
+    rows: np.ndarray  # int32 bucket rows
+    keep: np.ndarray  # subsampling thresholds (word2vec_kernels' contract)
+    alias_thresh: np.ndarray  # negative sampling's alias table
+    alias_idx: np.ndarray
+    window: int
+    negative: int
+
+
+@numba.njit(inline="always", fastmath=True)
+def _add_word(
+    h: np.ndarray, w_words: np.ndarray, w_ngrams: np.ndarray, offsets: np.ndarray, rows: np.ndarray, word: int
+) -> int:
+    """h += the word's own row and each of its n-gram rows; returns how many rows were added."""
+    dim = h.shape[0]
+    for d in range(dim):
+        h[d] += w_words[word, d]
+    lo, hi = offsets[word], offsets[word + 1]
+    for r in range(lo, hi):
+        g = rows[r]
+        for d in range(dim):
+            h[d] += w_ngrams[g, d]
+    return int(1 + hi - lo)
+
+
+@numba.njit(inline="always", fastmath=True)
+def _spread(
+    work: np.ndarray,
+    w_words: np.ndarray,
+    w_ngrams: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    word: int,
+) -> None:
+    """Add work to the word's own row and to each of its n-gram rows (a repeated row twice)."""
+    dim = work.shape[0]
+    for d in range(dim):
+        w_words[word, d] += work[d]
+    for r in range(offsets[word], offsets[word + 1]):
+        g = rows[r]
+        for d in range(dim):
+            w_ngrams[g, d] += work[d]
+
+
+@numba.njit(inline="always", fastmath=True)
+def _output_layer(
+    w_out: np.ndarray,
+    h: np.ndarray,
+    targets: np.ndarray,
+    n_targets: np.ndarray,
+    n_groups: int,
+    alpha: float,
+    grads: np.ndarray,
+    work: np.ndarray,
+    want_loss: bool,
+) -> float:
+    """Negative sampling for one hidden vector h against n_groups groups of targets: group m is
+    targets[m, :n_targets[m]], its first the true word (label 1), the rest negatives. Every score is
+    taken first, then work = -alpha * dLoss/dh is summed from the output rows as they were, then
+    the output rows move; so this is the exact gradient step of the summed loss even when a row
+    appears in several groups. Returns the loss before the step (0 unless wanted)."""
+    dim = h.shape[0]
+    loss = 0.0
+    for m in range(n_groups):
+        for k in range(n_targets[m]):
+            t = targets[m, k]
+            f = np.float32(0.0)
+            for d in range(dim):
+                f += h[d] * w_out[t, d]
+            label = 1.0 if k == 0 else 0.0
+            if want_loss:
+                loss += _log_loss(f, label)
+            grads[m, k] = np.float32((label - sigmoid(f)) * alpha)
+    for d in range(dim):
+        work[d] = np.float32(0.0)
+    for m in range(n_groups):
+        for k in range(n_targets[m]):
+            t = targets[m, k]
+            g = grads[m, k]
+            for d in range(dim):
+                work[d] += g * w_out[t, d]
+    for m in range(n_groups):
+        for k in range(n_targets[m]):
+            t = targets[m, k]
+            g = grads[m, k]
+            for d in range(dim):
+                w_out[t, d] += g * h[d]
+    return loss
+
+
+@numba.njit(inline="always", fastmath=True)
+def _sg_window(
+    w_words: np.ndarray,
+    w_ngrams: np.ndarray,
+    w_out: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    center: int,
+    targets: np.ndarray,
+    n_targets: np.ndarray,
+    n_contexts: int,
+    alpha: float,
+    h: np.ndarray,
+    work: np.ndarray,
+    grads: np.ndarray,
+    want_loss: bool,
+) -> float:
+    """One skip-gram window: the centre's mean vector against each context's target group."""
+    for d in range(h.shape[0]):
+        h[d] = np.float32(0.0)
+    count = _add_word(h, w_words, w_ngrams, offsets, rows, center)
+    inv = np.float32(1.0 / count)
+    for d in range(h.shape[0]):
+        h[d] *= inv
+    loss = _output_layer(w_out, h, targets, n_targets, n_contexts, alpha, grads, work, want_loss)
+    _spread(work, w_words, w_ngrams, offsets, rows, center)
+    return loss
+
+
+@numba.njit(inline="always", fastmath=True)
+def _cbow_window(
+    w_words: np.ndarray,
+    w_ngrams: np.ndarray,
+    w_out: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: np.ndarray,
+    alpha: float,
+    h: np.ndarray,
+    work: np.ndarray,
+    grads: np.ndarray,
+    want_loss: bool,
+) -> float:
+    """One CBOW example: the mean of all the context words' rows against targets[0, :n_targets[0]]."""
+    for d in range(h.shape[0]):
+        h[d] = np.float32(0.0)
+    count = 0
+    for m in range(n_contexts):
+        count += _add_word(h, w_words, w_ngrams, offsets, rows, contexts[m])
+    inv = np.float32(1.0 / count)
+    for d in range(h.shape[0]):
+        h[d] *= inv
+    loss = _output_layer(w_out, h, targets, n_targets, 1, alpha, grads, work, want_loss)
+    for m in range(n_contexts):
+        _spread(work, w_words, w_ngrams, offsets, rows, contexts[m])
+    return loss
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def sg_window_step(
+    w_words: np.ndarray,
+    w_ngrams: np.ndarray,
+    w_out: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    center: int,
+    targets: np.ndarray,
+    n_targets: np.ndarray,
+    n_contexts: int,
+    alpha: float,
+) -> float:
+    """The skip-gram update of one window with its own scratch (see _sg_window): group m of
+    `targets` is context m and its negatives. Returns the window's loss before the step."""
+    dim = w_words.shape[1]
+    h = np.empty(dim, dtype=np.float32)
+    work = np.empty(dim, dtype=np.float32)
+    grads = np.empty(targets.shape, dtype=np.float32)
+    return _sg_window(
+        w_words, w_ngrams, w_out, offsets, rows, center, targets, n_targets, n_contexts, alpha, h, work,
+        grads, True,
+    )  # fmt: skip
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def cbow_window_step(
+    w_words: np.ndarray,
+    w_ngrams: np.ndarray,
+    w_out: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+) -> float:
+    """The CBOW update of one example with its own scratch (see _cbow_window); `targets` is 1-D,
+    the centre word first. Returns the loss before the step."""
+    dim = w_words.shape[1]
+    h = np.empty(dim, dtype=np.float32)
+    work = np.empty(dim, dtype=np.float32)
+    group = np.empty((1, n_targets), dtype=np.int32)
+    group[0, :] = targets[:n_targets]
+    counts = np.full(1, n_targets, dtype=np.int64)
+    grads = np.empty((1, n_targets), dtype=np.float32)
+    return _cbow_window(
+        w_words, w_ngrams, w_out, offsets, rows, contexts, n_contexts, group, counts, alpha, h, work,
+        grads, True,
+    )  # fmt: skip
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def train_chunk_sg(cfg: FastTextConfig, chunk: tuple) -> tuple:
+    """Skip-gram over the chunk's stretch of the stream (word2vec_kernels.Chunk). Returns (words
+    read, words kept, loss summed over the pairs of every LOSS_EVERY-th window, pairs)."""
+    stream, w_words, w_ngrams, w_out = cfg.stream, cfg.w_words, cfg.w_ngrams, cfg.w_out
+    offsets, rows, keep = cfg.offsets, cfg.rows, cfg.keep
+    alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    start, end, alpha_start, alpha_end, seed = chunk
+    dim = w_words.shape[1]
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
+    contexts = np.empty(2 * window, dtype=np.int32)
+    targets = np.empty((2 * window, negative + 1), dtype=np.int32)
+    n_targets = np.empty(2 * window, dtype=np.int64)
+    grads = np.empty((2 * window, negative + 1), dtype=np.float32)
+    h = np.empty(dim, dtype=np.float32)
+    work = np.empty(dim, dtype=np.float32)
+    rng = seed
+    pos = start
+    words = 0
+    kept = 0
+    loss = 0.0
+    examples = 0
+    windows = 0
+    span = max(end - start, 1)
+    while pos < end:
+        pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
+        words += raw
+        kept += n
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        for i in range(n):
+            reduced, rng = _shrunk_window(rng, window)
+            nc = _gather_contexts(buf, n, i, reduced, contexts)
+            if nc == 0:
+                continue
+            for m in range(nc):
+                nt, rng = _draw_targets(contexts[m], negative, rng, alias_thresh, alias_idx, targets[m])
+                n_targets[m] = nt
+            want = windows & LOSS_EVERY_MASK == 0
+            loss += _sg_window(
+                w_words, w_ngrams, w_out, offsets, rows, buf[i], targets, n_targets, nc, alpha, h, work,
+                grads, want,
+            )  # fmt: skip
+            windows += 1
+            examples += nc
+    return words, kept, loss, examples
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def train_chunk_cbow(cfg: FastTextConfig, chunk: tuple) -> tuple:
+    """CBOW over the chunk; same contract as train_chunk_sg, one example a window."""
+    stream, w_words, w_ngrams, w_out = cfg.stream, cfg.w_words, cfg.w_ngrams, cfg.w_out
+    offsets, rows, keep = cfg.offsets, cfg.rows, cfg.keep
+    alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    start, end, alpha_start, alpha_end, seed = chunk
+    dim = w_words.shape[1]
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
+    contexts = np.empty(2 * window, dtype=np.int32)
+    targets = np.empty((1, negative + 1), dtype=np.int32)
+    n_targets = np.empty(1, dtype=np.int64)
+    grads = np.empty((1, negative + 1), dtype=np.float32)
+    h = np.empty(dim, dtype=np.float32)
+    work = np.empty(dim, dtype=np.float32)
+    rng = seed
+    pos = start
+    words = 0
+    kept = 0
+    loss = 0.0
+    examples = 0
+    span = max(end - start, 1)
+    while pos < end:
+        pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
+        words += raw
+        kept += n
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        for i in range(n):
+            reduced, rng = _shrunk_window(rng, window)
+            nc = _gather_contexts(buf, n, i, reduced, contexts)
+            if nc == 0:
+                continue
+            nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets[0])
+            n_targets[0] = nt
+            want = examples & LOSS_EVERY_MASK == 0
+            loss += _cbow_window(
+                w_words, w_ngrams, w_out, offsets, rows, contexts, nc, targets, n_targets, alpha, h, work,
+                grads, want,
+            )  # fmt: skip
+            examples += 1
+    return words, kept, loss, examples
