@@ -26,7 +26,12 @@ from firth_core.errors import ConfigurationError, TrainingDiverged
 from firth_core.subwords import SubwordSpec, compose_word_vectors, vocabulary_buckets
 from firth_trainer import fasttext_kernels as ft_kernels
 from firth_trainer import word2vec_kernels as w2v_kernels
-from firth_trainer.checks import MovementProbe, require_non_negative, require_positive, require_threads_and_seed
+from firth_trainer.checks import (
+    MovementProbe,
+    require_non_negative,
+    require_positive,
+    require_threads_and_seed,
+)
 from firth_trainer.hogwild import run_jobs
 from firth_trainer.progress import Progress
 from firth_trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds

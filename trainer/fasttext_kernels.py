@@ -169,13 +169,13 @@ def _sg_window(
 
 @numba.njit(inline="always", fastmath=True)
 def _cbow_window(
-    w_words: np.ndarray,
-    w_ngrams: np.ndarray,
     w_out: np.ndarray,
-    offsets: np.ndarray,
-    rows: np.ndarray,
-    contexts: np.ndarray,
-    n_contexts: int,
+    sums: np.ndarray,
+    sizes: np.ndarray,
+    errors: np.ndarray,
+    lo: int,
+    hi: int,
+    center: int,
     targets: np.ndarray,
     n_targets: np.ndarray,
     alpha: float,
@@ -184,19 +184,50 @@ def _cbow_window(
     grads: np.ndarray,
     want_loss: bool,
 ) -> float:
-    """One CBOW example: the mean of all the context words' rows against targets[0, :n_targets[0]]."""
-    for d in range(h.shape[0]):
+    """One CBOW example from a sentence's composed sums: the context is positions lo..hi-1 but
+    `center`; sums[j] holds position j's own row plus its n-gram rows (sizes[j] of them), so the
+    hidden vector is the mean over every row of every context word (fastText's, gensim's). The
+    error at that mean is added to errors[j] of each context position, for _spread later."""
+    dim = h.shape[0]
+    for d in range(dim):
         h[d] = np.float32(0.0)
     count = 0
-    for m in range(n_contexts):
-        count += _add_word(h, w_words, w_ngrams, offsets, rows, contexts[m])
+    for j in range(lo, hi):
+        if j == center:
+            continue
+        count += sizes[j]
+        for d in range(dim):
+            h[d] += sums[j, d]
     inv = np.float32(1.0 / count)
-    for d in range(h.shape[0]):
+    for d in range(dim):
         h[d] *= inv
     loss = _output_layer(w_out, h, targets, n_targets, 1, alpha, grads, work, want_loss)
-    for m in range(n_contexts):
-        _spread(work, w_words, w_ngrams, offsets, rows, contexts[m])
+    for j in range(lo, hi):
+        if j == center:
+            continue
+        for d in range(dim):
+            errors[j, d] += work[d]
     return loss
+
+
+@numba.njit(inline="always", fastmath=True)
+def _compose_sentence(
+    words: np.ndarray,
+    n: int,
+    w_words: np.ndarray,
+    w_ngrams: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+    sums: np.ndarray,
+    sizes: np.ndarray,
+    errors: np.ndarray,
+) -> None:
+    """sums[j] = word j's own row plus its n-gram rows, sizes[j] how many; errors[j] = 0."""
+    for j in range(n):
+        for d in range(sums.shape[1]):
+            sums[j, d] = np.float32(0.0)
+            errors[j, d] = np.float32(0.0)
+        sizes[j] = _add_word(sums[j], w_words, w_ngrams, offsets, rows, words[j])
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -237,19 +268,27 @@ def cbow_window_step(
     n_targets: int,
     alpha: float,
 ) -> float:
-    """The CBOW update of one example with its own scratch (see _cbow_window); `targets` is 1-D,
-    the centre word first. Returns the loss before the step."""
+    """One CBOW example as train_chunk_cbow makes it, with its own scratch: the context words
+    composed (_compose_sentence), the example (_cbow_window, the centre being a position past
+    the contexts), the errors spread to the rows. `targets` is 1-D, the centre word first.
+    Returns the loss before the step."""
     dim = w_words.shape[1]
     h = np.empty(dim, dtype=np.float32)
     work = np.empty(dim, dtype=np.float32)
+    sums = np.empty((n_contexts, dim), dtype=np.float32)
+    errors = np.empty((n_contexts, dim), dtype=np.float32)
+    sizes = np.empty(n_contexts, dtype=np.int64)
     group = np.empty((1, n_targets), dtype=np.int32)
     group[0, :] = targets[:n_targets]
     counts = np.full(1, n_targets, dtype=np.int64)
     grads = np.empty((1, n_targets), dtype=np.float32)
-    return _cbow_window(
-        w_words, w_ngrams, w_out, offsets, rows, contexts, n_contexts, group, counts, alpha, h, work,
-        grads, True,
-    )  # fmt: skip
+    _compose_sentence(contexts, n_contexts, w_words, w_ngrams, offsets, rows, sums, sizes, errors)
+    loss = _cbow_window(
+        w_out, sums, sizes, errors, 0, n_contexts, n_contexts, group, counts, alpha, h, work, grads, True
+    )
+    for j in range(n_contexts):
+        _spread(errors[j], w_words, w_ngrams, offsets, rows, contexts[j])
+    return loss
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -301,14 +340,23 @@ def train_chunk_sg(cfg: FastTextConfig, chunk: tuple) -> tuple:
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def train_chunk_cbow(cfg: FastTextConfig, chunk: tuple) -> tuple:
-    """CBOW over the chunk; same contract as train_chunk_sg, one example a window."""
+    """CBOW over the chunk; same contract as train_chunk_sg, one example a window.
+
+    Batched by sentence: each position's own row and n-gram rows are summed once when the
+    sentence is read, every window's hidden vector is built from those sums, and the errors of
+    all the windows a position was in are spread to its rows once at the sentence's end. gensim
+    re-reads and re-writes every context word's rows for every window (about 2 x window times as
+    many row visits); the input rows here lag by at most one sentence, as Hogwild threads already
+    read rows a little stale. Output rows are updated window by window, as gensim does."""
     stream, w_words, w_ngrams, w_out = cfg.stream, cfg.w_words, cfg.w_ngrams, cfg.w_out
     offsets, rows, keep = cfg.offsets, cfg.rows, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_words.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
-    contexts = np.empty(2 * window, dtype=np.int32)
+    sums = np.empty((MAX_SENTENCE_TOKENS, dim), dtype=np.float32)
+    errors = np.empty((MAX_SENTENCE_TOKENS, dim), dtype=np.float32)
+    sizes = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int64)
     targets = np.empty((1, negative + 1), dtype=np.int32)
     n_targets = np.empty(1, dtype=np.int64)
     grads = np.empty((1, negative + 1), dtype=np.float32)
@@ -325,18 +373,20 @@ def train_chunk_cbow(cfg: FastTextConfig, chunk: tuple) -> tuple:
         pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
         words += raw
         kept += n
+        if n < 2:
+            continue  # no word has a context
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        _compose_sentence(buf, n, w_words, w_ngrams, offsets, rows, sums, sizes, errors)
         for i in range(n):
             reduced, rng = _shrunk_window(rng, window)
-            nc = _gather_contexts(buf, n, i, reduced, contexts)
-            if nc == 0:
-                continue
+            lo, hi = max(0, i - reduced), min(n, i + reduced + 1)
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets[0])
             n_targets[0] = nt
             want = examples & LOSS_EVERY_MASK == 0
             loss += _cbow_window(
-                w_words, w_ngrams, w_out, offsets, rows, contexts, nc, targets, n_targets, alpha, h, work,
-                grads, want,
-            )  # fmt: skip
+                w_out, sums, sizes, errors, lo, hi, i, targets, n_targets, alpha, h, work, grads, want
+            )
             examples += 1
+        for j in range(n):
+            _spread(errors[j], w_words, w_ngrams, offsets, rows, buf[j])
     return words, kept, loss, examples
