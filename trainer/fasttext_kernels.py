@@ -14,7 +14,9 @@ is added in full to every row that made it, not divided among them.
   summed loss (`sg_window_step`, checked by finite differences).
 - CBOW: the hidden vector is the mean over every row of every context word (their own rows and all
   their n-gram rows together, as fastText and gensim average them), predicting the centre word;
-  the error goes in full to each of those rows.
+  the error goes in full to each of those rows. Batched by sentence: each position's rows are
+  summed once, and each position's errors from all its windows are spread once at the sentence's
+  end (train_chunk_cbow), where gensim re-reads and re-writes them for every window.
 
 Everything else is the word2vec kernels' (trainer/word2vec_kernels.py), imported from there: the
 chunk contract (words read, kept, sampled loss, examples), subsampling, the shrinking window, the
