@@ -148,8 +148,9 @@ def _check_extra(file: str, matrix: np.ndarray, dim: int) -> None:
         raise ArtifactError(f"{file}: an extra matrix must be a .npy file other than {VECTORS_FILE}")
     if matrix.ndim != 2 or matrix.shape[1] != dim or matrix.shape[0] == 0:
         raise ArtifactError(f"{file}: shape is {matrix.shape}, expected a non-empty n x {dim} matrix")
-    if not np.isfinite(matrix).all():
-        raise ArtifactError(f"{file}: holds NaN or Inf")
+    for start in range(0, matrix.shape[0], 1 << 16):  # in blocks, as _check_vectors: no full-size temporary
+        if not np.isfinite(matrix[start : start + (1 << 16)]).all():
+            raise ArtifactError(f"{file}: holds NaN or Inf")
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -3,9 +3,10 @@
 //
 // Flows: a word (list + map with neighbours of neighbours), an analogy with a typo (the unknown-word
 // message and its suggestions, then the suggestion clicked: answer + two arrows), and the switch
-// to t-SNE; the text pipeline panel (a sentence's tokens, mean vector and nearest words, a sentence
-// with no known word, two sentences compared). Exits non-zero on the first failed check; on success prints one JSON line of what the
-// page showed, which the pytest driver compares with the API's own answers.
+// to t-SNE; the text pipeline panel (a sentence's tokens, ids with pads and [UNK], per-token vector
+// strips, their mean and nearest words; a sentence with no known word; two sentences compared; the
+// panel at 360 px). Exits non-zero on the first failed check; on success prints one JSON line of
+// what the page showed, which the pytest driver compares with the API's own answers.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -120,24 +121,50 @@ try {
   check(tsne.points.length === analogy.points.length, "t-SNE maps the same points");
   await page.screenshot({ path: join(shots, "explorer-tsne.png") });
 
-  // -- the text pipeline: a sentence, then one with no known word, then two compared -------
+  // -- the text pipeline: a sentence (submitted with the keyboard), then one with no known word,
+  // then two compared, then the panel at a phone's width -----------------------------------------
+  const idsRow = () => page.$$eval("#pipeline-ids li", (lis) => lis.map((li) => ({
+    id: Number(li.dataset.id), role: li.dataset.role, label: li.querySelector(".tag").textContent,
+  })));
+  const stripRows = (sel) => page.$$eval(`${sel} li`, (lis) => lis.map((li) => ({
+    token: li.dataset.token,
+    oov: li.dataset.oov === "true",
+    values: [...li.querySelectorAll(".cells i")].map((c) => Number(c.dataset.value)),
+  })));
+  await page.fill("#sequence-length", "12");
   await page.fill("#sentence", "The Frog sat by the quiet pond, croaking");
-  await page.click("#sentence-form button");
+  await page.press("#sentence", "Enter");
   await page.waitForSelector("#pipeline-out:not([hidden]) #pipeline-neighbors li");
   const sentence = {
     tokens: await page.$$eval("#pipeline-tokens li", (lis) => lis.map((li) => [li.dataset.token, li.className])),
+    ids: await idsRow(),
+    strip: await stripRows("#word-vectors"),
+    mean: (await stripRows("#mean-strip"))[0],
     bars: await page.$$eval("#mean-bars rect", (rs) => rs.map((r) => Number(r.dataset.value))),
     neighbors: await page.$$eval("#pipeline-neighbors li", (lis) => lis.map((li) => li.dataset.word)),
   };
   check(sentence.bars.length === 50, `one bar a dimension, got ${sentence.bars.length}`);
   check(sentence.tokens.some(([, c]) => c === "oov"), "the unknown token 'pond,' is marked");
+  check(sentence.ids.length === 12, `12 ids (output_sequence_length), got ${sentence.ids.length}`);
+  check(sentence.ids.slice(8).every((c) => c.id === 0 && c.role === "pad" && c.label === "pad"),
+    `the last four ids are pads shown as pad: ${JSON.stringify(sentence.ids.slice(8))}`);
+  check(sentence.ids[6].id === 1 && sentence.ids[6].label === "[UNK]", `'pond,' is id 1 shown as [UNK]`);
+  check(sentence.strip.length === sentence.tokens.length, "one vector strip a token");
+  check(sentence.strip.every((r) => r.oov === (r.token === "pond,")), "only the unknown token's strip is marked");
+  check(sentence.strip.every((r) => r.oov ? r.values.length === 0 : r.values.length === 50), "50 cells a known token");
+  check(sentence.mean.values.length === 50, "the mean strip has a cell a dimension");
+  check(await page.isVisible("#word-vectors li[data-oov] .cells.missing"), "the unknown token's gap is visible");
   await page.locator("#pipeline").screenshot({ path: join(shots, "explorer-pipeline.png") });
 
   await page.fill("#sentence", "qwzxv zzqqy");
   await page.click("#sentence-form button");
   await page.waitForSelector("#pipeline-message:not([hidden])");
+  await page.waitForFunction(() => document.querySelectorAll("#pipeline-ids li").length === 12 &&
+    document.querySelector("#pipeline-ids li").dataset.label === "[UNK]");
   sentence.empty = await page.textContent("#pipeline-message");
-  check(await page.isHidden("#pipeline-out"), "no stale result beside the message");
+  sentence.emptyIds = await idsRow();
+  sentence.emptyStrip = await stripRows("#word-vectors");
+  check(await page.isHidden("#pipeline-mean"), "no stale mean or neighbours beside the message");
 
   await page.fill("#sentence-a", "A cat sat on the mat");
   await page.fill("#sentence-b", "A dog lay on the rug");
@@ -147,11 +174,33 @@ try {
     cosine: Number(await page.textContent("#compare-cosine")),
     a: await page.$$eval("#compare-tokens-a li", (lis) => lis.map((li) => li.dataset.token)),
     b: await page.$$eval("#compare-tokens-b li", (lis) => lis.map((li) => li.dataset.token)),
+    strip: await stripRows("#compare-strip"),
   };
+  check(compare.strip.length === 2 && compare.strip.every((r) => r.values.length === 50), "two mean strips");
   await page.locator("#pipeline").screenshot({ path: join(shots, "explorer-compare.png") });
 
+  // a phone's width: one column, nothing wider than the screen
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.fill("#sentence", "The Frog sat by the quiet pond, croaking");
+  await page.press("#sentence", "Enter");
+  await page.waitForSelector("#pipeline-mean:not([hidden]) #pipeline-neighbors li");
+  const narrow = await page.evaluate(() => {
+    const cards = [...document.querySelectorAll(".pipeline-card")].map((c) => c.getBoundingClientRect());
+    return {
+      pageWidth: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+      pipelineOverflow: document.querySelector("#pipeline").scrollWidth - document.querySelector("#pipeline").clientWidth,
+      stacked: cards[1].top >= cards[0].bottom,
+      widest: Math.max(...[...document.querySelectorAll("#pipeline *")].map((e) => e.getBoundingClientRect().right)),
+    };
+  });
+  check(narrow.stacked, "the two pipeline cards stack at 360 px");
+  check(narrow.pageWidth <= narrow.viewport && narrow.pipelineOverflow <= 0 && narrow.widest <= narrow.viewport + 0.5,
+    `the page fits 360 px: ${JSON.stringify(narrow)}`);
+  await page.locator("#pipeline").screenshot({ path: join(shots, "explorer-pipeline-narrow.png") });
+
   check(problems.length === 0, problems.join("; "));
-  console.log(JSON.stringify({ word, unknown, analogy, tsne, sentence, compare }));
+  console.log(JSON.stringify({ word, unknown, analogy, tsne, sentence, compare, narrow }));
 } catch (err) {
   console.error(err.stack || String(err));
   if (problems.length) console.error(problems.join("\n"));

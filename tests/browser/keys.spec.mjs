@@ -1,10 +1,11 @@
 // The explorer and Swagger UI against a server started with FIRTH_API_KEYS, in Debian's headless
 // Chromium through playwright-core. Usage: node keys.spec.mjs <base url> <api key> <screenshot dir>
 //
-// Explorer: the page asks for a key on the 401, refuses a wrong one, works with the right one,
-// keeps it in sessionStorage across a reload. Swagger UI: Authorize with the key, then "Try it
-// out" on GET /v1/models answers 200. Exits non-zero on the first failed check; on success prints
-// one JSON line of what the pages showed, which the pytest driver compares with the API.
+// Explorer: the page asks for a key on the 401, refuses a wrong one, works with the right one
+// (the word query and the text pipeline panel), keeps it in sessionStorage across a reload.
+// Swagger UI: Authorize with the key, then "Try it out" on GET /v1/models answers 200. Exits
+// non-zero on the first failed check; on success prints one JSON line of what the pages showed,
+// which the pytest driver compares with the API.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -72,6 +73,12 @@ try {
   const list = await page.$$eval("#result-list li", (lis) => lis.map((li) => li.dataset.word));
   await page.screenshot({ path: join(shots, "keys-explorer.png") });
 
+  // the text pipeline panel sends the key too (encode, vectors, embed, neighbors)
+  await page.fill("#sentence", "the frog");
+  await page.press("#sentence", "Enter");
+  await page.waitForSelector("#pipeline-out:not([hidden]) #pipeline-neighbors li");
+  const pipelineIds = await page.$$eval("#pipeline-ids li", (lis) => lis.map((li) => Number(li.dataset.id)));
+
   // a reload in the same tab keeps the key: the models load without asking
   await page.reload();
   await page.waitForSelector("#model option", { state: "attached" });
@@ -94,7 +101,7 @@ try {
   await page.screenshot({ path: join(shots, "keys-swagger.png") });
 
   check(problems.length === 0, problems.join("; "));
-  console.log(JSON.stringify({ asked, refused, list, models, swaggerStatus, curlHasBearer: curl.includes("Bearer"), statuses }));
+  console.log(JSON.stringify({ asked, refused, list, pipelineIds, models, swaggerStatus, curlHasBearer: curl.includes("Bearer"), statuses }));
 } catch (err) {
   console.error(err.stack || String(err));
   if (problems.length) console.error(problems.join("\n"));

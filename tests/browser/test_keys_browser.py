@@ -60,6 +60,14 @@ def test_explorer_asks_for_the_key_and_then_works(
     ).json()
     assert report["list"] == [n["word"] for n in api["neighbors"]]
     assert report["models"] == ["tiny"]
+    encoded = httpx.post(
+        f"{keyed_server.url}/v1/models/default/encode",
+        json={"texts": ["the frog"], "output_sequence_length": 12},
+        headers={"Authorization": f"Bearer {KEY}"},
+    ).json()
+    assert report["pipelineIds"] == encoded["ids"][0]
+    asked = {path for _, path in report["statuses"]}
+    assert {f"/v1/models/tiny/{step}" for step in ("encode", "vectors", "embed", "neighbors")} <= asked
     # 401 without a key and with the wrong one; every call after the right key answered 200
     statuses = report["statuses"]
     assert statuses[:2] == [[401, "/v1/models"], [401, "/v1/models"]]
