@@ -177,3 +177,24 @@ def test_minn_above_maxn_is_fine_when_maxn_is_0(tmp_path: Path, family_corpus: P
         train(family_corpus, tmp_path / "m", "--minn", "4", "--maxn", "0", "--epochs", "1")
     )
     assert artifact.subwords is None
+
+
+def test_a_trained_model_exported_as_bin_is_the_same_model_in_gensim(
+    tmp_path: Path, family_corpus: Path
+) -> None:
+    """Interoperability: `firth export --format fasttext-bin` of a trained model reads back in
+    gensim's load_facebook_model with the same vectors, in the vocabulary and out of it."""
+    from gensim.models.fasttext import load_facebook_model
+
+    artifact = load_artifact(train(family_corpus, tmp_path / "m", "--epochs", "2"))
+    assert (
+        main(["export", str(tmp_path / "m"), "--format", "fasttext-bin", "--out", str(tmp_path / "m.bin")])
+        == 0
+    )
+    wv = load_facebook_model(str(tmp_path / "m.bin")).wv
+    assert list(wv.index_to_key) == list(artifact.words)
+    np.testing.assert_allclose(wv.vectors, artifact.vectors, atol=1e-5)
+    assert artifact.ngrams is not None and artifact.subwords is not None
+    for word in (STEMS[0] + "ed", STEMS[3] + "ings", "xyzzy"):
+        expected = oov_vector(np.asarray(artifact.ngrams), word, artifact.subwords)
+        np.testing.assert_allclose(wv[word], expected, atol=1e-6)
