@@ -25,7 +25,18 @@ start and the shuffle): `--glove-seeds 1,2,3` fits each GloVe once a seed and pr
 `--runs 3` repeats the comparison three times and prints every run (the targets hold in each run,
 not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off).
 
-Usage: python bench/train_bench.py [--only sgns,cbow,glove,sgns-per-pair] [--threads 2] [--runs N]
+`--only fasttext-sg,fasttext-cbow` (issue 11; `make bench-train-fasttext`, not part of
+`make bench-train`: gensim's FastText alone takes several minutes an epoch on a shared machine)
+trains fastText with the word2vec settings above plus minn 3, maxn 6, bucket 2,000,000, beside
+gensim's FastText (sg=1 / sg=0) with the same settings, and scores both with
+firth_core/evaluation.py twice: with out-of-vocabulary words skipped, and with subword vectors
+for the benchmark words outside the vocabulary (firth: firth_core.subwords.oov_vector on the
+trained n-gram rows; gensim: its FastTextKeyedVectors' vector of the word). The OOV check counts
+the WordSim-353 and SimLex-999 pairs that only subword vectors can score (a word under
+min_count) and prints the Spearman on those pairs alone. `--epochs N` shortens every run.
+
+Usage: python bench/train_bench.py [--only sgns,cbow,glove,sgns-per-pair,fasttext-sg,fasttext-cbow]
+                                   [--threads 2] [--runs N] [--epochs N]
                                    [--json FILE] [--corpus-only]
                                    [--glove-c DIR] [--glove-seeds 1,2,3] [--glove-eta 0.05]
 """
@@ -33,6 +44,7 @@ Usage: python bench/train_bench.py [--only sgns,cbow,glove,sgns-per-pair] [--thr
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -58,6 +70,10 @@ GLOVE = {"dim": 100, "window": 10, "epochs": 25, "x_max": 10.0, "min_count": 5}
 # Reference GloVe C scores on this corpus (bench README) and the issues' targets.
 GLOVE_REFERENCE = {"analogy": 0.050, "ws353": 0.415, "simlex": 0.231}
 TARGETS = {"sgns": 2.0, "cbow": 2.0, "glove_wall_vs_sgns": 3.2}  # issue 14: >= 2x gensim
+SUBWORDS = {"minn": 3, "maxn": 6, "bucket": 2_000_000}  # fastText's defaults (issue 11)
+FASTTEXT_MODELS = {"fasttext-sg": "skipgram", "fasttext-cbow": "cbow"}
+FASTTEXT_TARGETS = {"fasttext-sg": 1.5, "fasttext-cbow": 1.2}  # issue 11: words/s against gensim FastText
+PAIR_SETS = {"ws353": "wordsim353.tsv", "simlex": "simlex999.txt"}
 
 
 def ensure_corpus() -> None:
@@ -118,6 +134,159 @@ def run_gensim(algorithm: str, threads: int, tokens: int) -> dict[str, Any]:
         "words_per_second": tokens * COMMON["epochs"] / train_seconds,
         "vocab": len(model.wv),
         **gensim_scores(list(model.wv.index_to_key), model.wv.vectors),
+    }
+
+
+def alpha_of(model: str) -> float:
+    """The word2vec bench's rates: 0.025 for skip-gram, 0.05 for CBOW, for both trainers."""
+    return 0.05 if model == "cbow" else 0.025
+
+
+def benchmark_words() -> set[str]:
+    """Every word of the three benchmarks, lowercased as the corpus is."""
+    from firth_core.evaluation import BENCHMARKS
+
+    words: set[str] = set()
+    for _, path in BENCHMARKS.values():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith((":", "#")) or not line.strip():
+                continue
+            fields = line.split("\t") if "\t" in line else line.split()
+            words.update(w.lower() for w in (fields[:2] if "\t" in line else fields))
+    return words
+
+
+def subword_scores(words: list[str], vectors: np.ndarray, oov_vector: Any) -> dict[str, Any]:
+    """Analogy accuracy and the two Spearmans (firth_core.evaluation, gensim's accounting), with
+    OOV words skipped and again with `oov_vector(word)` (None: no n-gram) for the benchmark words
+    outside the vocabulary; and the OOV check: the word pairs only subword vectors can score."""
+    from firth_core.evaluation import DATA_DIR, evaluate_benchmark, evaluate_word_pairs
+    from firth_core.keyed_vectors import KeyedVectors
+
+    known = set(words)
+    extra = {}
+    for w in sorted(benchmark_words() - known):
+        v = oov_vector(w)
+        if v is not None:
+            extra[w] = np.asarray(v, dtype=np.float32)
+    plain = KeyedVectors(words, np.asarray(vectors, dtype=np.float32))
+    full = KeyedVectors([*words, *extra], np.vstack([vectors, *extra.values()]).astype(np.float32))
+    out: dict[str, Any] = {"oov_words": len(extra)}
+    for kv, tag in ((plain, ""), (full, "+oov")):
+        out["analogy" + tag] = evaluate_benchmark(kv, "questions-words")["score"]
+        out["ws353" + tag] = evaluate_benchmark(kv, "wordsim353")["spearman"]
+        out["simlex" + tag] = evaluate_benchmark(kv, "simlex999")["spearman"]
+    seen = corpus_counts()
+    for name, file in PAIR_SETS.items():
+        pairs = [
+            line for line in (DATA_DIR / file).read_text(encoding="utf-8").splitlines()
+            if line.count("\t") == 2 and not line.startswith("#")
+        ]  # fmt: skip
+        for tag, allowed in (("rare", lambda w: seen.get(w, 0) > 0), ("any", lambda w: True)):
+            # Pairs with a word outside the vocabulary whose every such word has a vector: under
+            # "rare", each of those words is in the corpus, under --min-count; under "any", it may
+            # also be a word the corpus never had.
+            rescued = []
+            for line in pairs:
+                oov = [w.lower() for w in line.split("\t")[:2] if w.lower() not in known]
+                if oov and all(w in extra and allowed(w) for w in oov):
+                    rescued.append(line)
+            out[f"{name}_{tag}_pairs"] = len(rescued)
+            out[f"{name}_{tag}_spearman"] = (
+                evaluate_word_pairs(full, rescued)["spearman"] if len(rescued) >= 2 else None
+            )
+    return out
+
+
+@functools.cache
+def corpus_counts() -> dict[str, int]:
+    """How often each benchmark word occurs in the (standardised) benchmark corpus."""
+    wanted = benchmark_words()
+    counts: dict[str, int] = {}
+    with open(STANDARDISED, encoding="utf-8") as handle:
+        for line in handle:
+            for token in line.split():
+                if token in wanted:
+                    counts[token] = counts.get(token, 0) + 1
+    return counts
+
+
+def run_gensim_fasttext(name: str, threads: int, tokens: int, epochs: int) -> dict[str, Any]:
+    from gensim.models import FastText
+    from gensim.models.word2vec import LineSentence
+
+    model_name = FASTTEXT_MODELS[name]
+    sentences = LineSentence(str(STANDARDISED))
+    model = FastText(
+        vector_size=COMMON["dim"],
+        window=COMMON["window"],
+        negative=COMMON["negative"],
+        hs=0,
+        sample=COMMON["sample"],
+        min_count=COMMON["min_count"],
+        sg=1 if model_name == "skipgram" else 0,
+        alpha=alpha_of(model_name),
+        workers=threads,
+        seed=1,
+        min_n=SUBWORDS["minn"],
+        max_n=SUBWORDS["maxn"],
+        bucket=SUBWORDS["bucket"],
+    )
+    started = time.perf_counter()
+    model.build_vocab(sentences)
+    train_started = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=epochs)
+    done = time.perf_counter()
+    wv = model.wv
+    return {
+        "wall": done - started,
+        "train_seconds": done - train_started,
+        "words_per_second": tokens * epochs / (done - train_started),
+        "vocab": len(wv),
+        **subword_scores(list(wv.index_to_key), wv.vectors, lambda w: wv[w]),
+    }
+
+
+def run_firth_fasttext(name: str, threads: int, out: Path, epochs: int) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from firth_core.artifact import load_artifact
+    from firth_core.subwords import oov_vector
+    from firth_trainer.fasttext import FASTTEXT_DEFAULTS
+    from firth_trainer.pipeline import TrainConfig, train_model
+    from firth_trainer.vocab import VocabParams
+
+    model_name = FASTTEXT_MODELS[name]
+    params = replace(
+        FASTTEXT_DEFAULTS["fasttext"],
+        model=model_name,
+        dim=int(COMMON["dim"]),
+        window=int(COMMON["window"]),
+        negative=int(COMMON["negative"]),
+        sample=COMMON["sample"],
+        epochs=epochs,
+        alpha=alpha_of(model_name),
+        threads=threads,
+        **SUBWORDS,
+    )
+    cfg = TrainConfig(
+        corpus=str(CORPUS), out=str(out), params=params,
+        vocab=VocabParams(min_count=int(COMMON["min_count"])), quiet=True,
+    )  # fmt: skip
+    started = time.perf_counter()
+    path, _ = train_model(cfg)
+    wall = time.perf_counter() - started
+    artifact = load_artifact(path, verify_checksums=False)
+    t = artifact.meta["training"]
+    ngrams, spec = np.asarray(artifact.ngrams), artifact.subwords
+    assert spec is not None
+    return {
+        "wall": wall,
+        "train_seconds": t["seconds"],
+        "words_per_second": t["words_per_second"],
+        "vocab": artifact.meta["count"],
+        "final_loss": t["final_loss"],
+        **subword_scores(artifact.words, np.asarray(artifact.vectors), lambda w: oov_vector(ngrams, w, spec)),
     }
 
 
@@ -223,23 +392,25 @@ def run_firth(
     return result
 
 
-def warm_up(work: Path, threads: int) -> None:
+def warm_up(work: Path, threads: int, fasttext: bool = False) -> None:
     """Compile (or load cached) numba kernels outside the timed runs, as gensim's are prebuilt."""
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / "warm.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
     from firth_trainer.cli import main
 
-    for algorithm in ("sgns", "cbow", "glove"):
+    runs: list[list[str]] = [["--algorithm", a] for a in ("sgns", "cbow", "glove")]
+    if fasttext:
+        runs += [["--algorithm", "fasttext", "--model", m, "--bucket", "1000"] for m in ("skipgram", "cbow")]
+    for n, flags in enumerate(runs):
         main(
             [
                 "train",
-                "--algorithm",
-                algorithm,
+                *flags,
                 "--corpus",
                 str(corpus),
                 "--out",
-                str(work / algorithm),
+                str(work / f"warm{n}"),
                 "--dim",
                 "8",
                 "--epochs",
@@ -257,7 +428,7 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmp:
         work = Path(tmp)
-        warm_up(work / "warm", args.threads)
+        warm_up(work / "warm", args.threads, fasttext=any(a in FASTTEXT_MODELS for a in only))
         need_gensim_sg = "sgns" in only or "glove" in only
         for algorithm in ("sgns", "cbow"):
             if algorithm in only or (algorithm == "sgns" and need_gensim_sg):
@@ -289,15 +460,86 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
                         args.glove_c, args.threads, seed, work / f"c{seed}"
                     )
                     print(f"  {results[f'GloVe C{tag}']}", flush=True)
+        for name in FASTTEXT_MODELS:
+            if name not in only:
+                continue
+            print(f"gensim {name} ...", flush=True)
+            results[f"gensim {name}"] = run_gensim_fasttext(name, args.threads, tokens, args.epochs)
+            print(f"  {results[f'gensim {name}']}", flush=True)
+            print(f"firth {name} ...", flush=True)
+            results[f"firth {name}"] = run_firth_fasttext(name, args.threads, work / name, args.epochs)
+            print(f"  {results[f'firth {name}']}", flush=True)
     return results
+
+
+def report_fasttext(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The fastText table, the OOV check and the verdicts against issue 11's targets."""
+    rows = {n: r for n, r in results.items() if n.split()[-1] in FASTTEXT_MODELS}
+    if not rows:
+        return {}
+    print()
+    print(
+        "| trainer | wall s | train s | words/s | vocab | analogy | WS353 rho | SimLex rho "
+        "| analogy +OOV | WS353 +OOV | SimLex +OOV | OOV words given vectors |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in rows.items():
+        print(
+            f"| {name} | {r['wall']:.1f} | {r['train_seconds']:.1f} | {r['words_per_second']:,.0f} | "
+            f"{r['vocab']:,} | {r['analogy']:.3f} | {r['ws353']:.3f} | {r['simlex']:.3f} | "
+            f"{r['analogy+oov']:.3f} | {r['ws353+oov']:.3f} | {r['simlex+oov']:.3f} | {r['oov_words']:,} |"
+        )
+    print()
+    print(
+        f"OOV check: word pairs scored only through subword vectors (a word under min_count "
+        f"{COMMON['min_count']} in this corpus; in brackets: also words the corpus never had):"
+    )
+    for name, r in rows.items():
+        parts = []
+        for pairs in PAIR_SETS:
+            rho = {t: r[f"{pairs}_{t}_spearman"] for t in ("rare", "any")}
+            shown = {t: "-" if v is None else f"{v:.3f}" for t, v in rho.items()}
+            parts.append(
+                f"{pairs} {r[f'{pairs}_rare_pairs']} pairs, Spearman {shown['rare']} "
+                f"({r[f'{pairs}_any_pairs']} pairs, {shown['any']})"
+            )
+        print(f"  {name}: " + "; ".join(parts))
+    print()
+    verdicts: dict[str, Any] = {}
+    for name, target in FASTTEXT_TARGETS.items():
+        f, g = results.get(f"firth {name}"), results.get(f"gensim {name}")
+        if not f or not g:
+            continue
+        speed = f["words_per_second"] / g["words_per_second"]
+        deltas = {
+            k: f[k] - g[k] for k in ("analogy", "ws353", "simlex", "analogy+oov", "ws353+oov", "simlex+oov")
+        }
+        ok = speed >= target and all(
+            d >= (-0.01 if k.startswith("analogy") else -0.02) for k, d in deltas.items()
+        )
+        verdicts[name] = {
+            "speed_ratio": speed,
+            "wall_ratio": g["wall"] / f["wall"],
+            **{f"d_{k}": d for k, d in deltas.items()},
+            "meets_target": ok,
+        }
+        print(
+            f"{name}: words/s {speed:.2f}x gensim FastText (target >= {target}x), wall {g['wall'] / f['wall']:.2f}x "
+            "faster; "
+            + ", ".join(f"{k} {d:+.3f}" for k, d in deltas.items())
+            + f" (analogy >= -0.010, rho >= -0.02): {'MET' if ok else 'NOT MET'}"
+        )
+    return verdicts
 
 
 def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Print one run's table and verdicts against the targets; returns the verdicts."""
+    word2vec_rows = {n: r for n, r in results.items() if n.split()[-1] not in FASTTEXT_MODELS}
     print()
-    print("| trainer | wall s | train s | words/s | vocab | analogy | WS353 rho | SimLex rho |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, r in results.items():
+    if word2vec_rows:  # fastText's rows have their own table (report_fasttext)
+        print("| trainer | wall s | train s | words/s | vocab | analogy | WS353 rho | SimLex rho |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in word2vec_rows.items():
         wps = f"{r['words_per_second']:,.0f}" if r.get("words_per_second") else "-"
         print(
             f"| {name} | {r['wall']:.1f} | {r['train_seconds']:.1f} | {wps} | {r['vocab']:,} | "
@@ -347,6 +589,7 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             + ", ".join(f"{k} {glove[k]:.3f} (>= {v})" for k, v in GLOVE_REFERENCE.items())
             + f": {'MET' if ok else 'NOT MET'}"
         )
+    verdicts.update(report_fasttext(results))
     return verdicts
 
 
@@ -355,7 +598,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--only", default="sgns,cbow,glove", help="comma-separated: sgns, cbow, glove, sgns-per-pair"
+        "--only",
+        default="sgns,cbow,glove",
+        help="comma-separated: sgns, cbow, glove, sgns-per-pair, fasttext-sg, fasttext-cbow",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=int(COMMON["epochs"]), help="fastText runs' epochs (a shorter trial)"
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "train_bench.json")

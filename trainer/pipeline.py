@@ -1,4 +1,4 @@
-"""corpus -> vocabulary -> word2vec or GloVe -> (evaluation) -> model artifact.
+"""corpus -> vocabulary -> word2vec, fastText or GloVe -> (evaluation) -> model artifact.
 
 Everything a run knows goes into meta.json: the algorithm and every hyperparameter, corpus
 statistics with the sha256 of each file, training time, words/s and loss, and the evaluation
@@ -19,10 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.artifact import check_destination, write_artifact
+from firth_core.artifact import NGRAMS_FILE, OUTPUT_FILE, check_destination, write_artifact
 from firth_core.errors import ConfigurationError, ResourceLimit
 from firth_core.resources import require_memory
 from firth_trainer.corpus import encode_corpus
+from firth_trainer.fasttext import (
+    FASTTEXT_DEFAULTS,
+    FASTTEXT_SUMMARIES,
+    FastTextParams,
+    fasttext_memory,
+    train_fasttext,
+)
 from firth_trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
 from firth_trainer.progress import note
 from firth_trainer.vocab import VocabParams, build_vocab
@@ -36,10 +43,10 @@ from firth_trainer.word2vec import (
 
 IN_MEMORY_ENTRIES = 1 << 28  # id streams up to 1 GiB stay in memory; longer ones are memory-mapped files
 
-TrainerParams = Word2VecParams | GloveParams
+TrainerParams = Word2VecParams | GloveParams | FastTextParams
 # Every algorithm `firth train` offers: its table of defaults (kept beside its trainer) and a summary.
-ALGORITHMS: dict[str, TrainerParams] = {**WORD2VEC_DEFAULTS, **GLOVE_DEFAULTS}
-SUMMARIES: dict[str, str] = {**WORD2VEC_SUMMARIES, **GLOVE_SUMMARIES}
+ALGORITHMS: dict[str, TrainerParams] = {**WORD2VEC_DEFAULTS, **FASTTEXT_DEFAULTS, **GLOVE_DEFAULTS}
+SUMMARIES: dict[str, str] = {**WORD2VEC_SUMMARIES, **FASTTEXT_SUMMARIES, **GLOVE_SUMMARIES}
 
 
 @dataclass
@@ -63,12 +70,26 @@ class TrainConfig:
         self.params.check()
         if self.tmp_dir is not None and not Path(self.tmp_dir).is_dir():
             raise ConfigurationError(f"tmp-dir {self.tmp_dir}: not a directory")
+        if self.subword_buckets():
+            # The bucket rows alone may not fit, whatever the corpus: say so before reading it.
+            require_memory(
+                self.memory_needed(0),
+                f"{self.subword_buckets():,} n-gram buckets x {self.params.dim:,} dimensions (fasttext)",
+                "; lower --bucket or --dim",
+            )
         check_destination(self.out, self.overwrite)  # before hours of training, not after
+
+    def subword_buckets(self) -> int:
+        """The n-gram rows a fastText run allocates (0 for every other run and for --maxn 0)."""
+        p = self.params
+        return p.bucket if isinstance(p, FastTextParams) and p.subwords.enabled else 0
 
     def memory_needed(self, n_words: int) -> int:
         """Bytes of the vectors and training state for a vocabulary of `n_words`."""
         if isinstance(self.params, GloveParams):
             return glove_memory(n_words, self.params.dim)
+        if isinstance(self.params, FastTextParams):
+            return fasttext_memory(n_words, self.params.dim, self.subword_buckets(), self.params.maxn)
         return word2vec_memory(n_words, self.params.dim)
 
 
@@ -109,11 +130,16 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.vocab.min_count}",
             cfg.quiet,
         )
+        buckets = cfg.subword_buckets()
         require_memory(  # before counting or allocating anything large
             cfg.memory_needed(len(vocab)),
-            f"{len(vocab):,} words x {cfg.params.dim:,} dimensions ({cfg.algorithm})",
-            "; lower --dim, or prune the vocabulary with --min-count or --max-vocab",
+            f"{len(vocab):,} words{f' and {buckets:,} n-gram buckets' if buckets else ''} "
+            f"x {cfg.params.dim:,} dimensions ({cfg.algorithm})",
+            f"; lower --dim{', or --bucket' if buckets else ''}, or prune the vocabulary with --min-count "
+            "or --max-vocab",
         )
+        extras: dict[str, np.ndarray] = {}
+        subwords: dict[str, Any] = {}
         if isinstance(cfg.params, GloveParams):
             g = train_glove(stream, vocab, cfg.params, work, quiet=cfg.quiet)
             vectors = g.vectors
@@ -122,6 +148,16 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             # GloVe has no passes over words to count; this is corpus tokens over counting + fitting.
             seconds = training["seconds"]
             training["words_per_second"] = round(stats.tokens / seconds) if seconds > 0 else None
+        elif isinstance(cfg.params, FastTextParams):
+            f = train_fasttext(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
+            vectors = f.vectors
+            ft_params = cfg.params.resolved()
+            algorithm = {"name": cfg.algorithm, **asdict(ft_params)}
+            del algorithm["algorithm"]
+            training = f.as_meta(stats.tokens, ft_params.epochs)
+            if f.ngrams is not None and f.output is not None:
+                extras = {NGRAMS_FILE: f.ngrams, OUTPUT_FILE: f.output}
+                subwords = {"subwords": ft_params.subwords.to_meta()}
         else:
             w = train_word2vec(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
             vectors = w.vectors
@@ -136,6 +172,7 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         "algorithm": algorithm,
         "corpus": {**stats.as_meta(), "vocab_size": len(vocab), "vocab_tokens": int(vocab.total)},
         "training": {**training, "total_seconds": None, "versions": _versions()},
+        **subwords,
     }
     if cfg.evaluate:
         from firth_core.evaluation import evaluate_all
@@ -154,5 +191,6 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         counts=vocab.counts,
         meta=meta,
         overwrite=cfg.overwrite,
+        extras=extras,
     )
     return path, meta

@@ -73,7 +73,7 @@ def test_help_shows_every_tables_defaults() -> None:
             assert shown in help_text, (algorithm, f.name, help_text)
             assert actions[f.name].default is argparse.SUPPRESS  # the tables decide, not argparse
     assert "sgns 0.025, cbow 0.05" in (actions["alpha"].help or "")
-    assert "[word2vec 5, glove 15]" in (actions["window"].help or "")
+    assert "[word2vec, fasttext 5, glove 15]" in (actions["window"].help or "")
     assert (
         option_name(next(f for f in dataclasses.fields(GloveParams) if f.name == "memory_gb")) == "--memory"
     )

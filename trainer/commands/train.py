@@ -1,4 +1,4 @@
-"""`firth train`: corpus -> word2vec (skip-gram, CBOW) or GloVe -> model directory.
+"""`firth train`: corpus -> word2vec (skip-gram, CBOW), fastText or GloVe -> model directory.
 
 The hyperparameter flags and their defaults come from the tables beside the trainers
 (trainer/commands/param_flags.py builds them); this module adds the run's own flags.
@@ -20,7 +20,7 @@ _VOCAB = {"vocabulary": VocabParams()}
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "train",
-        help="train word embeddings on a text corpus (word2vec skip-gram/CBOW or GloVe)",
+        help="train word embeddings on a text corpus (word2vec skip-gram/CBOW, fastText or GloVe)",
         description=(
             "Train embeddings on a corpus (a text file: plain, .gz, .bz2 or .xz; a directory of them; "
             "or - for standard input; one sentence a line) and write a model directory the service "
