@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from schemathesis.config import SchemathesisConfig
 
 from firth_service.app import create_app
-from firth_service.errors import OPENAI_PREFIX, PROBLEM_JSON
+from firth_service.errors import OPENAI_CODES, OPENAI_PREFIX, PROBLEM_JSON
 from firth_service.registry import ModelRegistry
 from tests.conftest import exact_settings
 
@@ -97,7 +97,8 @@ def _problem_type(response: Any, case: schemathesis.Case) -> str | None:
     if not _is_openai(case):
         return _body(response).get("type")
     code = _body(response)["error"]["code"]
-    return "/problems/" + ("unknown-model" if code == "model_not_found" else code.replace("_", "-"))
+    slug = {code: slug for slug, code in OPENAI_CODES.items()}.get(code, code.replace("_", "-"))
+    return "/problems/" + slug
 
 
 def _media_type(response: Any) -> str:
@@ -120,6 +121,8 @@ def errors_are_openai_errors(response: Any) -> None:
     assert isinstance(error["code"], str) and error["code"], error
     assert error["param"] is None or isinstance(error["param"], str), error
     expected = "server_error" if response.status_code >= 500 else "invalid_request_error"
+    if response.status_code == 429:  # OpenAI's rate-limit error, which its clients retry
+        expected = "requests"
     assert error["type"] == expected, error
 
 
