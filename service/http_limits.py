@@ -15,10 +15,11 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
   once, so its file descriptor is free again;
 - when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
   of running request tasks, so requests still queued on the event loop count too), a new one is
-  answered 429 with Retry-After right here, from bytes built once: no task, no middleware, no
-  routing. A 429 is then a few microseconds of work, which is what lets a worker stay responsive
-  when a thousand clients retry at once (the app's own admission check, service/admission.py,
-  stays as the second line, for requests the parser let through).
+  answered 429 with Retry-After right here, written straight to the socket: no task, no
+  middleware, no routing (but the CORS headers FIRTH_CORS_ORIGINS asks for, and OpenAI's error
+  shape on its routes). A 429 is then a few microseconds of work, which is what lets a worker stay
+  responsive when a thousand clients retry at once (the app's own admission check,
+  service/admission.py, stays as the second line, for requests the parser let through).
 
 The open-file limit is raised to the hard limit at start (`raise_open_file_limit`), and the
 connection cap is kept FD_RESERVE below it: uvloop (libuv) answers an accept() that fails for want of
@@ -40,6 +41,8 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from firth_service.admission import RETRY_AFTER_SECONDS
+from firth_service.auth import CORS_EXPOSE_HEADERS
+from firth_service.errors import OPENAI_PREFIX as OPENAI_ROUTES
 from firth_service.errors import PROBLEM_JSON
 from firth_service.logging_setup import logging_config
 from firth_service.settings import Settings
@@ -64,25 +67,47 @@ class _HeadersTooLarge(Exception):
 
 
 UNLIMITED_PATHS = (b"/healthz", b"/readyz", b"/metrics")  # as service/admission.py's
+OPENAI_PREFIX = OPENAI_ROUTES.encode()  # its routes answer errors in OpenAI's shape
 
 
-def _too_busy_response(limit: int, retry_after: int, close: bool) -> bytes:
-    body = orjson.dumps(
-        {
+def _too_busy_response(limit: int, retry_after: int, close: bool, openai: bool, extra: str = "") -> bytes:
+    """The 429 answered here: problem+json, or OpenAI's error shape on its routes; `extra` holds
+    further header lines (CORS)."""
+    detail = f"this worker already has {limit} requests in flight; retry after {retry_after} s"
+    if openai:  # as service/errors.py's openai_error answers it
+        error = {"message": detail, "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+        body, media_type = orjson.dumps({"error": error}), "application/json"
+    else:
+        problem = {
             "type": "/problems/too-many-requests",
             "title": "Too many requests in flight",
             "status": 429,
-            "detail": f"this worker already has {limit} requests in flight; retry after {retry_after} s",
+            "detail": detail,
             "limit": limit,
             "retry_after": retry_after,
         }
-    )
+        body, media_type = orjson.dumps(problem), PROBLEM_JSON
     head = (
-        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: {PROBLEM_JSON}\r\n"
-        f"retry-after: {retry_after}\r\ncontent-length: {len(body)}\r\n"
+        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: {media_type}\r\n"
+        f"retry-after: {retry_after}\r\ncontent-length: {len(body)}\r\n{extra}"
         f"connection: {'close' if close else 'keep-alive'}\r\n\r\n"
     )
-    return head.encode("ascii") + body
+    return head.encode("latin-1") + body
+
+
+def cors_header_lines(origins: tuple[str, ...], origin: bytes | None) -> str:
+    """The header lines Starlette's CORSMiddleware (service/auth.py, install_cors) adds to a simple
+    response, for answers written here, outside the app: without them a browser hides a 429's
+    status and Retry-After from the page."""
+    if not origins or origin is None:
+        return ""
+    lines = f"access-control-expose-headers: {', '.join(CORS_EXPOSE_HEADERS)}\r\n"
+    if "*" in origins:
+        return f"access-control-allow-origin: *\r\n{lines}"
+    sent = origin.decode("latin-1")
+    if sent in origins:
+        lines = f"access-control-allow-origin: {sent}\r\n{lines}"
+    return f"{lines}vary: Origin\r\n"
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -96,6 +121,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_connections = 4096
     max_in_flight = 64
     retry_after = 1
+    cors_origins: tuple[str, ...] = ()  # FIRTH_CORS_ORIGINS, for the CORS headers of a 429 answered here
     on_shed: Any = staticmethod(lambda: None)  # counts a 429 answered here (the app's metric)
     _refusals = 0  # connections refused since the last warning (per worker process)
     _last_warning = 0.0
@@ -191,7 +217,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
             for name, value in self.headers
         )
-        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close))
+        origin = next((value for name, value in self.headers if name == b"origin"), None)
+        cors = cors_header_lines(self.cors_origins, origin)
+        openai = self.url.startswith(OPENAI_PREFIX)
+        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
         self.on_shed()
         if close:
             self._refused = True
@@ -286,6 +315,7 @@ def limited_protocol(
             "max_connections": cap,
             "max_in_flight": settings.max_concurrent_requests,
             "retry_after": RETRY_AFTER_SECONDS,
+            "cors_origins": tuple(settings.cors_origins),
             "on_shed": staticmethod(on_shed or (lambda: None)),
         },
     )

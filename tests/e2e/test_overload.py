@@ -22,6 +22,9 @@ EVALUATE = "/v1/models/default/evaluate"
 LONG_EVALUATION = {"benchmark": "questions-words"}
 
 
+ORIGIN = "https://explorer.example"
+
+
 def start(model: Path, *flags: str) -> ServerProcess:
     env = {"FIRTH_MODELS": str(model), "FIRTH_BUILD_HNSW": "0", "FIRTH_VERIFY_CHECKSUMS": "0"}
     try:
@@ -32,7 +35,15 @@ def start(model: Path, *flags: str) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def heavy_capped(default_model_dir: Path) -> Iterator[ServerProcess]:
-    server = start(default_model_dir, "--max-concurrent-heavy", "1", "--max-concurrent-requests", "2")
+    server = start(
+        default_model_dir,
+        "--max-concurrent-heavy",
+        "1",
+        "--max-concurrent-requests",
+        "2",
+        "--cors-origins",
+        ORIGIN,
+    )
     yield server
     server.__exit__(None, None, None)
 
@@ -109,8 +120,21 @@ def test_heavy_cap_answers_429_and_an_abandoned_evaluation_stops(heavy_capped: S
             assert busy.status_code == 429, busy.text
             assert busy.headers["retry-after"] == "1"
             assert busy.json()["type"] == "/problems/too-many-requests"
+            # the HTTP layer's 429 carries the CORS headers (else a browser hides it from the page)
+            seen = httpx.get(f"{url}/v1/models", headers={"Origin": ORIGIN}, timeout=30)
+            assert seen.status_code == 429, seen.text
+            assert seen.headers["access-control-allow-origin"] == ORIGIN
+            assert "Retry-After" in seen.headers["access-control-expose-headers"]
+            assert "origin" in seen.headers["vary"].lower()
+            stranger = httpx.get(f"{url}/v1/models", headers={"Origin": "https://x.example"}, timeout=30)
+            assert stranger.status_code == 429 and "access-control-allow-origin" not in stranger.headers
+            # and OpenAI's error shape on its routes, which its clients retry
+            openai = httpx.post(f"{url}/openai/v1/embeddings", json={"input": "cat", "model": "default"})
+            assert openai.status_code == 429 and openai.headers["retry-after"] == "1"
+            assert openai.headers["content-type"] == "application/json"
+            assert openai.json()["error"]["code"] == "rate_limit_exceeded"
             assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
-            assert metric(url, 'firth_rejected_total{limit="requests"}') == 1
+            assert metric(url, 'firth_rejected_total{limit="requests"}') == 4
     finally:
         first.close()  # the client goes away mid-evaluation
     stopped_in = wait_for(

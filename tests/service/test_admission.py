@@ -36,6 +36,23 @@ async def test_requests_past_the_cap_are_answered_429_with_retry_after(registry:
         assert after.status_code == 200
 
 
+async def test_a_429_past_the_cap_carries_the_cors_headers(registry: ModelRegistry) -> None:
+    """A browser hides an answer without Access-Control-Allow-Origin from the page, status and
+    Retry-After included: the cap's 429 must carry the CORS headers as every other answer does."""
+    origin = "https://explorer.example"
+    app = create_app(exact_settings(max_concurrent_requests=1, cors_origins=[origin]), registry)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        url = "/v1/models/random/neighbors?word=w0001&k=3"
+        answers = await asyncio.gather(*(client.get(url, headers={"Origin": origin}) for _ in range(3)))
+        assert sorted(a.status_code for a in answers) == [200, 429, 429]
+        for answer in answers:
+            assert answer.headers["access-control-allow-origin"] == origin, answer.status_code
+            assert "retry-after" in answer.headers["access-control-expose-headers"].lower()
+        other = await client.get(url, headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
 async def test_the_cap_is_applied_before_the_api_key_check(registry: ModelRegistry, tmp_path: Path) -> None:
     """Both refusals are cheap; the cap comes first, so past it even a request without a key is
     a 429, and within it the key check still answers 401."""
