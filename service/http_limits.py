@@ -11,8 +11,12 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
   (a 408 is written first when nothing of the request was answered yet);
 - the request line and headers may hold `max_header_bytes` bytes in `max_header_count` lines;
   beyond either, 431 and the connection closed;
-- a worker holds at most `max_connections` connections: one more is answered 503 and closed at
-  once, so its file descriptor is free again;
+- a worker holds at most `max_connections` connections. At the cap, a new connection takes the
+  place of the one that has waited longest for its request's headers, if that one has waited a
+  second or more (it is answered 408 and closed): a client sends its headers in milliseconds, so
+  the oldest incomplete connection is a slow or silent one, and slow connections (slowloris) can no
+  longer fill the cap and lock everyone else out until the header timeout. With none to close, the
+  new connection is answered 503 and closed at once, so its file descriptor is free again;
 - when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
   of running request tasks, so requests still queued on the event loop count too), a new one is
   answered 429 with Retry-After right here, written straight to the socket: no task, no
@@ -34,7 +38,7 @@ import asyncio
 import logging
 import resource
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import FastAPI
@@ -49,6 +53,7 @@ from firth_service.settings import Settings
 
 log = logging.getLogger("firth.http")
 FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, metrics files
+EVICT_AFTER_SECONDS = 1.0  # at the cap, a connection still without its headers this long makes room
 REFUSAL_LOG_SECONDS = 10.0
 
 
@@ -125,6 +130,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     on_shed: Any = staticmethod(lambda: None)  # counts a 429 answered here (the app's metric)
     _refusals = 0  # connections refused since the last warning (per worker process)
     _last_warning = 0.0
+    _evictions = 0  # slow connections closed for new ones since the last warning
+    _last_eviction_warning = 0.0
+    # connections waiting for a request's headers, oldest first, with the loop time they began
+    # waiting (one worker process serves one server, so one registry per process)
+    _awaiting_headers: ClassVar[dict[LimitedHttpToolsProtocol, float]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,7 +148,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # -- the connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections:
+        if len(self.connections) > self.max_connections and not self._evict_a_slow_connection():
             self._warn_refused()
             self._refuse(
                 _raw_problem(
@@ -174,9 +184,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._stop_header_timer()
         if self._should_shed():
             self._shed()
             return
@@ -255,12 +263,52 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             )
             cls._refusals, cls._last_warning = 0, now
 
+    def _evict_a_slow_connection(self) -> bool:
+        """At the cap, close the connection that has waited longest for its request's headers, if
+        it has waited EVICT_AFTER_SECONDS, to make room for this one (see the module's doc)."""
+        awaiting = LimitedHttpToolsProtocol._awaiting_headers
+        if not awaiting:
+            return False
+        oldest = next(iter(awaiting))
+        waited = self.loop.time() - awaiting[oldest]
+        if waited < EVICT_AFTER_SECONDS:
+            return False
+        detail = (
+            f"the request headers were still incomplete after {waited:.1f} s and the server, at its "
+            "connection cap, needed the connection for another client"
+        )
+        oldest._refuse(_raw_problem(408, "Request Timeout", "request-timeout", detail))
+        self._warn_evicted()
+        return True
+
+    def _warn_evicted(self) -> None:
+        cls = LimitedHttpToolsProtocol
+        cls._evictions += 1
+        now = self.loop.time()
+        if now - cls._last_eviction_warning >= REFUSAL_LOG_SECONDS:
+            log.warning(
+                "connection cap reached: closed %d connection(s) whose request headers were still "
+                "incomplete after %gs or more, for new ones (cap %d per worker)",
+                cls._evictions,
+                EVICT_AFTER_SECONDS,
+                self.max_connections,
+            )
+            cls._evictions, cls._last_eviction_warning = 0, now
+
     def _arm_header_timer(self) -> None:
         if self._header_timer is None and not self._refused:
             self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+            LimitedHttpToolsProtocol._awaiting_headers[self] = self.loop.time()
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        LimitedHttpToolsProtocol._awaiting_headers.pop(self, None)
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
+        LimitedHttpToolsProtocol._awaiting_headers.pop(self, None)
         if self.transport.is_closing():
             return
         if self.cycle is not None and not self.cycle.response_complete:
@@ -283,10 +331,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._body_timer):
-            if timer is not None:
-                timer.cancel()
-        self._header_timer = self._body_timer = None
+        self._stop_header_timer()
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
 
 def connection_cap(settings: Settings) -> int:

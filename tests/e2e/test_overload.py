@@ -198,6 +198,29 @@ def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerP
     assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
 
 
+def test_at_the_cap_a_new_connection_replaces_the_slowest_one(default_model_dir: Path) -> None:
+    """Slow connections cannot lock others out: at the cap, a connection that has waited a second
+    or more for its headers is closed (408) to make room for a new one, oldest first."""
+    capped = start(default_model_dir, "--max-connections", "4")  # the header timeout stays 10 s
+    held = [socket.create_connection(("127.0.0.1", capped.port), timeout=10) for _ in range(4)]
+    try:
+        held[0].sendall(b"GET /healthz HTTP/1.1\r\n")  # slow: headers begun, never finished
+        time.sleep(1.3)  # all four have waited more than a second
+        answer = httpx.get(f"{capped.url}/v1/models/default/neighbors?word=frog", timeout=10)
+        assert answer.status_code == 200, answer.text
+        evicted = held[0].recv(4096)
+        assert evicted.startswith(b"HTTP/1.1 408 "), evicted
+        assert b"needed the connection for another client" in evicted
+        held[1].settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            held[1].recv(4096)  # one made room; the others are still open
+        assert "closed 1 connection(s) whose request headers were still incomplete" in capped.output()
+    finally:
+        for sock in held:
+            sock.close()
+        capped.__exit__(None, None, None)
+
+
 def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(impatient: ServerProcess) -> None:
     with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as sock:
         head = f"POST {EVALUATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
