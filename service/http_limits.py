@@ -12,11 +12,14 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
 - the request line and headers may hold `max_header_bytes` bytes in `max_header_count` lines;
   beyond either, 431 and the connection closed;
 - a worker holds at most `max_connections` connections. At the cap, a new connection takes the
-  place of the one that has waited longest for its request's headers, if that one has waited a
-  second or more (it is answered 408 and closed): a client sends its headers in milliseconds, so
-  the oldest incomplete connection is a slow or silent one, and slow connections (slowloris) can no
-  longer fill the cap and lock everyone else out until the header timeout. With none to close, the
-  new connection is answered 503 and closed at once, so its file descriptor is free again;
+  place of the one that has waited longest for its request's headers, if that one has waited
+  EVICT_AFTER_SECONDS or more (it is answered 408 and closed): a client sends its headers with
+  its first packet, within a round trip of connecting, so the oldest incomplete connection is a
+  slow or silent one, and slow connections (slowloris) can no longer fill the cap and lock everyone
+  else out until the header timeout. (A second was too long: 5,000 slow connections reopened as
+  fast as they were closed turned each worker's 960 places over in well under a second, and some
+  newcomers found no connection old enough.) With none to close, the new connection is answered
+  503 and closed at once, so its file descriptor is free again;
 - when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
   of running request tasks, so requests still queued on the event loop count too), a new one is
   answered 429 with Retry-After right here, written straight to the socket: no task, no
@@ -53,7 +56,7 @@ from firth_service.settings import Settings
 
 log = logging.getLogger("firth.http")
 FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, metrics files
-EVICT_AFTER_SECONDS = 1.0  # at the cap, a connection still without its headers this long makes room
+EVICT_AFTER_SECONDS = 0.25  # at the cap, a connection still without its headers this long makes room
 REFUSAL_LOG_SECONDS = 10.0
 
 

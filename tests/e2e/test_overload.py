@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bench.server_process import ServerProcess
+from firth_service.http_limits import EVICT_AFTER_SECONDS
 
 pytestmark = pytest.mark.e2e
 EVALUATE = "/v1/models/default/evaluate"
@@ -199,13 +200,13 @@ def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerP
 
 
 def test_at_the_cap_a_new_connection_replaces_the_slowest_one(default_model_dir: Path) -> None:
-    """Slow connections cannot lock others out: at the cap, a connection that has waited a second
-    or more for its headers is closed (408) to make room for a new one, oldest first."""
+    """Slow connections cannot lock others out: at the cap, a connection that has waited
+    EVICT_AFTER_SECONDS or more for its headers is closed (408) to make room for a new one, oldest first."""
     capped = start(default_model_dir, "--max-connections", "4")  # the header timeout stays 10 s
     held = [socket.create_connection(("127.0.0.1", capped.port), timeout=10) for _ in range(4)]
     try:
         held[0].sendall(b"GET /healthz HTTP/1.1\r\n")  # slow: headers begun, never finished
-        time.sleep(1.3)  # all four have waited more than a second
+        time.sleep(EVICT_AFTER_SECONDS + 0.3)  # all four have waited long enough
         answer = httpx.get(f"{capped.url}/v1/models/default/neighbors?word=frog", timeout=10)
         assert answer.status_code == 200, answer.text
         evicted = held[0].recv(4096)
@@ -215,6 +216,8 @@ def test_at_the_cap_a_new_connection_replaces_the_slowest_one(default_model_dir:
         with pytest.raises(TimeoutError):
             held[1].recv(4096)  # one made room; the others are still open
         assert "closed 1 connection(s) whose request headers were still incomplete" in capped.output()
+        held[1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # a kept one still serves
+        assert held[1].recv(4096).startswith(b"HTTP/1.1 200 ")
     finally:
         for sock in held:
             sock.close()
