@@ -23,6 +23,10 @@ from firth_service.errors import TooBusy, problem_for
 from firth_service.metrics import record_heavy, record_rejected
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Set in the scope by the HTTP layer (service/http_limits.py) on a request it admitted under the
+# same cap: no second check, and no yield to let others check in, which under a flood of 429s
+# would cost the admitted request one more turn of the event loop behind hundreds of them.
+ADMITTED = "firth.admitted"
 RETRY_AFTER_SECONDS = 1  # lookups take milliseconds: a second later the backlog is gone
 HEAVY_RETRY_AFTER_SECONDS = 2  # an evaluation takes seconds
 HEAVY_BATCH = 32  # batches of more queries than this count as heavy
@@ -82,6 +86,13 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
             return
         admission = self.admission
+        if scope.get(ADMITTED):  # the HTTP layer counted it against the same cap already
+            admission.in_flight += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                admission.in_flight -= 1
+            return
         if admission.in_flight >= admission.max_requests:
             record_rejected("requests")
             busy = TooBusy("requests", admission.max_requests, RETRY_AFTER_SECONDS)

@@ -47,7 +47,7 @@ import orjson
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from firth_service.admission import RETRY_AFTER_SECONDS
+from firth_service.admission import ADMITTED, RETRY_AFTER_SECONDS
 from firth_service.auth import CORS_EXPOSE_HEADERS
 from firth_service.errors import OPENAI_PREFIX as OPENAI_ROUTES
 from firth_service.errors import PROBLEM_JSON
@@ -191,6 +191,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._should_shed():
             self._shed()
             return
+        self.scope[ADMITTED] = True  # type: ignore[literal-required]  # the app's cap need not check again
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow)
         super().on_headers_complete()
 

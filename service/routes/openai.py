@@ -109,7 +109,7 @@ def _is_heavy(body: EmbeddingsRequest) -> bool:
     """Over 100,000 characters of text, or 20,000 token ids: a heavy slot (429 when none is free)."""
     inputs = _inputs(body.input)
     if inputs and isinstance(inputs[0], str):
-        return heavy_texts(inputs)  # type: ignore[arg-type]
+        return heavy_texts(inputs)
     return sum(len(ids) for ids in inputs) > HEAVY_TOKEN_IDS
 
 

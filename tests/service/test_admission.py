@@ -8,8 +8,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
-from firth_service.admission import HEAVY_CELLS, HEAVY_TEXT_CHARS, HEAVY_TOKEN_IDS
+from firth_service.admission import (
+    ADMITTED,
+    HEAVY_CELLS,
+    HEAVY_TEXT_CHARS,
+    HEAVY_TOKEN_IDS,
+    Admission,
+    AdmissionLimit,
+)
 from firth_service.app import create_app
 from firth_service.registry import ModelRegistry
 from tests.conftest import exact_settings
@@ -160,3 +168,28 @@ async def test_large_texts_in_similarity_take_a_heavy_slot(registry: ModelRegist
                 assert refused.status_code == 429, (path, refused.text)
         for path, body in (("similarity", pairs), ("similarity/matrix", matrix)):
             assert (await client.post(f"/v1/models/random/{path}", json=body)).status_code == 200
+
+
+async def test_a_request_the_http_layer_admitted_is_not_checked_again() -> None:
+    """The HTTP layer marks what it admitted under the same cap; the middleware then neither
+    refuses it nor yields for it, but still counts it in flight."""
+    seen: list[int] = []
+    admission = Admission(max_requests=1, max_heavy=1)
+    admission.in_flight = 1  # the cap is reached
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(admission.in_flight)
+
+    async def no_receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    limit = AdmissionLimit(app, admission)
+    await limit({"type": "http", "path": "/v1/models", ADMITTED: True}, no_receive, send)
+    assert seen == [2] and not sent and admission.in_flight == 1
+    await limit({"type": "http", "path": "/v1/models", "headers": []}, no_receive, send)
+    assert seen == [2] and sent[0]["status"] == 429  # unmarked: checked, refused
