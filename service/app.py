@@ -41,8 +41,9 @@ scratch memory stays within 100 MiB by chunking the work; a request still comput
 stopped (503 `/problems/deadline-exceeded`), and one whose client went away stops at once.
 
 Overload: each worker takes a bounded number of requests in flight, and fewer heavy ones
-(evaluate, t-SNE, batches of more than 32 queries); beyond that the answer is an immediate 429
-`/problems/too-many-requests` with `Retry-After`.
+(evaluate, t-SNE, batches of more than 32 queries, texts of more than 100,000 characters in all,
+answers of more than 1,000,000 numbers from /encode or /embedding-matrix); beyond that the answer
+is an immediate 429 `/problems/too-many-requests` with `Retry-After`.
 """
 log = logging.getLogger("firth.app")
 
