@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from firth_core.errors import DimensionMismatch, EmptyQuery, IdOutOfRange
 from firth_core.pooling import sentence_vectors, text_rows
 from firth_core.text import TextPipeline
+from firth_service.admission import HEAVY_TOKEN_IDS, heavy_texts
 from firth_service.openai_schemas import EmbeddingsRequest, EmbeddingsResponse, OpenAIError, OpenAIModelList
 from firth_service.registry import LoadedModel, ModelRegistry
 from firth_service.responses import FastJSONResponse
+from firth_service.work import run_sized
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": OpenAIError, "description": description}
@@ -30,6 +31,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown model (code model_not_found)",
         413: "Request body too large",
         415: "Request body not sent as JSON",
+        429: "Too many requests in flight, or too many large ones (code rate_limit_exceeded); "
+        "the Retry-After header says when to come back",
+        503: "The request took too long and was stopped",
     }.items()
 }
 router = APIRouter(prefix="/openai/v1", tags=["openai"], responses=ERRORS)
@@ -100,7 +104,15 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
 async def post_embeddings(request: Request, body: EmbeddingsRequest) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     model = registry.get(body.model)
-    return FastJSONResponse(await run_in_threadpool(embeddings, model, body))
+    return FastJSONResponse(await run_sized(request, _is_heavy(body), embeddings, model, body))
+
+
+def _is_heavy(body: EmbeddingsRequest) -> bool:
+    """Over 100,000 characters of text, or 20,000 token ids: a heavy slot (429 when none is free)."""
+    inputs = _inputs(body.input)
+    if inputs and isinstance(inputs[0], str):
+        return heavy_texts(inputs)
+    return sum(len(ids) for ids in inputs) > HEAVY_TOKEN_IDS
 
 
 def _created(meta: Mapping[str, Any]) -> int:

@@ -18,7 +18,7 @@ from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.query import TermInput
 from firth_service import budget, engine, text_queries
-from firth_service.admission import HEAVY_BATCH, Admission
+from firth_service.admission import HEAVY_BATCH, Admission, heavy_texts
 from firth_service.engine import NeighbourQuery, NeighbourResult
 from firth_service.metrics import record_queries
 from firth_service.registry import LoadedModel, ModelRegistry
@@ -227,7 +227,10 @@ async def get_similarity(
 )
 async def post_similarity(request: Request, model: Model, body: SimilarityBody) -> FastJSONResponse:
     if isinstance(body, TextSimilarityPairsRequest):
-        return FastJSONResponse(await _compute(request, False, text_queries.similarity_pairs, model, body))
+        heavy = heavy_texts(text for pair in body.text_pairs for text in pair)
+        return FastJSONResponse(
+            await _compute_heavy(request, heavy, text_queries.similarity_pairs, model, body)
+        )
     rows = engine.similarity_pairs(model, body.pairs)
     return FastJSONResponse(
         {
@@ -247,7 +250,9 @@ async def post_similarity_matrix(
 ) -> FastJSONResponse:
     if isinstance(body, TextSimilarityMatrixRequest):
         budget.check_matrix(len(body.texts_a), len(body.texts_b))
-        heavy = len(body.texts_a) * len(body.texts_b) > HEAVY_BATCH * MAX_K
+        heavy = len(body.texts_a) * len(body.texts_b) > HEAVY_BATCH * MAX_K or heavy_texts(
+            [*body.texts_a, *body.texts_b]
+        )
         return FastJSONResponse(
             await _compute_heavy(request, heavy, text_queries.similarity_matrix, model, body)
         )
