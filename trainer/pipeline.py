@@ -3,7 +3,9 @@
 Everything a run knows goes into meta.json: the algorithm and every hyperparameter, corpus
 statistics with the sha256 of each file, training time, words/s and loss, and the evaluation
 scores when asked. Work files live in a temporary directory that is removed whatever happens,
-and the artifact is written atomically, so a failed run leaves nothing at --out.
+and the artifact is written atomically, so a failed run leaves nothing at --out. word2vec's
+output layer is kept as output.npy; with a parent model (`--init-from`, trainer/finetune.py) the
+run continues it on the new corpus.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from firth_core.artifact import check_destination, write_artifact
+from firth_core.artifact import OUTPUT_FILE, check_destination, write_artifact
 from firth_core.errors import ConfigurationError, ResourceLimit
 from firth_core.resources import require_memory
 from firth_trainer.corpus import encode_corpus
+from firth_trainer.finetune import Parent, merge_vocab, warm_start
 from firth_trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
 from firth_trainer.progress import note
 from firth_trainer.vocab import VocabParams, build_vocab
@@ -53,6 +56,7 @@ class TrainConfig:
     overwrite: bool = False
     quiet: bool = False
     tmp_dir: str | None = None
+    parent: Parent | None = None  # fine-tuning: the model to continue (finetune.prepare builds it)
 
     @property
     def algorithm(self) -> str:
@@ -60,7 +64,20 @@ class TrainConfig:
 
     def check(self) -> None:
         self.vocab.check()
-        self.params.check()
+        if self.parent is None:
+            self.params.check()
+        else:
+            if not isinstance(self.params, Word2VecParams):
+                raise ConfigurationError(f"--init-from does not apply to {self.algorithm}")
+            self.params.check(fine_tuning=True)
+            if (
+                self.params.dim != self.parent.dim
+                or self.vocab.standardize != self.parent.artifact.standardize
+            ):
+                raise ConfigurationError(
+                    f"dimension {self.params.dim} and standardize {self.vocab.standardize} must be the "
+                    f"parent's ({self.parent.dim}, {self.parent.artifact.standardize})"
+                )
         if self.tmp_dir is not None and not Path(self.tmp_dir).is_dir():
             raise ConfigurationError(f"tmp-dir {self.tmp_dir}: not a directory")
         check_destination(self.out, self.overwrite)  # before hours of training, not after
@@ -100,13 +117,21 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         encoded = encode_corpus(cfg.corpus, cfg.vocab.standardize, work)
         stats = encoded.stats
         big = encoded.length > IN_MEMORY_ENTRIES
-        vocab, stream = build_vocab(
-            encoded, cfg.vocab.min_count, cfg.vocab.max_vocab, work / "ids.i32" if big else None
-        )
+        ids_path = work / "ids.i32" if big else None
+        parent, merged = cfg.parent, None
+        if parent is None:
+            vocab, stream = build_vocab(encoded, cfg.vocab.min_count, cfg.vocab.max_vocab, ids_path)
+            grown = ""
+        else:
+            merged = merge_vocab(encoded, parent.artifact, cfg.vocab.min_count, cfg.vocab.max_vocab, ids_path)
+            vocab, stream = merged.vocab, merged.stream
+            grown = f", {merged.new_words:,} of them new to {parent.artifact.name}"
         os.unlink(encoded.ids_path)
+        stream_tokens = stream.tokens
         note(
             f"{stats.lines:,} lines, {stats.tokens:,} tokens, {len(encoded.words):,} distinct words; "
-            f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.vocab.min_count}",
+            f"vocabulary {len(vocab):,} words{grown} ({stream.tokens:,} tokens) with min-count "
+            f"{cfg.vocab.min_count}",
             cfg.quiet,
         )
         require_memory(  # before counting or allocating anything large
@@ -114,6 +139,7 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             f"{len(vocab):,} words x {cfg.params.dim:,} dimensions ({cfg.algorithm})",
             "; lower --dim, or prune the vocabulary with --min-count or --max-vocab",
         )
+        extras: dict[str, np.ndarray] = {}
         if isinstance(cfg.params, GloveParams):
             g = train_glove(stream, vocab, cfg.params, work, quiet=cfg.quiet)
             vectors = g.vectors
@@ -123,8 +149,12 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             seconds = training["seconds"]
             training["words_per_second"] = round(stats.tokens / seconds) if seconds > 0 else None
         else:
-            w = train_word2vec(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
+            start = None if parent is None or merged is None else warm_start(parent, merged, cfg.params.seed)
+            w = train_word2vec(
+                stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet, start=start
+            )
             vectors = w.vectors
+            extras[OUTPUT_FILE] = w.output
             params = cfg.params.resolved()
             algorithm = {"name": cfg.algorithm, **asdict(params)}
             del algorithm["algorithm"]
@@ -134,15 +164,19 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
     meta: dict[str, Any] = {
         "source": "firth train",
         "algorithm": algorithm,
-        "corpus": {**stats.as_meta(), "vocab_size": len(vocab), "vocab_tokens": int(vocab.total)},
+        "corpus": {**stats.as_meta(), "vocab_size": len(vocab), "vocab_tokens": stream_tokens},
         "training": {**training, "total_seconds": None, "versions": _versions()},
     }
+    counts = vocab.counts
+    if parent is not None and merged is not None:
+        meta["init_from"] = parent.as_meta(merged.new_words)
+        counts = vocab.counts if merged.counts_known else None
     if cfg.evaluate:
         from firth_core.evaluation import evaluate_all
         from firth_core.keyed_vectors import KeyedVectors
 
         note("evaluating ...", cfg.quiet)
-        kv = KeyedVectors(vocab.words, vectors, vocab.counts, cfg.vocab.standardize)
+        kv = KeyedVectors(vocab.words, vectors, counts, cfg.vocab.standardize)
         meta["evaluation"] = evaluate_all(kv)
     meta["training"]["total_seconds"] = round(time.perf_counter() - started, 3)
     path = write_artifact(
@@ -151,8 +185,9 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         vectors,
         name=cfg.name,
         standardize=cfg.vocab.standardize,
-        counts=vocab.counts,
+        counts=counts,
         meta=meta,
         overwrite=cfg.overwrite,
+        extras=extras,
     )
     return path, meta

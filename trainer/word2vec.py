@@ -3,7 +3,8 @@
 The stream (trainer/vocab.py) is cut once into chunks of whole sentences; every epoch runs each
 chunk as one job on the Hogwild threads (trainer/hogwild.py). The learning rate falls linearly
 from `alpha` to `min_alpha` over all epochs, by the position of the chunk in the schedule, so it
-does not depend on thread timing. The output is the input-embedding matrix.
+does not depend on thread timing. The output is the input-embedding matrix, and the output
+layer (syn1neg) beside it, which fine-tuning (`--init-from`, trainer/finetune.py) starts from.
 """
 
 from __future__ import annotations
@@ -58,13 +59,19 @@ class Word2VecParams:
         """The parameters a run uses: threads 0 becomes the number of cores."""
         return replace(self, threads=self.threads if self.threads > 0 else os.cpu_count() or 1)
 
-    def check(self) -> None:
+    def check(self, fine_tuning: bool = False) -> None:
+        """Refuse a value no run can use. Fine-tuning may take --epochs 0 (the parent's rows
+        copied, the new words' rows fresh)."""
         if self.algorithm not in WORD2VEC_DEFAULTS:
             raise ConfigurationError(
                 f"algorithm must be one of {sorted(WORD2VEC_DEFAULTS)}, not {self.algorithm!r}"
             )
-        for name in ("dim", "window", "epochs", "negative", "alpha"):
+        for name in ("dim", "window", "negative", "alpha"):
             require_positive(name, getattr(self, name))
+        if fine_tuning:
+            require_non_negative("epochs", self.epochs)
+        else:
+            require_positive("epochs", self.epochs)
         require_non_negative("sample", self.sample)
         require_non_negative("min_alpha", self.min_alpha)
         if self.min_alpha > self.alpha:
@@ -103,8 +110,19 @@ WORD2VEC_SUMMARIES = {"sgns": "skip-gram with negative sampling", "cbow": "CBOW 
 
 
 @dataclass
+class WarmStart:
+    """Where a fine-tuning run starts (trainer/finetune.py builds it) instead of init_vectors."""
+
+    w_in: np.ndarray  # (vocabulary, dim) float32: the parent's rows, then fresh ones
+    w_out: np.ndarray  # (vocabulary, dim) float32: the parent's output rows (or zeros), then zeros
+    lockf: np.ndarray  # (vocabulary,) float32 factor on each input row's updates (0: locked)
+    stream_counts: np.ndarray  # int64 counts in the new corpus alone: its subsampling rates
+
+
+@dataclass
 class TrainResult:
     vectors: np.ndarray
+    output: np.ndarray  # the output layer (syn1neg), stored as the artifact's output.npy
     seconds: float
     words: int  # in-vocabulary words read, all epochs
     kept: int  # words left after subsampling (gensim's "effective words"), all epochs
@@ -115,7 +133,7 @@ class TrainResult:
             "seconds": round(self.seconds, 3),
             "words_per_second": round(raw_tokens * epochs / self.seconds) if self.seconds > 0 else None,
             "effective_words_per_second": round(self.kept / self.seconds) if self.seconds > 0 else None,
-            "final_loss": self.epoch_loss[-1],
+            "final_loss": self.epoch_loss[-1] if self.epoch_loss else None,  # None: --epochs 0
             "epoch_loss": self.epoch_loss,
         }
 
@@ -142,13 +160,24 @@ def train_word2vec(
     params: Word2VecParams,
     raw_tokens: int | None = None,
     quiet: bool = False,
+    start: WarmStart | None = None,
 ) -> TrainResult:
-    params.check()
+    """Train from init_vectors, or from `start` when fine-tuning. Negatives are drawn by
+    vocab.counts (a fine-tuned vocabulary's: parent's + new corpus', as gensim's vocabulary
+    update); frequent words are subsampled by their counts in the stream being trained."""
+    params.check(fine_tuning=start is not None)
     p = params.resolved()
     ids = np.asarray(stream.ids)
-    w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
-    probe = MovementProbe(w_in, len(vocab))
-    keep = keep_thresholds(vocab.counts, p.sample)
+    if start is None:
+        w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
+        lockf = np.ones(len(vocab), dtype=np.float32)
+        stream_counts = vocab.counts
+    else:
+        w_in, w_out, lockf, stream_counts = start.w_in, start.w_out, start.lockf, start.stream_counts
+    if p.epochs == 0:
+        return TrainResult(w_in, w_out, 0.0, 0, 0, [])
+    probe = MovementProbe(w_in, len(vocab), np.flatnonzero(lockf != 0))
+    keep = keep_thresholds(stream_counts, p.sample)
     thresh, alias = alias_table(vocab.counts)
     bounds = kernels.chunk_bounds(ids, CHUNK_ENTRIES)
     n_chunks = len(bounds) - 1
@@ -161,7 +190,9 @@ def train_word2vec(
         kernel = kernels.train_chunk_sg_batched
     else:
         kernel = kernels.train_chunk_sg
-    config = kernels.KernelConfig(ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative))
+    config = kernels.KernelConfig(
+        ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative), lockf
+    )
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 
     def lr(epoch: int, pos: int) -> float:
@@ -211,4 +242,4 @@ def train_word2vec(
             f"no model was written (try a smaller --alpha than {alpha:g})"
         )
     probe.require_moved(w_in, p.algorithm, f"--alpha {alpha:g} is too small to train")
-    return TrainResult(w_in, seconds, totals["words"], totals["kept"], epoch_loss)
+    return TrainResult(w_in, w_out, seconds, totals["words"], totals["kept"], epoch_loss)

@@ -15,7 +15,9 @@ Conventions follow word2vec.c and gensim:
   mean to every context row in full (word2vec.c's `neu1e`, gensim's `cbow_mean=1`);
 - the window is shrunk at random for every centre word (1 ... window words on each side);
 - frequent words are dropped before the window is built, fresh for every epoch;
-- a negative that draws the centre word itself is skipped.
+- a negative that draws the centre word itself is skipped;
+- every input-row update is scaled by the row's lock factor (KernelConfig.lockf, gensim's
+  `vectors_lockf`: 0 keeps the row fixed, for fine-tuning's --lock-old); output rows always train.
 
 The sigmoid comes from a table like word2vec.c's, but interpolated (error < 1e-6), so the step is
 the gradient of the loss it reports to float precision, which the finite-difference tests check.
@@ -64,6 +66,9 @@ class KernelConfig(NamedTuple):
     alias_idx: np.ndarray
     window: int  # maximum distance between centre and context
     negative: int  # negatives an example
+    # (vocabulary,) float32 factor on every input-row update, gensim's `vectors_lockf`: 1 trains
+    # the row, 0 keeps it fixed (fine-tuning's --lock-old). Output rows always train, as in gensim.
+    lockf: np.ndarray
 
 
 class Chunk(NamedTuple):
@@ -165,10 +170,22 @@ def _apply(
     return loss
 
 
+@numba.njit(inline="always", fastmath=True)
+def _add_locked(w_in: np.ndarray, lockf: np.ndarray, row: int, delta: np.ndarray) -> None:
+    """w_in[row] += lockf[row] * delta; a locked row (factor 0) is not touched at all, so it stays
+    bit for bit and its cache line is not dirtied. A factor of 1 adds delta exactly."""
+    lock = lockf[row]
+    if lock == np.float32(0.0):
+        return
+    for d in range(w_in.shape[1]):
+        w_in[row, d] += lock * delta[d]
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def sgns_step(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     context: int,
     targets: np.ndarray,
     n_targets: int,
@@ -179,10 +196,10 @@ def sgns_step(
 ) -> float:
     """One skip-gram example: input row `context`, targets[0] the true word (label 1), targets[1:n]
     negatives (label 0); `neu1e` (dim) and `grads` (>= n) are scratch. Updates both matrices by
-    -alpha * gradient; returns the loss before (0 unless want_loss)."""
+    -alpha * gradient, the input row scaled by lockf[context]; returns the loss before (0 unless
+    want_loss)."""
     loss = _apply(w_out, w_in, context, targets, n_targets, alpha, grads, neu1e, want_loss)
-    for d in range(w_in.shape[1]):
-        w_in[context, d] += neu1e[d]
+    _add_locked(w_in, lockf, context, neu1e)
     return loss
 
 
@@ -190,6 +207,7 @@ def sgns_step(
 def cbow_step(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     contexts: np.ndarray,
     n_contexts: int,
     targets: np.ndarray,
@@ -203,7 +221,7 @@ def cbow_step(
     """One CBOW example: the hidden vector is the mean of the context rows contexts[:n_contexts];
     targets as in sgns_step; `neu1` is a (1, dim) scratch matrix. Output rows move by
     -alpha * gradient; the error at the hidden vector (-alpha * dLoss/dhidden) is added to every
-    context row. Returns the loss before the update (0 unless want_loss)."""
+    context row, scaled by its lockf. Returns the loss before the update (0 unless want_loss)."""
     dim = w_in.shape[1]
     c = contexts[0]
     for d in range(dim):
@@ -217,9 +235,7 @@ def cbow_step(
         neu1[0, d] *= inv
     loss = _apply(w_out, neu1, 0, targets, n_targets, alpha, grads, neu1e, want_loss)
     for m in range(n_contexts):
-        c = contexts[m]
-        for d in range(dim):
-            w_in[c, d] += neu1e[d]
+        _add_locked(w_in, lockf, contexts[m], neu1e)
     return loss
 
 
@@ -227,6 +243,7 @@ def cbow_step(
 def _sg_window(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     contexts: np.ndarray,
     n_contexts: int,
     targets: np.ndarray,
@@ -243,7 +260,8 @@ def _sg_window(
     (n_targets x dim: the centre word, then the window's shared negatives) are read once.
     G = alpha * (labels - sigmoid(C O^T)); then O += G^T C and C += G O, both from the rows as
     they were, so this is the exact gradient step of the window's summed loss, and each output
-    row is written once a window instead of once a pair. cin, cout, grads and acc are scratch
+    row is written once a window instead of once a pair. Each context row's update is scaled by its
+    lockf (a locked row's is not even computed). cin, cout, grads and acc are scratch
     (>= n_contexts x dim, >= n_targets x dim, >= n_contexts x n_targets, dim)."""
     dim = w_in.shape[1]
     for m in range(n_contexts):
@@ -276,6 +294,9 @@ def _sg_window(
         for d in range(dim):
             w_out[t, d] += acc[d]
     for m in range(n_contexts):
+        c = contexts[m]
+        if lockf[c] == np.float32(0.0):
+            continue
         g = grads[m, 0]
         for d in range(dim):
             acc[d] = g * cout[0, d]
@@ -283,9 +304,7 @@ def _sg_window(
             g = grads[m, k]
             for d in range(dim):
                 acc[d] += g * cout[k, d]
-        c = contexts[m]
-        for d in range(dim):
-            w_in[c, d] += acc[d]
+        _add_locked(w_in, lockf, c, acc)
     return loss
 
 
@@ -293,6 +312,7 @@ def _sg_window(
 def sg_window_step(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     contexts: np.ndarray,
     n_contexts: int,
     targets: np.ndarray,
@@ -309,7 +329,7 @@ def sg_window_step(
     grads = np.empty((max(n_contexts, 1), n_targets), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
     return _sg_window(
-        w_in, w_out, contexts, n_contexts, targets, n_targets, alpha, cin, cout, grads, acc, want_loss
+        w_in, w_out, lockf, contexts, n_contexts, targets, n_targets, alpha, cin, cout, grads, acc, want_loss
     )
 
 
@@ -383,6 +403,7 @@ def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
     summed loss over the examples numbered 0, LOSS_EVERY, 2 * LOSS_EVERY ..., examples)."""
     stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lockf = cfg.lockf
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -411,9 +432,9 @@ def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
                     continue
                 nt, rng = _draw_targets(center, negative, rng, alias_thresh, alias_idx, targets)
                 if examples & LOSS_EVERY_MASK == 0:
-                    loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, True)
+                    loss += sgns_step(w_in, w_out, lockf, buf[j], targets, nt, alpha, neu1e, grads, True)
                 else:
-                    sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, False)
+                    sgns_step(w_in, w_out, lockf, buf[j], targets, nt, alpha, neu1e, grads, False)
                 examples += 1
     return words, kept, loss, examples
 
@@ -426,6 +447,7 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     (a systematic sample of windows, so the driver's mean an example stays an estimate of it)."""
     stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lockf = cfg.lockf
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -455,7 +477,9 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
             want = windows & LOSS_EVERY_MASK == 0
-            loss += _sg_window(w_in, w_out, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want)
+            loss += _sg_window(
+                w_in, w_out, lockf, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want
+            )
             windows += 1
             examples += nc
     return words, kept, loss, examples
@@ -466,6 +490,7 @@ def train_chunk_cbow(cfg: KernelConfig, chunk: Chunk) -> tuple:
     """CBOW over the chunk's stretch of cfg.stream; same contract as train_chunk_sg."""
     stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lockf = cfg.lockf
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -493,9 +518,11 @@ def train_chunk_cbow(cfg: KernelConfig, chunk: Chunk) -> tuple:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
             if examples & LOSS_EVERY_MASK == 0:
-                loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, True)
+                loss += cbow_step(
+                    w_in, w_out, lockf, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, True
+                )
             else:
-                cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, False)
+                cbow_step(w_in, w_out, lockf, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, False)
             examples += 1
     return words, kept, loss, examples
 

@@ -64,6 +64,7 @@ def test_sgns_step_is_minus_alpha_times_gradient(mats: tuple[np.ndarray, np.ndar
     reported = k.sgns_step(
         new_in,
         new_out,
+        np.ones(8, np.float32),
         context,
         targets_arr,
         len(targets),
@@ -91,6 +92,7 @@ def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.n
     reported = k.cbow_step(
         new_in,
         new_out,
+        np.ones(8, np.float32),
         np.array(contexts, np.int32),
         len(contexts),
         np.array(targets, np.int32),
@@ -133,6 +135,7 @@ def test_batched_sg_window_step_is_minus_alpha_times_gradient(
     reported = k.sg_window_step(
         new_in,
         new_out,
+        np.ones(8, np.float32),
         np.array(contexts, np.int32),
         len(contexts),
         np.array(targets, np.int32),
@@ -196,7 +199,10 @@ def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-unt
 
     def run(negative: int) -> tuple[tuple, np.ndarray, np.ndarray]:
         w_in, w_out = initial.copy(), np.zeros((n_words, dim), dtype=np.float32)
-        config = k.KernelConfig(stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, negative)
+        lockf = np.ones(n_words, np.float32)
+        config = k.KernelConfig(
+            stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, negative, lockf
+        )
         result = kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(7, 0, 0))))
         return result, w_in, w_out
 
@@ -209,3 +215,108 @@ def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-unt
     assert first[1].tobytes() != other[1].tobytes()  # `negative` comes from the record
     assert not np.array_equal(first[1][:8], initial[:8])
     assert np.array_equal(first[1][8:], initial[8:])  # unused words' input rows never move
+
+
+def _step(
+    kind: str,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    lockf: np.ndarray,
+    contexts: list[int],
+    targets: list[int],
+    alpha: float,
+) -> None:
+    """One update of `kind` on float32 copies in place; skip-gram's per-pair step takes contexts[0]."""
+    c, t = np.array(contexts, np.int32), np.array(targets, np.int32)
+    dim = w_in.shape[1]
+    if kind == "sgns":
+        k.sgns_step(
+            w_in,
+            w_out,
+            lockf,
+            contexts[0],
+            t,
+            len(t),
+            alpha,
+            np.empty(dim, np.float32),
+            np.empty(len(t), np.float32),
+        )
+    elif kind == "cbow":
+        k.cbow_step(
+            w_in,
+            w_out,
+            lockf,
+            c,
+            len(c),
+            t,
+            len(t),
+            alpha,
+            np.empty((1, dim), np.float32),
+            np.empty(dim, np.float32),
+            np.empty(len(t), np.float32),
+        )
+    else:
+        k.sg_window_step(w_in, w_out, lockf, c, len(c), t, len(t), alpha)
+
+
+@pytest.mark.parametrize("kind", ["sgns", "cbow", "sg_window"])
+def test_lock_factors_scale_the_input_rows_and_leave_the_output_layer_exact(
+    mats: tuple[np.ndarray, np.ndarray], kind: str
+) -> None:
+    """gensim's vectors_lockf: each input row's step is its factor times the gradient step (a row
+    with factor 0 stays bit for bit); the output rows still take the full gradient step."""
+    w_in64, w_out64 = mats
+    contexts = [0] if kind == "sgns" else [0, 4, 6]
+    targets, alpha = [2, 1, 7], 0.05
+    if kind == "sgns":
+        loss = lambda: sgns_loss(w_in64, w_out64, contexts[0], targets)  # noqa: E731
+    elif kind == "cbow":
+        loss = lambda: cbow_loss(w_in64, w_out64, contexts, targets)  # noqa: E731
+    else:
+        loss = lambda: sg_window_loss(w_in64, w_out64, contexts, targets)  # noqa: E731
+    scale = len(contexts) if kind == "cbow" else 1  # word2vec.c's full error at the mean (see above)
+    g_in = numeric_grad(loss, w_in64, contexts) * scale
+    g_out = numeric_grad(loss, w_out64, targets)
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    factors = {0: 0.0, 4: 0.5, 6: 1.0} if kind != "sgns" else {0: 0.5}
+    lockf = np.ones(8, np.float32)
+    for row, f in factors.items():
+        lockf[row] = f
+    new_in, new_out = w_in.copy(), w_out.copy()
+    _step(kind, new_in, new_out, lockf, contexts, targets, alpha)
+    for a, row in enumerate(contexts):
+        if factors[row] == 0.0:
+            assert new_in[row].tobytes() == w_in[row].tobytes()  # locked: not a bit moves
+        else:
+            np.testing.assert_allclose(
+                (new_in[row] - w_in[row]) / -alpha, factors[row] * g_in[a], rtol=1e-3, atol=1e-5
+            )
+    np.testing.assert_allclose((new_out - w_out)[targets] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    # A factor of 1 everywhere is the unlocked step bit for bit.
+    ones_in, ones_out = w_in.copy(), w_out.copy()
+    _step(kind, ones_in, ones_out, np.ones(8, np.float32), contexts, targets, alpha)
+    plain_in, plain_out = w_in.copy(), w_out.copy()
+    _step(kind, plain_in, plain_out, np.ones(8, np.float32), contexts, targets, alpha)
+    assert ones_in.tobytes() == plain_in.tobytes() and ones_out.tobytes() == plain_out.tobytes()
+
+
+@pytest.mark.parametrize("kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow])
+def test_locked_rows_never_move_in_a_chunk(kernel) -> None:  # type: ignore[no-untyped-def]
+    """Over a whole chunk, rows whose lock factor is 0 keep every bit; the others and the output
+    layer train."""
+    rng = np.random.default_rng(5)
+    n_words, dim = 10, 8
+    sentences = [rng.integers(0, n_words, size=int(rng.integers(3, 9))) for _ in range(40)]
+    stream = np.concatenate([np.append(s, k.SENTENCE_END) for s in sentences]).astype(np.int32)
+    counts = np.bincount(stream[stream >= 0], minlength=n_words).astype(np.int64) + 1
+    thresh, alias = alias_table(counts)
+    w_in = np.random.default_rng(1).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+    w_out = np.random.default_rng(2).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+    before_in, before_out = w_in.copy(), w_out.copy()
+    lockf = np.ones(n_words, np.float32)
+    lockf[:6] = 0.0
+    config = k.KernelConfig(stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, 3, lockf)
+    kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(3, 0, 0))))
+    assert w_in[:6].tobytes() == before_in[:6].tobytes()
+    assert not np.array_equal(w_in[6:], before_in[6:])
+    assert not np.array_equal(w_out[:6], before_out[:6])  # locked words still train the output layer
