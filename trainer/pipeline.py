@@ -167,7 +167,7 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         "corpus": {**stats.as_meta(), "vocab_size": len(vocab), "vocab_tokens": stream_tokens},
         "training": {**training, "total_seconds": None, "versions": _versions()},
     }
-    counts = vocab.counts
+    counts: np.ndarray | None = vocab.counts
     if parent is not None and merged is not None:
         meta["init_from"] = parent.as_meta(merged.new_words)
         counts = vocab.counts if merged.counts_known else None
