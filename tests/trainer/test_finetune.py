@@ -316,3 +316,19 @@ def test_the_help_explains_fine_tuning(capsys: pytest.CaptureFixture[str]) -> No
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--init-from MODEL_DIR" in text and "--lock-old" in text and "vectors_lockf" in text
+
+
+def test_a_subword_parent_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from firth_core.artifact import NGRAMS_FILE
+    from firth_core.subwords import SubwordSpec
+
+    spec = SubwordSpec(minn=3, maxn=5, bucket=16)
+    model = write_artifact(
+        tmp_path / "sub", ["alpha", "beta"], np.ones((2, 4), np.float32),
+        meta={"subwords": spec.to_meta()}, extras={NGRAMS_FILE: np.ones((16, 4), np.float32)},
+    )  # fmt: skip
+    err = refused(tmp_path, ["--init-from", str(model)], capsys)
+    assert err == (
+        f"firth train: error: --init-from {model}: a subword model (its n-gram rows would be dropped); "
+        "sgns continues word-only models\n"
+    )
