@@ -181,7 +181,9 @@ def test_keep_thresholds_follow_word2vec_formula() -> None:
     assert np.all(keep_thresholds(counts, 0) == 2**32)
 
 
-@pytest.mark.parametrize("kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow])
+@pytest.mark.parametrize(
+    "kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow, k.train_chunk_cbow_batched]
+)
 def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-untyped-def]
     """The chunk kernels take one KernelConfig and one Chunk: every word of the chunk is read, only
     the rows of its words move, and the same Chunk on the same start gives the same matrices."""
@@ -209,3 +211,89 @@ def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-unt
     assert first[1].tobytes() != other[1].tobytes()  # `negative` comes from the record
     assert not np.array_equal(first[1][:8], initial[:8])
     assert np.array_equal(first[1][8:], initial[8:])  # unused words' input rows never move
+
+
+def cbow_group_loss(
+    w_in: np.ndarray, w_out: np.ndarray, words: list[int], centres: list[int], spans: list[tuple[int, int]],
+    negatives: list[int],
+) -> float:  # fmt: skip
+    """A CBOW group's loss: example b predicts words[centres[b]] from the mean of words[lo:hi] (the
+    centre left out) against the shared negatives, less those equal to its own centre word."""
+    total = 0.0
+    for c, (lo, hi) in zip(centres, spans, strict=True):
+        contexts = [words[j] for j in range(lo, hi) if j != c]
+        centre = words[c]
+        total += cbow_loss(w_in, w_out, contexts, [centre] + [t for t in negatives if t != centre])
+    return total
+
+
+@pytest.mark.parametrize(
+    ("words", "centres", "spans", "negatives"),
+    [
+        # four consecutive centres, shrunk windows of different radii, a word twice in the stretch
+        ([0, 4, 6, 3, 5, 4, 1], [1, 2, 3, 4], [(0, 3), (0, 5), (2, 5), (1, 7)], [2, 7, 1]),
+        # a negative drawn twice, and a negative that is one example's centre (left out of it only)
+        ([3, 0, 5, 6, 2], [1, 2], [(0, 2), (0, 5)], [7, 5, 7, 0]),
+    ],
+)
+def test_batched_cbow_group_step_is_minus_alpha_times_gradient(
+    mats: tuple[np.ndarray, np.ndarray],
+    words: list[int],
+    centres: list[int],
+    spans: list[tuple[int, int]],
+    negatives: list[int],
+) -> None:
+    """The batched CBOW update of a group equals -alpha times the numerical gradient of the group's
+    summed loss, with word2vec.c's convention that each context row takes the full error at its
+    example's mean (n_contexts times its own gradient), summed over the examples that read it."""
+    w_in64, w_out64 = mats
+    alpha = 0.05
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    before = cbow_group_loss(w_in, w_out, words, centres, spans, negatives)
+    # The expected input step: per example, n_b times the gradient of its own loss.
+    expected_in = np.zeros_like(w_in64)
+    for c, (lo, hi) in zip(centres, spans, strict=True):
+        rows = sorted({words[j] for j in range(lo, hi) if j != c})
+        one = lambda c=c, lo=lo, hi=hi: cbow_group_loss(w_in64, w_out64, words, [c], [(lo, hi)], negatives)  # noqa: E731
+        expected_in[rows] += (hi - lo - 1) * numeric_grad(one, w_in64, rows)
+    out_rows = sorted({words[c] for c in centres} | set(negatives))
+    g_out = numeric_grad(
+        lambda: cbow_group_loss(w_in64, w_out64, words, centres, spans, negatives), w_out64, out_rows
+    )
+    new_in, new_out = w_in.copy(), w_out.copy()
+    reported = k.cbow_group_step(
+        new_in,
+        new_out,
+        np.array(words, np.int32),
+        np.array(centres, np.int64),
+        np.array([s[0] for s in spans], np.int64),
+        np.array([s[1] for s in spans], np.int64),
+        np.array(negatives, np.int32),
+        alpha,
+    )
+    assert reported == pytest.approx(before, rel=1e-5)
+    np.testing.assert_allclose((new_in - w_in) / -alpha, expected_in, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose((new_out - w_out)[out_rows] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    untouched_out = [r for r in range(8) if r not in out_rows]
+    assert np.array_equal(new_out[untouched_out], w_out[untouched_out])
+    assert cbow_group_loss(new_in, new_out, words, centres, spans, negatives) < before
+
+
+def test_batched_cbow_group_of_one_is_cbow_step(mats: tuple[np.ndarray, np.ndarray]) -> None:
+    """A group of one example is the per-example CBOW update (to float rounding)."""
+    w_in64, w_out64 = mats
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    words, negatives = [0, 4, 2, 6, 3], [1, 7, 5]
+    a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
+    loss_a = k.cbow_group_step(
+        a_in, a_out, np.array(words, np.int32), np.array([2], np.int64), np.array([0], np.int64),
+        np.array([5], np.int64), np.array(negatives, np.int32), 0.1,
+    )  # fmt: skip
+    loss_b = k.cbow_step(
+        b_in, b_out, np.array([0, 4, 6, 3], np.int32), 4, np.array([2, *negatives], np.int32), 4, 0.1,
+        np.empty((1, 6), np.float32), np.empty(6, np.float32), np.empty(4, np.float32),
+    )  # fmt: skip
+    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    np.testing.assert_allclose(a_in, b_in, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(a_out, b_out, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(a_in, w_in)
