@@ -54,6 +54,13 @@ class Word2VecParams:
             "choices": ("on", "off"),
         }
     )
+    hot_rows: int = field(
+        metadata={
+            "help": "with --batch-negatives on: each job trains a private copy of the N most "
+            "frequent words' output rows and adds its change to the shared rows when it ends "
+            "(Vuurens et al. 2016), so threads stop writing the hottest rows at once; 0: off"
+        }
+    )
 
     def resolved(self) -> Word2VecParams:
         """The parameters a run uses: threads 0 becomes the number of cores."""
@@ -76,6 +83,11 @@ class Word2VecParams:
         require_threads_and_seed(self.threads, self.seed)
         if self.batch_negatives not in ("on", "off"):
             raise ConfigurationError(f"batch-negatives must be 'on' or 'off', not {self.batch_negatives!r}")
+        require_non_negative("hot_rows", self.hot_rows)
+        if self.hot_rows and self.batch_negatives == "off":
+            raise ConfigurationError(
+                "hot-rows needs --batch-negatives on (the per-example kernels write in place)"
+            )
 
 
 _SGNS = Word2VecParams(
@@ -94,6 +106,8 @@ _SGNS = Word2VecParams(
     # contention on several. "off" (word2vec.c's and gensim's per-example draws) sees more
     # distinct negatives per epoch, which may matter when epochs are few.
     batch_negatives="on",
+    # Off until a quiet 2-core run shows the threads contending for the hottest rows (README).
+    hot_rows=0,
 )
 # One table of defaults an algorithm, beside its trainer (as fastText's `unsupervised_default`):
 # what `firth train` uses for every flag left out, and what its --help shows.
@@ -162,7 +176,9 @@ def train_word2vec(
         ("cbow", "on"): kernels.train_chunk_cbow_batched,
         ("cbow", "off"): kernels.train_chunk_cbow,
     }[p.algorithm, p.batch_negatives]
-    config = kernels.KernelConfig(ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative))
+    config = kernels.KernelConfig(
+        ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative), int(p.hot_rows)
+    )
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 
     def lr(epoch: int, pos: int) -> float:

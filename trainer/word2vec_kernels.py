@@ -6,7 +6,11 @@ train one shared pair of matrices at once (Hogwild, as word2vec.c and gensim do)
 `train_chunk_sg_batched` (the default skip-gram) draws one set of negatives a window and updates
 the window as one small matrix-matrix product (`sg_window_step`; Ji et al. 2016, "HogBatch"):
 each output row is written once a window instead of once a pair, so racing threads collide
-on the frequent words' rows several times less often.
+on the frequent words' rows several times less often. `train_chunk_cbow_batched` (the default
+CBOW) carries that over to CBOW, which pWord2Vec does not have: CBOW_GROUP consecutive centre
+words share one set of negatives and update as one matrix-matrix step (`cbow_group_step`).
+With `KernelConfig.hot_rows` the batched kernels also keep a private copy of the most frequent
+words' output rows a chunk, merged into the shared rows at its end (Vuurens et al. 2016).
 
 Conventions follow word2vec.c and gensim:
 - skip-gram predicts the centre word from each context word: the input vector is the context
@@ -66,6 +70,10 @@ class KernelConfig(NamedTuple):
     alias_idx: np.ndarray
     window: int  # maximum distance between centre and context
     negative: int  # negatives an example
+    # The batched kernels keep a private copy of the first `hot_rows` output rows (the most
+    # frequent words': the vocabulary is sorted by count) and add its change to w_out at the end
+    # of every chunk (Vuurens et al. 2016); 0: every row is written in place.
+    hot_rows: int = 0
 
 
 class Chunk(NamedTuple):
@@ -225,6 +233,12 @@ def cbow_step(
     return loss
 
 
+@numba.njit(inline="always")
+def _out_rows(w_out: np.ndarray, hot: np.ndarray, t: int) -> np.ndarray:
+    """The matrix holding output row t: the chunk's private copy of the hot rows, or w_out."""
+    return hot if t < hot.shape[0] else w_out
+
+
 @numba.njit(inline="always", fastmath=True)
 def _sg_window(
     w_in: np.ndarray,
@@ -240,13 +254,48 @@ def _sg_window(
     acc: np.ndarray,
     want_loss: bool,
 ) -> float:
+    """_sg_window_rows with every output row written in place (no private hot rows)."""
+    return _sg_window_rows(
+        w_in,
+        w_out,
+        contexts,
+        n_contexts,
+        targets,
+        n_targets,
+        alpha,
+        cin,
+        cout,
+        grads,
+        acc,
+        want_loss,
+        w_out[:0],
+    )
+
+
+@numba.njit(inline="always", fastmath=True)
+def _sg_window_rows(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    cin: np.ndarray,
+    cout: np.ndarray,
+    grads: np.ndarray,
+    acc: np.ndarray,
+    want_loss: bool,
+    hot: np.ndarray,
+) -> float:
     """One skip-gram window as a matrix-matrix update (Ji et al. 2016, pWord2Vec's HogBatch): the
     context rows C (n_contexts x dim) all predict the same targets, whose output rows O
     (n_targets x dim: the centre word, then the window's shared negatives) are read once.
     G = alpha * (labels - sigmoid(C O^T)); then O += G^T C and C += G O, both from the rows as
     they were, so this is the exact gradient step of the window's summed loss, and each output
     row is written once a window instead of once a pair. cin, cout, grads and acc are scratch
-    (>= n_contexts x dim, >= n_targets x dim, >= n_contexts x n_targets, dim)."""
+    (>= n_contexts x dim, >= n_targets x dim, >= n_contexts x n_targets, dim); output rows below
+    hot.shape[0] are read from and written to `hot` instead of w_out."""
     dim = w_in.shape[1]
     for m in range(n_contexts):
         c = contexts[m]
@@ -254,8 +303,9 @@ def _sg_window(
             cin[m, d] = w_in[c, d]
     for k in range(n_targets):
         t = targets[k]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            cout[k, d] = w_out[t, d]
+            cout[k, d] = rows[t, d]
     loss = 0.0
     for m in range(n_contexts):
         for k in range(n_targets):
@@ -275,8 +325,9 @@ def _sg_window(
             for d in range(dim):
                 acc[d] += g * cin[m, d]
         t = targets[k]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            w_out[t, d] += acc[d]
+            rows[t, d] += acc[d]
     for m in range(n_contexts):
         g = grads[m, 0]
         for d in range(dim):
@@ -378,6 +429,22 @@ def _gather_contexts(buf: np.ndarray, n: int, i: int, radius: int, contexts: np.
     return nc
 
 
+@numba.njit(inline="always")
+def _copy_hot_rows(w_out: np.ndarray, hot_rows: int) -> tuple:
+    """A chunk's private copy of the first hot_rows output rows, and that copy as it started."""
+    hot = w_out[: min(max(hot_rows, 0), w_out.shape[0])].copy()
+    return hot, hot.copy()
+
+
+@numba.njit(inline="always")
+def _merge_hot_rows(w_out: np.ndarray, hot: np.ndarray, hot_start: np.ndarray) -> None:
+    """Add what the chunk changed in its private hot rows to the shared ones (which other
+    threads may have moved meanwhile: their changes are kept, as Hogwild keeps racing updates)."""
+    for r in range(hot.shape[0]):
+        for d in range(hot.shape[1]):
+            w_out[r, d] += hot[r, d] - hot_start[r, d]
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
     """Skip-gram over the chunk's stretch of cfg.stream (whole sentences). alpha moves linearly
@@ -437,6 +504,7 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     cout = np.empty((negative + 1, dim), dtype=np.float32)
     grads = np.empty((2 * window, negative + 1), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
+    hot, hot_start = _copy_hot_rows(w_out, cfg.hot_rows)
     rng = seed
     pos = start
     words = 0
@@ -457,9 +525,12 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
             want = windows & LOSS_EVERY_MASK == 0
-            loss += _sg_window(w_in, w_out, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want)
+            loss += _sg_window_rows(
+                w_in, w_out, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want, hot
+            )
             windows += 1
             examples += nc
+    _merge_hot_rows(w_out, hot, hot_start)
     return words, kept, loss, examples
 
 
@@ -539,6 +610,7 @@ def _cbow_group(
     err: np.ndarray,
     acc: np.ndarray,
     want_loss: bool,
+    hot: np.ndarray,
 ) -> float:
     """A group of consecutive CBOW examples as one matrix-matrix update (HogBatch carried over to
     CBOW): `words` (n_span) is a stretch of a sentence; example b predicts words[centres[b]] from
@@ -550,7 +622,8 @@ def _cbow_group(
     it (word2vec.c's convention: the full error at the mean, as cbow_step). All from the rows as
     they were, so it is the exact step of the group's summed loss. cin, hidden, cpos, cneg, gpos,
     gneg, err and acc are scratch (>= n_span x dim, n_group x dim, n_group x dim, n_neg x dim,
-    n_group, n_group x n_neg, n_group x dim, dim)."""
+    n_group, n_group x n_neg, n_group x dim, dim); output rows below hot.shape[0] are read from and
+    written to `hot` instead of w_out."""
     dim = w_in.shape[1]
     for j in range(n_span):
         w = words[j]
@@ -568,12 +641,14 @@ def _cbow_group(
         for d in range(dim):
             hidden[b, d] *= inv
         t = words[centres[b]]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            cpos[b, d] = w_out[t, d]
+            cpos[b, d] = rows[t, d]
     for k in range(n_neg):
         t = negatives[k]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            cneg[k, d] = w_out[t, d]
+            cneg[k, d] = rows[t, d]
     loss = 0.0
     for b in range(n_group):
         f = np.float32(0.0)
@@ -603,9 +678,10 @@ def _cbow_group(
                 err[b, d] += g * cneg[k, d]
     for b in range(n_group):
         t = words[centres[b]]
+        rows = _out_rows(w_out, hot, t)
         g = gpos[b]
         for d in range(dim):
-            w_out[t, d] += g * hidden[b, d]
+            rows[t, d] += g * hidden[b, d]
     for k in range(n_neg):
         g = gneg[0, k]
         for d in range(dim):
@@ -615,8 +691,9 @@ def _cbow_group(
             for d in range(dim):
                 acc[d] += g * hidden[b, d]
         t = negatives[k]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            w_out[t, d] += acc[d]
+            rows[t, d] += acc[d]
     for j in range(n_span):
         for d in range(dim):
             acc[d] = np.float32(0.0)
@@ -652,7 +729,7 @@ def cbow_group_step(
         np.empty((n_span, dim), dtype=np.float32), np.empty((n_group, dim), dtype=np.float32),
         np.empty((n_group, dim), dtype=np.float32), np.empty((max(n_neg, 1), dim), dtype=np.float32),
         np.empty(n_group, dtype=np.float32), np.empty((n_group, max(n_neg, 1)), dtype=np.float32),
-        np.empty((n_group, dim), dtype=np.float32), np.empty(dim, dtype=np.float32), want_loss,
+        np.empty((n_group, dim), dtype=np.float32), np.empty(dim, dtype=np.float32), want_loss, w_out[:0],
     )  # fmt: skip
 
 
@@ -681,6 +758,7 @@ def train_chunk_cbow_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     gneg = np.empty((group, max(negative, 1)), dtype=np.float32)
     err = np.empty((group, dim), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
+    hot, hot_start = _copy_hot_rows(w_out, cfg.hot_rows)
     rng = seed
     pos = start
     words = 0
@@ -716,10 +794,11 @@ def train_chunk_cbow_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
             want = groups & LOSS_EVERY_MASK == 0
             loss += _cbow_group(
                 w_in, w_out, buf[lo:hi], hi - lo, centres, lows, highs, ng, negatives, negative, alpha,
-                cin, hidden, cpos, cneg, gpos, gneg, err, acc, want,
+                cin, hidden, cpos, cneg, gpos, gneg, err, acc, want, hot,
             )  # fmt: skip
             groups += 1
             examples += ng
+    _merge_hot_rows(w_out, hot, hot_start)
     return words, kept, loss, examples
 
 

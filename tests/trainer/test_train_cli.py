@@ -34,8 +34,16 @@ def train(corpus: Path, out: Path, algorithm: str, *extra: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("algorithm", "batch"),
-    [("sgns", "on"), ("sgns", "off"), ("cbow", "on"), ("cbow", "off"), ("glove", None)],
+    ("algorithm", "extra"),
+    [
+        ("sgns", []),
+        ("sgns", ["--batch-negatives", "off"]),
+        ("sgns", ["--hot-rows", "8"]),
+        ("cbow", []),
+        ("cbow", ["--batch-negatives", "off"]),
+        ("cbow", ["--hot-rows", "8"]),
+        ("glove", []),
+    ],
 )
 def test_recovers_planted_analogies(
     corpus: Path,
@@ -43,10 +51,9 @@ def test_recovers_planted_analogies(
     planted_pairs: list[tuple[str, str]],
     tmp_path: Path,
     algorithm: str,
-    batch: str | None,
+    extra: list[str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    extra = ["--batch-negatives", batch] if batch else []
     model = train(
         corpus, tmp_path / "m", algorithm, "--threads", "1", *extra
     )  # deterministic: no flaky scores
@@ -67,9 +74,13 @@ def test_recovers_planted_analogies(
         assert max(capitals, key=lambda c, country=country: kv.similarity(country, c)) == capital
 
 
-@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
-def test_recovers_planted_topics(topic_corpus: Path, tmp_path: Path, algorithm: str) -> None:
-    model = train(topic_corpus, tmp_path / "m", algorithm, "--threads", "2")
+@pytest.mark.parametrize(
+    ("algorithm", "extra"), [("sgns", []), ("cbow", []), ("cbow", ["--hot-rows", "20"]), ("glove", [])]
+)
+def test_recovers_planted_topics(
+    topic_corpus: Path, tmp_path: Path, algorithm: str, extra: list[str]
+) -> None:
+    model = train(topic_corpus, tmp_path / "m", algorithm, "--threads", "2", *extra)
     kv = KeyedVectors.from_artifact(load_artifact(model))
     hits = total = 0
     for t in range(TOPICS):

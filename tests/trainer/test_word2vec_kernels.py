@@ -297,3 +297,46 @@ def test_batched_cbow_group_of_one_is_cbow_step(mats: tuple[np.ndarray, np.ndarr
     np.testing.assert_allclose(a_in, b_in, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(a_out, b_out, rtol=1e-6, atol=1e-7)
     assert not np.array_equal(a_in, w_in)
+
+
+@pytest.mark.parametrize("kernel", [k.train_chunk_sg_batched, k.train_chunk_cbow_batched])
+def test_private_hot_rows_train_the_same_rows_on_one_thread(kernel) -> None:  # type: ignore[no-untyped-def]
+    """With no other thread, a chunk that trains a private copy of the hottest output rows and
+    merges it at its end gives the matrices of the in-place kernel, to float rounding."""
+    rng = np.random.default_rng(5)
+    n_words, dim = 10, 8
+    sentences = [rng.integers(0, n_words, size=int(rng.integers(2, 12))) for _ in range(40)]
+    stream = np.concatenate([np.append(s, k.SENTENCE_END) for s in sentences]).astype(np.int32)
+    counts = np.bincount(stream[stream >= 0], minlength=n_words).astype(np.int64) + 1
+    thresh, alias = alias_table(counts)
+    initial = np.random.default_rng(2).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+
+    def run(hot_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        w_in, w_out = initial.copy(), np.zeros((n_words, dim), dtype=np.float32)
+        config = k.KernelConfig(
+            stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, 3, hot_rows
+        )
+        kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(3, 0, 0))))
+        return w_in, w_out
+
+    in_place = run(0)
+    assert np.abs(in_place[1]).max() > 0.01
+    for hot_rows in (1, 4, n_words, 100):
+        cached = run(hot_rows)
+        np.testing.assert_allclose(cached[0], in_place[0], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(cached[1], in_place[1], rtol=1e-4, atol=1e-6)
+
+
+def test_merging_hot_rows_keeps_what_other_threads_wrote() -> None:
+    """The merge adds the chunk's own change to the shared rows as they are now, so a change
+    another thread made to a hot row meanwhile is kept; rows past the hot ones are never copied."""
+    w_out = np.arange(12, dtype=np.float32).reshape(4, 3)
+    hot, start = k._copy_hot_rows(w_out, 2)
+    assert hot.shape == (2, 3) and np.array_equal(hot, w_out[:2])
+    hot[0] += 1.0  # this chunk's update
+    w_out[0, 0] += 5.0  # another thread's, meanwhile
+    w_out[3] = -1.0
+    k._merge_hot_rows(w_out, hot, start)
+    np.testing.assert_array_equal(w_out[0], [0 + 5 + 1, 1 + 1, 2 + 1])
+    np.testing.assert_array_equal(w_out[1], [3, 4, 5])
+    np.testing.assert_array_equal(w_out[3], [-1, -1, -1])
