@@ -45,7 +45,7 @@ bench-serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 	$(BIN)/python bench/serve_bench.py --model $(DEFAULT_MODEL)
 
 bench-train: $(BIN)/.installed
-	$(BIN)/python bench/train_bench.py
+	$(BIN)/python bench/train_bench.py --runs 3 --threads-scaling
 
 # /embed over HTTP vs gensim's get_mean_vector, and a classifier on /embed vectors (scikit-learn).
 bench-embed: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json

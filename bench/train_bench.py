@@ -24,9 +24,13 @@ start and the shuffle): `--glove-seeds 1,2,3` fits each GloVe once a seed and pr
 
 `--runs 3` repeats the comparison three times and prints every run (the targets hold in each run,
 not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off).
+Each run also prints skip-gram's and CBOW's words/s against word2vec.c's reference wall times
+(../shared/bench/README.md), beside gensim's from the same run. `--threads-scaling` ends with the
+1 -> 2 thread speed-up of each word2vec kernel (bench/word2vec_ab.py: interleaved, medians).
+`make bench-train` runs `--runs 3 --threads-scaling`: every figure issue 14 asks for.
 
 Usage: python bench/train_bench.py [--only sgns,cbow,glove,sgns-per-pair] [--threads 2] [--runs N]
-                                   [--json FILE] [--corpus-only]
+                                   [--threads-scaling] [--scaling-reps 3] [--json FILE] [--corpus-only]
                                    [--glove-c DIR] [--glove-seeds 1,2,3] [--glove-eta 0.05]
 """
 
@@ -58,6 +62,16 @@ GLOVE = {"dim": 100, "window": 10, "epochs": 25, "x_max": 10.0, "min_count": 5}
 # Reference GloVe C scores on this corpus (bench README) and the issues' targets.
 GLOVE_REFERENCE = {"analogy": 0.050, "ws353": 0.415, "simlex": 0.231}
 TARGETS = {"sgns": 2.0, "cbow": 2.0, "glove_wall_vs_sgns": 3.2}  # issue 14: >= 2x gensim
+# word2vec.c's reference wall times on this kind of machine (../shared/bench/README.md: the
+# original C tool, 2 threads, the bench's settings, CBOW alpha 0.05; the wall time includes its
+# vocabulary pass over the file) and the whitespace tokens it read: words/s = tokens x 5 / wall.
+WORD2VEC_C_WALL = {"sgns": 89.6, "cbow": 23.3}
+WORD2VEC_C_TOKENS = 4_178_770
+WORD2VEC_C_EPOCHS = 5
+# --threads-scaling: each kernel one epoch on 1 and on 2 threads, back to back, this many times
+# (bench/word2vec_ab.py); "on:1000" adds private copies of the 1,000 hottest output rows.
+SCALING_VARIANTS = "sgns:on,cbow:on,sgns:on:1000,cbow:on:1000"
+SCALING_REPS = 3
 
 
 def ensure_corpus() -> None:
@@ -215,6 +229,7 @@ def run_firth(
         "words_per_second": t.get("words_per_second"),
         "vocab": meta["count"],
         "final_loss": t["final_loss"],
+        "tokens": meta["corpus"]["tokens"],
         **gensim_scores(artifact.words, np.asarray(artifact.vectors)),
     }
     if algorithm == "glove":
@@ -325,6 +340,24 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             f"{g['wall'] / f['wall']:.2f}x faster; analogy {d_an:+.3f} (>= -0.010), WS353 {d_ws:+.3f} "
             f"(>= -0.02), SimLex {d_sl:+.3f} (>= -0.02): {'MET' if ok else 'NOT MET'}"
         )
+    for algorithm in ("sgns", "cbow"):
+        f, g = results.get(f"firth {algorithm}"), results.get(f"gensim {algorithm}")
+        if not f:
+            continue
+        ref = WORD2VEC_C_TOKENS * WORD2VEC_C_EPOCHS / WORD2VEC_C_WALL[algorithm]
+        wall_wps = f["tokens"] * COMMON["epochs"] / f["wall"]
+        versus_gensim = (
+            f"; gensim in this run {g['words_per_second']:,.0f} ({g['words_per_second'] / ref:.2f}x)"
+            if g
+            else ""
+        )
+        verdicts.setdefault(algorithm, {})["vs_word2vec_c"] = f["words_per_second"] / ref
+        print(
+            f"{algorithm} against word2vec.c's reference ({WORD2VEC_C_WALL[algorithm]} s wall, "
+            f"{ref:,.0f} words/s): firth {f['words_per_second']:,.0f} words/s in training "
+            f"({f['words_per_second'] / ref:.2f}x), {wall_wps:,.0f} over its whole wall time "
+            f"({wall_wps / ref:.2f}x){versus_gensim}"
+        )
     gsg = results.get("gensim sgns")
     for name, glove in results.items():
         if not name.startswith("firth glove") or not gsg:
@@ -371,7 +404,25 @@ def main() -> int:
         default=1,
         help="repeat the whole comparison N times and print every run, not the best",
     )
+    parser.add_argument(
+        "--threads-scaling",
+        action="store_true",
+        help="after the runs, the 1 -> 2 thread speed-up of each word2vec kernel (bench/word2vec_ab.py)",
+    )
+    parser.add_argument(
+        "--scaling-variants",
+        default=SCALING_VARIANTS,
+        help="algorithm:batch-negatives[:hot-rows], comma-separated",
+    )
+    parser.add_argument("--scaling-reps", type=int, default=SCALING_REPS)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=COMMON["epochs"],
+        help="word2vec epochs (5; fewer for a quick, reduced run)",
+    )
     args = parser.parse_args()
+    COMMON["epochs"] = args.epochs
     only = [a.strip() for a in args.only.split(",") if a.strip()]
     logging.basicConfig(level=logging.WARNING)
     os.chdir(REPO)
@@ -398,17 +449,42 @@ def main() -> int:
         verdicts = report(results)
         runs.append({"load_average": os.getloadavg()[0], "results": results, "verdicts": verdicts})
     if args.runs > 1:
-        print(f"\nall {args.runs} runs (each ratio against gensim in the same run):")
+        print(
+            f"\nall {args.runs} runs (each against gensim in the same run: words/s ratio; analogy / "
+            "WS353 / SimLex differences; words/s against word2vec.c's reference):"
+        )
         for n, r in enumerate(runs, 1):
             line = "; ".join(
-                f"{a} {v['speed_ratio']:.2f}x {'MET' if v['meets_target'] else 'NOT MET'}"
+                f"{a} {v['speed_ratio']:.2f}x, {v['d_analogy']:+.3f} / {v['d_ws353']:+.3f} / "
+                f"{v['d_simlex']:+.3f}"
+                + (f", {v['vs_word2vec_c']:.2f}x word2vec.c" if "vs_word2vec_c" in v else "")
+                + f" {'MET' if v['meets_target'] else 'NOT MET'}"
                 for a, v in r["verdicts"].items()
                 if "speed_ratio" in v
             )
             print(f"  run {n} (load {r['load_average']:.2f}): {line}")
+    scaling: dict[str, Any] = {}
+    if args.threads_scaling:
+        sys.path.insert(0, str(REPO / "bench"))
+        import word2vec_ab
+
+        variants = [v.strip() for v in args.scaling_variants.split(",") if v.strip()]
+        print(
+            f"\n1 -> 2 threads: each kernel one epoch on 1 and on 2 threads, back to back, "
+            f"{args.scaling_reps} times; load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        vocab, stream = word2vec_ab.load_corpus()
+        measured = word2vec_ab.thread_scaling(vocab, stream, variants, [1, 2], args.scaling_reps, 1)
+        scaling = word2vec_ab.summarise(measured, variants, [1, 2])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
-        json.dumps({"tokens": tokens, "threads": args.threads, "runs": runs}, indent=2) + "\n"
+        json.dumps(
+            {"tokens": tokens, "threads": args.threads, "runs": runs, "threads_scaling": scaling},
+            indent=2,
+            default=str,
+        )
+        + "\n"
     )
     print(
         f"\nfigures written to {args.json.relative_to(REPO) if args.json.is_relative_to(REPO) else args.json}"

@@ -49,9 +49,17 @@ class Word2VecParams:
     seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
     batch_negatives: str = field(
         metadata={
-            "help": "skip-gram: one set of negatives a window, updated as one matrix product "
-            "(pWord2Vec's HogBatch; 'off': fresh negatives for every pair, word2vec.c's update)",
+            "help": "one set of negatives a skip-gram window or a group of 4 CBOW centre words, "
+            "updated as one matrix product (pWord2Vec's HogBatch; 'off': fresh negatives for "
+            "every example, word2vec.c's update)",
             "choices": ("on", "off"),
+        }
+    )
+    hot_rows: int = field(
+        metadata={
+            "help": "with --batch-negatives on: each job trains a private copy of the N most "
+            "frequent words' output rows and adds its change to the shared rows when it ends "
+            "(Vuurens et al. 2016), so threads stop writing the hottest rows at once; 0: off"
         }
     )
 
@@ -82,6 +90,11 @@ class Word2VecParams:
         require_threads_and_seed(self.threads, self.seed)
         if self.batch_negatives not in ("on", "off"):
             raise ConfigurationError(f"batch-negatives must be 'on' or 'off', not {self.batch_negatives!r}")
+        require_non_negative("hot_rows", self.hot_rows)
+        if self.hot_rows and self.batch_negatives == "off":
+            raise ConfigurationError(
+                "hot-rows needs --batch-negatives on (the per-example kernels write in place)"
+            )
 
 
 _SGNS = Word2VecParams(
@@ -95,10 +108,13 @@ _SGNS = Word2VecParams(
     min_alpha=1e-4,  # gensim's final rate (word2vec.c: alpha * 1e-4)
     threads=0,  # every core
     seed=1,  # seeds the initial vectors and every chunk's random stream
-    # Shared negatives write each hot output row once a window rather than once a pair: faster on
-    # one thread and far less contention on several. "off" (word2vec.c's and gensim's per-pair
-    # draws) sees more distinct negatives per epoch, which may matter when epochs are few.
+    # Shared negatives write each hot output row once a window (CBOW: once a group of
+    # CBOW_GROUP centre words) rather than once an example: faster on one thread and far less
+    # contention on several. "off" (word2vec.c's and gensim's per-example draws) sees more
+    # distinct negatives per epoch, which may matter when epochs are few.
     batch_negatives="on",
+    # Off until a quiet 2-core run shows the threads contending for the hottest rows (README).
+    hot_rows=0,
 )
 # One table of defaults an algorithm, beside its trainer (as fastText's `unsupervised_default`):
 # what `firth train` uses for every flag left out, and what its --help shows.
@@ -183,15 +199,14 @@ def train_word2vec(
     n_chunks = len(bounds) - 1
     length = max(int(ids.shape[0]), 1)
     schedule = p.epochs * length
-    # CBOW's kernel already updates once a window (one hidden row against the window's targets).
-    if p.algorithm == "cbow":
-        kernel = kernels.train_chunk_cbow
-    elif p.batch_negatives == "on":
-        kernel = kernels.train_chunk_sg_batched
-    else:
-        kernel = kernels.train_chunk_sg
+    kernel = {
+        ("sgns", "on"): kernels.train_chunk_sg_batched,
+        ("sgns", "off"): kernels.train_chunk_sg,
+        ("cbow", "on"): kernels.train_chunk_cbow_batched,
+        ("cbow", "off"): kernels.train_chunk_cbow,
+    }[p.algorithm, p.batch_negatives]
     config = kernels.KernelConfig(
-        ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative), lockf
+        ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative), lockf, int(p.hot_rows)
     )
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 

@@ -115,8 +115,6 @@ def test_a_new_word_lands_among_its_planted_group(
     parent: Path, corpora: tuple[Path, Path], tmp_path: Path, lock_old: bool, batch: str
 ) -> None:
     algorithm = algorithm_of(parent)
-    if algorithm == "cbow" and batch == "off":
-        pytest.skip("--batch-negatives is skip-gram's")
     flags = ["--init-from", str(parent), "--epochs", "5", "--batch-negatives", batch]
     child = train(
         corpora[1], tmp_path / "child", *flags, *(["--lock-old"] if lock_old else []), algorithm=algorithm

@@ -104,6 +104,8 @@ def test_a_flag_of_another_algorithm_is_one_line_before_reading(
         dataclasses.replace(WORD2VEC_DEFAULTS["sgns"], dim=0),
         dataclasses.replace(WORD2VEC_DEFAULTS["cbow"], algorithm="glove"),
         dataclasses.replace(GLOVE_DEFAULTS["glove"], eta=float("nan")),
+        dataclasses.replace(WORD2VEC_DEFAULTS["sgns"], hot_rows=-1),
+        dataclasses.replace(WORD2VEC_DEFAULTS["cbow"], hot_rows=100, batch_negatives="off"),
     ],
 )
 def test_bad_values_are_configuration_errors_not_input_errors(tmp_path: Path, params: TrainerParams) -> None:
