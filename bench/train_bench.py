@@ -23,13 +23,15 @@ GloVe's scores move by about +-0.01 from run to run (Hogwild threads race; the s
 start and the shuffle): `--glove-seeds 1,2,3` fits each GloVe once a seed and prints every run.
 
 `--runs 3` repeats the comparison three times and prints every run (the targets hold in each run,
-not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off).
+not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off),
+`cbow-batched` (in the default list) firth's batched CBOW (--batch-negatives on; per-example is
+CBOW's default).
 Each run also prints skip-gram's and CBOW's words/s against word2vec.c's reference wall times
 (../shared/bench/README.md), beside gensim's from the same run. `--threads-scaling` ends with the
 1 -> 2 thread speed-up of each word2vec kernel (bench/word2vec_ab.py: interleaved, medians).
 `make bench-train` runs `--runs 3 --threads-scaling`: every figure issue 14 asks for.
 
-Usage: python bench/train_bench.py [--only sgns,cbow,glove,sgns-per-pair] [--threads 2] [--runs N]
+Usage: python bench/train_bench.py [--only sgns,cbow,cbow-batched,glove,sgns-per-pair] [--threads 2] [--runs N]
                                    [--threads-scaling] [--scaling-reps 3] [--json FILE] [--corpus-only]
                                    [--glove-c DIR] [--glove-seeds 1,2,3] [--glove-eta 0.05]
 """
@@ -70,7 +72,7 @@ WORD2VEC_C_TOKENS = 4_178_770
 WORD2VEC_C_EPOCHS = 5
 # --threads-scaling: each kernel one epoch on 1 and on 2 threads, back to back, this many times
 # (bench/word2vec_ab.py); "on:1000" adds private copies of the 1,000 hottest output rows.
-SCALING_VARIANTS = "sgns:on,cbow:on,sgns:on:1000,cbow:on:1000"
+SCALING_VARIANTS = "sgns:on,cbow:off,cbow:on,sgns:on:1000,cbow:on:1000"
 SCALING_REPS = 3
 
 
@@ -178,7 +180,12 @@ def run_glove_c(tools: Path, threads: int, seed: int, work: Path) -> dict[str, A
 
 
 def run_firth(
-    algorithm: str, threads: int, out: Path, seed: int = 1, eta: float = 0.05, batch_negatives: str = "on"
+    algorithm: str,
+    threads: int,
+    out: Path,
+    seed: int = 1,
+    eta: float = 0.05,
+    batch_negatives: str | None = None,
 ) -> dict[str, Any]:
     from dataclasses import replace
 
@@ -209,7 +216,7 @@ def run_firth(
             sample=COMMON["sample"],
             epochs=int(COMMON["epochs"]),
             threads=threads,
-            batch_negatives=batch_negatives,
+            batch_negatives=batch_negatives or WORD2VEC_DEFAULTS[algorithm].batch_negatives,
         )
         min_count = int(COMMON["min_count"])
     cfg = TrainConfig(
@@ -245,25 +252,11 @@ def warm_up(work: Path, threads: int) -> None:
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
     from firth_trainer.cli import main
 
-    for algorithm in ("sgns", "cbow", "glove"):
-        main(
-            [
-                "train",
-                "--algorithm",
-                algorithm,
-                "--corpus",
-                str(corpus),
-                "--out",
-                str(work / algorithm),
-                "--dim",
-                "8",
-                "--epochs",
-                "1",
-                "--threads",
-                str(threads),
-                "--quiet",
-            ]
-        )
+    variants = [("sgns", "on"), ("sgns", "off"), ("cbow", "on"), ("cbow", "off"), ("glove", None)]
+    for n, (algorithm, batch) in enumerate(variants):
+        extra = ["--batch-negatives", batch] if batch else []
+        args = ["--corpus", str(corpus), "--out", str(work / str(n)), "--dim", "8", "--epochs", "1"]
+        main(["train", "--algorithm", algorithm, *args, "--threads", str(threads), "--quiet", *extra])
 
 
 def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -273,9 +266,12 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
     with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmp:
         work = Path(tmp)
         warm_up(work / "warm", args.threads)
-        need_gensim_sg = "sgns" in only or "glove" in only
+        need_gensim = {
+            "sgns": {"sgns", "sgns-per-pair", "glove"} & set(only),
+            "cbow": {"cbow", "cbow-batched"} & set(only),
+        }
         for algorithm in ("sgns", "cbow"):
-            if algorithm in only or (algorithm == "sgns" and need_gensim_sg):
+            if need_gensim[algorithm]:
                 print(f"gensim {algorithm} ...", flush=True)
                 results[f"gensim {algorithm}"] = run_gensim(algorithm, args.threads, tokens)
                 print(f"  {results[f'gensim {algorithm}']}", flush=True)
@@ -289,6 +285,12 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
                     "sgns", args.threads, work / "per-pair", batch_negatives="off"
                 )
                 print(f"  {results['firth sgns-per-pair']}", flush=True)
+            if algorithm == "cbow" and "cbow-batched" in only:
+                print("firth cbow batched ...", flush=True)
+                results["firth cbow-batched"] = run_firth(
+                    "cbow", args.threads, work / "cbow-batched", batch_negatives="on"
+                )
+                print(f"  {results['firth cbow-batched']}", flush=True)
         if "glove" in only:
             seeds = [int(x) for x in args.glove_seeds.split(",") if x.strip()]
             for seed in seeds:
@@ -320,7 +322,12 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         )
     print()
     verdicts: dict[str, Any] = {}
-    for algorithm, peer in (("sgns", "sgns"), ("cbow", "cbow"), ("sgns-per-pair", "sgns")):
+    for algorithm, peer in (
+        ("sgns", "sgns"),
+        ("cbow", "cbow"),
+        ("sgns-per-pair", "sgns"),
+        ("cbow-batched", "cbow"),
+    ):
         f, g = results.get(f"firth {algorithm}"), results.get(f"gensim {peer}")
         if not f or not g:
             continue
@@ -388,7 +395,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--only", default="sgns,cbow,glove", help="comma-separated: sgns, cbow, glove, sgns-per-pair"
+        "--only",
+        default="sgns,cbow,cbow-batched,glove",
+        help="comma-separated: sgns, cbow, cbow-batched, glove, sgns-per-pair",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "train_bench.json")
