@@ -45,7 +45,7 @@ bench-serve: $(BIN)/.installed $(DEFAULT_MODEL)/meta.json
 	$(BIN)/python bench/serve_bench.py --model $(DEFAULT_MODEL)
 
 bench-train: $(BIN)/.installed
-	$(BIN)/python bench/train_bench.py
+	$(BIN)/python bench/train_bench.py --runs 3 --threads-scaling
 
 # fastText beside gensim's FastText (issue 11); apart from bench-train because gensim's subword
 # skip-gram alone takes about ten minutes for its five epochs on two cores.

@@ -23,7 +23,13 @@ GloVe's scores move by about +-0.01 from run to run (Hogwild threads race; the s
 start and the shuffle): `--glove-seeds 1,2,3` fits each GloVe once a seed and prints every run.
 
 `--runs 3` repeats the comparison three times and prints every run (the targets hold in each run,
-not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off).
+not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off),
+`cbow-batched` (in the default list) firth's batched CBOW (--batch-negatives on; per-example is
+CBOW's default).
+Each run also prints skip-gram's and CBOW's words/s against word2vec.c's reference wall times
+(../shared/bench/README.md), beside gensim's from the same run. `--threads-scaling` ends with the
+1 -> 2 thread speed-up of each word2vec kernel (bench/word2vec_ab.py: interleaved, medians).
+`make bench-train` runs `--runs 3 --threads-scaling`: every figure issue 14 asks for.
 
 `--only fasttext-sg,fasttext-cbow` (issue 11; `make bench-train-fasttext`, not part of
 `make bench-train`: gensim's FastText alone takes several minutes an epoch on a shared machine)
@@ -35,9 +41,9 @@ trained n-gram rows; gensim: its FastTextKeyedVectors' vector of the word). The 
 the WordSim-353 and SimLex-999 pairs that only subword vectors can score (a word under
 min_count) and prints the Spearman on those pairs alone. `--epochs N` shortens every run.
 
-Usage: python bench/train_bench.py [--only sgns,cbow,glove,sgns-per-pair,fasttext-sg,fasttext-cbow]
-                                   [--threads 2] [--runs N] [--epochs N]
-                                   [--json FILE] [--corpus-only]
+Usage: python bench/train_bench.py [--only sgns,cbow,cbow-batched,glove,sgns-per-pair,fasttext-sg,fasttext-cbow]
+                                   [--threads 2] [--runs N] [--epochs N] [--threads-scaling]
+                                   [--scaling-reps 3] [--json FILE] [--corpus-only]
                                    [--glove-c DIR] [--glove-seeds 1,2,3] [--glove-eta 0.05]
 """
 
@@ -74,6 +80,16 @@ SUBWORDS = {"minn": 3, "maxn": 6, "bucket": 2_000_000}  # fastText's defaults (i
 FASTTEXT_MODELS = {"fasttext-sg": "skipgram", "fasttext-cbow": "cbow"}
 FASTTEXT_TARGETS = {"fasttext-sg": 1.5, "fasttext-cbow": 1.2}  # issue 11: words/s against gensim FastText
 PAIR_SETS = {"ws353": "wordsim353.tsv", "simlex": "simlex999.txt"}
+# word2vec.c's reference wall times on this kind of machine (../shared/bench/README.md: the
+# original C tool, 2 threads, the bench's settings, CBOW alpha 0.05; the wall time includes its
+# vocabulary pass over the file) and the whitespace tokens it read: words/s = tokens x 5 / wall.
+WORD2VEC_C_WALL = {"sgns": 89.6, "cbow": 23.3}
+WORD2VEC_C_TOKENS = 4_178_770
+WORD2VEC_C_EPOCHS = 5
+# --threads-scaling: each kernel one epoch on 1 and on 2 threads, back to back, this many times
+# (bench/word2vec_ab.py); "on:1000" adds private copies of the 1,000 hottest output rows.
+SCALING_VARIANTS = "sgns:on,cbow:off,cbow:on,sgns:on:1000,cbow:on:1000"
+SCALING_REPS = 3
 
 
 def ensure_corpus() -> None:
@@ -333,7 +349,12 @@ def run_glove_c(tools: Path, threads: int, seed: int, work: Path) -> dict[str, A
 
 
 def run_firth(
-    algorithm: str, threads: int, out: Path, seed: int = 1, eta: float = 0.05, batch_negatives: str = "on"
+    algorithm: str,
+    threads: int,
+    out: Path,
+    seed: int = 1,
+    eta: float = 0.05,
+    batch_negatives: str | None = None,
 ) -> dict[str, Any]:
     from dataclasses import replace
 
@@ -364,7 +385,7 @@ def run_firth(
             sample=COMMON["sample"],
             epochs=int(COMMON["epochs"]),
             threads=threads,
-            batch_negatives=batch_negatives,
+            batch_negatives=batch_negatives or WORD2VEC_DEFAULTS[algorithm].batch_negatives,
         )
         min_count = int(COMMON["min_count"])
     cfg = TrainConfig(
@@ -384,6 +405,7 @@ def run_firth(
         "words_per_second": t.get("words_per_second"),
         "vocab": meta["count"],
         "final_loss": t["final_loss"],
+        "tokens": meta["corpus"]["tokens"],
         **gensim_scores(artifact.words, np.asarray(artifact.vectors)),
     }
     if algorithm == "glove":
@@ -399,27 +421,16 @@ def warm_up(work: Path, threads: int, fasttext: bool = False) -> None:
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
     from firth_trainer.cli import main
 
-    runs: list[list[str]] = [["--algorithm", a] for a in ("sgns", "cbow", "glove")]
+    variants = [("sgns", "on"), ("sgns", "off"), ("cbow", "on"), ("cbow", "off"), ("glove", None)]
+    runs: list[list[str]] = [
+        ["--algorithm", algorithm, *(["--batch-negatives", batch] if batch else [])]
+        for algorithm, batch in variants
+    ]
     if fasttext:
         runs += [["--algorithm", "fasttext", "--model", m, "--bucket", "1000"] for m in ("skipgram", "cbow")]
     for n, flags in enumerate(runs):
-        main(
-            [
-                "train",
-                *flags,
-                "--corpus",
-                str(corpus),
-                "--out",
-                str(work / f"warm{n}"),
-                "--dim",
-                "8",
-                "--epochs",
-                "1",
-                "--threads",
-                str(threads),
-                "--quiet",
-            ]
-        )
+        args = ["--corpus", str(corpus), "--out", str(work / f"warm{n}"), "--dim", "8", "--epochs", "1"]
+        main(["train", *flags, *args, "--threads", str(threads), "--quiet"])
 
 
 def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -429,9 +440,12 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
     with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmp:
         work = Path(tmp)
         warm_up(work / "warm", args.threads, fasttext=any(a in FASTTEXT_MODELS for a in only))
-        need_gensim_sg = "sgns" in only or "glove" in only
+        need_gensim = {
+            "sgns": {"sgns", "sgns-per-pair", "glove"} & set(only),
+            "cbow": {"cbow", "cbow-batched"} & set(only),
+        }
         for algorithm in ("sgns", "cbow"):
-            if algorithm in only or (algorithm == "sgns" and need_gensim_sg):
+            if need_gensim[algorithm]:
                 print(f"gensim {algorithm} ...", flush=True)
                 results[f"gensim {algorithm}"] = run_gensim(algorithm, args.threads, tokens)
                 print(f"  {results[f'gensim {algorithm}']}", flush=True)
@@ -445,6 +459,12 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
                     "sgns", args.threads, work / "per-pair", batch_negatives="off"
                 )
                 print(f"  {results['firth sgns-per-pair']}", flush=True)
+            if algorithm == "cbow" and "cbow-batched" in only:
+                print("firth cbow batched ...", flush=True)
+                results["firth cbow-batched"] = run_firth(
+                    "cbow", args.threads, work / "cbow-batched", batch_negatives="on"
+                )
+                print(f"  {results['firth cbow-batched']}", flush=True)
         if "glove" in only:
             seeds = [int(x) for x in args.glove_seeds.split(",") if x.strip()]
             for seed in seeds:
@@ -547,7 +567,12 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         )
     print()
     verdicts: dict[str, Any] = {}
-    for algorithm, peer in (("sgns", "sgns"), ("cbow", "cbow"), ("sgns-per-pair", "sgns")):
+    for algorithm, peer in (
+        ("sgns", "sgns"),
+        ("cbow", "cbow"),
+        ("sgns-per-pair", "sgns"),
+        ("cbow-batched", "cbow"),
+    ):
         f, g = results.get(f"firth {algorithm}"), results.get(f"gensim {peer}")
         if not f or not g:
             continue
@@ -566,6 +591,24 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             f"{algorithm}: words/s {speed:.2f}x gensim (target >= {TARGETS[peer]}x), wall "
             f"{g['wall'] / f['wall']:.2f}x faster; analogy {d_an:+.3f} (>= -0.010), WS353 {d_ws:+.3f} "
             f"(>= -0.02), SimLex {d_sl:+.3f} (>= -0.02): {'MET' if ok else 'NOT MET'}"
+        )
+    for algorithm in ("sgns", "cbow"):
+        f, g = results.get(f"firth {algorithm}"), results.get(f"gensim {algorithm}")
+        if not f:
+            continue
+        ref = WORD2VEC_C_TOKENS * WORD2VEC_C_EPOCHS / WORD2VEC_C_WALL[algorithm]
+        wall_wps = f["tokens"] * COMMON["epochs"] / f["wall"]
+        versus_gensim = (
+            f"; gensim in this run {g['words_per_second']:,.0f} ({g['words_per_second'] / ref:.2f}x)"
+            if g
+            else ""
+        )
+        verdicts.setdefault(algorithm, {})["vs_word2vec_c"] = f["words_per_second"] / ref
+        print(
+            f"{algorithm} against word2vec.c's reference ({WORD2VEC_C_WALL[algorithm]} s wall, "
+            f"{ref:,.0f} words/s): firth {f['words_per_second']:,.0f} words/s in training "
+            f"({f['words_per_second'] / ref:.2f}x), {wall_wps:,.0f} over its whole wall time "
+            f"({wall_wps / ref:.2f}x){versus_gensim}"
         )
     gsg = results.get("gensim sgns")
     for name, glove in results.items():
@@ -599,8 +642,8 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        default="sgns,cbow,glove",
-        help="comma-separated: sgns, cbow, glove, sgns-per-pair, fasttext-sg, fasttext-cbow",
+        default="sgns,cbow,cbow-batched,glove",
+        help="comma-separated: sgns, cbow, cbow-batched, glove, sgns-per-pair, fasttext-sg, fasttext-cbow",
     )
     parser.add_argument(
         "--epochs", type=int, default=int(COMMON["epochs"]), help="fastText runs' epochs (a shorter trial)"
@@ -619,7 +662,25 @@ def main() -> int:
         default=1,
         help="repeat the whole comparison N times and print every run, not the best",
     )
+    parser.add_argument(
+        "--threads-scaling",
+        action="store_true",
+        help="after the runs, the 1 -> 2 thread speed-up of each word2vec kernel (bench/word2vec_ab.py)",
+    )
+    parser.add_argument(
+        "--scaling-variants",
+        default=SCALING_VARIANTS,
+        help="algorithm:batch-negatives[:hot-rows], comma-separated",
+    )
+    parser.add_argument("--scaling-reps", type=int, default=SCALING_REPS)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=COMMON["epochs"],
+        help="word2vec epochs (5; fewer for a quick, reduced run)",
+    )
     args = parser.parse_args()
+    COMMON["epochs"] = args.epochs
     only = [a.strip() for a in args.only.split(",") if a.strip()]
     logging.basicConfig(level=logging.WARNING)
     os.chdir(REPO)
@@ -646,17 +707,42 @@ def main() -> int:
         verdicts = report(results)
         runs.append({"load_average": os.getloadavg()[0], "results": results, "verdicts": verdicts})
     if args.runs > 1:
-        print(f"\nall {args.runs} runs (each ratio against gensim in the same run):")
+        print(
+            f"\nall {args.runs} runs (each against gensim in the same run: words/s ratio; analogy / "
+            "WS353 / SimLex differences; words/s against word2vec.c's reference):"
+        )
         for n, r in enumerate(runs, 1):
             line = "; ".join(
-                f"{a} {v['speed_ratio']:.2f}x {'MET' if v['meets_target'] else 'NOT MET'}"
+                f"{a} {v['speed_ratio']:.2f}x, {v['d_analogy']:+.3f} / {v['d_ws353']:+.3f} / "
+                f"{v['d_simlex']:+.3f}"
+                + (f", {v['vs_word2vec_c']:.2f}x word2vec.c" if "vs_word2vec_c" in v else "")
+                + f" {'MET' if v['meets_target'] else 'NOT MET'}"
                 for a, v in r["verdicts"].items()
                 if "speed_ratio" in v
             )
             print(f"  run {n} (load {r['load_average']:.2f}): {line}")
+    scaling: dict[str, Any] = {}
+    if args.threads_scaling:
+        sys.path.insert(0, str(REPO / "bench"))
+        import word2vec_ab
+
+        variants = [v.strip() for v in args.scaling_variants.split(",") if v.strip()]
+        print(
+            f"\n1 -> 2 threads: each kernel one epoch on 1 and on 2 threads, back to back, "
+            f"{args.scaling_reps} times; load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        vocab, stream = word2vec_ab.load_corpus()
+        measured = word2vec_ab.thread_scaling(vocab, stream, variants, [1, 2], args.scaling_reps, 1)
+        scaling = word2vec_ab.summarise(measured, variants, [1, 2])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
-        json.dumps({"tokens": tokens, "threads": args.threads, "runs": runs}, indent=2) + "\n"
+        json.dumps(
+            {"tokens": tokens, "threads": args.threads, "runs": runs, "threads_scaling": scaling},
+            indent=2,
+            default=str,
+        )
+        + "\n"
     )
     print(
         f"\nfigures written to {args.json.relative_to(REPO) if args.json.is_relative_to(REPO) else args.json}"

@@ -3,7 +3,9 @@
 Everything a run knows goes into meta.json: the algorithm and every hyperparameter, corpus
 statistics with the sha256 of each file, training time, words/s and loss, and the evaluation
 scores when asked. Work files live in a temporary directory that is removed whatever happens,
-and the artifact is written atomically, so a failed run leaves nothing at --out.
+and the artifact is written atomically, so a failed run leaves nothing at --out. word2vec's
+output layer is kept as output.npy; with a parent model (`--init-from`, trainer/finetune.py) the
+run continues it on the new corpus.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from firth_trainer.fasttext import (
     fasttext_memory,
     train_fasttext,
 )
+from firth_trainer.finetune import Parent, merge_vocab, warm_start
 from firth_trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
 from firth_trainer.progress import note
 from firth_trainer.vocab import VocabParams, build_vocab
@@ -60,6 +63,7 @@ class TrainConfig:
     overwrite: bool = False
     quiet: bool = False
     tmp_dir: str | None = None
+    parent: Parent | None = None  # fine-tuning: the model to continue (finetune.prepare builds it)
 
     @property
     def algorithm(self) -> str:
@@ -67,7 +71,20 @@ class TrainConfig:
 
     def check(self) -> None:
         self.vocab.check()
-        self.params.check()
+        if self.parent is None:
+            self.params.check()
+        else:
+            if not isinstance(self.params, Word2VecParams):
+                raise ConfigurationError(f"--init-from does not apply to {self.algorithm}")
+            self.params.check(fine_tuning=True)
+            if (
+                self.params.dim != self.parent.dim
+                or self.vocab.standardize != self.parent.artifact.standardize
+            ):
+                raise ConfigurationError(
+                    f"dimension {self.params.dim} and standardize {self.vocab.standardize} must be the "
+                    f"parent's ({self.parent.dim}, {self.parent.artifact.standardize})"
+                )
         if self.tmp_dir is not None and not Path(self.tmp_dir).is_dir():
             raise ConfigurationError(f"tmp-dir {self.tmp_dir}: not a directory")
         if self.subword_buckets():
@@ -121,13 +138,21 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         encoded = encode_corpus(cfg.corpus, cfg.vocab.standardize, work)
         stats = encoded.stats
         big = encoded.length > IN_MEMORY_ENTRIES
-        vocab, stream = build_vocab(
-            encoded, cfg.vocab.min_count, cfg.vocab.max_vocab, work / "ids.i32" if big else None
-        )
+        ids_path = work / "ids.i32" if big else None
+        parent, merged = cfg.parent, None
+        if parent is None:
+            vocab, stream = build_vocab(encoded, cfg.vocab.min_count, cfg.vocab.max_vocab, ids_path)
+            grown = ""
+        else:
+            merged = merge_vocab(encoded, parent.artifact, cfg.vocab.min_count, cfg.vocab.max_vocab, ids_path)
+            vocab, stream = merged.vocab, merged.stream
+            grown = f", {merged.new_words:,} of them new to {parent.artifact.name}"
         os.unlink(encoded.ids_path)
+        stream_tokens = stream.tokens
         note(
             f"{stats.lines:,} lines, {stats.tokens:,} tokens, {len(encoded.words):,} distinct words; "
-            f"vocabulary {len(vocab):,} words ({stream.tokens:,} tokens) with min-count {cfg.vocab.min_count}",
+            f"vocabulary {len(vocab):,} words{grown} ({stream.tokens:,} tokens) with min-count "
+            f"{cfg.vocab.min_count}",
             cfg.quiet,
         )
         buckets = cfg.subword_buckets()
@@ -159,8 +184,12 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
                 extras = {NGRAMS_FILE: f.ngrams, OUTPUT_FILE: f.output}
                 subwords = {"subwords": ft_params.subwords.to_meta()}
         else:
-            w = train_word2vec(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
+            start = None if parent is None or merged is None else warm_start(parent, merged, cfg.params.seed)
+            w = train_word2vec(
+                stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet, start=start
+            )
             vectors = w.vectors
+            extras[OUTPUT_FILE] = w.output
             params = cfg.params.resolved()
             algorithm = {"name": cfg.algorithm, **asdict(params)}
             del algorithm["algorithm"]
@@ -170,16 +199,20 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
     meta: dict[str, Any] = {
         "source": "firth train",
         "algorithm": algorithm,
-        "corpus": {**stats.as_meta(), "vocab_size": len(vocab), "vocab_tokens": int(vocab.total)},
+        "corpus": {**stats.as_meta(), "vocab_size": len(vocab), "vocab_tokens": stream_tokens},
         "training": {**training, "total_seconds": None, "versions": _versions()},
         **subwords,
     }
+    counts: np.ndarray | None = vocab.counts
+    if parent is not None and merged is not None:
+        meta["init_from"] = parent.as_meta(merged.new_words)
+        counts = vocab.counts if merged.counts_known else None
     if cfg.evaluate:
         from firth_core.evaluation import evaluate_all
         from firth_core.keyed_vectors import KeyedVectors
 
         note("evaluating ...", cfg.quiet)
-        kv = KeyedVectors(vocab.words, vectors, vocab.counts, cfg.vocab.standardize)
+        kv = KeyedVectors(vocab.words, vectors, counts, cfg.vocab.standardize)
         meta["evaluation"] = evaluate_all(kv)
     meta["training"]["total_seconds"] = round(time.perf_counter() - started, 3)
     path = write_artifact(
@@ -188,7 +221,7 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
         vectors,
         name=cfg.name,
         standardize=cfg.vocab.standardize,
-        counts=vocab.counts,
+        counts=counts,
         meta=meta,
         overwrite=cfg.overwrite,
         extras=extras,

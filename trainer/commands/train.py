@@ -7,9 +7,15 @@ The hyperparameter flags and their defaults come from the tables beside the trai
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
 from typing import Any
 
+from firth_core.errors import ConfigurationError
 from firth_core.evaluation import BENCHMARK_NAMES, summary
+from firth_trainer import finetune
 from firth_trainer.commands.param_flags import add_param_flags, params_from_args
 from firth_trainer.pipeline import ALGORITHMS, SUMMARIES, TrainConfig, train_model
 from firth_trainer.vocab import VocabParams
@@ -40,6 +46,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     add_param_flags(p, _VOCAB, "vocabulary")
     add_param_flags(p, ALGORITHMS, "all algorithms")
+    ft = p.add_argument_group(
+        "fine-tuning",
+        f"continue a model on this corpus ({' and '.join(finetune.FINE_TUNABLE)}): its words keep their "
+        "order and start from their vectors, new words above --min-count (at most --max-vocab of "
+        "them) get fresh rows; --dim and --standardize are the parent's, and --window, --negative "
+        "and --sample default to the parent's when it recorded them",
+    )
+    ft.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="the model to start from (trained or imported; --epochs 0 copies its rows unchanged)",
+    )
+    ft.add_argument(
+        "--lock-old",
+        action="store_true",
+        help="keep the parent's word vectors fixed (gensim's vectors_lockf); only new words move",
+    )
     g = p.add_argument_group("output")
     g.add_argument(
         "--evaluate",
@@ -52,28 +75,59 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    params = params_from_args(args, args.algorithm, ALGORITHMS)
+    vocab = params_from_args(args, "vocabulary", _VOCAB)
+    parent = None
+    if args.init_from is not None:
+        params, vocab, parent = finetune.prepare(
+            args.init_from, params, vocab, given=set(vars(args)), lock_old=args.lock_old
+        )
+    elif args.lock_old:
+        raise ConfigurationError(
+            "--lock-old keeps a parent model's rows fixed: it needs --init-from MODEL_DIR"
+        )
     return TrainConfig(
         corpus=args.corpus,
         out=args.out,
-        params=params_from_args(args, args.algorithm, ALGORITHMS),
-        vocab=params_from_args(args, "vocabulary", _VOCAB),
+        params=params,
+        vocab=vocab,
         name=args.name,
         evaluate=args.evaluate,
         overwrite=args.overwrite,
         quiet=args.quiet,
         tmp_dir=args.tmp_dir,
+        parent=parent,
     )
 
 
+@contextlib.contextmanager
+def _warning_lines() -> Iterator[None]:
+    """The trainer's logged warnings as `firth train: warning: ...` lines on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("firth train: warning: %(message)s"))
+    logger = logging.getLogger("firth_trainer")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def run(args: argparse.Namespace) -> int:
-    path, meta = train_model(config_from_args(args))
+    with _warning_lines():
+        path, meta = train_model(config_from_args(args))
     if not args.quiet:
         t = meta["training"]
         rate = f", {t['words_per_second']:,} words/s" if t.get("words_per_second") else ""
+        loss = "" if t["final_loss"] is None else f", final loss {t['final_loss']:.4f}"
         print(
             f"wrote {path}: {meta['corpus']['vocab_size']:,} words x {meta['algorithm']['dim']} "
-            f"({meta['algorithm']['name']}, {t['seconds']:.1f} s training{rate}, final loss {t['final_loss']:.4f})"
+            f"({meta['algorithm']['name']}, {t['seconds']:.1f} s training{rate}{loss})"
         )
+        if "init_from" in meta:
+            f = meta["init_from"]
+            locked = ", its rows locked" if f["lock_old"] else ""
+            print(f"continued {f['name']} ({f['words']:,} words{locked}) with {f['new_words']:,} new words")
         for name, result in meta.get("evaluation", {}).items():
             print(summary(name, result))
     return 0
