@@ -136,11 +136,10 @@ FASTTEXT_SUMMARIES = {"fasttext": "skip-gram or CBOW (--model) over character n-
 
 @dataclass
 class FastTextResult(TrainResult):
-    """TrainResult's figures; `vectors` are the full word vectors (own row and n-grams composed).
-    ngrams and output are None for `--maxn 0` (a plain word2vec model)."""
+    """TrainResult's figures; `vectors` are the full word vectors (own row and n-grams composed),
+    `output` the output rows (gensim's syn1neg). ngrams is None for `--maxn 0` (plain word2vec)."""
 
     ngrams: np.ndarray | None = None  # (bucket, dim) n-gram rows
-    output: np.ndarray | None = None  # (vocabulary, dim) output rows (gensim's syn1neg)
 
 
 def fasttext_memory(n_words: int, dim: int, bucket: int, maxn: int) -> int:
@@ -175,7 +174,7 @@ def train_fasttext(
     p = params.resolved()
     if not p.subwords.enabled:
         w = train_word2vec(stream, vocab, p.as_word2vec(), raw_tokens=raw_tokens, quiet=quiet)
-        return FastTextResult(w.vectors, w.seconds, w.words, w.kept, w.epoch_loss)
+        return FastTextResult(w.vectors, w.output, w.seconds, w.words, w.kept, w.epoch_loss)
     ids = np.asarray(stream.ids)
     offsets, rows = vocabulary_buckets(vocab.words, p.subwords)
     w_words, w_ngrams, w_out = init_subword_vectors(len(vocab), p.bucket, p.dim, p.seed)
@@ -246,5 +245,5 @@ def train_fasttext(
             f"fasttext {p.model} diverged: the n-gram vectors overflowed to NaN or Inf; no model was written"
         )
     return FastTextResult(
-        vectors, seconds, totals["words"], totals["kept"], epoch_loss, ngrams=w_ngrams, output=w_out
+        vectors, w_out, seconds, totals["words"], totals["kept"], epoch_loss, ngrams=w_ngrams
     )

@@ -180,8 +180,9 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             algorithm = {"name": cfg.algorithm, **asdict(ft_params)}
             del algorithm["algorithm"]
             training = f.as_meta(stats.tokens, ft_params.epochs)
-            if f.ngrams is not None and f.output is not None:
-                extras = {NGRAMS_FILE: f.ngrams, OUTPUT_FILE: f.output}
+            extras[OUTPUT_FILE] = f.output
+            if f.ngrams is not None:
+                extras[NGRAMS_FILE] = f.ngrams
                 subwords = {"subwords": ft_params.subwords.to_meta()}
         else:
             start = None if parent is None or merged is None else warm_start(parent, merged, cfg.params.seed)
