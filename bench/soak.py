@@ -224,7 +224,11 @@ async def drive(
     rng = random.Random(seed)
     weights = [k.weight for k in kinds]
     queue: asyncio.Queue[tuple[float, Kind, Request] | None] = asyncio.Queue()
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # idle connections dropped after 4 s, before the server's 5 s keep-alive timeout: a connection
+    # reused in the instant the server closes it fails without an answer (as nginx's 4 s, deploy/)
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4.0
+    )
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
 
         async def sender() -> None:
