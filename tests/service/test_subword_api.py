@@ -233,3 +233,30 @@ async def test_embedding_matrix_gives_oov_words_ngram_vectors(client: httpx.Asyn
     r = await client.post("/v1/models/short/embedding-matrix", json=short)
     assert r.json()["missing"] == ["a"] and r.json()["subword"] == ["talomike"]
     assert np.linalg.norm(r.json()["matrix"][1]) == pytest.approx(1.0, abs=1e-6)
+
+
+async def test_an_imported_facebook_bin_serves_oov_words_as_gensim_loads_them(tmp_path: Path) -> None:
+    """The two halves together: `firth import fasttext-bin`'s model, served, answers an unknown
+    word as gensim's load_facebook_vectors does."""
+    from gensim.models.fasttext import load_facebook_vectors
+
+    from firth_core.importers import import_fasttext_bin
+    from tests.fasttext_files import make_bin
+
+    make_bin(tmp_path / "tiny.bin")
+    model = load_model(
+        import_fasttext_bin(tmp_path / "tiny.bin", tmp_path / "ft", progress=False), exact_settings()
+    )
+    theirs = load_facebook_vectors(str(tmp_path / "tiny.bin"))
+    app = create_app(exact_settings(), ModelRegistry([model]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        word = "unseenword"
+        assert word not in theirs.key_to_index
+        r = await c.get(f"/v1/models/{model.name}/vectors/{word}")
+        assert r.json()["oov"] is True
+        np.testing.assert_allclose(r.json()["vector"], theirs[word], rtol=0, atol=1e-5)
+        r = await c.get(f"/v1/models/{model.name}/neighbors", params={"word": word, "k": 10, "exact": True})
+        # "</s>" has no n-grams in fastText but has in gensim (test_fasttext_bin.py): leave it aside
+        ours = [n["word"] for n in r.json()["neighbors"] if n["word"] != "</s>"]
+        expected = [w for w, _ in theirs.most_similar(word, topn=10) if w != "</s>"]
+        assert ours[:5] == expected[:5]
