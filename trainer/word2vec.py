@@ -49,7 +49,7 @@ class Word2VecParams:
     seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
     batch_negatives: str = field(
         metadata={
-            "help": "one set of negatives a skip-gram window or a group of 4 CBOW centre words, "
+            "help": "one set of negatives a skip-gram window or a pair of CBOW centre words, "
             "updated as one matrix product (pWord2Vec's HogBatch; 'off': fresh negatives for "
             "every example, word2vec.c's update)",
             "choices": ("on", "off"),
@@ -120,8 +120,8 @@ _SGNS = Word2VecParams(
 # what `firth train` uses for every flag left out, and what its --help shows.
 WORD2VEC_DEFAULTS: dict[str, Word2VecParams] = {
     "sgns": _SGNS,
-    # word2vec.c's rate for CBOW. Per-example negatives: CBOW's shared-negative groups score
-    # about 1.4 analogy points below gensim's (three seeds on the benchmark corpus, README).
+    # word2vec.c's rate for CBOW. Per-example negatives until a quiet run confirms the batched
+    # kernel's quality (groups of 4 scored 1.3 analogy points under gensim; of 2, within it: README).
     "cbow": replace(_SGNS, algorithm="cbow", alpha=0.05, batch_negatives="off"),
 }
 WORD2VEC_SUMMARIES = {"sgns": "skip-gram with negative sampling", "cbow": "CBOW with negative sampling"}

@@ -10,7 +10,7 @@ on the frequent words' rows several times less often. `train_chunk_cbow_batched`
 CBOW) carries that over to CBOW, which pWord2Vec does not have: CBOW_GROUP consecutive centre
 words share one set of negatives and update as one matrix-matrix step (`cbow_group_step`).
 With `KernelConfig.hot_rows` the batched kernels also keep a private copy of the most frequent
-words' output rows a chunk, merged into the shared rows at its end (Vuurens et al. 2016).
+words' output rows, merged into the shared rows every HOT_MERGE_WORDS words (Vuurens et al. 2016).
 
 Conventions follow word2vec.c and gensim:
 - skip-gram predicts the centre word from each context word: the input vector is the context
@@ -54,8 +54,14 @@ SIGMOID_TABLE = (
 _U32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _MUL = np.uint64(0x2545F4914F6CDD1D)
-# Consecutive centre words a batched CBOW update takes at once, sharing one set of negatives.
-CBOW_GROUP = 4
+# Consecutive centre words a batched CBOW update takes at once, sharing one set of negatives:
+# groups of 4 cost 1.3 analogy points against gensim over three seeds, groups of 2 none (README).
+CBOW_GROUP = 2
+# With KernelConfig.hot_rows, the private hot rows are merged into the shared ones after every
+# sentence that brings the words kept since the last merge to this many, and at the chunk's end:
+# a whole chunk between merges let two threads' changes to the hottest rows, each made as if
+# alone, add up to overshooting steps (a 1-epoch loss 0.035 above the in-place kernel's).
+HOT_MERGE_WORDS = 1024
 
 
 class KernelConfig(NamedTuple):
@@ -76,8 +82,9 @@ class KernelConfig(NamedTuple):
     # the row, 0 keeps it fixed (fine-tuning's --lock-old). Output rows always train, as in gensim.
     lockf: np.ndarray
     # The batched kernels keep a private copy of the first `hot_rows` output rows (the most
-    # frequent words': the vocabulary is sorted by count) and add its change to w_out at the end
-    # of every chunk (Vuurens et al. 2016); 0: every row is written in place.
+    # frequent words': the vocabulary is sorted by count) and add its change to w_out after every
+    # HOT_MERGE_WORDS kept words and at the chunk's end (Vuurens et al. 2016); 0: every row is
+    # written in place.
     hot_rows: int = 0
 
 
@@ -461,10 +468,13 @@ def _copy_hot_rows(w_out: np.ndarray, hot_rows: int) -> tuple:
 @numba.njit(inline="always")
 def _merge_hot_rows(w_out: np.ndarray, hot: np.ndarray, hot_start: np.ndarray) -> None:
     """Add what the chunk changed in its private hot rows to the shared ones (which other
-    threads may have moved meanwhile: their changes are kept, as Hogwild keeps racing updates)."""
+    threads may have moved meanwhile: their changes are kept, as Hogwild keeps racing updates),
+    then start the private copy afresh from the shared rows."""
     for r in range(hot.shape[0]):
         for d in range(hot.shape[1]):
             w_out[r, d] += hot[r, d] - hot_start[r, d]
+            hot[r, d] = w_out[r, d]
+            hot_start[r, d] = hot[r, d]
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -529,6 +539,7 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     grads = np.empty((2 * window, negative + 1), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
     hot, hot_start = _copy_hot_rows(w_out, cfg.hot_rows)
+    merged = 0
     rng = seed
     pos = start
     words = 0
@@ -541,6 +552,9 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
         pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
         words += raw
         kept += n
+        if hot.shape[0] and kept - merged >= HOT_MERGE_WORDS:
+            _merge_hot_rows(w_out, hot, hot_start)
+            merged = kept
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
             reduced, rng = _shrunk_window(rng, window)
@@ -790,6 +804,7 @@ def train_chunk_cbow_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     err = np.empty((group, dim), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
     hot, hot_start = _copy_hot_rows(w_out, cfg.hot_rows)
+    merged = 0
     rng = seed
     pos = start
     words = 0
@@ -802,6 +817,9 @@ def train_chunk_cbow_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
         pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
         words += raw
         kept += n
+        if hot.shape[0] and kept - merged >= HOT_MERGE_WORDS:
+            _merge_hot_rows(w_out, hot, hot_start)
+            merged = kept
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         if n < 2:
             continue  # no word has a context

@@ -424,10 +424,12 @@ def test_batched_cbow_group_of_one_is_cbow_step(mats: tuple[np.ndarray, np.ndarr
 @pytest.mark.parametrize("kernel", [k.train_chunk_sg_batched, k.train_chunk_cbow_batched])
 def test_private_hot_rows_train_the_same_rows_on_one_thread(kernel) -> None:  # type: ignore[no-untyped-def]
     """With no other thread, a chunk that trains a private copy of the hottest output rows and
-    merges it at its end gives the matrices of the in-place kernel, to float rounding."""
+    merges it every HOT_MERGE_WORDS words and at its end gives the matrices of the in-place
+    kernel, to float rounding."""
     rng = np.random.default_rng(5)
     n_words, dim = 10, 8
-    sentences = [rng.integers(0, n_words, size=int(rng.integers(2, 12))) for _ in range(40)]
+    sentences = [rng.integers(0, n_words, size=int(rng.integers(2, 12))) for _ in range(500)]
+    assert sum(len(s) for s in sentences) > 2 * k.HOT_MERGE_WORDS  # merged within the chunk too
     stream = np.concatenate([np.append(s, k.SENTENCE_END) for s in sentences]).astype(np.int32)
     counts = np.bincount(stream[stream >= 0], minlength=n_words).astype(np.int64) + 1
     thresh, alias = alias_table(counts)
@@ -471,3 +473,5 @@ def test_merging_hot_rows_keeps_what_other_threads_wrote() -> None:
     np.testing.assert_array_equal(w_out[0], [0 + 5 + 1, 1 + 1, 2 + 1])
     np.testing.assert_array_equal(w_out[1], [3, 4, 5])
     np.testing.assert_array_equal(w_out[3], [-1, -1, -1])
+    # ... and the private copy starts afresh from the shared rows
+    assert np.array_equal(hot, w_out[:2]) and np.array_equal(start, w_out[:2])
