@@ -38,9 +38,18 @@ from firth_core.artifact import load_artifact
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora" / "gcide.txt"
 DOMAINS = ROOT / "corpora" / "domains"
-MAKE_DOMAINS = (
-    Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_domains.py"
-)  # ../shared beside the project
+
+
+def find_make_domains() -> Path:
+    """shared/bench/make_domains.py beside the checkout: ../shared from the main clone, ../../shared
+    from a worktree under wt/; the first ancestor that has it."""
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "bench" / "make_domains.py"
+        if candidate.is_file():
+            return candidate
+    return ROOT.parent / "shared" / "bench" / "make_domains.py"  # named in the error if missing
+
+
 LINES = 10_000
 BATCH = 1_000
 REFERENCE_ACCURACY = 0.780
@@ -59,9 +68,13 @@ def first_lines(path: Path, n: int) -> list[str]:
 
 def ensure_data(corpus: Path, domains: Path) -> None:
     if not corpus.exists():
+        corpus.parent.mkdir(parents=True, exist_ok=True)  # corpora/ is gitignored: absent on a fresh clone
         subprocess.run([sys.executable, str(ROOT / "bench" / "make_corpus.py"), str(corpus)], check=True)
     if not (domains / "train.txt").exists():
-        subprocess.run([sys.executable, str(MAKE_DOMAINS), str(domains)], check=True)
+        make_domains = find_make_domains()
+        if not make_domains.is_file():
+            sys.exit(f"embed_bench: {make_domains} is missing (the shared benchmark scripts)")
+        subprocess.run([sys.executable, str(make_domains), str(domains)], check=True)
 
 
 def gensim_loop(gkv: GensimKeyedVectors, split: list[list[str]]) -> float:

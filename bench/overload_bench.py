@@ -2,14 +2,18 @@
 
     .venv/bin/python bench/overload_bench.py --model models/glove-6b-50d [--seconds 10]
 
-Three scenarios, each bounded in time (about a minute in all), wrk as the load generator:
+Five scenarios, each bounded in time (about four minutes in all), wrk as the load generator:
 1. 1,024 connections on `GET …/neighbors`: answers by status (200 / 429), latency percentiles of
    all answers (wrk cannot split them by status, so a p99 within the goal holds for both),
    socket timeouts (wrk's --timeout 2s);
 2. 16 concurrent `POST …/evaluate` clients (each honouring Retry-After) beside `wrk -c8` lookups:
    the lookups' latency percentiles, and how many evaluations were answered or told to retry;
 3. recovery: requests/s of `wrk -c8` in 1 s slices after the 1,024-connection load stops, until
-   it is back within 10% of the rate measured before it.
+   it is back within 10% of the rate measured before it;
+4. worker RSS around bursts of heavy requests;
+5. 5,000 slow connections against a server started under `ulimit -n 1024` (bench/slow_connections.py):
+   the share of other requests answered, and the recovery after.
+It ends with issue 13 §3's figures beside their goals.
 The CPU is shared and the load generator runs on it too: quote the run's own before/after figures.
 """
 
@@ -137,7 +141,7 @@ def thousand_connections(base: str, paths: list[str], seconds: float) -> WrkRun:
     return run
 
 
-def evaluations_beside_lookups(base: str, paths: list[str], seconds: float, clients: int = 16) -> None:
+def evaluations_beside_lookups(base: str, paths: list[str], seconds: float, clients: int = 16) -> WrkRun:
     stop = threading.Event()
     answers: Counter[int] = Counter()
     lock = threading.Lock()
@@ -164,9 +168,10 @@ def evaluations_beside_lookups(base: str, paths: list[str], seconds: float, clie
         w.join(timeout=90)
     print(f"  {run.command}\n  lookups: {describe(run)}")
     print(f"  evaluations ({clients} clients, questions-words at restrict_vocab 30000): {dict(answers)}")
+    return run
 
 
-def recovery(base: str, paths: list[str], seconds: float) -> None:
+def recovery(base: str, paths: list[str], seconds: float) -> float:
     before = wrk(base, paths, 3, connections=8)
     print(f"  before: wrk -c8 3 s: {before.requests_per_s:,.0f} req/s")
     overload = wrk(base, paths, seconds, connections=1024)
@@ -178,8 +183,9 @@ def recovery(base: str, paths: list[str], seconds: float) -> None:
         print(f"  {since:4.1f} s after the overload stopped: {run.requests_per_s:,.0f} req/s")
         if run.requests_per_s >= 0.9 * before.requests_per_s:
             print(f"  full throughput (>= 90% of before) {since:.1f} s after the overload stopped")
-            return
+            return since
     print("  throughput did not come back within 15 s")
+    return float("inf")
 
 
 def rss_mb(pid: int) -> float:
@@ -249,6 +255,37 @@ def pid_of(server: ServerProcess) -> int:
     return server.process.pid
 
 
+def summary(
+    thousand: WrkRun, lookups: WrkRun, recovered: float, slow: tuple[float, float] | None, peer: WrkRun | None
+) -> None:
+    """Issue 13 §3's figures beside their goals, from this run."""
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    print("\nissue 13 §3, this run (shared CPU unless said otherwise):")
+    print(
+        f"  1,024 connections: p99 of all answers {thousand.p99_ms:.0f} ms (goal <= 50 ms for accepted and "
+        f"429 alike: {mark(thousand.p99_ms <= 50)}); {thousand.ok:,} x 200, {thousand.busy:,} x 429, "
+        f"{thousand.other} other; timeouts {thousand.timeouts} (goal 0: {mark(thousand.timeouts == 0)})"
+        + (f"; peer without limits: p99 {peer.p99_ms:.0f} ms, {peer.timeouts} timeouts" if peer else "")
+    )
+    print(
+        f"  16 evaluations beside wrk -c8: lookups p99 {lookups.p99_ms:.0f} ms "
+        f"(goal <= 50 ms: {mark(lookups.p99_ms <= 50)})"
+    )
+    print(
+        f"  full throughput {recovered:.1f} s after the 1,024-connection overload (goal <= 5 s: {mark(recovered <= 5)})"
+    )
+    if slow is not None:
+        share, slow_recovered = slow
+        print(
+            f"  5,000 slow connections under ulimit -n 1024: other requests answered {share:.2%} "
+            f"(goal >= 99%: {mark(share >= 0.99)}); full throughput {slow_recovered:.1f} s after "
+            f"(goal <= 5 s: {mark(slow_recovered <= 5)})"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/glove-6b-50d"))
@@ -259,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-peer",
         action="store_true",
         help="skip the peer: scenarios 1 and 2 against a server whose admission limits are off",
+    )
+    parser.add_argument("--slow", type=int, default=5000, help="slow connections in scenario 5 (0: skip it)")
+    parser.add_argument(
+        "--slow-seconds", type=float, default=30.0, help="length of the slow-connection attack"
     )
     args = parser.parse_args(argv)
     defaults = Settings()
@@ -274,28 +315,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             heavy_memory(server.url, pid_of(server), args.model / "vocab.txt")
             return 0
         print("\n1. 1,024 connections on GET /neighbors")
-        thousand_connections(server.url, paths, args.seconds)
+        thousand = thousand_connections(server.url, paths, args.seconds)
         print("\n2. 16 concurrent evaluations beside wrk -c8 lookups")
-        evaluations_beside_lookups(server.url, paths, args.seconds)
+        lookups = evaluations_beside_lookups(server.url, paths, args.seconds)
         print("\n3. recovery after the 1,024-connection overload")
-        recovery(server.url, paths, args.seconds)
+        recovered = recovery(server.url, paths, args.seconds)
         print("\n4. worker memory around heavy requests")
         heavy_memory(server.url, pid_of(server), args.model / "vocab.txt")
-    if args.no_peer:
-        return 0
-    # The peer, in the same run: the same server with the admission limits out of reach, which is
-    # how firth behaved before them (everything queued).
-    unlimited = {
-        "FIRTH_BUILD_HNSW": "0",
-        "FIRTH_MAX_CONCURRENT_REQUESTS": "1000000",
-        "FIRTH_MAX_CONCURRENT_HEAVY": "1000000",
-    }
-    with serve(args.model, args.workers, unlimited) as server:
-        print("\npeer: admission limits off (FIRTH_MAX_CONCURRENT_REQUESTS/HEAVY=1000000)")
-        print("\n1'. 1,024 connections on GET /neighbors")
-        thousand_connections(server.url, paths, args.seconds)
-        print("\n2'. 16 concurrent evaluations beside wrk -c8 lookups")
-        evaluations_beside_lookups(server.url, paths, args.seconds)
+    slow = None
+    if args.slow:
+        print(f"\n5. {args.slow:,} slow connections against a server under ulimit -n 1024", flush=True)
+        from slow_connections import slow_connections  # it imports this module's wrk
+
+        slow = slow_connections(args.model, args.workers, args.slow, args.slow_seconds)
+    peer = None
+    if not args.no_peer:
+        # The peer, in the same run: the same server with the admission limits out of reach, which
+        # is how firth behaved before them (everything queued).
+        unlimited = {
+            "FIRTH_BUILD_HNSW": "0",
+            "FIRTH_MAX_CONCURRENT_REQUESTS": "1000000",
+            "FIRTH_MAX_CONCURRENT_HEAVY": "1000000",
+        }
+        with serve(args.model, args.workers, unlimited) as server:
+            print("\npeer: admission limits off (FIRTH_MAX_CONCURRENT_REQUESTS/HEAVY=1000000)")
+            print("\n1'. 1,024 connections on GET /neighbors")
+            peer = thousand_connections(server.url, paths, args.seconds)
+            print("\n2'. 16 concurrent evaluations beside wrk -c8 lookups")
+            evaluations_beside_lookups(server.url, paths, args.seconds)
+    summary(thousand, lookups, recovered, slow, peer)
     return 0
 
 

@@ -47,7 +47,8 @@ def stop_group(
 
 class ServerProcess:
     """`firth-serve --host 127.0.0.1 --port P *args` with the caller's environment plus `env`
-    (without the caller's FIRTH_* variables when `clean_env`)."""
+    (without the caller's FIRTH_* variables when `clean_env`); `preexec_fn` runs in the child
+    before it starts (a lower open-file limit, say)."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         clean_env: bool = False,
         ready_within: float = 60.0,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -62,6 +64,7 @@ class ServerProcess:
         inherited = {k: v for k, v in os.environ.items() if not (clean_env and k.startswith("FIRTH_"))}
         self.env = {**inherited, "FIRTH_LOG_JSON": "0", **(env or {})}
         self.ready_within = ready_within
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. resource.setrlimit)
         self.log = Path(tempfile.mkstemp(prefix="firth-server-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
         self.seconds_to_ready = float("nan")  # process start -> first 200 from /readyz
@@ -80,6 +83,7 @@ class ServerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=self.preexec_fn,
             )
         try:
             self._wait_ready(started)

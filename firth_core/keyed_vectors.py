@@ -4,11 +4,16 @@ This is the serving half of a model, apart from any training state (as gensim se
 `KeyedVectors` from `Word2Vec`): words, vectors, lookups and the similarity measures that need
 the whole matrix. Neighbour queries follow gensim's rules in `firth_core.query`, searched exactly
 unless an `indexer=` is given (gensim's hook); tests use this class as the exact oracle.
+
+A subword (fastText) model also gives a vector to a word outside its vocabulary, built from its
+character n-grams as gensim's `FastTextKeyedVectors.get_vector` builds it. `resolve` is the one
+place a word becomes a vector: every query (and the service's every endpoint) goes through it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -18,12 +23,46 @@ from firth_core.errors import DimensionMismatch, EmptyQuery, InvalidVector, Unkn
 from firth_core.query import ExactSearch, Indexer, NeighbourQuery, TermInput, most_similar_batch
 from firth_core.spelling import SpellingIndex
 from firth_core.standardize import get_standardizer
+from firth_core.subwords import SubwordSpec, oov_vector, oov_vectors
 
 SUGGESTION_WORDS = 100_000  # unknown words get close spellings among this many most frequent words
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A word as a query uses it: its vocabulary row and vector, or, outside the vocabulary of a
+    subword model, the vector of its character n-grams (`row` None, `oov` true)."""
+
+    input: str  # the word as given
+    word: str  # the vocabulary word it resolved to; outside it, the standardised input
+    row: int | None
+    vector: np.ndarray  # raw, as gensim's get_vector
+    unit: np.ndarray  # unit length, as gensim's get_vector(norm=True)
+
+    @property
+    def oov(self) -> bool:
+        return self.row is None
+
+
+def unit_rows(vectors: np.ndarray, norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(unit vectors, norms) of a matrix's rows, as KeyedVectors keeps them (float32)."""
+    if norms is None:
+        norms = np.linalg.norm(np.asarray(vectors, dtype=np.float32), axis=1)
+    unit = np.ascontiguousarray(vectors / norms[:, None], dtype=np.float32)
+    return unit, norms
+
+
+def _as_terms(terms: Sequence[TermInput] | str) -> Sequence[TermInput]:
+    """gensim's `most_similar("word")`: a lone string is one word (never its characters, which a
+    subword model would otherwise take as words of their own)."""
+    return [terms] if isinstance(terms, str) else terms
+
+
 class KeyedVectors:
-    """Words, their vectors, and gensim's similarity queries over them. Immutable once built."""
+    """Words, their vectors, and gensim's similarity queries over them. Immutable once built.
+
+    `unit` and `norms` may be given precomputed (the service memory-maps them from a saved file);
+    `ngrams` and `subwords` make it a subword model (gensim's FastTextKeyedVectors)."""
 
     def __init__(
         self,
@@ -31,23 +70,47 @@ class KeyedVectors:
         vectors: np.ndarray,
         counts: np.ndarray | None = None,
         standardize: str = "none",
+        *,
+        unit: np.ndarray | None = None,
+        norms: np.ndarray | None = None,
+        ngrams: np.ndarray | None = None,
+        subwords: SubwordSpec | None = None,
     ) -> None:
         if len(words) != vectors.shape[0]:
             raise ValueError(f"{len(words)} words for {vectors.shape[0]} vectors")
+        if (ngrams is None) != (subwords is None):
+            raise ValueError("a subword model needs both its n-gram rows and its SubwordSpec")
         self.words: tuple[str, ...] = tuple(words)
-        self.key_to_index: dict[str, int] = {word: i for i, word in enumerate(self.words)}
+        self.key_to_index: dict[str, int] = dict(zip(self.words, range(len(self.words)), strict=True))
         self.vectors = vectors
         self.counts = counts
         self.standardize_name = standardize
         self._standardize: Callable[[str], str] = get_standardizer(standardize)
-        self.norms = np.linalg.norm(np.asarray(vectors, dtype=np.float32), axis=1)
-        self.unit = np.ascontiguousarray(vectors / self.norms[:, None], dtype=np.float32)
-        self.unit.setflags(write=False)
+        if unit is None or norms is None:
+            unit, norms = unit_rows(vectors, norms)
+        self.norms = norms
+        self.unit = unit
+        if self.unit.flags.writeable:
+            self.unit.setflags(write=False)
         self.exact_search = ExactSearch(self.unit)
+        self.ngrams = ngrams
+        self.subwords = subwords if subwords is not None and subwords.enabled else None
 
     @classmethod
-    def from_artifact(cls, artifact: Artifact) -> KeyedVectors:
-        return cls(artifact.words, artifact.vectors, artifact.counts, artifact.standardize)
+    def from_artifact(
+        cls, artifact: Artifact, unit: np.ndarray | None = None, norms: np.ndarray | None = None
+    ) -> KeyedVectors:
+        subwords = artifact.subwords
+        return cls(
+            artifact.words,
+            artifact.vectors,
+            artifact.counts,
+            artifact.standardize,
+            unit=unit,
+            norms=norms,
+            ngrams=artifact.ngrams if subwords is not None else None,
+            subwords=subwords,
+        )
 
     # -- words ------------------------------------------------------------------------------
 
@@ -85,11 +148,44 @@ class KeyedVectors:
         return self.spelling.suggest(self._standardize(word) or word, n)
 
     def canonical(self, word: str) -> str:
-        """The vocabulary word `word` resolves to (itself, or its standardised form)."""
-        return self.words[self.index(word)]
+        """The word `word` resolves to: itself or its standardised form in the vocabulary, or
+        (a subword model) its standardised form outside it."""
+        return self.resolve(word).word
 
     def vector(self, word: str) -> np.ndarray:
-        return np.asarray(self.vectors[self.index(word)])
+        return self.resolve(word).vector
+
+    # -- subwords ----------------------------------------------------------------------------
+
+    def oov_key(self, word: str) -> str:
+        """The string whose n-grams make an unknown word's vector: its standardised form (the
+        form training saw), or the word itself when standardising leaves nothing."""
+        return self._standardize(word) or word
+
+    def resolve(self, word: str) -> Resolved:
+        """The one way from a word to a vector: its vocabulary row (the exact key, else its
+        standardisation); outside the vocabulary of a subword model, its n-grams' mean (gensim's
+        FastTextKeyedVectors.get_vector); else UnknownWord with close spellings. A word none of
+        whose n-grams exist (or whose n-grams sum to zero) is unknown too."""
+        row = self.lookup(word)
+        if row is not None:
+            return Resolved(word, self.words[row], row, np.asarray(self.vectors[row]), self.unit[row])
+        if self.subwords is not None and self.ngrams is not None:
+            key = self.oov_key(word)
+            vector = oov_vector(self.ngrams, key, self.subwords)
+            if vector is not None:
+                norm = np.float32(np.linalg.norm(vector))
+                if norm > 0 and np.isfinite(norm):
+                    return Resolved(word, key, None, vector, vector / norm)
+        raise UnknownWord(word, self.suggest(word))
+
+    def subword_vectors(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw n-gram vectors of many words outside the vocabulary at once (their `oov_key`s),
+        and a mask of those that have one; (0, d) and an empty mask for a model without subwords."""
+        if self.subwords is None or self.ngrams is None or not words:
+            return np.zeros((0, self.dim), np.float32), np.zeros(0, dtype=bool)
+        vectors, found = oov_vectors(self.ngrams, [self.oov_key(w) for w in words], self.subwords)
+        return vectors, found & vectors.any(axis=1)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -114,7 +210,9 @@ class KeyedVectors:
         indexer: Indexer | None = None,
     ) -> list[tuple[str, float]]:
         """3CosAdd: words whose vectors are closest to the weighted mean of the inputs, searched
-        by `indexer` when given (exactly when it cannot answer, as for restrict_vocab)."""
+        by `indexer` when given (exactly when it cannot answer, as for restrict_vocab). A lone word
+        may be given as a string, as gensim allows."""
+        positive, negative = _as_terms(positive), _as_terms(negative)
         query = NeighbourQuery(
             positive, negative, positive_weights, negative_weights, topn, "3cosadd", restrict_vocab
         )
@@ -137,6 +235,7 @@ class KeyedVectors:
         restrict_vocab: int | None = None,
     ) -> list[tuple[str, float]]:
         """3CosMul over every word (Levy & Goldberg 2014)."""
+        positive, negative = _as_terms(positive), _as_terms(negative)
         return self._answer(
             NeighbourQuery(positive, negative, k=topn, method="3cosmul", restrict_vocab=restrict_vocab)
         )
@@ -148,7 +247,7 @@ class KeyedVectors:
         return [(self.words[row], score) for row, score in answer.hits]
 
     def similarity(self, a: str, b: str) -> float:
-        return float(self.unit[self.index(a)] @ self.unit[self.index(b)])
+        return float(self.resolve(a).unit @ self.resolve(b).unit)
 
     def n_similarity(self, words_a: Sequence[str], words_b: Sequence[str]) -> float:
         """Cosine between the means of the two sets' raw vectors (gensim's n_similarity)."""
@@ -165,8 +264,7 @@ class KeyedVectors:
         """Words sorted by cosine to the unit mean of their unit vectors, most central first."""
         if not words:
             raise EmptyQuery("give at least one word")
-        rows = [self.index(w) for w in words]
-        vectors = self.unit[rows]
+        vectors = np.stack([self.resolve(w).unit for w in words])
         mean = vectors.mean(axis=0)
         norm = float(np.linalg.norm(mean))
         if norm == 0.0:

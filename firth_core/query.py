@@ -6,7 +6,9 @@ The rules, each one on purpose:
 - a query is the weighted mean of *unit* word vectors (raw vectors as given), then unit-normalised;
   a raw vector alone (say, a sentence's vector) is a query with nothing to exclude;
 - the query's own words are left out of the results: over-fetch `k + len(words)`, then drop them
-  (and faiss's `-1` padding);
+  (and faiss's `-1` padding); a subword model's word outside the vocabulary (its vector built from
+  n-grams, `KeyedVectors.resolve`) is in no index, so there is nothing to leave out for it, as in
+  gensim's FastTextKeyedVectors;
 - `restrict_vocab=N` searches only the N most frequent words (rows are frequency-sorted); an
   indexer that cannot search a prefix (HNSW) gives way to the exact one, as does any query while
   the approximate index is still being built;
@@ -135,9 +137,12 @@ def build_query(
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
         for term, weight in zip(terms, weights, strict=True):
             if isinstance(term, str):
-                row = kv.index(term)
-                exclude.append(row)
-                mean += np.float32(weight) * kv.unit[row]
+                word = kv.resolve(term)
+                if (
+                    word.row is not None
+                ):  # a word built from n-grams is not in the index: nothing to leave out
+                    exclude.append(word.row)
+                mean += np.float32(weight) * word.unit
             else:
                 mean += np.float32(weight) * kv.check_vector(term)
             total_weight += abs(weight)
@@ -148,6 +153,7 @@ def build_query(
     norm = float(np.linalg.norm(mean.astype(np.float64)))
     if norm == 0.0:
         raise InvalidVector("the query's terms cancel out to a zero vector")
+    # a raw vector or a word outside the vocabulary: nothing says the query lies among frequent words
     rank = max(exclude) if len(exclude) == len(terms) else len(kv)
     return Query((mean / norm).astype(np.float32), tuple(dict.fromkeys(exclude)), rank)
 
@@ -241,14 +247,16 @@ def cosmul_scores(
     """3CosMul scores of every word (Levy & Goldberg 2014, eq. 4, cosines shifted to [0, 1])."""
     if not positive:
         raise EmptyQuery("a query needs at least one positive word or vector")
-    exclude = [kv.index(t) for t in list(positive) + list(negative) if isinstance(t, str)]
+    inputs = list(positive) + list(negative)
+    words = {i: kv.resolve(t) for i, t in enumerate(inputs) if isinstance(t, str)}
+    exclude = [w.row for w in words.values() if w.row is not None]
 
-    def as_term(term: TermInput) -> np.ndarray:
-        # gensim: words as unit vectors, raw vectors as given
-        return kv.unit[kv.index(term)] if isinstance(term, str) else kv.check_vector(term)
+    def as_term(i: int, term: TermInput) -> np.ndarray:
+        # gensim: words as unit vectors (a subword model's OOV words from n-grams), raw vectors as given
+        return words[i].unit if i in words else kv.check_vector(term)  # type: ignore[arg-type]
 
     end = restrict_vocab or len(kv)
-    terms = np.stack([as_term(t) for t in list(positive) + list(negative)], axis=1)
+    terms = np.stack([as_term(i, t) for i, t in enumerate(inputs)], axis=1)
     # a block of rows at a time, so the (rows x terms) cosines stay within COSMUL_BLOCK_BYTES
     # however many terms there are (a whole 400k-word vocabulary x 200 terms was 600 MB)
     step = max(1024, COSMUL_BLOCK_BYTES // (8 * terms.shape[1]))

@@ -126,6 +126,21 @@ def oov_vector(ngram_rows: np.ndarray, word: str, spec: SubwordSpec) -> np.ndarr
     return (total / np.float32(buckets.size)).astype(np.float32)
 
 
+def oov_vectors(
+    ngram_rows: np.ndarray, words: Sequence[str], spec: SubwordSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """`oov_vector` for many words at once (the numba kernel finds the buckets): an (n, d) float32
+    matrix and a boolean mask of the words that have an n-gram (the others' rows are zero)."""
+    offsets, rows = vocabulary_buckets(words, spec)
+    out = np.zeros((len(words), ngram_rows.shape[1]), dtype=np.float32)
+    counts = np.diff(offsets)
+    for i in np.flatnonzero(counts):
+        buckets = rows[offsets[i] : offsets[i + 1]]
+        total = ngram_rows[buckets].astype(np.float32).sum(axis=0, dtype=np.float32)
+        out[i] = total / np.float32(counts[i])
+    return out, counts > 0
+
+
 def compose_word_vectors(
     word_rows: np.ndarray, ngram_rows: np.ndarray, offsets: np.ndarray, rows: np.ndarray
 ) -> np.ndarray:

@@ -36,6 +36,7 @@ from typing import IO, Any
 import numpy as np
 
 from firth_core.errors import InputFormatError
+from firth_core.fasttext_bin import MAGIC
 from firth_core.resources import available_memory, require_memory
 from firth_core.standardize import get_standardizer
 
@@ -86,6 +87,17 @@ def _buffered(source: IO[bytes] | bytes) -> io.BufferedReader:
     if isinstance(source, io.BufferedReader):
         return source
     return io.BufferedReader(source)  # type: ignore[arg-type]
+
+
+_FASTTEXT_MAGIC = MAGIC.to_bytes(4, "little")
+
+
+def _refuse_fasttext_model(label: str, handle: io.BufferedReader) -> None:
+    """A fastText .bin model given to a vectors-file parser: say which importer reads it."""
+    if handle.peek(4)[:4] == _FASTTEXT_MAGIC:
+        raise InputFormatError(
+            f"{label}: a fastText .bin model, not a vectors file: use `firth import fasttext-bin`"
+        )
 
 
 class _Collector:
@@ -298,6 +310,7 @@ def parse_glove_text(
     `label`; `expected_bytes` (the content's size, if known) only sizes the first buffer."""
     check_options(limit, standardize)
     handle = _buffered(source)
+    _refuse_fasttext_model(label, handle)
     first = _read_line(label, handle, 1)
     line_no = 1
     while first and not first.strip():
@@ -474,6 +487,7 @@ def _parse_with_header(
 ) -> ParsedVectors:
     check_options(limit, standardize)
     handle = _buffered(source)
+    _refuse_fasttext_model(label, handle)
     count, dim, header_bytes = _read_header(label, handle)
     if binary is None:
         binary = _looks_binary(handle, dim)

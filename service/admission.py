@@ -14,7 +14,7 @@ ones past the cap are answered 429 at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,9 +23,31 @@ from firth_service.errors import TooBusy, problem_for
 from firth_service.metrics import record_heavy, record_rejected
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Set in the scope by the HTTP layer (service/http_limits.py) on a request it admitted under the
+# same cap: no second check, and no yield to let others check in, which under a flood of 429s
+# would cost the admitted request one more turn of the event loop behind hundreds of them.
+ADMITTED = "firth.admitted"
 RETRY_AFTER_SECONDS = 1  # lookups take milliseconds: a second later the backlog is gone
 HEAVY_RETRY_AFTER_SECONDS = 2  # an evaluation takes seconds
 HEAVY_BATCH = 32  # batches of more queries than this count as heavy
+# The text endpoints (/embed, /encode, /embedding-matrix, the OpenAI route, texts in similarity
+# and neighbours): standardising, splitting and pooling cost about 0.1 us a character (75-110 ms
+# a million on the shared 2-core machine, whatever the number of texts), and building a matrix or
+# a bag-of-words answer 60-70 ms a million numbers, where a lookup takes 0.2 ms. Past these sizes
+# a request costs 10 ms or more, fifty lookups' worth, and takes a heavy slot. 100,000 characters
+# is one text at its limit, or a thousand of 100 characters; an embedding matrix of 20,000 words.
+HEAVY_TEXT_CHARS = 100_000  # characters in all the texts of one request
+HEAVY_TOKEN_IDS = 20_000  # token ids in one OpenAI request (the tokens of about 100,000 characters)
+HEAVY_CELLS = 1_000_000  # numbers in an encode answer or an embedding matrix (4 MB of float32)
+
+
+def text_chars(texts: Iterable[str]) -> int:
+    return sum(len(text) for text in texts)
+
+
+def heavy_texts(texts: Iterable[str]) -> bool:
+    """Whether tokenising these texts is heavy work (see HEAVY_TEXT_CHARS)."""
+    return text_chars(texts) > HEAVY_TEXT_CHARS
 
 
 class Admission:
@@ -64,6 +86,13 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
             return
         admission = self.admission
+        if scope.get(ADMITTED):  # the HTTP layer counted it against the same cap already
+            admission.in_flight += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                admission.in_flight -= 1
+            return
         if admission.in_flight >= admission.max_requests:
             record_rejected("requests")
             busy = TooBusy("requests", admission.max_requests, RETRY_AFTER_SECONDS)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse
 
 from firth_service.admission import Admission, AdmissionLimit
-from firth_service.auth import install_access_control
+from firth_service.auth import install_access_control, install_cors
 from firth_service.errors import install_error_handlers
 from firth_service.middleware import BodySizeLimit
 from firth_service.observability import install_observability
@@ -41,8 +41,9 @@ scratch memory stays within 100 MiB by chunking the work; a request still comput
 stopped (503 `/problems/deadline-exceeded`), and one whose client went away stops at once.
 
 Overload: each worker takes a bounded number of requests in flight, and fewer heavy ones
-(evaluate, t-SNE, batches of more than 32 queries); beyond that the answer is an immediate 429
-`/problems/too-many-requests` with `Retry-After`.
+(evaluate, t-SNE, batches of more than 32 queries, texts of more than 100,000 characters in all,
+answers of more than 1,000,000 numbers from /encode or /embedding-matrix); beyond that the answer
+is an immediate 429 `/problems/too-many-requests` with `Retry-After`.
 """
 log = logging.getLogger("firth.app")
 
@@ -73,11 +74,12 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.draining = False  # set on SIGTERM (service/workers.py): /readyz answers 503
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    install_access_control(app, settings)  # API keys, CORS, the OpenAPI security scheme
+    install_access_control(app, settings)  # API keys, the OpenAPI security scheme
     # the in-flight cap outside the key check: both refusals cost microseconds, and a request past
     # the cap is refused before anything else runs for it (probes and /metrics are never capped)
     app.state.admission = Admission(settings.max_concurrent_requests, settings.max_concurrent_heavy)
     app.add_middleware(AdmissionLimit, admission=app.state.admission)  # before the body is read
+    install_cors(app, settings)  # outside both, so a 429 or 401 carries the CORS headers a page needs
     install_observability(app)  # outermost: times and counts every answer, serves /metrics
     app.include_router(system.router)
     app.include_router(queries.router)

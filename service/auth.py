@@ -219,22 +219,11 @@ def _security_document(keys: AccessKeys) -> Callable[[dict[str, Any]], None]:
 
 
 def install_access_control(app: FastAPI, settings: Settings) -> AccessKeys:
-    """API keys (when configured) and CORS (when origins are given), and the security scheme in
-    the OpenAPI document. Call after the app's other middleware and before the admission cap and
-    the observability middleware, so refusals are logged and counted like any other answer."""
+    """API keys (when configured) and the security scheme in the OpenAPI document. Call after the
+    app's other middleware and before the admission cap, install_cors and the observability
+    middleware, so refusals are logged and counted like any other answer."""
     keys = AccessKeys.from_settings(settings)
     app.add_middleware(ApiKeyAuth, keys=keys)  # with no keys at all it still refuses /admin/*
-    if settings.cors_origins:
-        from starlette.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Content-Disposition"],
-            max_age=600,
-        )
     declare = _security_document(keys)
     build = app.openapi
 
@@ -246,3 +235,27 @@ def install_access_control(app: FastAPI, settings: Settings) -> AccessKeys:
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
     return keys
+
+
+CORS_METHODS = ("GET", "HEAD", "POST")
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
+CORS_EXPOSE_HEADERS = ("Retry-After", "WWW-Authenticate", "X-Request-ID", "Content-Disposition")
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """Starlette's CORS middleware when origins are given. Install it outside the admission cap
+    and the key check, so their 429 and 401 carry the CORS headers too: without them a browser
+    hides the status (and Retry-After) from the page. The HTTP layer's own 429
+    (service/http_limits.py) adds the same headers itself."""
+    if not settings.cors_origins:
+        return
+    from starlette.middleware.cors import CORSMiddleware
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=CORS_METHODS,
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        max_age=600,
+    )

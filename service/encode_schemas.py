@@ -206,6 +206,11 @@ class EmbeddingMatrixResponse(BaseModel):
     shape: Annotated[list[int], Field(min_length=2, max_length=2, description="Rows, columns.")]
     words: list[str] = Field(description="Row i's word: as given, or the model's for max_tokens.")
     missing: list[str] = Field(description='Words with no vector (zero rows), "" and "[UNK]" not included.')
+    subword: list[str] = Field(
+        default_factory=list,
+        description="A subword (fastText) model's words outside its vocabulary, given the vector of their "
+        "character n-grams; present only when there are any.",
+    )
     matrix: list[list[float]]
     model_config = ConfigDict(
         json_schema_extra={

@@ -155,6 +155,10 @@ _OPENAI_PARAMS = {
 }
 
 
+# firth slugs OpenAI's clients know under another code
+OPENAI_CODES = {"unknown-model": "model_not_found", "too-many-requests": "rate_limit_exceeded"}
+
+
 def openai_error(status: int, slug: str, detail: str, extensions: dict[str, Any]) -> Response:
     """The same error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, which its
     clients parse: invalid input is a 400 as OpenAI answers it, an unknown model 404 model_not_found."""
@@ -164,14 +168,11 @@ def openai_error(status: int, slug: str, detail: str, extensions: dict[str, Any]
         loc = [part for part in errors[0]["loc"] if part != "body"]
         param = ".".join(loc[:1]) or param
     status = 400 if status == 422 else status
-    body = {
-        "error": {
-            "message": detail,
-            "type": "server_error" if status >= 500 else "invalid_request_error",
-            "param": param,
-            "code": "model_not_found" if slug == "unknown-model" else slug.replace("-", "_"),
-        }
-    }
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    code = OPENAI_CODES.get(slug, slug.replace("-", "_"))
+    if slug == "too-many-requests":
+        kind = "requests"  # OpenAI's rate-limit error: type "requests", code "rate_limit_exceeded"
+    body = {"error": {"message": detail, "type": kind, "param": param, "code": code}}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 

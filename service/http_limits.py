@@ -11,14 +11,22 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
   (a 408 is written first when nothing of the request was answered yet);
 - the request line and headers may hold `max_header_bytes` bytes in `max_header_count` lines;
   beyond either, 431 and the connection closed;
-- a worker holds at most `max_connections` connections: one more is answered 503 and closed at
-  once, so its file descriptor is free again;
+- a worker holds at most `max_connections` connections. At the cap, a new connection takes the
+  place of the one that has waited longest for its request's headers, if that one has waited
+  EVICT_AFTER_SECONDS or more (it is answered 408 and closed): a client sends its headers with
+  its first packet, within a round trip of connecting, so the oldest incomplete connection is a
+  slow or silent one, and slow connections (slowloris) can no longer fill the cap and lock everyone
+  else out until the header timeout. (A second was too long: 5,000 slow connections reopened as
+  fast as they were closed turned each worker's 960 places over in well under a second, and some
+  newcomers found no connection old enough.) With none to close, the new connection is answered
+  503 and closed at once, so its file descriptor is free again;
 - when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
   of running request tasks, so requests still queued on the event loop count too), a new one is
-  answered 429 with Retry-After right here, from bytes built once: no task, no middleware, no
-  routing. A 429 is then a few microseconds of work, which is what lets a worker stay responsive
-  when a thousand clients retry at once (the app's own admission check, service/admission.py,
-  stays as the second line, for requests the parser let through).
+  answered 429 with Retry-After right here, written straight to the socket: no task, no
+  middleware, no routing (but the CORS headers FIRTH_CORS_ORIGINS asks for, and OpenAI's error
+  shape on its routes). A 429 is then a few microseconds of work, which is what lets a worker stay
+  responsive when a thousand clients retry at once (the app's own admission check,
+  service/admission.py, stays as the second line, for requests the parser let through).
 
 The open-file limit is raised to the hard limit at start (`raise_open_file_limit`), and the
 connection cap is kept FD_RESERVE below it: uvloop (libuv) answers an accept() that fails for want of
@@ -33,19 +41,22 @@ import asyncio
 import logging
 import resource
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from firth_service.admission import RETRY_AFTER_SECONDS
+from firth_service.admission import ADMITTED, RETRY_AFTER_SECONDS
+from firth_service.auth import CORS_EXPOSE_HEADERS
+from firth_service.errors import OPENAI_PREFIX as OPENAI_ROUTES
 from firth_service.errors import PROBLEM_JSON
 from firth_service.logging_setup import logging_config
 from firth_service.settings import Settings
 
 log = logging.getLogger("firth.http")
 FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, metrics files
+EVICT_AFTER_SECONDS = 0.25  # at the cap, a connection still without its headers this long makes room
 REFUSAL_LOG_SECONDS = 10.0
 
 
@@ -64,25 +75,47 @@ class _HeadersTooLarge(Exception):
 
 
 UNLIMITED_PATHS = (b"/healthz", b"/readyz", b"/metrics")  # as service/admission.py's
+OPENAI_PREFIX = OPENAI_ROUTES.encode()  # its routes answer errors in OpenAI's shape
 
 
-def _too_busy_response(limit: int, retry_after: int, close: bool) -> bytes:
-    body = orjson.dumps(
-        {
+def _too_busy_response(limit: int, retry_after: int, close: bool, openai: bool, extra: str = "") -> bytes:
+    """The 429 answered here: problem+json, or OpenAI's error shape on its routes; `extra` holds
+    further header lines (CORS)."""
+    detail = f"this worker already has {limit} requests in flight; retry after {retry_after} s"
+    if openai:  # as service/errors.py's openai_error answers it
+        error = {"message": detail, "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+        body, media_type = orjson.dumps({"error": error}), "application/json"
+    else:
+        problem = {
             "type": "/problems/too-many-requests",
             "title": "Too many requests in flight",
             "status": 429,
-            "detail": f"this worker already has {limit} requests in flight; retry after {retry_after} s",
+            "detail": detail,
             "limit": limit,
             "retry_after": retry_after,
         }
-    )
+        body, media_type = orjson.dumps(problem), PROBLEM_JSON
     head = (
-        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: {PROBLEM_JSON}\r\n"
-        f"retry-after: {retry_after}\r\ncontent-length: {len(body)}\r\n"
+        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: {media_type}\r\n"
+        f"retry-after: {retry_after}\r\ncontent-length: {len(body)}\r\n{extra}"
         f"connection: {'close' if close else 'keep-alive'}\r\n\r\n"
     )
-    return head.encode("ascii") + body
+    return head.encode("latin-1") + body
+
+
+def cors_header_lines(origins: tuple[str, ...], origin: bytes | None) -> str:
+    """The header lines Starlette's CORSMiddleware (service/auth.py, install_cors) adds to a simple
+    response, for answers written here, outside the app: without them a browser hides a 429's
+    status and Retry-After from the page."""
+    if not origins or origin is None:
+        return ""
+    lines = f"access-control-expose-headers: {', '.join(CORS_EXPOSE_HEADERS)}\r\n"
+    if "*" in origins:
+        return f"access-control-allow-origin: *\r\n{lines}"
+    sent = origin.decode("latin-1")
+    if sent in origins:
+        lines = f"access-control-allow-origin: {sent}\r\n{lines}"
+    return f"{lines}vary: Origin\r\n"
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -96,9 +129,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_connections = 4096
     max_in_flight = 64
     retry_after = 1
+    cors_origins: tuple[str, ...] = ()  # FIRTH_CORS_ORIGINS, for the CORS headers of a 429 answered here
     on_shed: Any = staticmethod(lambda: None)  # counts a 429 answered here (the app's metric)
     _refusals = 0  # connections refused since the last warning (per worker process)
     _last_warning = 0.0
+    _evictions = 0  # slow connections closed for new ones since the last warning
+    _last_eviction_warning = 0.0
+    # connections waiting for a request's headers, oldest first, with the loop time they began
+    # waiting (one worker process serves one server, so one registry per process)
+    _awaiting_headers: ClassVar[dict[LimitedHttpToolsProtocol, float]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -112,7 +151,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # -- the connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections:
+        if len(self.connections) > self.max_connections and not self._evict_a_slow_connection():
             self._warn_refused()
             self._refuse(
                 _raw_problem(
@@ -148,12 +187,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._stop_header_timer()
         if self._should_shed():
             self._shed()
             return
+        self.scope[ADMITTED] = True  # type: ignore[literal-required]  # the app's cap need not check again
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow)
         super().on_headers_complete()
 
@@ -191,7 +229,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
             for name, value in self.headers
         )
-        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close))
+        origin = next((value for name, value in self.headers if name == b"origin"), None)
+        cors = cors_header_lines(self.cors_origins, origin)
+        openai = self.url.startswith(OPENAI_PREFIX)
+        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
         self.on_shed()
         if close:
             self._refused = True
@@ -226,12 +267,52 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             )
             cls._refusals, cls._last_warning = 0, now
 
+    def _evict_a_slow_connection(self) -> bool:
+        """At the cap, close the connection that has waited longest for its request's headers, if
+        it has waited EVICT_AFTER_SECONDS, to make room for this one (see the module's doc)."""
+        awaiting = LimitedHttpToolsProtocol._awaiting_headers
+        if not awaiting:
+            return False
+        oldest = next(iter(awaiting))
+        waited = self.loop.time() - awaiting[oldest]
+        if waited < EVICT_AFTER_SECONDS:
+            return False
+        detail = (
+            f"the request headers were still incomplete after {waited:.1f} s and the server, at its "
+            "connection cap, needed the connection for another client"
+        )
+        oldest._refuse(_raw_problem(408, "Request Timeout", "request-timeout", detail))
+        self._warn_evicted()
+        return True
+
+    def _warn_evicted(self) -> None:
+        cls = LimitedHttpToolsProtocol
+        cls._evictions += 1
+        now = self.loop.time()
+        if now - cls._last_eviction_warning >= REFUSAL_LOG_SECONDS:
+            log.warning(
+                "connection cap reached: closed %d connection(s) whose request headers were still "
+                "incomplete after %gs or more, for new ones (cap %d per worker)",
+                cls._evictions,
+                EVICT_AFTER_SECONDS,
+                self.max_connections,
+            )
+            cls._evictions, cls._last_eviction_warning = 0, now
+
     def _arm_header_timer(self) -> None:
         if self._header_timer is None and not self._refused:
             self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+            LimitedHttpToolsProtocol._awaiting_headers[self] = self.loop.time()
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        LimitedHttpToolsProtocol._awaiting_headers.pop(self, None)
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
+        LimitedHttpToolsProtocol._awaiting_headers.pop(self, None)
         if self.transport.is_closing():
             return
         if self.cycle is not None and not self.cycle.response_complete:
@@ -254,10 +335,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._body_timer):
-            if timer is not None:
-                timer.cancel()
-        self._header_timer = self._body_timer = None
+        self._stop_header_timer()
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
 
 def connection_cap(settings: Settings) -> int:
@@ -286,6 +367,7 @@ def limited_protocol(
             "max_connections": cap,
             "max_in_flight": settings.max_concurrent_requests,
             "retry_after": RETRY_AFTER_SECONDS,
+            "cors_origins": tuple(settings.cors_origins),
             "on_shed": staticmethod(on_shed or (lambda: None)),
         },
     )

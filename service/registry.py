@@ -15,14 +15,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, Artifact, load_artifact
+from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, Artifact, load_artifact, read_meta
 from firth_core.classifier import Classifier
 from firth_core.errors import ArtifactError, UnknownModel
 from firth_core.keyed_vectors import KeyedVectors
-from firth_core.query import Indexer, choose_indexer, effective_restrict
+from firth_core.query import ExactSearch, Indexer, choose_indexer, effective_restrict
 from firth_service.index import ExactIndex, HnswIndex, HnswSpec, build_hnsw
 from firth_service.index_store import load_hnsw, remove_stale_temporaries, save_hnsw, try_build_lock
 from firth_service.settings import Settings
+from firth_service.unit_store import unit_vectors
+from firth_service.verified import is_verified, record_verified
 
 log = logging.getLogger("firth.registry")
 HnswStatus = Literal["ready", "building", "disabled", "failed"]
@@ -76,7 +78,7 @@ class LoadedModel:
     path: Path
     meta: Mapping[str, Any]
     kv: KeyedVectors
-    exact: ExactIndex
+    exact: ExactIndex | ExactSearch  # ExactSearch (numpy over the mapped unit file) for large models
     hnsw: HnswIndex | None
     hnsw_status: HnswStatus
     guard: MappedFileGuard | None = None
@@ -106,12 +108,24 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
     except OSError:
         guard = None  # load_artifact names the missing or unreadable file
     verify = settings.verify_checksums if verify_checksums is None else verify_checksums
-    artifact: Artifact = load_artifact(path, verify_checksums=verify)
+    meta = read_meta(path)
+    index_dir = index_dir_for(path, str(meta["files"].get(VECTORS_FILE, "")), settings)
+    # verified once, at the first start: later starts skip hashing unchanged files (a reload,
+    # which passes verify_checksums=True, always verifies in full)
+    trusted = verify and verify_checksums is None and is_verified(path, index_dir, meta)
+    artifact: Artifact = load_artifact(path, verify_checksums=verify, trusted=trusted)
     if guard is not None and (guard.changed() or os.stat(path / VECTORS_FILE).st_ino != guard.stamp[2]):
         raise ArtifactError(f"{path / VECTORS_FILE}: changed while it was being loaded")
-    kv = KeyedVectors.from_artifact(artifact)
+    if verify and not trusted:
+        record_verified(path, index_dir, artifact.meta)
+    # a large model's unit vectors: saved once, then memory-mapped and shared by every worker
+    saved = unit_vectors(index_dir, artifact.vectors, artifact.sha256)
+    unit, norms = saved if saved is not None else (None, None)
+    kv = KeyedVectors.from_artifact(artifact, unit=unit, norms=norms)
     _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
-    exact = ExactIndex(kv.unit)
+    # faiss's flat index keeps a private copy of the unit matrix: fine for GloVe's 80 MB, not for
+    # a mapped 2.4 GB one, which numpy searches in place
+    exact: ExactIndex | ExactSearch = kv.exact_search if saved is not None else ExactIndex(kv.unit)
     hnsw: HnswIndex | None = None
     status: HnswStatus = "disabled"
     if settings.index == "hnsw":

@@ -59,6 +59,16 @@ RestrictVocab = Annotated[
 ]
 
 
+OOV_LIST_DESCRIPTION = (
+    "A subword (fastText) model's words outside its vocabulary whose vectors were built from their "
+    "character n-grams; present only when there are any."
+)
+
+
+def oov_list() -> Any:
+    return Field(default_factory=list, description=OOV_LIST_DESCRIPTION)
+
+
 class _Strict(BaseModel):
     """A request body: unknown fields refused. Booleans, integers and numbers are declared
     Strict*, so `"exact": 0` or `"k": "10"` is refused as the schema's types say."""
@@ -109,6 +119,11 @@ class VectorOut(BaseModel):
     )
     input: str = Field(description="The word as given.")
     vector: list[float] | None
+    oov: bool = Field(
+        False,
+        description="Present and true when the word is outside the vocabulary of a subword (fastText) "
+        "model and its vector was built from its character n-grams (`word` is then the standardised input).",
+    )
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"word": "king", "input": "King", "vector": [0.50451, 0.68607]}]}
     )
@@ -129,7 +144,10 @@ class VectorsResponse(BaseModel):
     model: str
     dim: int
     vectors: list[VectorOut]
-    missing: list[str] = Field(description="Words not in the vocabulary (with oov 'skip' or 'null').")
+    missing: list[str] = Field(
+        description="Words without a vector (with oov 'skip' or 'null'): not in the vocabulary, and for a "
+        "subword model without any n-gram either."
+    )
 
 
 # -- similarity ----------------------------------------------------------------------------
@@ -139,6 +157,7 @@ class SimilarityOut(BaseModel):
     a: str
     b: str
     similarity: float
+    oov: list[str] = oov_list()
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"a": "cat", "b": "dog", "similarity": 0.9218}]}
     )
@@ -169,6 +188,7 @@ class SimilarityMatrixResponse(BaseModel):
     a: list[str]
     b: list[str]
     matrix: list[list[float]] = Field(description="matrix[i][j] = cosine(a[i], b[j])")
+    oov: list[str] = oov_list()
 
 
 class NSimilarityRequest(_Strict):
@@ -185,6 +205,7 @@ class NSimilarityResponse(BaseModel):
     a: list[str]
     b: list[str]
     similarity: float = Field(description="gensim n_similarity: cosine of the two sets' mean vectors.")
+    oov: list[str] = oov_list()
 
 
 # -- neighbours ----------------------------------------------------------------------------
@@ -193,6 +214,12 @@ class NSimilarityResponse(BaseModel):
 class Neighbor(BaseModel):
     word: str
     similarity: float
+
+
+class RankedWord(Neighbor):
+    oov: bool = Field(
+        False, description="Present and true for a word built from its n-grams (subword models)."
+    )
 
 
 class NeighborsQuery(_Strict):
@@ -244,6 +271,7 @@ class NeighborsResponse(BaseModel):
     negative: list[str | None]
     index: Literal["exact", "hnsw"]
     neighbors: list[Neighbor]
+    oov: list[str] = oov_list()
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -294,6 +322,7 @@ class AnalogyResponse(BaseModel):
     answer: str | None = Field(description="The best answer: a is to b as c is to answer.")
     index: Literal["exact", "hnsw"]
     neighbors: list[Neighbor]
+    oov: list[str] = oov_list()
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -352,7 +381,8 @@ class DoesntMatchResponse(BaseModel):
     model: str
     words: list[str] = Field(description="The vocabulary words used.")
     doesnt_match: str
-    ranking: list[Neighbor] = Field(description="Words by cosine to the mean, most central first.")
+    ranking: list[RankedWord] = Field(description="Words by cosine to the mean, most central first.")
+    oov: list[str] = oov_list()
 
 
 # -- evaluation ----------------------------------------------------------------------------
@@ -377,7 +407,16 @@ class EvaluateRequest(_Strict):
         GENSIM_RESTRICT_VOCAB
     )
     case_insensitive: StrictBool = True
-    dummy4unknown: StrictBool = False
+    dummy4unknown: StrictBool = Field(
+        False,
+        description="gensim's dummy4unknown: count pairs with unknown words at similarity 0 and questions "
+        "with unknown words as wrong, instead of skipping them.",
+    )
+    subwords: StrictBool = Field(
+        False,
+        description="A subword (fastText) model only: also score with its unknown words given their "
+        "n-gram vectors, reported in `result.subwords` beside gensim's figures (which skip them).",
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -407,7 +446,9 @@ class EvaluateResponse(BaseModel):
     kind: Literal["analogies", "pairs"]
     result: dict[str, Any] = Field(
         description="gensim-compatible figures: score/correct/incorrect/oov/sections for analogies; "
-        "pearson/spearman/oov_ratio for pairs; seconds taken."
+        "pearson/spearman/oov_ratio for pairs; seconds taken. With `subwords`, `subwords` holds the "
+        "same figures with the unknown words given n-gram vectors (and how many were: oov_answered, "
+        "oov_scored, oov_spearman; no_vector for words without any n-gram)."
     )
 
 

@@ -50,7 +50,8 @@ POOLING_DESCRIPTION = (
 OOV_DESCRIPTION = (
     "A text with no known token: 'error' answers 422 /problems/empty-text naming its index; "
     "'null' gives it a null vector (and null similarities). Unknown tokens in other texts are "
-    "always left out and listed in `oov`."
+    "listed in `oov` and left out, but a subword model counts them with their n-gram vectors (listed in "
+    "`subword`)."
 )
 
 
@@ -65,7 +66,14 @@ class PoolingOptions(_Strict):
 
 class TextTokens(BaseModel):
     tokens: list[str] = Field(description="The text's standardised tokens, known or not, in order.")
-    oov: list[str] = Field(description="Tokens not in the vocabulary (left out), each once.")
+    oov: list[str] = Field(
+        description="Tokens not in the vocabulary, each once: left out, except those listed in `subword`."
+    )
+    subword: list[str] = Field(
+        default_factory=list,
+        description="A subword (fastText) model's tokens of `oov` that counted with the vector of their "
+        "character n-grams; present only when there are any.",
+    )
 
 
 # -- embed ---------------------------------------------------------------------------------

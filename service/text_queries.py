@@ -4,6 +4,10 @@ nearest words). Each function returns the response body.
 
 Every text goes through firth_core.text (the model's standardiser, whitespace split, lookup) and
 firth_core.pooling; a text's nearest words go through the engine's one neighbour path.
+
+A subword model's unknown tokens count with their n-gram vectors: `oov` still lists every token
+outside the vocabulary, and `subword` (present when not empty) those of them that got an n-gram
+vector and counted; the others (no n-gram at all) were left out.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from firth_core.classifier import describe_model
 from firth_core.errors import EmptyText, NotAClassifier
-from firth_core.pooling import embed_texts
+from firth_core.pooling import TextRows, embed_texts, text_rows
 from firth_core.query import NeighbourQuery
 from firth_core.text import TextPipeline, TokenizedText
 from firth_service import engine
@@ -32,8 +36,11 @@ from firth_service.schemas_text import (
 )
 
 
-def _tokens(text: TokenizedText) -> dict[str, Any]:
-    return {"tokens": text.tokens, "oov": text.oov}
+def _tokens(text: TokenizedText, subword: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"tokens": text.tokens, "oov": text.oov}
+    if subword:
+        body["subword"] = subword
+    return body
 
 
 def _base64(vector: np.ndarray) -> str:
@@ -46,8 +53,10 @@ def _vectors(
     options: PoolingOptions,
     field: str,
     post_normalize: bool = False,
-) -> tuple[list[TokenizedText], list[np.ndarray | None]]:
+) -> tuple[list[dict[str, Any]], list[np.ndarray | None]]:
+    """The texts' token lists (for the response) and their sentence vectors."""
     tokenized = TextPipeline.for_model(model.kv).tokenize_many(texts)
+    rows = text_rows(model.kv, tokenized)
     vectors = embed_texts(
         model.kv,
         tokenized,
@@ -57,8 +66,9 @@ def _vectors(
         options.sif_a,
         options.oov,
         field,
+        rows,
     )
-    return tokenized, vectors
+    return [_tokens(t, s) for t, s in zip(tokenized, rows.subword, strict=True)], vectors
 
 
 def embed(model: LoadedModel, body: EmbedRequest) -> dict[str, Any]:
@@ -70,7 +80,7 @@ def embed(model: LoadedModel, body: EmbedRequest) -> dict[str, Any]:
         "model": model.name,
         "dim": model.kv.dim,
         "vectors": out,
-        "texts": [_tokens(t) for t in tokenized],
+        "texts": tokenized,
     }
 
 
@@ -104,7 +114,7 @@ def similarity_pairs(model: LoadedModel, body: TextSimilarityPairsRequest) -> di
     rows = []
     for i in range(0, len(flat), 2):
         ((sim,),) = _cosines([vectors[i]], [vectors[i + 1]])
-        rows.append({"a": _tokens(tokenized[i]), "b": _tokens(tokenized[i + 1]), "similarity": sim})
+        rows.append({"a": tokenized[i], "b": tokenized[i + 1], "similarity": sim})
     return {"model": model.name, "similarities": rows}
 
 
@@ -113,19 +123,25 @@ def similarity_matrix(model: LoadedModel, body: TextSimilarityMatrixRequest) -> 
     tokens_b, vectors_b = _vectors(model, body.texts_b, body, "texts_b")
     return {
         "model": model.name,
-        "a": [_tokens(t) for t in tokens_a],
-        "b": [_tokens(t) for t in tokens_b],
+        "a": tokens_a,
+        "b": tokens_b,
         "matrix": _cosines(vectors_a, vectors_b),
     }
 
 
 def neighbours(model: LoadedModel, body: TextNeighborsQuery) -> dict[str, Any]:
-    """most_similar(positive=the text's known tokens): gensim's query for a bag of words."""
+    """most_similar(positive=the text's tokens that have vectors): gensim's query for a bag of words."""
     tokenized = TextPipeline.for_model(model.kv).tokenize(body.text)
-    if tokenized.is_empty:
+    rows: TextRows = text_rows(model.kv, [tokenized])
+    (subword,) = rows.subword
+    built = set(subword)
+    positive = [
+        t for t, r in zip(tokenized.tokens, tokenized.rows.tolist(), strict=True) if r >= 0 or t in built
+    ]
+    if not positive:
         raise EmptyText(None, tokenized.tokens, "text")
     query = NeighbourQuery(
-        positive=tokenized.known_tokens,
+        positive=positive,
         k=body.k,
         method=body.method,
         restrict_vocab=body.restrict_vocab,
@@ -135,7 +151,7 @@ def neighbours(model: LoadedModel, body: TextNeighborsQuery) -> dict[str, Any]:
     record_queries(model.name, [result])
     return {
         "model": model.name,
-        "text": _tokens(tokenized),
+        "text": _tokens(tokenized, subword),
         "positive": result.positive,
         "negative": [],
         "index": result.index,

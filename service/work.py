@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from firth_core.cancellation import Cancelled, CancelToken, cancellable
+from firth_service.admission import Admission
 from firth_service.errors import DeadlineExceeded
 from firth_service.metrics import record_cancelled
 
@@ -52,6 +53,17 @@ async def _disconnected(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+async def run_sized(request: Request, heavy: bool, fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in the thread pool; when `heavy`, holding one of the worker's heavy slots (429
+    at once when none is free) and bounded as run_bounded. Light work skips the deadline watch and
+    the malloc_trim after it, which would cost more than the work."""
+    if not heavy:
+        return await run_in_threadpool(fn, *args)
+    admission: Admission = request.app.state.admission
+    async with admission.heavy():
+        return await run_bounded(request, fn, *args)
 
 
 async def run_bounded(request: Request, fn: Callable[..., T], *args: Any) -> T:

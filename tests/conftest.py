@@ -27,11 +27,23 @@ from firth_service.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Variables that steer the test suite itself, not the server: kept here when the FIRTH_* environment
+# is cleared (read them with suite_option).
+SUITE_VARIABLES = ("FIRTH_SCHEMATHESIS_EXAMPLES",)
+_suite_options: dict[str, str] = {}
+
+
+def suite_option(name: str, default: str) -> str:
+    return _suite_options.get(name, os.environ.get(name, default))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Settings() reads the FIRTH_* environment: a developer's own must not steer the tests (in
     process, or in the servers they start). Tests that need a variable set it themselves."""
     for key in [k for k in os.environ if k.startswith("FIRTH_")]:
-        del os.environ[key]
+        value = os.environ.pop(key)
+        if key in SUITE_VARIABLES:
+            _suite_options[key] = value
 
 
 DEFAULT_MODEL_DIR = REPO / "models" / "glove-6b-50d"

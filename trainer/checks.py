@@ -44,14 +44,20 @@ STILL = 1e-6  # a largest change below this fraction of the largest start value 
 
 class MovementProbe:
     """A copy of a few evenly spaced rows of a matrix at the start of training, to tell afterwards
-    whether training changed anything."""
+    whether training changed anything. `movable` limits the sample to the rows training may change
+    (fine-tuning with --lock-old keeps the parent's rows fixed)."""
 
-    def __init__(self, matrix: np.ndarray, n_rows: int) -> None:
-        self.rows = np.unique(np.linspace(0, max(n_rows - 1, 0), min(n_rows, SAMPLED_ROWS)).astype(np.int64))
+    def __init__(self, matrix: np.ndarray, n_rows: int, movable: np.ndarray | None = None) -> None:
+        candidates = np.arange(n_rows, dtype=np.int64) if movable is None else np.asarray(movable, np.int64)
+        n = candidates.shape[0]
+        picks = np.unique(np.linspace(0, max(n - 1, 0), min(n, SAMPLED_ROWS)).astype(np.int64))
+        self.rows = candidates[picks] if n else candidates
         self.before = np.array(matrix[self.rows], dtype=np.float64)
 
     def require_moved(self, matrix: np.ndarray, what: str, hint: str) -> None:
         """Raise TrainingStalled when no sampled row changed by more than STILL of the start scale."""
+        if self.rows.shape[0] == 0:
+            return  # nothing may move
         change = float(np.abs(np.asarray(matrix[self.rows], dtype=np.float64) - self.before).max())
         scale = float(np.abs(self.before).max())
         if not change > STILL * scale:  # also catches NaN

@@ -127,7 +127,12 @@ def build_vocab(
     mapping = np.full(len(corpus.words), -1, dtype=np.int32)
     mapping[order] = np.arange(order.size, dtype=np.int32)
     vocab = Vocab(words=[corpus.words[i] for i in order], counts=counts[order])
+    return vocab, remap_stream(corpus, mapping, out_path)
 
+
+def remap_stream(corpus: EncodedCorpus, mapping: np.ndarray, out_path: Path | None = None) -> TokenStream:
+    """The corpus' stream through `mapping` (provisional id -> final id, -1 to drop the word),
+    without empty sentences; to `out_path` (memory-mapped) or in memory."""
     ids = corpus.ids()
     if out_path is None:
         out = np.empty(ids.shape[0], dtype=np.int32)
@@ -139,17 +144,18 @@ def build_vocab(
             np.asarray(ids[start : start + _CHUNK]), mapping, out, pos, open_sentence
         )
         tokens += n
-    return vocab, TokenStream(ids=out[:pos], tokens=tokens)
+    return TokenStream(ids=out[:pos], tokens=tokens)
 
 
 def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     """Frequent-word subsampling, word2vec.c's formula: keep a word with probability
     (sqrt(f / (sample * total)) + 1) * (sample * total) / f, as a uint32 threshold on a random
-    32-bit number (a word is kept when the number is below its threshold). sample <= 0: keep all."""
+    32-bit number (a word is kept when the number is below its threshold). sample <= 0: keep all.
+    A count of 0 (a fine-tuned model's old word that the new corpus lacks) is never read."""
     if sample <= 0:
         return np.full(counts.shape[0], 1 << 32, dtype=np.uint64)
     threshold = sample * float(counts.sum())
-    f = counts.astype(np.float64)
+    f = np.maximum(counts, 1).astype(np.float64)
     keep = (np.sqrt(f / threshold) + 1.0) * threshold / f
     return np.minimum(np.floor(keep * 2.0**32), 2.0**32).astype(np.uint64)
 

@@ -3,7 +3,8 @@
 The stream (trainer/vocab.py) is cut once into chunks of whole sentences; every epoch runs each
 chunk as one job on the Hogwild threads (trainer/hogwild.py). The learning rate falls linearly
 from `alpha` to `min_alpha` over all epochs, by the position of the chunk in the schedule, so it
-does not depend on thread timing. The output is the input-embedding matrix.
+does not depend on thread timing. The output is the input-embedding matrix, and the output
+layer (syn1neg) beside it, which fine-tuning (`--init-from`, trainer/finetune.py) starts from.
 """
 
 from __future__ import annotations
@@ -48,9 +49,17 @@ class Word2VecParams:
     seed: int = field(metadata={"help": "random seed; with --threads 1 runs are bit-for-bit equal"})
     batch_negatives: str = field(
         metadata={
-            "help": "skip-gram: one set of negatives a window, updated as one matrix product "
-            "(pWord2Vec's HogBatch; 'off': fresh negatives for every pair, word2vec.c's update)",
+            "help": "one set of negatives a skip-gram window or a pair of CBOW centre words, "
+            "updated as one matrix product (pWord2Vec's HogBatch; 'off': fresh negatives for "
+            "every example, word2vec.c's update)",
             "choices": ("on", "off"),
+        }
+    )
+    hot_rows: int = field(
+        metadata={
+            "help": "with --batch-negatives on: each job trains a private copy of the N most "
+            "frequent words' output rows and adds its change to the shared rows when it ends "
+            "(Vuurens et al. 2016), so threads stop writing the hottest rows at once; 0: off"
         }
     )
 
@@ -58,13 +67,19 @@ class Word2VecParams:
         """The parameters a run uses: threads 0 becomes the number of cores."""
         return replace(self, threads=self.threads if self.threads > 0 else os.cpu_count() or 1)
 
-    def check(self) -> None:
+    def check(self, fine_tuning: bool = False) -> None:
+        """Refuse a value no run can use. Fine-tuning may take --epochs 0 (the parent's rows
+        copied, the new words' rows fresh)."""
         if self.algorithm not in WORD2VEC_DEFAULTS:
             raise ConfigurationError(
                 f"algorithm must be one of {sorted(WORD2VEC_DEFAULTS)}, not {self.algorithm!r}"
             )
-        for name in ("dim", "window", "epochs", "negative", "alpha"):
+        for name in ("dim", "window", "negative", "alpha"):
             require_positive(name, getattr(self, name))
+        if fine_tuning:
+            require_non_negative("epochs", self.epochs)
+        else:
+            require_positive("epochs", self.epochs)
         require_non_negative("sample", self.sample)
         require_non_negative("min_alpha", self.min_alpha)
         if self.min_alpha > self.alpha:
@@ -75,6 +90,11 @@ class Word2VecParams:
         require_threads_and_seed(self.threads, self.seed)
         if self.batch_negatives not in ("on", "off"):
             raise ConfigurationError(f"batch-negatives must be 'on' or 'off', not {self.batch_negatives!r}")
+        require_non_negative("hot_rows", self.hot_rows)
+        if self.hot_rows and self.batch_negatives == "off":
+            raise ConfigurationError(
+                "hot-rows needs --batch-negatives on (the per-example kernels write in place)"
+            )
 
 
 _SGNS = Word2VecParams(
@@ -88,23 +108,39 @@ _SGNS = Word2VecParams(
     min_alpha=1e-4,  # gensim's final rate (word2vec.c: alpha * 1e-4)
     threads=0,  # every core
     seed=1,  # seeds the initial vectors and every chunk's random stream
-    # Shared negatives write each hot output row once a window rather than once a pair: faster on
-    # one thread and far less contention on several. "off" (word2vec.c's and gensim's per-pair
-    # draws) sees more distinct negatives per epoch, which may matter when epochs are few.
+    # Shared negatives write each hot output row once a window (CBOW: once a group of
+    # CBOW_GROUP centre words) rather than once an example: faster on one thread and far less
+    # contention on several. "off" (word2vec.c's and gensim's per-example draws) sees more
+    # distinct negatives per epoch, which may matter when epochs are few.
     batch_negatives="on",
+    # Off until a quiet 2-core run shows the threads contending for the hottest rows (README).
+    hot_rows=0,
 )
 # One table of defaults an algorithm, beside its trainer (as fastText's `unsupervised_default`):
 # what `firth train` uses for every flag left out, and what its --help shows.
 WORD2VEC_DEFAULTS: dict[str, Word2VecParams] = {
     "sgns": _SGNS,
-    "cbow": replace(_SGNS, algorithm="cbow", alpha=0.05),  # word2vec.c's rate for CBOW
+    # word2vec.c's rate for CBOW. Per-example negatives until a quiet run confirms the batched
+    # kernel's quality (groups of 4 scored 1.3 analogy points under gensim; of 2, within it: README).
+    "cbow": replace(_SGNS, algorithm="cbow", alpha=0.05, batch_negatives="off"),
 }
 WORD2VEC_SUMMARIES = {"sgns": "skip-gram with negative sampling", "cbow": "CBOW with negative sampling"}
 
 
 @dataclass
+class WarmStart:
+    """Where a fine-tuning run starts (trainer/finetune.py builds it) instead of init_vectors."""
+
+    w_in: np.ndarray  # (vocabulary, dim) float32: the parent's rows, then fresh ones
+    w_out: np.ndarray  # (vocabulary, dim) float32: the parent's output rows (or zeros), then zeros
+    lockf: np.ndarray  # (vocabulary,) float32 factor on each input row's updates (0: locked)
+    stream_counts: np.ndarray  # int64 counts in the new corpus alone: its subsampling rates
+
+
+@dataclass
 class TrainResult:
     vectors: np.ndarray
+    output: np.ndarray  # the output layer (syn1neg), stored as the artifact's output.npy
     seconds: float
     words: int  # in-vocabulary words read, all epochs
     kept: int  # words left after subsampling (gensim's "effective words"), all epochs
@@ -115,7 +151,7 @@ class TrainResult:
             "seconds": round(self.seconds, 3),
             "words_per_second": round(raw_tokens * epochs / self.seconds) if self.seconds > 0 else None,
             "effective_words_per_second": round(self.kept / self.seconds) if self.seconds > 0 else None,
-            "final_loss": self.epoch_loss[-1],
+            "final_loss": self.epoch_loss[-1] if self.epoch_loss else None,  # None: --epochs 0
             "epoch_loss": self.epoch_loss,
         }
 
@@ -142,26 +178,38 @@ def train_word2vec(
     params: Word2VecParams,
     raw_tokens: int | None = None,
     quiet: bool = False,
+    start: WarmStart | None = None,
 ) -> TrainResult:
-    params.check()
+    """Train from init_vectors, or from `start` when fine-tuning. Negatives are drawn by
+    vocab.counts (a fine-tuned vocabulary's: parent's + new corpus', as gensim's vocabulary
+    update); frequent words are subsampled by their counts in the stream being trained."""
+    params.check(fine_tuning=start is not None)
     p = params.resolved()
     ids = np.asarray(stream.ids)
-    w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
-    probe = MovementProbe(w_in, len(vocab))
-    keep = keep_thresholds(vocab.counts, p.sample)
+    if start is None:
+        w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
+        lockf = np.ones(len(vocab), dtype=np.float32)
+        stream_counts = vocab.counts
+    else:
+        w_in, w_out, lockf, stream_counts = start.w_in, start.w_out, start.lockf, start.stream_counts
+    if p.epochs == 0:
+        return TrainResult(w_in, w_out, 0.0, 0, 0, [])
+    probe = MovementProbe(w_in, len(vocab), np.flatnonzero(lockf != 0))
+    keep = keep_thresholds(stream_counts, p.sample)
     thresh, alias = alias_table(vocab.counts)
     bounds = kernels.chunk_bounds(ids, CHUNK_ENTRIES)
     n_chunks = len(bounds) - 1
     length = max(int(ids.shape[0]), 1)
     schedule = p.epochs * length
-    # CBOW's kernel already updates once a window (one hidden row against the window's targets).
-    if p.algorithm == "cbow":
-        kernel = kernels.train_chunk_cbow
-    elif p.batch_negatives == "on":
-        kernel = kernels.train_chunk_sg_batched
-    else:
-        kernel = kernels.train_chunk_sg
-    config = kernels.KernelConfig(ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative))
+    kernel = {
+        ("sgns", "on"): kernels.train_chunk_sg_batched,
+        ("sgns", "off"): kernels.train_chunk_sg,
+        ("cbow", "on"): kernels.train_chunk_cbow_batched,
+        ("cbow", "off"): kernels.train_chunk_cbow,
+    }[p.algorithm, p.batch_negatives]
+    config = kernels.KernelConfig(
+        ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative), lockf, int(p.hot_rows)
+    )
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
 
     def lr(epoch: int, pos: int) -> float:
@@ -211,4 +259,4 @@ def train_word2vec(
             f"no model was written (try a smaller --alpha than {alpha:g})"
         )
     probe.require_moved(w_in, p.algorithm, f"--alpha {alpha:g} is too small to train")
-    return TrainResult(w_in, seconds, totals["words"], totals["kept"], epoch_loss)
+    return TrainResult(w_in, w_out, seconds, totals["words"], totals["kept"], epoch_loss)

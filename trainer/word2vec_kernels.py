@@ -6,7 +6,11 @@ train one shared pair of matrices at once (Hogwild, as word2vec.c and gensim do)
 `train_chunk_sg_batched` (the default skip-gram) draws one set of negatives a window and updates
 the window as one small matrix-matrix product (`sg_window_step`; Ji et al. 2016, "HogBatch"):
 each output row is written once a window instead of once a pair, so racing threads collide
-on the frequent words' rows several times less often.
+on the frequent words' rows several times less often. `train_chunk_cbow_batched` (the default
+CBOW) carries that over to CBOW, which pWord2Vec does not have: CBOW_GROUP consecutive centre
+words share one set of negatives and update as one matrix-matrix step (`cbow_group_step`).
+With `KernelConfig.hot_rows` the batched kernels also keep a private copy of the most frequent
+words' output rows, merged into the shared rows every HOT_MERGE_WORDS words (Vuurens et al. 2016).
 
 Conventions follow word2vec.c and gensim:
 - skip-gram predicts the centre word from each context word: the input vector is the context
@@ -15,7 +19,9 @@ Conventions follow word2vec.c and gensim:
   mean to every context row in full (word2vec.c's `neu1e`, gensim's `cbow_mean=1`);
 - the window is shrunk at random for every centre word (1 ... window words on each side);
 - frequent words are dropped before the window is built, fresh for every epoch;
-- a negative that draws the centre word itself is skipped.
+- a negative that draws the centre word itself is skipped;
+- every input-row update is scaled by the row's lock factor (KernelConfig.lockf, gensim's
+  `vectors_lockf`: 0 keeps the row fixed, for fine-tuning's --lock-old); output rows always train.
 
 The sigmoid comes from a table like word2vec.c's, but interpolated (error < 1e-6), so the step is
 the gradient of the loss it reports to float precision, which the finite-difference tests check.
@@ -48,6 +54,14 @@ SIGMOID_TABLE = (
 _U32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _MUL = np.uint64(0x2545F4914F6CDD1D)
+# Consecutive centre words a batched CBOW update takes at once, sharing one set of negatives:
+# groups of 4 cost 1.3 analogy points against gensim over three seeds, groups of 2 none (README).
+CBOW_GROUP = 2
+# With KernelConfig.hot_rows, the private hot rows are merged into the shared ones after every
+# sentence that brings the words kept since the last merge to this many, and at the chunk's end:
+# a whole chunk between merges let two threads' changes to the hottest rows, each made as if
+# alone, add up to overshooting steps (a 1-epoch loss 0.035 above the in-place kernel's).
+HOT_MERGE_WORDS = 1024
 
 
 class KernelConfig(NamedTuple):
@@ -64,6 +78,14 @@ class KernelConfig(NamedTuple):
     alias_idx: np.ndarray
     window: int  # maximum distance between centre and context
     negative: int  # negatives an example
+    # (vocabulary,) float32 factor on every input-row update, gensim's `vectors_lockf`: 1 trains
+    # the row, 0 keeps it fixed (fine-tuning's --lock-old). Output rows always train, as in gensim.
+    lockf: np.ndarray
+    # The batched kernels keep a private copy of the first `hot_rows` output rows (the most
+    # frequent words': the vocabulary is sorted by count) and add its change to w_out after every
+    # HOT_MERGE_WORDS kept words and at the chunk's end (Vuurens et al. 2016); 0: every row is
+    # written in place.
+    hot_rows: int = 0
 
 
 class Chunk(NamedTuple):
@@ -165,10 +187,22 @@ def _apply(
     return loss
 
 
+@numba.njit(inline="always", fastmath=True)
+def _add_locked(w_in: np.ndarray, lockf: np.ndarray, row: int, delta: np.ndarray) -> None:
+    """w_in[row] += lockf[row] * delta; a locked row (factor 0) is not touched at all, so it stays
+    bit for bit and its cache line is not dirtied. A factor of 1 adds delta exactly."""
+    lock = lockf[row]
+    if lock == np.float32(0.0):
+        return
+    for d in range(w_in.shape[1]):
+        w_in[row, d] += lock * delta[d]
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def sgns_step(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     context: int,
     targets: np.ndarray,
     n_targets: int,
@@ -179,10 +213,10 @@ def sgns_step(
 ) -> float:
     """One skip-gram example: input row `context`, targets[0] the true word (label 1), targets[1:n]
     negatives (label 0); `neu1e` (dim) and `grads` (>= n) are scratch. Updates both matrices by
-    -alpha * gradient; returns the loss before (0 unless want_loss)."""
+    -alpha * gradient, the input row scaled by lockf[context]; returns the loss before (0 unless
+    want_loss)."""
     loss = _apply(w_out, w_in, context, targets, n_targets, alpha, grads, neu1e, want_loss)
-    for d in range(w_in.shape[1]):
-        w_in[context, d] += neu1e[d]
+    _add_locked(w_in, lockf, context, neu1e)
     return loss
 
 
@@ -190,6 +224,7 @@ def sgns_step(
 def cbow_step(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     contexts: np.ndarray,
     n_contexts: int,
     targets: np.ndarray,
@@ -203,7 +238,7 @@ def cbow_step(
     """One CBOW example: the hidden vector is the mean of the context rows contexts[:n_contexts];
     targets as in sgns_step; `neu1` is a (1, dim) scratch matrix. Output rows move by
     -alpha * gradient; the error at the hidden vector (-alpha * dLoss/dhidden) is added to every
-    context row. Returns the loss before the update (0 unless want_loss)."""
+    context row, scaled by its lockf. Returns the loss before the update (0 unless want_loss)."""
     dim = w_in.shape[1]
     c = contexts[0]
     for d in range(dim):
@@ -217,16 +252,21 @@ def cbow_step(
         neu1[0, d] *= inv
     loss = _apply(w_out, neu1, 0, targets, n_targets, alpha, grads, neu1e, want_loss)
     for m in range(n_contexts):
-        c = contexts[m]
-        for d in range(dim):
-            w_in[c, d] += neu1e[d]
+        _add_locked(w_in, lockf, contexts[m], neu1e)
     return loss
+
+
+@numba.njit(inline="always")
+def _out_rows(w_out: np.ndarray, hot: np.ndarray, t: int) -> np.ndarray:
+    """The matrix holding output row t: the chunk's private copy of the hot rows, or w_out."""
+    return hot if t < hot.shape[0] else w_out
 
 
 @numba.njit(inline="always", fastmath=True)
 def _sg_window(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     contexts: np.ndarray,
     n_contexts: int,
     targets: np.ndarray,
@@ -238,13 +278,51 @@ def _sg_window(
     acc: np.ndarray,
     want_loss: bool,
 ) -> float:
+    """_sg_window_rows with every output row written in place (no private hot rows)."""
+    return _sg_window_rows(
+        w_in,
+        w_out,
+        lockf,
+        contexts,
+        n_contexts,
+        targets,
+        n_targets,
+        alpha,
+        cin,
+        cout,
+        grads,
+        acc,
+        want_loss,
+        w_out[:0],
+    )
+
+
+@numba.njit(inline="always", fastmath=True)
+def _sg_window_rows(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    lockf: np.ndarray,
+    contexts: np.ndarray,
+    n_contexts: int,
+    targets: np.ndarray,
+    n_targets: int,
+    alpha: float,
+    cin: np.ndarray,
+    cout: np.ndarray,
+    grads: np.ndarray,
+    acc: np.ndarray,
+    want_loss: bool,
+    hot: np.ndarray,
+) -> float:
     """One skip-gram window as a matrix-matrix update (Ji et al. 2016, pWord2Vec's HogBatch): the
     context rows C (n_contexts x dim) all predict the same targets, whose output rows O
     (n_targets x dim: the centre word, then the window's shared negatives) are read once.
     G = alpha * (labels - sigmoid(C O^T)); then O += G^T C and C += G O, both from the rows as
     they were, so this is the exact gradient step of the window's summed loss, and each output
-    row is written once a window instead of once a pair. cin, cout, grads and acc are scratch
-    (>= n_contexts x dim, >= n_targets x dim, >= n_contexts x n_targets, dim)."""
+    row is written once a window instead of once a pair. Each context row's update is scaled by its
+    lockf (a locked row's is not even computed). cin, cout, grads and acc are scratch
+    (>= n_contexts x dim, >= n_targets x dim, >= n_contexts x n_targets, dim); output rows below
+    hot.shape[0] are read from and written to `hot` instead of w_out."""
     dim = w_in.shape[1]
     for m in range(n_contexts):
         c = contexts[m]
@@ -252,8 +330,9 @@ def _sg_window(
             cin[m, d] = w_in[c, d]
     for k in range(n_targets):
         t = targets[k]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            cout[k, d] = w_out[t, d]
+            cout[k, d] = rows[t, d]
     loss = 0.0
     for m in range(n_contexts):
         for k in range(n_targets):
@@ -273,9 +352,13 @@ def _sg_window(
             for d in range(dim):
                 acc[d] += g * cin[m, d]
         t = targets[k]
+        rows = _out_rows(w_out, hot, t)
         for d in range(dim):
-            w_out[t, d] += acc[d]
+            rows[t, d] += acc[d]
     for m in range(n_contexts):
+        c = contexts[m]
+        if lockf[c] == np.float32(0.0):
+            continue
         g = grads[m, 0]
         for d in range(dim):
             acc[d] = g * cout[0, d]
@@ -283,9 +366,7 @@ def _sg_window(
             g = grads[m, k]
             for d in range(dim):
                 acc[d] += g * cout[k, d]
-        c = contexts[m]
-        for d in range(dim):
-            w_in[c, d] += acc[d]
+        _add_locked(w_in, lockf, c, acc)
     return loss
 
 
@@ -293,6 +374,7 @@ def _sg_window(
 def sg_window_step(
     w_in: np.ndarray,
     w_out: np.ndarray,
+    lockf: np.ndarray,
     contexts: np.ndarray,
     n_contexts: int,
     targets: np.ndarray,
@@ -309,7 +391,7 @@ def sg_window_step(
     grads = np.empty((max(n_contexts, 1), n_targets), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
     return _sg_window(
-        w_in, w_out, contexts, n_contexts, targets, n_targets, alpha, cin, cout, grads, acc, want_loss
+        w_in, w_out, lockf, contexts, n_contexts, targets, n_targets, alpha, cin, cout, grads, acc, want_loss
     )
 
 
@@ -376,6 +458,25 @@ def _gather_contexts(buf: np.ndarray, n: int, i: int, radius: int, contexts: np.
     return nc
 
 
+@numba.njit(inline="always")
+def _copy_hot_rows(w_out: np.ndarray, hot_rows: int) -> tuple:
+    """A chunk's private copy of the first hot_rows output rows, and that copy as it started."""
+    hot = w_out[: min(max(hot_rows, 0), w_out.shape[0])].copy()
+    return hot, hot.copy()
+
+
+@numba.njit(inline="always")
+def _merge_hot_rows(w_out: np.ndarray, hot: np.ndarray, hot_start: np.ndarray) -> None:
+    """Add what the chunk changed in its private hot rows to the shared ones (which other
+    threads may have moved meanwhile: their changes are kept, as Hogwild keeps racing updates),
+    then start the private copy afresh from the shared rows."""
+    for r in range(hot.shape[0]):
+        for d in range(hot.shape[1]):
+            w_out[r, d] += hot[r, d] - hot_start[r, d]
+            hot[r, d] = w_out[r, d]
+            hot_start[r, d] = hot[r, d]
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
     """Skip-gram over the chunk's stretch of cfg.stream (whole sentences). alpha moves linearly
@@ -383,6 +484,7 @@ def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
     summed loss over the examples numbered 0, LOSS_EVERY, 2 * LOSS_EVERY ..., examples)."""
     stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lockf = cfg.lockf
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -411,9 +513,9 @@ def train_chunk_sg(cfg: KernelConfig, chunk: Chunk) -> tuple:
                     continue
                 nt, rng = _draw_targets(center, negative, rng, alias_thresh, alias_idx, targets)
                 if examples & LOSS_EVERY_MASK == 0:
-                    loss += sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, True)
+                    loss += sgns_step(w_in, w_out, lockf, buf[j], targets, nt, alpha, neu1e, grads, True)
                 else:
-                    sgns_step(w_in, w_out, buf[j], targets, nt, alpha, neu1e, grads, False)
+                    sgns_step(w_in, w_out, lockf, buf[j], targets, nt, alpha, neu1e, grads, False)
                 examples += 1
     return words, kept, loss, examples
 
@@ -426,6 +528,7 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     (a systematic sample of windows, so the driver's mean an example stays an estimate of it)."""
     stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lockf = cfg.lockf
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -435,6 +538,8 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
     cout = np.empty((negative + 1, dim), dtype=np.float32)
     grads = np.empty((2 * window, negative + 1), dtype=np.float32)
     acc = np.empty(dim, dtype=np.float32)
+    hot, hot_start = _copy_hot_rows(w_out, cfg.hot_rows)
+    merged = 0
     rng = seed
     pos = start
     words = 0
@@ -447,6 +552,9 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
         pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
         words += raw
         kept += n
+        if hot.shape[0] and kept - merged >= HOT_MERGE_WORDS:
+            _merge_hot_rows(w_out, hot, hot_start)
+            merged = kept
         alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
         for i in range(n):
             reduced, rng = _shrunk_window(rng, window)
@@ -455,9 +563,12 @@ def train_chunk_sg_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
             want = windows & LOSS_EVERY_MASK == 0
-            loss += _sg_window(w_in, w_out, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want)
+            loss += _sg_window_rows(
+                w_in, w_out, lockf, contexts, nc, targets, nt, alpha, cin, cout, grads, acc, want, hot
+            )
             windows += 1
             examples += nc
+    _merge_hot_rows(w_out, hot, hot_start)
     return words, kept, loss, examples
 
 
@@ -466,6 +577,7 @@ def train_chunk_cbow(cfg: KernelConfig, chunk: Chunk) -> tuple:
     """CBOW over the chunk's stretch of cfg.stream; same contract as train_chunk_sg."""
     stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lockf = cfg.lockf
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_in.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -493,10 +605,249 @@ def train_chunk_cbow(cfg: KernelConfig, chunk: Chunk) -> tuple:
                 continue
             nt, rng = _draw_targets(buf[i], negative, rng, alias_thresh, alias_idx, targets)
             if examples & LOSS_EVERY_MASK == 0:
-                loss += cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, True)
+                loss += cbow_step(
+                    w_in, w_out, lockf, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, True
+                )
             else:
-                cbow_step(w_in, w_out, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, False)
+                cbow_step(w_in, w_out, lockf, contexts, nc, targets, nt, alpha, neu1, neu1e, grads, False)
             examples += 1
+    return words, kept, loss, examples
+
+
+@numba.njit(inline="always")
+def _draw_negatives(
+    negative: int, rng: np.uint64, alias_thresh: np.ndarray, alias_idx: np.ndarray, negatives: np.ndarray
+) -> np.uint64:
+    """`negative` draws from the alias table into negatives[:negative] (none skipped: a group's
+    negatives are shared by several centre words, so a draw is masked per centre instead)."""
+    n_words = np.uint64(alias_idx.shape[0])
+    for k in range(negative):
+        rng = xorshift(rng)
+        r = rng * _MUL
+        col = ((r >> _S32) * n_words) >> _S32
+        negatives[k] = np.int32(col) if (r & _U32) < alias_thresh[col] else alias_idx[col]
+    return rng
+
+
+@numba.njit(inline="always", fastmath=True)
+def _cbow_group(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    lockf: np.ndarray,
+    words: np.ndarray,
+    n_span: int,
+    centres: np.ndarray,
+    lows: np.ndarray,
+    highs: np.ndarray,
+    n_group: int,
+    negatives: np.ndarray,
+    n_neg: int,
+    alpha: float,
+    cin: np.ndarray,
+    hidden: np.ndarray,
+    cpos: np.ndarray,
+    cneg: np.ndarray,
+    gpos: np.ndarray,
+    gneg: np.ndarray,
+    err: np.ndarray,
+    acc: np.ndarray,
+    want_loss: bool,
+    hot: np.ndarray,
+) -> float:
+    """A group of consecutive CBOW examples as one matrix-matrix update (HogBatch carried over to
+    CBOW): `words` (n_span) is a stretch of a sentence; example b predicts words[centres[b]] from
+    the mean of words[lows[b]:highs[b]] without the centre, against the group's shared negatives
+    (a negative equal to the example's own centre is left out of that example). Every context
+    row is read once into cin, the hidden means H (n_group x dim) and the output rows once; the
+    scores of all pairs come first, then the output rows move (each negative once, by the sum over
+    the group: O += G^T H), then each context row once by the errors of every example that reads
+    it (word2vec.c's convention: the full error at the mean, as cbow_step), scaled by its lockf
+    (a locked row's is not even computed). All from the rows as they were, so it is the exact
+    step of the group's summed loss. cin, hidden, cpos, cneg, gpos,
+    gneg, err and acc are scratch (>= n_span x dim, n_group x dim, n_group x dim, n_neg x dim,
+    n_group, n_group x n_neg, n_group x dim, dim); output rows below hot.shape[0] are read from and
+    written to `hot` instead of w_out."""
+    dim = w_in.shape[1]
+    for j in range(n_span):
+        w = words[j]
+        for d in range(dim):
+            cin[j, d] = w_in[w, d]
+    for b in range(n_group):
+        for d in range(dim):
+            hidden[b, d] = np.float32(0.0)
+        for j in range(lows[b], highs[b]):
+            if j == centres[b]:
+                continue
+            for d in range(dim):
+                hidden[b, d] += cin[j, d]
+        inv = np.float32(1.0 / (highs[b] - lows[b] - 1))
+        for d in range(dim):
+            hidden[b, d] *= inv
+        t = words[centres[b]]
+        rows = _out_rows(w_out, hot, t)
+        for d in range(dim):
+            cpos[b, d] = rows[t, d]
+    for k in range(n_neg):
+        t = negatives[k]
+        rows = _out_rows(w_out, hot, t)
+        for d in range(dim):
+            cneg[k, d] = rows[t, d]
+    loss = 0.0
+    for b in range(n_group):
+        f = np.float32(0.0)
+        for d in range(dim):
+            f += hidden[b, d] * cpos[b, d]
+        if want_loss:
+            loss += _log_loss(f, 1.0)
+        gpos[b] = np.float32((1.0 - sigmoid(f)) * alpha)
+        centre = words[centres[b]]
+        for k in range(n_neg):
+            if negatives[k] == centre:
+                gneg[b, k] = np.float32(0.0)
+                continue
+            f = np.float32(0.0)
+            for d in range(dim):
+                f += hidden[b, d] * cneg[k, d]
+            if want_loss:
+                loss += _log_loss(f, 0.0)
+            gneg[b, k] = np.float32(-sigmoid(f) * alpha)
+    for b in range(n_group):
+        g = gpos[b]
+        for d in range(dim):
+            err[b, d] = g * cpos[b, d]
+        for k in range(n_neg):
+            g = gneg[b, k]
+            for d in range(dim):
+                err[b, d] += g * cneg[k, d]
+    for b in range(n_group):
+        t = words[centres[b]]
+        rows = _out_rows(w_out, hot, t)
+        g = gpos[b]
+        for d in range(dim):
+            rows[t, d] += g * hidden[b, d]
+    for k in range(n_neg):
+        g = gneg[0, k]
+        for d in range(dim):
+            acc[d] = g * hidden[0, d]
+        for b in range(1, n_group):
+            g = gneg[b, k]
+            for d in range(dim):
+                acc[d] += g * hidden[b, d]
+        t = negatives[k]
+        rows = _out_rows(w_out, hot, t)
+        for d in range(dim):
+            rows[t, d] += acc[d]
+    for j in range(n_span):
+        w = words[j]
+        if lockf[w] == np.float32(0.0):
+            continue
+        for d in range(dim):
+            acc[d] = np.float32(0.0)
+        for b in range(n_group):
+            if lows[b] <= j < highs[b] and j != centres[b]:
+                for d in range(dim):
+                    acc[d] += err[b, d]
+        _add_locked(w_in, lockf, w, acc)
+    return loss
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def cbow_group_step(
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    lockf: np.ndarray,
+    words: np.ndarray,
+    centres: np.ndarray,
+    lows: np.ndarray,
+    highs: np.ndarray,
+    negatives: np.ndarray,
+    alpha: float,
+    want_loss: bool = True,
+) -> float:
+    """The batched CBOW update of one group (see _cbow_group) with its own scratch: moves both
+    matrices by -alpha times the (word2vec.c-convention) gradient of the group's summed loss and
+    returns that loss before the step."""
+    dim = w_in.shape[1]
+    n_span, n_group, n_neg = words.shape[0], centres.shape[0], negatives.shape[0]
+    return _cbow_group(
+        w_in, w_out, lockf, words, n_span, centres, lows, highs, n_group, negatives, n_neg, alpha,
+        np.empty((n_span, dim), dtype=np.float32), np.empty((n_group, dim), dtype=np.float32),
+        np.empty((n_group, dim), dtype=np.float32), np.empty((max(n_neg, 1), dim), dtype=np.float32),
+        np.empty(n_group, dtype=np.float32), np.empty((n_group, max(n_neg, 1)), dtype=np.float32),
+        np.empty((n_group, dim), dtype=np.float32), np.empty(dim, dtype=np.float32), want_loss, w_out[:0],
+    )  # fmt: skip
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def train_chunk_cbow_batched(cfg: KernelConfig, chunk: Chunk) -> tuple:
+    """CBOW over the chunk in groups of CBOW_GROUP consecutive centre words of a sentence that
+    share one set of negatives, each group one matrix-matrix update (_cbow_group). Same contract
+    as train_chunk_cbow, except that the loss is summed over the examples of every LOSS_EVERY-th
+    group (a systematic sample of groups)."""
+    stream, w_in, w_out, keep = cfg.stream, cfg.w_in, cfg.w_out, cfg.keep
+    alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    start, end, alpha_start, alpha_end, seed = chunk
+    dim = w_in.shape[1]
+    group = CBOW_GROUP
+    span_max = group + 2 * window
+    buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
+    negatives = np.empty(negative, dtype=np.int32)
+    centres = np.empty(group, dtype=np.int64)
+    lows = np.empty(group, dtype=np.int64)
+    highs = np.empty(group, dtype=np.int64)
+    cin = np.empty((span_max, dim), dtype=np.float32)
+    hidden = np.empty((group, dim), dtype=np.float32)
+    cpos = np.empty((group, dim), dtype=np.float32)
+    cneg = np.empty((max(negative, 1), dim), dtype=np.float32)
+    gpos = np.empty(group, dtype=np.float32)
+    gneg = np.empty((group, max(negative, 1)), dtype=np.float32)
+    err = np.empty((group, dim), dtype=np.float32)
+    acc = np.empty(dim, dtype=np.float32)
+    hot, hot_start = _copy_hot_rows(w_out, cfg.hot_rows)
+    merged = 0
+    rng = seed
+    pos = start
+    words = 0
+    kept = 0
+    loss = 0.0
+    examples = 0
+    groups = 0
+    span = max(end - start, 1)
+    while pos < end:
+        pos, n, raw, rng = _read_sentence(stream, pos, end, keep, rng, buf)
+        words += raw
+        kept += n
+        if hot.shape[0] and kept - merged >= HOT_MERGE_WORDS:
+            _merge_hot_rows(w_out, hot, hot_start)
+            merged = kept
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos - start) / span
+        if n < 2:
+            continue  # no word has a context
+        for g0 in range(0, n, group):
+            ng = min(group, n - g0)
+            lo = n
+            hi = 0
+            for b in range(ng):
+                i = g0 + b
+                reduced, rng = _shrunk_window(rng, window)
+                lows[b] = max(0, i - reduced)
+                highs[b] = min(n, i + reduced + 1)
+                centres[b] = i
+                lo = min(lo, lows[b])
+                hi = max(hi, highs[b])
+            for b in range(ng):
+                lows[b] -= lo
+                highs[b] -= lo
+                centres[b] -= lo
+            rng = _draw_negatives(negative, rng, alias_thresh, alias_idx, negatives)
+            want = groups & LOSS_EVERY_MASK == 0
+            loss += _cbow_group(
+                w_in, w_out, cfg.lockf, buf[lo:hi], hi - lo, centres, lows, highs, ng, negatives, negative, alpha,
+                cin, hidden, cpos, cneg, gpos, gneg, err, acc, want, hot,
+            )  # fmt: skip
+            groups += 1
+            examples += ng
+    _merge_hot_rows(w_out, hot, hot_start)
     return words, kept, loss, examples
 
 

@@ -11,7 +11,7 @@ import weakref
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -21,6 +21,7 @@ from firth_core.keyed_vectors import KeyedVectors
 from firth_core.standardize import get_standardizer
 from firth_core.text import TextPipeline
 from firth_core.text_vectorization import Layer, encode_bag, encode_int, idf_from_counts
+from firth_service.admission import HEAVY_CELLS, heavy_texts
 from firth_service.encode_schemas import (
     MAX_JSON_MATRIX_CELLS,
     MAX_MATRIX_CELLS,
@@ -37,9 +38,12 @@ from firth_service.responses import FastJSONResponse
 from firth_service.routes.queries import Model
 from firth_service.schemas import problem_responses
 from firth_service.settings import MAX_WORD_CHARS
+from firth_service.work import run_sized
 
 router = APIRouter(
-    prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422)
+    prefix="/v1/models/{model}",
+    tags=["text"],
+    responses=problem_responses(400, 404, 413, 415, 422, 429, 503),
 )
 NPY_MEDIA_TYPE = "application/x-npy"
 MISSING_COUNT_HEADER = "X-Firth-Missing-Count"
@@ -93,8 +97,21 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
     response_model=EncodeResponse,
     summary="Texts to ids, multi-hot, counts or tf-idf (Keras TextVectorization over the model's vocabulary)",
 )
-async def post_encode(model: Model, body: EncodeRequest) -> FastJSONResponse:
-    return FastJSONResponse(await run_in_threadpool(encode, model, body))
+async def post_encode(request: Request, model: Model, body: EncodeRequest) -> FastJSONResponse:
+    heavy = heavy_texts(body.texts) or bag_cells(model, body) > HEAVY_CELLS
+    return FastJSONResponse(await run_sized(request, heavy, encode, model, body))
+
+
+def bag_cells(model: LoadedModel, body: EncodeRequest) -> int:
+    """The numbers in a multi_hot / count / tf_idf answer (texts x the layer's width), known before
+    any text is read; 0 for 'int' (its answer is bounded by the texts' characters) or a bad layer."""
+    if body.output_mode == "int":
+        return 0
+    try:
+        layer = Layer(len(model.kv), body.output_mode, body.max_tokens, body.pad_to_max_tokens)
+    except VectorizationError:
+        return 0  # encode() answers it at once
+    return len(body.texts) * layer.depth
 
 
 # -- vocabulary ------------------------------------------------------------------------------------
@@ -175,11 +192,15 @@ async def get_vocabulary(
 # -- embedding matrix --------------------------------------------------------------------------------
 
 
+def matrix_rows(model: LoadedModel, body: EmbeddingMatrixRequest) -> int:
+    if body.vocabulary is not None:
+        return len(body.vocabulary)
+    return min(len(model.kv), (body.max_tokens or 2) - 2) + 2
+
+
 def build_matrix(model: LoadedModel, body: EmbeddingMatrixRequest) -> EmbeddingMatrix:
     kv = model.kv
-    rows = (
-        len(body.vocabulary) if body.vocabulary is not None else min(len(kv), (body.max_tokens or 2) - 2) + 2
-    )
+    rows = matrix_rows(model, body)
     limit = MAX_JSON_MATRIX_CELLS if body.format == "json" else MAX_MATRIX_CELLS
     if rows * kv.dim > limit:
         raise OutputTooLarge(
@@ -234,8 +255,9 @@ MATRIX_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=MATRIX_RESPONSES,
     summary="The embedding matrix for a task's vocabulary (row i = word i; pad, [UNK], unknown words zero)",
 )
-async def post_embedding_matrix(model: Model, body: EmbeddingMatrixRequest) -> Response:
-    result = await run_in_threadpool(build_matrix, model, body)
+async def post_embedding_matrix(request: Request, model: Model, body: EmbeddingMatrixRequest) -> Response:
+    heavy = matrix_rows(model, body) * model.kv.dim > HEAVY_CELLS  # 20,000 words of 50 dimensions
+    result = await run_sized(request, heavy, build_matrix, model, body)
     if body.format == "json":
         return FastJSONResponse(
             {
@@ -243,6 +265,7 @@ async def post_embedding_matrix(model: Model, body: EmbeddingMatrixRequest) -> R
                 "shape": list(result.matrix.shape),
                 "words": result.words,
                 "missing": result.missing,
+                **({"subword": result.subword} if result.subword else {}),
                 "matrix": result.matrix,
             }
         )

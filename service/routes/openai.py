@@ -2,7 +2,7 @@
 clients (and LangChain's OpenAIEmbeddings) can use firth by changing their base URL.
 
 A vector is the unit-length mean of the text's unit word vectors (gensim's get_mean_vector with
-post_normalize). Errors use OpenAI's `{"error": {...}}` shape (service/errors.py, by path prefix).
+post_normalize); a subword model's unknown words count with their n-gram vectors. Errors use OpenAI's `{"error": {...}}` shape (service/errors.py, by path prefix).
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from firth_core.errors import DimensionMismatch, EmptyQuery, IdOutOfRange
-from firth_core.pooling import sentence_vectors
+from firth_core.pooling import sentence_vectors, text_rows
 from firth_core.text import TextPipeline
+from firth_service.admission import HEAVY_TOKEN_IDS, heavy_texts
 from firth_service.openai_schemas import EmbeddingsRequest, EmbeddingsResponse, OpenAIError, OpenAIModelList
 from firth_service.registry import LoadedModel, ModelRegistry
 from firth_service.responses import FastJSONResponse
+from firth_service.work import run_sized
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": OpenAIError, "description": description}
@@ -30,6 +31,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown model (code model_not_found)",
         413: "Request body too large",
         415: "Request body not sent as JSON",
+        429: "Too many requests in flight, or too many large ones (code rate_limit_exceeded); "
+        "the Retry-After header says when to come back",
+        503: "The request took too long and was stopped",
     }.items()
 }
 router = APIRouter(prefix="/openai/v1", tags=["openai"], responses=ERRORS)
@@ -63,11 +67,13 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
         raise DimensionMismatch(kv.dim, body.dimensions)
     inputs = _inputs(body.input)
     rows: list[np.ndarray] = []
+    extra: np.ndarray | None = None
     tokens = 0
     if inputs and isinstance(inputs[0], str):
-        for text in TextPipeline.for_model(kv).tokenize_many(inputs):
-            rows.append(text.known_rows)
-            tokens += len(text.tokens)
+        tokenized = TextPipeline.for_model(kv).tokenize_many(inputs)
+        pooled = text_rows(kv, tokenized)  # a subword model's unknown tokens count with n-gram vectors
+        rows, extra = pooled.rows, pooled.extra
+        tokens = sum(len(text.tokens) for text in tokenized)
     else:
         for i, ids in enumerate(inputs):
             found, count = _rows_of_ids(len(kv), i, ids)  # type: ignore[arg-type]
@@ -76,7 +82,7 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
     for i, r in enumerate(rows):
         if not len(r):
             raise EmptyQuery(f"input[{i}] has no token in the vocabulary of {model.name}: it has no vector")
-    vectors = sentence_vectors(kv, rows, "mean", pre_normalize=True, post_normalize=True)
+    vectors = sentence_vectors(kv, rows, "mean", pre_normalize=True, post_normalize=True, extra=extra)
     data = []
     for i, vector in enumerate(vectors):
         assert vector is not None
@@ -98,7 +104,15 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
 async def post_embeddings(request: Request, body: EmbeddingsRequest) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     model = registry.get(body.model)
-    return FastJSONResponse(await run_in_threadpool(embeddings, model, body))
+    return FastJSONResponse(await run_sized(request, _is_heavy(body), embeddings, model, body))
+
+
+def _is_heavy(body: EmbeddingsRequest) -> bool:
+    """Over 100,000 characters of text, or 20,000 token ids: a heavy slot (429 when none is free)."""
+    inputs = _inputs(body.input)
+    if inputs and isinstance(inputs[0], str):
+        return heavy_texts(inputs)
+    return sum(len(ids) for ids in inputs) > HEAVY_TOKEN_IDS
 
 
 def _created(meta: Mapping[str, Any]) -> int:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 from starlette.responses import Response
@@ -186,7 +187,7 @@ class _Points:
 def gather_words(model: LoadedModel, words: list[str]) -> Gathered:
     points = _Points()
     for word in words:
-        points.add(Point(model.kv.words[model.kv.index(word)], "input"))
+        points.add(Point(model.kv.resolve(word).word, "input"))
     return Gathered(points.items)
 
 
@@ -232,8 +233,9 @@ def _compute(model: LoadedModel, body: ProjectRequest) -> tuple[Gathered, Projec
     else:
         assert body.word is not None
         gathered = gather_neighbourhood(model, body.word, body.k, body.depth, body.method, body.exact)
-    rows = [model.kv.key_to_index[p.word] for p in gathered.points]
-    projected = project(model.kv.unit[rows], body.projection, body.dimensions, body.seed, body.perplexity)
+    # a subword model's word outside the vocabulary has a vector too (from its n-grams)
+    units = np.stack([model.kv.resolve(p.word).unit for p in gathered.points])
+    projected = project(units, body.projection, body.dimensions, body.seed, body.perplexity)
     return gathered, projected
 
 

@@ -18,7 +18,7 @@ from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.query import TermInput
 from firth_service import budget, engine, text_queries
-from firth_service.admission import HEAVY_BATCH, Admission
+from firth_service.admission import HEAVY_BATCH, Admission, heavy_texts
 from firth_service.engine import NeighbourQuery, NeighbourResult
 from firth_service.metrics import record_queries
 from firth_service.registry import LoadedModel, ModelRegistry
@@ -138,20 +138,29 @@ def _to_engine(q: NeighborsQuery) -> NeighbourQuery:
     )
 
 
+def with_oov(body: dict[str, Any], oov: list[str]) -> dict[str, Any]:
+    """`body` with its words built from n-grams listed in `oov`; a body with none is unchanged
+    (a model without subwords answers exactly as it always has)."""
+    if oov:
+        body["oov"] = oov
+    return body
+
+
 def _neighbours_body(model: LoadedModel, result: NeighbourResult) -> dict[str, Any]:
-    return {
+    body = {
         "model": model.name,
         "positive": result.positive,
         "negative": result.negative,
         "index": result.index,
         "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
     }
+    return with_oov(body, result.oov)
 
 
 def _analogy_body(model: LoadedModel, result: NeighbourResult) -> dict[str, Any]:
     b, c = result.positive
     (a,) = result.negative
-    return {
+    body = {
         "model": model.name,
         "a": a,
         "b": b,
@@ -160,6 +169,8 @@ def _analogy_body(model: LoadedModel, result: NeighbourResult) -> dict[str, Any]
         "index": result.index,
         "neighbors": [{"word": w, "similarity": s} for w, s in result.neighbors],
     }
+    in_order = [w for w in dict.fromkeys((a, b, c)) if w is not None and w in result.oov]
+    return with_oov(body, in_order)  # in the question's order
 
 
 def _is_cheap(model: LoadedModel, exact: bool, method: str, restrict: int | None) -> bool:
@@ -174,7 +185,14 @@ async def get_vector(
     model: Model, word: Annotated[Word, Path(examples=["king"], pattern=PATH_WORD_PATTERN)]
 ) -> FastJSONResponse:
     found, _ = engine.lookup_vectors(model, [word], "error")
-    return FastJSONResponse({"word": found[0].word, "input": word, "vector": found[0].vector})
+    return FastJSONResponse(_vector_body(found[0]))
+
+
+def _vector_body(found: engine.VectorLookup) -> dict[str, Any]:
+    body: dict[str, Any] = {"word": found.word, "input": found.input, "vector": found.vector}
+    if found.oov:
+        body["oov"] = True
+    return body
 
 
 @router.post("/vectors", response_model=VectorsResponse, summary="Vectors of many words")
@@ -185,7 +203,7 @@ async def post_vectors(model: Model, body: VectorsRequest) -> FastJSONResponse:
         {
             "model": model.name,
             "dim": model.kv.dim,
-            "vectors": [{"word": f.word, "input": f.input, "vector": f.vector} for f in found],
+            "vectors": [_vector_body(f) for f in found],
             "missing": missing,
         }
     )
@@ -198,8 +216,8 @@ async def post_vectors(model: Model, body: VectorsRequest) -> FastJSONResponse:
 async def get_similarity(
     model: Model, a: Annotated[Word, Query(examples=["cat"])], b: Annotated[Word, Query(examples=["dog"])]
 ) -> FastJSONResponse:
-    ((used_a, used_b, sim),) = engine.similarity_pairs(model, [(a, b)])
-    return FastJSONResponse({"a": used_a, "b": used_b, "similarity": sim})
+    ((used_a, used_b, sim, oov),) = engine.similarity_pairs(model, [(a, b)])
+    return FastJSONResponse(with_oov({"a": used_a, "b": used_b, "similarity": sim}, oov))
 
 
 @router.post(
@@ -209,10 +227,16 @@ async def get_similarity(
 )
 async def post_similarity(request: Request, model: Model, body: SimilarityBody) -> FastJSONResponse:
     if isinstance(body, TextSimilarityPairsRequest):
-        return FastJSONResponse(await _compute(request, False, text_queries.similarity_pairs, model, body))
+        heavy = heavy_texts(text for pair in body.text_pairs for text in pair)
+        return FastJSONResponse(
+            await _compute_heavy(request, heavy, text_queries.similarity_pairs, model, body)
+        )
     rows = engine.similarity_pairs(model, body.pairs)
     return FastJSONResponse(
-        {"model": model.name, "similarities": [{"a": a, "b": b, "similarity": s} for a, b, s in rows]}
+        {
+            "model": model.name,
+            "similarities": [with_oov({"a": a, "b": b, "similarity": s}, oov) for a, b, s, oov in rows],
+        }
     )
 
 
@@ -226,14 +250,16 @@ async def post_similarity_matrix(
 ) -> FastJSONResponse:
     if isinstance(body, TextSimilarityMatrixRequest):
         budget.check_matrix(len(body.texts_a), len(body.texts_b))
-        heavy = len(body.texts_a) * len(body.texts_b) > HEAVY_BATCH * MAX_K
+        heavy = len(body.texts_a) * len(body.texts_b) > HEAVY_BATCH * MAX_K or heavy_texts(
+            [*body.texts_a, *body.texts_b]
+        )
         return FastJSONResponse(
             await _compute_heavy(request, heavy, text_queries.similarity_matrix, model, body)
         )
     budget.check_matrix(len(body.a), len(body.b))
     heavy = len(body.a) * len(body.b) > HEAVY_BATCH * MAX_K
-    a, b, matrix = await _compute_heavy(request, heavy, engine.similarity_matrix, model, body.a, body.b)
-    return FastJSONResponse({"model": model.name, "a": a, "b": b, "matrix": matrix})
+    a, b, matrix, oov = await _compute_heavy(request, heavy, engine.similarity_matrix, model, body.a, body.b)
+    return FastJSONResponse(with_oov({"model": model.name, "a": a, "b": b, "matrix": matrix}, oov))
 
 
 @router.post(
@@ -242,8 +268,8 @@ async def post_similarity_matrix(
     summary="Cosine of two word sets' means (n_similarity)",
 )
 async def post_n_similarity(model: Model, body: NSimilarityRequest) -> FastJSONResponse:
-    a, b, sim = engine.n_similarity(model, body.a, body.b)
-    return FastJSONResponse({"model": model.name, "a": a, "b": b, "similarity": sim})
+    a, b, sim, oov = engine.n_similarity(model, body.a, body.b)
+    return FastJSONResponse(with_oov({"model": model.name, "a": a, "b": b, "similarity": sim}, oov))
 
 
 # -- neighbours ----------------------------------------------------------------------------
@@ -349,14 +375,20 @@ async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest
     "/doesnt-match", response_model=DoesntMatchResponse, summary="The word that fits least (doesnt_match)"
 )
 async def post_doesnt_match(model: Model, body: DoesntMatchRequest) -> FastJSONResponse:
-    used, ranking = engine.doesnt_match(model, body.words)
+    used, ranking, oov = engine.doesnt_match(model, body.words)
+    built = set(oov)
     return FastJSONResponse(
-        {
-            "model": model.name,
-            "words": used,
-            "doesnt_match": ranking[-1][1],
-            "ranking": [{"word": w, "similarity": s} for s, w in ranking],
-        }
+        with_oov(
+            {
+                "model": model.name,
+                "words": used,
+                "doesnt_match": ranking[-1][1],
+                "ranking": [
+                    {"word": w, "similarity": s, **({"oov": True} if w in built else {})} for s, w in ranking
+                ],
+            },
+            oov,
+        )
     )
 
 
@@ -368,6 +400,7 @@ async def post_evaluate(request: Request, model: Model, body: EvaluateRequest) -
         "restrict_vocab": body.restrict_vocab,
         "case_insensitive": body.case_insensitive,
         "dummy4unknown": body.dummy4unknown,
+        "subwords": body.subwords,
     }
     name: str
     if body.benchmark is not None:

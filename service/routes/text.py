@@ -4,25 +4,25 @@ queries: routes/queries.py)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from firth_service import text_queries
-from firth_service.admission import HEAVY_BATCH
+from firth_service.admission import HEAVY_BATCH, heavy_texts
 from firth_service.responses import FastJSONResponse
 from firth_service.routes.queries import Model
-from firth_service.routes.queries import _compute_heavy as compute_heavy
 from firth_service.schemas import problem_responses
 from firth_service.schemas_text import ClassifyRequest, ClassifyResponse, EmbedRequest, EmbedResponse
+from firth_service.work import run_sized
 
 router = APIRouter(
-    prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422)
+    prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422, 429, 503)
 )
 _BUSY = problem_responses(429, 503)
 
 
 @router.post("/embed", response_model=EmbedResponse, summary="Sentence vectors of texts (mean or SIF)")
-async def post_embed(model: Model, body: EmbedRequest) -> FastJSONResponse:
-    return FastJSONResponse(await run_in_threadpool(text_queries.embed, model, body))
+async def post_embed(request: Request, model: Model, body: EmbedRequest) -> FastJSONResponse:
+    heavy = heavy_texts(body.texts)  # over 100,000 characters: a heavy slot, or 429
+    return FastJSONResponse(await run_sized(request, heavy, text_queries.embed, model, body))
 
 
 @router.post(
@@ -33,4 +33,4 @@ async def post_embed(model: Model, body: EmbedRequest) -> FastJSONResponse:
 )
 async def post_classify(request: Request, model: Model, body: ClassifyRequest) -> FastJSONResponse:
     heavy = len(body.texts) > HEAVY_BATCH  # a batch holds one of the worker's heavy slots (429 if none)
-    return FastJSONResponse(await compute_heavy(request, heavy, text_queries.classify, model, body))
+    return FastJSONResponse(await run_sized(request, heavy, text_queries.classify, model, body))

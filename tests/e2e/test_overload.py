@@ -15,11 +15,15 @@ import httpx
 import pytest
 
 from bench.server_process import ServerProcess
+from firth_service.http_limits import EVICT_AFTER_SECONDS
 
 pytestmark = pytest.mark.e2e
 EVALUATE = "/v1/models/default/evaluate"
 # questions-words over 300,000 words: tens of seconds of numba and BLAS work on this machine
 LONG_EVALUATION = {"benchmark": "questions-words"}
+
+
+ORIGIN = "https://explorer.example"
 
 
 def start(model: Path, *flags: str) -> ServerProcess:
@@ -32,7 +36,15 @@ def start(model: Path, *flags: str) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def heavy_capped(default_model_dir: Path) -> Iterator[ServerProcess]:
-    server = start(default_model_dir, "--max-concurrent-heavy", "1", "--max-concurrent-requests", "2")
+    server = start(
+        default_model_dir,
+        "--max-concurrent-heavy",
+        "1",
+        "--max-concurrent-requests",
+        "2",
+        "--cors-origins",
+        ORIGIN,
+    )
     yield server
     server.__exit__(None, None, None)
 
@@ -109,8 +121,21 @@ def test_heavy_cap_answers_429_and_an_abandoned_evaluation_stops(heavy_capped: S
             assert busy.status_code == 429, busy.text
             assert busy.headers["retry-after"] == "1"
             assert busy.json()["type"] == "/problems/too-many-requests"
+            # the HTTP layer's 429 carries the CORS headers (else a browser hides it from the page)
+            seen = httpx.get(f"{url}/v1/models", headers={"Origin": ORIGIN}, timeout=30)
+            assert seen.status_code == 429, seen.text
+            assert seen.headers["access-control-allow-origin"] == ORIGIN
+            assert "Retry-After" in seen.headers["access-control-expose-headers"]
+            assert "origin" in seen.headers["vary"].lower()
+            stranger = httpx.get(f"{url}/v1/models", headers={"Origin": "https://x.example"}, timeout=30)
+            assert stranger.status_code == 429 and "access-control-allow-origin" not in stranger.headers
+            # and OpenAI's error shape on its routes, which its clients retry
+            openai = httpx.post(f"{url}/openai/v1/embeddings", json={"input": "cat", "model": "default"})
+            assert openai.status_code == 429 and openai.headers["retry-after"] == "1"
+            assert openai.headers["content-type"] == "application/json"
+            assert openai.json()["error"]["code"] == "rate_limit_exceeded"
             assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
-            assert metric(url, 'firth_rejected_total{limit="requests"}') == 1
+            assert metric(url, 'firth_rejected_total{limit="requests"}') == 4
     finally:
         first.close()  # the client goes away mid-evaluation
     stopped_in = wait_for(
@@ -172,6 +197,31 @@ def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerP
             sock.close()
     time.sleep(0.2)  # the server sees them close
     assert httpx.get(f"{impatient.url}/healthz", timeout=10).status_code == 200
+
+
+def test_at_the_cap_a_new_connection_replaces_the_slowest_one(default_model_dir: Path) -> None:
+    """Slow connections cannot lock others out: at the cap, a connection that has waited
+    EVICT_AFTER_SECONDS or more for its headers is closed (408) to make room for a new one, oldest first."""
+    capped = start(default_model_dir, "--max-connections", "4")  # the header timeout stays 10 s
+    held = [socket.create_connection(("127.0.0.1", capped.port), timeout=10) for _ in range(4)]
+    try:
+        held[0].sendall(b"GET /healthz HTTP/1.1\r\n")  # slow: headers begun, never finished
+        time.sleep(EVICT_AFTER_SECONDS + 0.3)  # all four have waited long enough
+        answer = httpx.get(f"{capped.url}/v1/models/default/neighbors?word=frog", timeout=10)
+        assert answer.status_code == 200, answer.text
+        evicted = held[0].recv(4096)
+        assert evicted.startswith(b"HTTP/1.1 408 "), evicted
+        assert b"needed the connection for another client" in evicted
+        held[1].settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            held[1].recv(4096)  # one made room; the others are still open
+        assert "closed 1 connection(s) whose request headers were still incomplete" in capped.output()
+        held[1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # a kept one still serves
+        assert held[1].recv(4096).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in held:
+            sock.close()
+        capped.__exit__(None, None, None)
 
 
 def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(impatient: ServerProcess) -> None:

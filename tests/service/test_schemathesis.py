@@ -9,6 +9,9 @@ can know the answer (see CONTEXT_PROBLEMS). The OpenAI-compatible routes answer 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +20,14 @@ from fastapi import FastAPI
 from schemathesis.config import SchemathesisConfig
 
 from firth_service.app import create_app
-from firth_service.errors import OPENAI_PREFIX, PROBLEM_JSON
+from firth_service.errors import OPENAI_CODES, OPENAI_PREFIX, PROBLEM_JSON
 from firth_service.registry import ModelRegistry
-from tests.conftest import exact_settings
+from tests.conftest import exact_settings, suite_option
 
 # Per operation and phase: about a minute for all of them on a 2-core machine. A deeper run:
 # FIRTH_SCHEMATHESIS_EXAMPLES=500 .venv/bin/python -m pytest tests/service/test_schemathesis.py
-MAX_EXAMPLES = int(os.environ.get("FIRTH_SCHEMATHESIS_EXAMPLES", "30"))
+# (tests/conftest.py clears the FIRTH_* environment before this module is imported, keeping this one)
+MAX_EXAMPLES = int(suite_option("FIRTH_SCHEMATHESIS_EXAMPLES", "30"))
 CONFIG = SchemathesisConfig.from_dict(
     {
         "generation": {"max-examples": MAX_EXAMPLES},
@@ -99,7 +103,8 @@ def _problem_type(response: Any, case: schemathesis.Case) -> str | None:
     if not _is_openai(case):
         return _body(response).get("type")
     code = _body(response)["error"]["code"]
-    return "/problems/" + ("unknown-model" if code == "model_not_found" else code.replace("_", "-"))
+    slug = {code: slug for slug, code in OPENAI_CODES.items()}.get(code, code.replace("_", "-"))
+    return "/problems/" + slug
 
 
 def _media_type(response: Any) -> str:
@@ -122,6 +127,8 @@ def errors_are_openai_errors(response: Any) -> None:
     assert isinstance(error["code"], str) and error["code"], error
     assert error["param"] is None or isinstance(error["param"], str), error
     expected = "server_error" if response.status_code >= 500 else "invalid_request_error"
+    if response.status_code == 429:  # OpenAI's rate-limit error, which its clients retry
+        expected = "requests"
     assert error["type"] == expected, error
 
 
@@ -170,3 +177,32 @@ def test_the_run_covers_every_operation() -> None:
     """A guard for the test above: the document parametrised is the whole API."""
     labels = {operation.ok().label for operation in schema.get_all_operations()}
     assert len(labels) >= 19 and "POST /v1/models/{model}/project" in labels, labels
+
+
+@pytest.mark.slow
+def test_the_examples_variable_sets_the_examples_per_operation() -> None:
+    """FIRTH_SCHEMATHESIS_EXAMPLES survives tests/conftest.py's clearing of the FIRTH_* environment
+    and sets hypothesis' max_examples (one operation, run in a pytest of its own)."""
+    env = {**os.environ, "FIRTH_SCHEMATHESIS_EXAMPLES": "3"}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-show-statistics",
+            "-k",
+            "POST and n-similarity",
+            __file__,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "max_examples=3" in run.stdout, run.stdout[-3000:]
+    assert "max_examples=30" not in run.stdout

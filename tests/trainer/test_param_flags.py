@@ -45,7 +45,10 @@ def test_the_tables_differ_where_the_algorithms_do() -> None:
     sgns, cbow, glove = ALGORITHMS["sgns"], ALGORITHMS["cbow"], ALGORITHMS["glove"]
     assert isinstance(sgns, Word2VecParams) and isinstance(cbow, Word2VecParams)
     assert (sgns.alpha, cbow.alpha) == (0.025, 0.05)  # word2vec.c's rates
-    assert dataclasses.replace(cbow, algorithm="sgns", alpha=sgns.alpha) == sgns
+    # skip-gram shares a window's negatives; CBOW draws them for every example (README: shared
+    # groups cost CBOW analogy accuracy)
+    assert (sgns.batch_negatives, cbow.batch_negatives) == ("on", "off")
+    assert dataclasses.replace(cbow, algorithm="sgns", alpha=sgns.alpha, batch_negatives="on") == sgns
     assert isinstance(glove, GloveParams) and (glove.window, glove.epochs, glove.alpha) == (15, 25, 0.75)
 
 
@@ -74,7 +77,7 @@ def test_help_shows_every_tables_defaults() -> None:
             assert shown in help_text, (algorithm, f.name, help_text)
             assert actions[f.name].default is argparse.SUPPRESS  # the tables decide, not argparse
     assert "sgns 0.025, cbow 0.05" in (actions["alpha"].help or "")
-    assert "[word2vec 5, glove 15]" in (actions["window"].help or "")
+    assert "[word2vec, fasttext 5, glove 15]" in (actions["window"].help or "")
     assert (
         option_name(next(f for f in dataclasses.fields(GloveParams) if f.name == "memory_gb")) == "--memory"
     )
@@ -105,6 +108,8 @@ def test_a_flag_of_another_algorithm_is_one_line_before_reading(
         dataclasses.replace(WORD2VEC_DEFAULTS["sgns"], dim=0),
         dataclasses.replace(WORD2VEC_DEFAULTS["cbow"], algorithm="glove"),
         dataclasses.replace(GLOVE_DEFAULTS["glove"], eta=float("nan")),
+        dataclasses.replace(WORD2VEC_DEFAULTS["sgns"], hot_rows=-1),
+        dataclasses.replace(WORD2VEC_DEFAULTS["cbow"], hot_rows=100, batch_negatives="off"),
     ],
 )
 def test_bad_values_are_configuration_errors_not_input_errors(tmp_path: Path, params: TrainerParams) -> None:

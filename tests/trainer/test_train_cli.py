@@ -33,16 +33,30 @@ def train(corpus: Path, out: Path, algorithm: str, *extra: str) -> Path:
     return out
 
 
-@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
+@pytest.mark.parametrize(
+    ("algorithm", "extra"),
+    [
+        ("sgns", []),
+        ("sgns", ["--batch-negatives", "off"]),
+        ("sgns", ["--hot-rows", "8"]),
+        ("cbow", []),
+        ("cbow", ["--batch-negatives", "on"]),
+        ("cbow", ["--batch-negatives", "on", "--hot-rows", "8"]),
+        ("glove", []),
+    ],
+)
 def test_recovers_planted_analogies(
     corpus: Path,
     planted_questions: Path,
     planted_pairs: list[tuple[str, str]],
     tmp_path: Path,
     algorithm: str,
+    extra: list[str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    model = train(corpus, tmp_path / "m", algorithm, "--threads", "1")  # deterministic: no flaky scores
+    model = train(
+        corpus, tmp_path / "m", algorithm, "--threads", "1", *extra
+    )  # deterministic: no flaky scores
     kv = KeyedVectors.from_artifact(load_artifact(model))
     # a : capital(a) :: b : ?  answered through `firth evaluate --file` (gensim's accounting).
     assert main(["evaluate", str(model), "--file", str(planted_questions)]) == 0
@@ -60,9 +74,14 @@ def test_recovers_planted_analogies(
         assert max(capitals, key=lambda c, country=country: kv.similarity(country, c)) == capital
 
 
-@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
-def test_recovers_planted_topics(topic_corpus: Path, tmp_path: Path, algorithm: str) -> None:
-    model = train(topic_corpus, tmp_path / "m", algorithm, "--threads", "2")
+@pytest.mark.parametrize(
+    ("algorithm", "extra"),
+    [("sgns", []), ("cbow", []), ("cbow", ["--batch-negatives", "on", "--hot-rows", "20"]), ("glove", [])],
+)
+def test_recovers_planted_topics(
+    topic_corpus: Path, tmp_path: Path, algorithm: str, extra: list[str]
+) -> None:
+    model = train(topic_corpus, tmp_path / "m", algorithm, "--threads", "2", *extra)
     kv = KeyedVectors.from_artifact(load_artifact(model))
     hits = total = 0
     for t in range(TOPICS):
@@ -102,11 +121,16 @@ def test_meta_records_the_run(corpus: Path, tmp_path: Path) -> None:
     assert set(meta["evaluation"]) == {"questions-words", "wordsim353", "simlex999"}
 
 
-@pytest.mark.parametrize("algorithm", ["sgns", "cbow", "glove"])
-def test_one_thread_is_bit_for_bit_reproducible(corpus: Path, tmp_path: Path, algorithm: str) -> None:
-    a = train(corpus, tmp_path / "a", algorithm, "--threads", "1", "--seed", "3", "--epochs", "2")
-    b = train(corpus, tmp_path / "b", algorithm, "--threads", "1", "--seed", "3", "--epochs", "2")
-    c = train(corpus, tmp_path / "c", algorithm, "--threads", "1", "--seed", "4", "--epochs", "2")
+@pytest.mark.parametrize(
+    ("algorithm", "extra"),
+    [("sgns", []), ("cbow", []), ("cbow", ["--batch-negatives", "on"]), ("glove", [])],
+)
+def test_one_thread_is_bit_for_bit_reproducible(
+    corpus: Path, tmp_path: Path, algorithm: str, extra: list[str]
+) -> None:
+    a = train(corpus, tmp_path / "a", algorithm, "--threads", "1", "--seed", "3", "--epochs", "2", *extra)
+    b = train(corpus, tmp_path / "b", algorithm, "--threads", "1", "--seed", "3", "--epochs", "2", *extra)
+    c = train(corpus, tmp_path / "c", algorithm, "--threads", "1", "--seed", "4", "--epochs", "2", *extra)
     va, vb, vc = (np.load(m / "vectors.npy") for m in (a, b, c))
     assert va.tobytes() == vb.tobytes()
     assert va.tobytes() != vc.tobytes()

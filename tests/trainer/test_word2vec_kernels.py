@@ -64,6 +64,7 @@ def test_sgns_step_is_minus_alpha_times_gradient(mats: tuple[np.ndarray, np.ndar
     reported = k.sgns_step(
         new_in,
         new_out,
+        np.ones(8, np.float32),
         context,
         targets_arr,
         len(targets),
@@ -91,6 +92,7 @@ def test_cbow_step_matches_gradient_of_mean_context(mats: tuple[np.ndarray, np.n
     reported = k.cbow_step(
         new_in,
         new_out,
+        np.ones(8, np.float32),
         np.array(contexts, np.int32),
         len(contexts),
         np.array(targets, np.int32),
@@ -133,6 +135,7 @@ def test_batched_sg_window_step_is_minus_alpha_times_gradient(
     reported = k.sg_window_step(
         new_in,
         new_out,
+        np.ones(8, np.float32),
         np.array(contexts, np.int32),
         len(contexts),
         np.array(targets, np.int32),
@@ -181,7 +184,9 @@ def test_keep_thresholds_follow_word2vec_formula() -> None:
     assert np.all(keep_thresholds(counts, 0) == 2**32)
 
 
-@pytest.mark.parametrize("kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow])
+@pytest.mark.parametrize(
+    "kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow, k.train_chunk_cbow_batched]
+)
 def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-untyped-def]
     """The chunk kernels take one KernelConfig and one Chunk: every word of the chunk is read, only
     the rows of its words move, and the same Chunk on the same start gives the same matrices."""
@@ -196,7 +201,10 @@ def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-unt
 
     def run(negative: int) -> tuple[tuple, np.ndarray, np.ndarray]:
         w_in, w_out = initial.copy(), np.zeros((n_words, dim), dtype=np.float32)
-        config = k.KernelConfig(stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, negative)
+        lockf = np.ones(n_words, np.float32)
+        config = k.KernelConfig(
+            stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, negative, lockf
+        )
         result = kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(7, 0, 0))))
         return result, w_in, w_out
 
@@ -209,3 +217,261 @@ def test_a_chunk_reads_the_config_record(kernel) -> None:  # type: ignore[no-unt
     assert first[1].tobytes() != other[1].tobytes()  # `negative` comes from the record
     assert not np.array_equal(first[1][:8], initial[:8])
     assert np.array_equal(first[1][8:], initial[8:])  # unused words' input rows never move
+
+
+def _step(
+    kind: str,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    lockf: np.ndarray,
+    contexts: list[int],
+    targets: list[int],
+    alpha: float,
+) -> None:
+    """One update of `kind` on float32 copies in place; skip-gram's per-pair step takes contexts[0]."""
+    c, t = np.array(contexts, np.int32), np.array(targets, np.int32)
+    dim = w_in.shape[1]
+    if kind == "sgns":
+        k.sgns_step(
+            w_in,
+            w_out,
+            lockf,
+            contexts[0],
+            t,
+            len(t),
+            alpha,
+            np.empty(dim, np.float32),
+            np.empty(len(t), np.float32),
+        )
+    elif kind == "cbow":
+        k.cbow_step(
+            w_in,
+            w_out,
+            lockf,
+            c,
+            len(c),
+            t,
+            len(t),
+            alpha,
+            np.empty((1, dim), np.float32),
+            np.empty(dim, np.float32),
+            np.empty(len(t), np.float32),
+        )
+    elif kind == "cbow_group":  # one example: the centre in the middle of its contexts
+        words = np.array([contexts[0], contexts[1], targets[0], *contexts[2:]], np.int32)
+        k.cbow_group_step(
+            w_in, w_out, lockf, words, np.array([2], np.int64), np.array([0], np.int64),
+            np.array([len(words)], np.int64), t[1:], alpha,
+        )  # fmt: skip
+    else:
+        k.sg_window_step(w_in, w_out, lockf, c, len(c), t, len(t), alpha)
+
+
+@pytest.mark.parametrize("kind", ["sgns", "cbow", "sg_window", "cbow_group"])
+def test_lock_factors_scale_the_input_rows_and_leave_the_output_layer_exact(
+    mats: tuple[np.ndarray, np.ndarray], kind: str
+) -> None:
+    """gensim's vectors_lockf: each input row's step is its factor times the gradient step (a row
+    with factor 0 stays bit for bit); the output rows still take the full gradient step."""
+    w_in64, w_out64 = mats
+    contexts = [0] if kind == "sgns" else [0, 4, 6]
+    targets, alpha = [2, 1, 7], 0.05
+    if kind == "sgns":
+        loss = lambda: sgns_loss(w_in64, w_out64, contexts[0], targets)  # noqa: E731
+    elif kind in ("cbow", "cbow_group"):
+        loss = lambda: cbow_loss(w_in64, w_out64, contexts, targets)  # noqa: E731
+    else:
+        loss = lambda: sg_window_loss(w_in64, w_out64, contexts, targets)  # noqa: E731
+    scale = len(contexts) if kind.startswith("cbow") else 1  # word2vec.c's full error at the mean (see above)
+    g_in = numeric_grad(loss, w_in64, contexts) * scale
+    g_out = numeric_grad(loss, w_out64, targets)
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    factors = {0: 0.0, 4: 0.5, 6: 1.0} if kind != "sgns" else {0: 0.5}
+    lockf = np.ones(8, np.float32)
+    for row, f in factors.items():
+        lockf[row] = f
+    new_in, new_out = w_in.copy(), w_out.copy()
+    _step(kind, new_in, new_out, lockf, contexts, targets, alpha)
+    for a, row in enumerate(contexts):
+        if factors[row] == 0.0:
+            assert new_in[row].tobytes() == w_in[row].tobytes()  # locked: not a bit moves
+        else:
+            np.testing.assert_allclose(
+                (new_in[row] - w_in[row]) / -alpha, factors[row] * g_in[a], rtol=1e-3, atol=1e-5
+            )
+    np.testing.assert_allclose((new_out - w_out)[targets] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    # Locking some rows changes nothing else: with every factor 1, the rows of factor 1 and the
+    # output layer come out the same bit for bit.
+    ones_in, ones_out = w_in.copy(), w_out.copy()
+    _step(kind, ones_in, ones_out, np.ones(8, np.float32), contexts, targets, alpha)
+    assert ones_out.tobytes() == new_out.tobytes()
+    full = [r for r, f in factors.items() if f == 1.0]
+    assert ones_in[full].tobytes() == new_in[full].tobytes()
+    assert not np.array_equal(ones_in[contexts], new_in[contexts])
+
+
+@pytest.mark.parametrize(
+    "kernel", [k.train_chunk_sg, k.train_chunk_sg_batched, k.train_chunk_cbow, k.train_chunk_cbow_batched]
+)
+def test_locked_rows_never_move_in_a_chunk(kernel) -> None:  # type: ignore[no-untyped-def]
+    """Over a whole chunk, rows whose lock factor is 0 keep every bit; the others and the output
+    layer train."""
+    rng = np.random.default_rng(5)
+    n_words, dim = 10, 8
+    sentences = [rng.integers(0, n_words, size=int(rng.integers(3, 9))) for _ in range(40)]
+    stream = np.concatenate([np.append(s, k.SENTENCE_END) for s in sentences]).astype(np.int32)
+    counts = np.bincount(stream[stream >= 0], minlength=n_words).astype(np.int64) + 1
+    thresh, alias = alias_table(counts)
+    w_in = np.random.default_rng(1).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+    w_out = np.random.default_rng(2).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+    before_in, before_out = w_in.copy(), w_out.copy()
+    lockf = np.ones(n_words, np.float32)
+    lockf[:6] = 0.0
+    config = k.KernelConfig(stream, w_in, w_out, keep_thresholds(counts, 0), thresh, alias, 3, 3, lockf)
+    kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(3, 0, 0))))
+    assert w_in[:6].tobytes() == before_in[:6].tobytes()
+    assert not np.array_equal(w_in[6:], before_in[6:])
+    assert not np.array_equal(w_out[:6], before_out[:6])  # locked words still train the output layer
+
+
+def cbow_group_loss(
+    w_in: np.ndarray, w_out: np.ndarray, words: list[int], centres: list[int], spans: list[tuple[int, int]],
+    negatives: list[int],
+) -> float:  # fmt: skip
+    """A CBOW group's loss: example b predicts words[centres[b]] from the mean of words[lo:hi] (the
+    centre left out) against the shared negatives, less those equal to its own centre word."""
+    total = 0.0
+    for c, (lo, hi) in zip(centres, spans, strict=True):
+        contexts = [words[j] for j in range(lo, hi) if j != c]
+        centre = words[c]
+        total += cbow_loss(w_in, w_out, contexts, [centre] + [t for t in negatives if t != centre])
+    return total
+
+
+@pytest.mark.parametrize(
+    ("words", "centres", "spans", "negatives"),
+    [
+        # four consecutive centres, shrunk windows of different radii, a word twice in the stretch
+        ([0, 4, 6, 3, 5, 4, 1], [1, 2, 3, 4], [(0, 3), (0, 5), (2, 5), (1, 7)], [2, 7, 1]),
+        # a negative drawn twice, and a negative that is one example's centre (left out of it only)
+        ([3, 0, 5, 6, 2], [1, 2], [(0, 2), (0, 5)], [7, 5, 7, 0]),
+    ],
+)
+def test_batched_cbow_group_step_is_minus_alpha_times_gradient(
+    mats: tuple[np.ndarray, np.ndarray],
+    words: list[int],
+    centres: list[int],
+    spans: list[tuple[int, int]],
+    negatives: list[int],
+) -> None:
+    """The batched CBOW update of a group equals -alpha times the numerical gradient of the group's
+    summed loss, with word2vec.c's convention that each context row takes the full error at its
+    example's mean (n_contexts times its own gradient), summed over the examples that read it."""
+    w_in64, w_out64 = mats
+    alpha = 0.05
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    before = cbow_group_loss(w_in, w_out, words, centres, spans, negatives)
+    # The expected input step: per example, n_b times the gradient of its own loss.
+    expected_in = np.zeros_like(w_in64)
+    for c, (lo, hi) in zip(centres, spans, strict=True):
+        rows = sorted({words[j] for j in range(lo, hi) if j != c})
+        one = lambda c=c, lo=lo, hi=hi: cbow_group_loss(w_in64, w_out64, words, [c], [(lo, hi)], negatives)  # noqa: E731
+        expected_in[rows] += (hi - lo - 1) * numeric_grad(one, w_in64, rows)
+    out_rows = sorted({words[c] for c in centres} | set(negatives))
+    g_out = numeric_grad(
+        lambda: cbow_group_loss(w_in64, w_out64, words, centres, spans, negatives), w_out64, out_rows
+    )
+    new_in, new_out = w_in.copy(), w_out.copy()
+    reported = k.cbow_group_step(
+        new_in,
+        new_out,
+        np.ones(8, np.float32),
+        np.array(words, np.int32),
+        np.array(centres, np.int64),
+        np.array([s[0] for s in spans], np.int64),
+        np.array([s[1] for s in spans], np.int64),
+        np.array(negatives, np.int32),
+        alpha,
+    )
+    assert reported == pytest.approx(before, rel=1e-5)
+    np.testing.assert_allclose((new_in - w_in) / -alpha, expected_in, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose((new_out - w_out)[out_rows] / -alpha, g_out, rtol=1e-3, atol=1e-5)
+    untouched_out = [r for r in range(8) if r not in out_rows]
+    assert np.array_equal(new_out[untouched_out], w_out[untouched_out])
+    assert cbow_group_loss(new_in, new_out, words, centres, spans, negatives) < before
+
+
+def test_batched_cbow_group_of_one_is_cbow_step(mats: tuple[np.ndarray, np.ndarray]) -> None:
+    """A group of one example is the per-example CBOW update (to float rounding)."""
+    w_in64, w_out64 = mats
+    w_in, w_out = w_in64.astype(np.float32), w_out64.astype(np.float32)
+    words, negatives = [0, 4, 2, 6, 3], [1, 7, 5]
+    a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
+    loss_a = k.cbow_group_step(
+        a_in, a_out, np.ones(8, np.float32), np.array(words, np.int32), np.array([2], np.int64), np.array([0], np.int64),
+        np.array([5], np.int64), np.array(negatives, np.int32), 0.1,
+    )  # fmt: skip
+    loss_b = k.cbow_step(
+        b_in, b_out, np.ones(8, np.float32), np.array([0, 4, 6, 3], np.int32), 4, np.array([2, *negatives], np.int32), 4, 0.1,
+        np.empty((1, 6), np.float32), np.empty(6, np.float32), np.empty(4, np.float32),
+    )  # fmt: skip
+    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    np.testing.assert_allclose(a_in, b_in, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(a_out, b_out, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(a_in, w_in)
+
+
+@pytest.mark.parametrize("kernel", [k.train_chunk_sg_batched, k.train_chunk_cbow_batched])
+def test_private_hot_rows_train_the_same_rows_on_one_thread(kernel) -> None:  # type: ignore[no-untyped-def]
+    """With no other thread, a chunk that trains a private copy of the hottest output rows and
+    merges it every HOT_MERGE_WORDS words and at its end gives the matrices of the in-place
+    kernel, to float rounding."""
+    rng = np.random.default_rng(5)
+    n_words, dim = 10, 8
+    sentences = [rng.integers(0, n_words, size=int(rng.integers(2, 12))) for _ in range(500)]
+    assert sum(len(s) for s in sentences) > 2 * k.HOT_MERGE_WORDS  # merged within the chunk too
+    stream = np.concatenate([np.append(s, k.SENTENCE_END) for s in sentences]).astype(np.int32)
+    counts = np.bincount(stream[stream >= 0], minlength=n_words).astype(np.int64) + 1
+    thresh, alias = alias_table(counts)
+    initial = np.random.default_rng(2).standard_normal((n_words, dim)).astype(np.float32) * 0.1
+
+    def run(hot_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        w_in, w_out = initial.copy(), np.zeros((n_words, dim), dtype=np.float32)
+        config = k.KernelConfig(
+            stream,
+            w_in,
+            w_out,
+            keep_thresholds(counts, 0),
+            thresh,
+            alias,
+            3,
+            3,
+            np.ones(n_words, np.float32),
+            hot_rows,
+        )
+        kernel(config, k.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(k.mix_seed(3, 0, 0))))
+        return w_in, w_out
+
+    in_place = run(0)
+    assert np.abs(in_place[1]).max() > 0.01
+    for hot_rows in (1, 4, n_words, 100):
+        cached = run(hot_rows)
+        np.testing.assert_allclose(cached[0], in_place[0], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(cached[1], in_place[1], rtol=1e-4, atol=1e-6)
+
+
+def test_merging_hot_rows_keeps_what_other_threads_wrote() -> None:
+    """The merge adds the chunk's own change to the shared rows as they are now, so a change
+    another thread made to a hot row meanwhile is kept; rows past the hot ones are never copied."""
+    w_out = np.arange(12, dtype=np.float32).reshape(4, 3)
+    hot, start = k._copy_hot_rows(w_out, 2)
+    assert hot.shape == (2, 3) and np.array_equal(hot, w_out[:2])
+    hot[0] += 1.0  # this chunk's update
+    w_out[0, 0] += 5.0  # another thread's, meanwhile
+    w_out[3] = -1.0
+    k._merge_hot_rows(w_out, hot, start)
+    np.testing.assert_array_equal(w_out[0], [0 + 5 + 1, 1 + 1, 2 + 1])
+    np.testing.assert_array_equal(w_out[1], [3, 4, 5])
+    np.testing.assert_array_equal(w_out[3], [-1, -1, -1])
+    # ... and the private copy starts afresh from the shared rows
+    assert np.array_equal(hot, w_out[:2]) and np.array_equal(start, w_out[:2])

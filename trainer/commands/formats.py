@@ -11,7 +11,7 @@ from typing import Any
 
 from firth_core import importers
 from firth_core.artifact import check_destination, read_meta
-from firth_core.exporters import export_word2vec
+from firth_core.exporters import export_fasttext_bin, export_word2vec
 from firth_core.standardize import STANDARDIZERS
 
 
@@ -76,6 +76,22 @@ def register(subparsers: Any) -> None:
     fasttext = _file_parser(kinds, "fasttext", "fastText .vec text (word2vec text format)")
     fasttext.set_defaults(handler=_import_file, importer="fasttext")
 
+    bin_help = (
+        "a fastText .bin model (unsupervised cbow/skipgram, unquantized), subwords included: "
+        "any word gets a vector"
+    )
+    ft_bin = kinds.add_parser("fasttext-bin", help=bin_help, description=bin_help)
+    ft_bin.add_argument("file", type=Path, metavar="FILE", help="the .bin file (plain, gzip, bzip2 or xz)")
+    _common(ft_bin, default_name=None)
+    ft_bin.add_argument(
+        "--no-output",
+        dest="keep_output",
+        action="store_false",
+        help="leave out the output matrix (output.npy: only needed to train on, or to export "
+        "a .bin that gensim can train further; half the input's size)",
+    )
+    ft_bin.set_defaults(handler=_import_fasttext_bin)
+
     kumo_help = f"GloVe 6B 50d from the {importers.KUMO_PACKAGE} package"
     kumo = kinds.add_parser("kumo", help=kumo_help, description=kumo_help)
     _common(kumo, default_name="glove-6b-50d")
@@ -83,15 +99,16 @@ def register(subparsers: Any) -> None:
 
     exp = subparsers.add_parser(
         "export",
-        help="write a model directory as a word2vec file",
-        description="Write a model directory as a word2vec text or binary file (gensim reads both).",
+        help="write a model directory as a word2vec file or a fastText .bin model",
+        description="Write a model directory as a word2vec text or binary file, or as a fastText .bin "
+        "model (subwords included; a model without them is written with bucket 0). gensim reads all three.",
     )
     exp.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     exp.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
     exp.add_argument(
         "--format",
         dest="export_format",
-        choices=("word2vec-text", "word2vec-binary"),
+        choices=("word2vec-text", "word2vec-binary", "fasttext-bin"),
         default="word2vec-text",
         help="(default: %(default)s)",
     )
@@ -146,6 +163,24 @@ def _import_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_fasttext_bin(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    check_destination(args.out, args.overwrite)
+    with _WarningLines():
+        path = importers.import_fasttext_bin(
+            args.file,
+            args.out,
+            keep_output=args.keep_output,
+            name=args.name,
+            limit=args.limit,
+            progress=not args.quiet,
+            overwrite=args.overwrite,
+        )
+    if not args.quiet:
+        _summary(path, started)
+    return 0
+
+
 def _import_kumo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     check_destination(args.out, args.overwrite)
@@ -159,8 +194,11 @@ def _import_kumo(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    path = export_word2vec(
-        args.model_dir, args.out, binary=args.export_format == "word2vec-binary", overwrite=args.overwrite
-    )
+    if args.export_format == "fasttext-bin":
+        path = export_fasttext_bin(args.model_dir, args.out, overwrite=args.overwrite)
+    else:
+        path = export_word2vec(
+            args.model_dir, args.out, binary=args.export_format == "word2vec-binary", overwrite=args.overwrite
+        )
     print(f"wrote {path}")
     return 0

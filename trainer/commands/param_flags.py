@@ -61,8 +61,8 @@ def _show(value: Any) -> str:
 
 
 def _defaults(owners: Mapping[str, Any], name: str, tables: Mapping[str, Any]) -> str:
-    """`[5]` when every owner agrees, else `[word2vec 5, glove 15]` or `[sgns 0.025, cbow 0.05]`:
-    a family's name stands for all of its algorithms when they agree."""
+    """`[5]` when every owner agrees, else `[word2vec, fasttext 5, glove 15]` or
+    `[sgns 0.025, cbow 0.05]`: families' names stand for all of their algorithms when they agree."""
     values: dict[Any, list[str]] = {}
     for algorithm, params in owners.items():
         values.setdefault(getattr(params, name), []).append(algorithm)
@@ -72,9 +72,9 @@ def _defaults(owners: Mapping[str, Any], name: str, tables: Mapping[str, Any]) -
         return f" [{_show(next(iter(values)))}]"
     shown = []
     for value, algorithms in values.items():
-        family = type(owners[algorithms[0]]).family
-        whole = [a for a, p in tables.items() if type(p).family == family]
-        label = family if algorithms == whole else ", ".join(algorithms)
+        families = dict.fromkeys(type(owners[a]).family for a in algorithms)
+        whole = [a for a, p in tables.items() if type(p).family in families]
+        label = ", ".join(families) if algorithms == whole else ", ".join(algorithms)
         shown.append(f"{label} {_show(value)}")
     return f" [{', '.join(shown)}]"
 

@@ -1,4 +1,4 @@
-"""`firth train`: corpus -> word2vec (skip-gram, CBOW) or GloVe -> model directory.
+"""`firth train`: corpus -> word2vec (skip-gram, CBOW), fastText or GloVe -> model directory.
 
 The hyperparameter flags and their defaults come from the tables beside the trainers
 (trainer/commands/param_flags.py builds them); this module adds the run's own flags.
@@ -7,11 +7,16 @@ The hyperparameter flags and their defaults come from the tables beside the trai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import logging
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from firth_core.errors import ConfigurationError
 from firth_core.evaluation import BENCHMARK_NAMES, summary
+from firth_trainer import finetune
 from firth_trainer.commands.param_flags import add_param_flags, params_from_args
 from firth_trainer.pipeline import ALGORITHMS, SUMMARIES, TrainConfig, train_model
 from firth_trainer.vocab import VocabParams
@@ -24,7 +29,7 @@ _VOCAB_FOR = {"supervised": {"vocabulary": dataclasses.replace(VocabParams(), mi
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "train",
-        help="train word embeddings on a text corpus (word2vec skip-gram/CBOW or GloVe)",
+        help="train word embeddings on a text corpus (word2vec skip-gram/CBOW, fastText or GloVe)",
         description=(
             "Train embeddings on a corpus (a text file: plain, .gz, .bz2 or .xz; a directory of them; "
             "or - for standard input; one sentence a line) and write a model directory the service "
@@ -56,6 +61,23 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="supervised: keep the word rows fixed (a frozen Embedding layer): only the label layer learns",
     )
+    ft = p.add_argument_group(
+        "fine-tuning",
+        f"continue a model on this corpus ({' and '.join(finetune.FINE_TUNABLE)}): its words keep their "
+        "order and start from their vectors, new words above --min-count (at most --max-vocab of "
+        "them) get fresh rows; --dim and --standardize are the parent's, and --window, --negative "
+        "and --sample default to the parent's when it recorded them",
+    )
+    ft.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="the model to start from (trained or imported; --epochs 0 copies its rows unchanged)",
+    )
+    ft.add_argument(
+        "--lock-old",
+        action="store_true",
+        help="keep the parent's word vectors fixed (gensim's vectors_lockf); only new words move",
+    )
     g = p.add_argument_group("output")
     g.add_argument(
         "--evaluate",
@@ -76,21 +98,46 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         params = dataclasses.replace(
             params, pretrained=args.pretrained, freeze_embeddings=args.freeze_embeddings
         )
+    vocab = params_from_args(args, "vocabulary", _VOCAB_FOR.get(args.algorithm, _VOCAB))
+    parent = None
+    if args.init_from is not None:
+        params, vocab, parent = finetune.prepare(
+            args.init_from, params, vocab, given=set(vars(args)), lock_old=args.lock_old
+        )
+    elif args.lock_old:
+        raise ConfigurationError(
+            "--lock-old keeps a parent model's rows fixed: it needs --init-from MODEL_DIR"
+        )
     return TrainConfig(
         corpus=args.corpus,
         out=args.out,
         params=params,
-        vocab=params_from_args(args, "vocabulary", _VOCAB_FOR.get(args.algorithm, _VOCAB)),
+        vocab=vocab,
         name=args.name,
         evaluate=args.evaluate,
         overwrite=args.overwrite,
         quiet=args.quiet,
         tmp_dir=args.tmp_dir,
+        parent=parent,
     )
 
 
+@contextlib.contextmanager
+def _warning_lines() -> Iterator[None]:
+    """The trainer's logged warnings as `firth train: warning: ...` lines on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("firth train: warning: %(message)s"))
+    logger = logging.getLogger("firth_trainer")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def run(args: argparse.Namespace) -> int:
-    path, meta = train_model(config_from_args(args))
+    with _warning_lines():
+        path, meta = train_model(config_from_args(args))
     if not args.quiet and "classifier" in meta:
         t, c = meta["training"], meta["classifier"]
         print(
@@ -101,10 +148,15 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         t = meta["training"]
         rate = f", {t['words_per_second']:,} words/s" if t.get("words_per_second") else ""
+        loss = "" if t["final_loss"] is None else f", final loss {t['final_loss']:.4f}"
         print(
             f"wrote {path}: {meta['corpus']['vocab_size']:,} words x {meta['algorithm']['dim']} "
-            f"({meta['algorithm']['name']}, {t['seconds']:.1f} s training{rate}, final loss {t['final_loss']:.4f})"
+            f"({meta['algorithm']['name']}, {t['seconds']:.1f} s training{rate}{loss})"
         )
+        if "init_from" in meta:
+            f = meta["init_from"]
+            locked = ", its rows locked" if f["lock_old"] else ""
+            print(f"continued {f['name']} ({f['words']:,} words{locked}) with {f['new_words']:,} new words")
     if not args.quiet:
         for name, result in meta.get("evaluation", {}).items():
             print(summary(name, result))
