@@ -129,9 +129,7 @@ def prepare(
     """Load the parent and settle the run's parameters against it: (params, vocab, parent).
     `given` names the flags the user set (the others may come from the parent)."""
     if params.algorithm not in FINE_TUNABLE:
-        raise ConfigurationError(
-            f"--init-from applies to {FINE_TUNABLE_TEXT}, not {params.algorithm}"
-        )
+        raise ConfigurationError(f"--init-from applies to {FINE_TUNABLE_TEXT}, not {params.algorithm}")
     artifact = load_parent(path)
     subword_fields: dict[str, int] = {}
     if isinstance(params, FastTextParams):

@@ -179,7 +179,17 @@ def test_a_chunk_moves_only_the_rows_of_its_words_and_repeats_bit_for_bit(kernel
     def run(seed: int) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray]:
         w_words, w_ngrams, w_out = start[0].copy(), start[1].copy(), np.zeros((N_WORDS, DIM), np.float32)
         cfg = ft.FastTextConfig(
-            stream, w_words, w_ngrams, w_out, OFFSETS, ROWS, keep_thresholds(counts, 0), thresh, alias, 3, 2,
+            stream,
+            w_words,
+            w_ngrams,
+            w_out,
+            OFFSETS,
+            ROWS,
+            keep_thresholds(counts, 0),
+            thresh,
+            alias,
+            3,
+            2,
             *unlocked(),
         )
         result = kernel(cfg, w2v.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(w2v.mix_seed(seed, 0, 0))))
