@@ -47,7 +47,7 @@ from firth_core.subwords import SubwordSpec, vocabulary_buckets
 from firth_trainer.corpus import EncodedCorpus
 from firth_trainer.fasttext import FastTextParams, SubwordStart
 from firth_trainer.vocab import TokenStream, Vocab, VocabParams, count_ids, remap_stream
-from firth_trainer.word2vec import WORD2VEC_DEFAULTS, WarmStart, Word2VecParams, init_vectors
+from firth_trainer.word2vec import WORD2VEC_DEFAULTS, WarmStart, init_vectors
 
 logger = logging.getLogger(__name__)
 

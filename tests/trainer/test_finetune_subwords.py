@@ -18,9 +18,17 @@ from firth_core.artifact import load_artifact, write_artifact
 from firth_core.fasttext_rows import recover_own_rows
 from firth_core.subwords import compose_word_vectors, vocabulary_buckets
 
-from .test_finetune import NEW_WORD, PLANTED, corpora, neighbours, refused, train  # noqa: F401 (corpora: a fixture)
+from .conftest import write_topic_corpus
+from .test_finetune import NEW_WORD, PLANTED, neighbours, refused, train, write_new_corpus
 
 SUBWORD_FLAGS = ("--minn", "3", "--maxn", "5", "--bucket", "3000")
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """test_finetune's corpora: the parent's topics, then the new word planted in one of them."""
+    d = tmp_path_factory.mktemp("finetune-subwords")
+    return write_topic_corpus(d / "old.txt", n=2000), write_new_corpus(d / "new.txt")
 
 
 @pytest.fixture(scope="module", params=["skipgram", "cbow"])
