@@ -65,7 +65,14 @@ def compose_in_place(
 
 def own_rows(full: np.ndarray, ngram_rows: np.ndarray, words: Sequence[str], spec: SubwordSpec) -> np.ndarray:
     """The own input rows (float32) that compose with `ngram_rows` into the full vectors `full`."""
-    offsets, buckets = fasttext_buckets(words, spec)
+    return recover_own_rows(full, ngram_rows, *fasttext_buckets(words, spec))
+
+
+def recover_own_rows(
+    full: np.ndarray, ngram_rows: np.ndarray, offsets: np.ndarray, buckets: np.ndarray
+) -> np.ndarray:
+    """own_rows for given n-gram lists (CSR offsets/buckets): firth's trainer gives `</s>` n-grams
+    like any word (vocabulary_buckets), a fastText .bin does not (fasttext_buckets)."""
     out = np.empty(full.shape, dtype=np.float32)
     _recover(np.ascontiguousarray(full, dtype=np.float32), ngram_rows, offsets, buckets, out)
     return out

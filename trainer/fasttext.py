@@ -79,11 +79,17 @@ class FastTextParams:
         """The parameters a run uses: threads 0 becomes the number of cores."""
         return replace(self, threads=self.threads if self.threads > 0 else os.cpu_count() or 1)
 
-    def check(self) -> None:
+    def check(self, fine_tuning: bool = False) -> None:
+        """Refuse a value no run can use. Fine-tuning may take --epochs 0 (the parent's rows
+        copied, the new words' rows fresh)."""
         if self.model not in MODELS:
             raise ConfigurationError(f"model must be one of {list(MODELS)}, not {self.model!r}")
-        for name in ("dim", "window", "epochs", "negative", "alpha"):
+        for name in ("dim", "window", "negative", "alpha"):
             require_positive(name, getattr(self, name))
+        if fine_tuning:
+            require_non_negative("epochs", self.epochs)
+        else:
+            require_positive("epochs", self.epochs)
         require_non_negative("sample", self.sample)
         require_non_negative("min_alpha", self.min_alpha)
         if self.min_alpha > self.alpha:
@@ -142,6 +148,18 @@ class FastTextResult(TrainResult):
     ngrams: np.ndarray | None = None  # (bucket, dim) n-gram rows
 
 
+@dataclass
+class SubwordStart:
+    """Where a fine-tuning run starts (trainer/finetune.py builds it) instead of init_subword_vectors."""
+
+    w_words: np.ndarray  # (vocabulary, dim) float32: the parent's words' own rows, then fresh ones
+    w_ngrams: np.ndarray  # (bucket, dim) float32: the parent's n-gram rows
+    w_out: np.ndarray  # (vocabulary, dim) float32: the parent's output rows (or zeros), then zeros
+    lock_words: np.ndarray  # (vocabulary,) float32 factor on each own-row update (0: locked)
+    lock_ngrams: np.ndarray  # (bucket,) float32 factor on each n-gram-row update (0: locked)
+    stream_counts: np.ndarray  # int64 counts in the new corpus alone: its subsampling rates
+
+
 def fasttext_memory(n_words: int, dim: int, bucket: int, maxn: int) -> int:
     """Bytes of a run's large allocations: word, n-gram and output rows, the composed vectors and
     the vocabulary's n-gram lists (float32 rows, int32 row numbers)."""
@@ -169,20 +187,33 @@ def train_fasttext(
     params: FastTextParams,
     raw_tokens: int | None = None,
     quiet: bool = False,
+    start: SubwordStart | None = None,
 ) -> FastTextResult:
-    params.check()
+    """Train from init_subword_vectors, or from `start` when fine-tuning (negatives by
+    vocab.counts, subsampling by the new corpus' counts, as train_word2vec)."""
+    params.check(fine_tuning=start is not None)
     p = params.resolved()
     if not p.subwords.enabled:
         w = train_word2vec(stream, vocab, p.as_word2vec(), raw_tokens=raw_tokens, quiet=quiet)
         return FastTextResult(w.vectors, w.output, w.seconds, w.words, w.kept, w.epoch_loss)
     ids = np.asarray(stream.ids)
     offsets, rows = vocabulary_buckets(vocab.words, p.subwords)
-    w_words, w_ngrams, w_out = init_subword_vectors(len(vocab), p.bucket, p.dim, p.seed)
-    probe = MovementProbe(w_words, len(vocab))
+    if start is None:
+        w_words, w_ngrams, w_out = init_subword_vectors(len(vocab), p.bucket, p.dim, p.seed)
+        lock_words = np.ones(len(vocab), dtype=np.float32)
+        lock_ngrams = np.ones(p.bucket, dtype=np.float32)
+        stream_counts = vocab.counts
+    else:
+        w_words, w_ngrams, w_out = start.w_words, start.w_ngrams, start.w_out
+        lock_words, lock_ngrams, stream_counts = start.lock_words, start.lock_ngrams, start.stream_counts
+    if p.epochs == 0:
+        vectors = compose_word_vectors(w_words, w_ngrams, offsets, rows)
+        return FastTextResult(vectors, w_out, 0.0, 0, 0, [], ngrams=w_ngrams)
+    probe = MovementProbe(w_words, len(vocab), None if start is None else np.flatnonzero(lock_words != 0))
     thresh, alias = alias_table(vocab.counts)
     config = ft_kernels.FastTextConfig(
-        ids, w_words, w_ngrams, w_out, offsets, rows, keep_thresholds(vocab.counts, p.sample), thresh, alias,
-        int(p.window), int(p.negative),
+        ids, w_words, w_ngrams, w_out, offsets, rows, keep_thresholds(stream_counts, p.sample), thresh, alias,
+        int(p.window), int(p.negative), lock_words, lock_ngrams,
     )  # fmt: skip
     kernel = ft_kernels.train_chunk_sg if p.model == "skipgram" else ft_kernels.train_chunk_cbow
     bounds = w2v_kernels.chunk_bounds(ids, CHUNK_ENTRIES)

@@ -18,6 +18,11 @@ is added in full to every row that made it, not divided among them.
   summed once, and each position's errors from all its windows are spread once at the sentence's
   end (train_chunk_cbow), where gensim re-reads and re-writes them for every window.
 
+Lock factors (gensim's `vectors_vocab_lockf` and `vectors_ngrams_lockf`): every update of a word's
+own row is scaled by lock_words[word], every update of an n-gram row by lock_ngrams[row]; a
+factor of 0 leaves the row untouched (fine-tuning's --lock-old), 1 adds the error exactly (a run
+from scratch). Output rows always train.
+
 Everything else is the word2vec kernels' (trainer/word2vec_kernels.py), imported from there: the
 chunk contract (words read, kept, sampled loss, examples), subsampling, the shrinking window, the
 alias-table negatives, the interpolated sigmoid and the per-chunk xorshift stream, so one thread
@@ -57,6 +62,8 @@ class FastTextConfig(NamedTuple):
     alias_idx: np.ndarray
     window: int
     negative: int
+    lock_words: np.ndarray  # (vocabulary,) float32 factor on each own-row update (0: locked)
+    lock_ngrams: np.ndarray  # (bucket,) float32 factor on each n-gram-row update (0: locked)
 
 
 @numba.njit(inline="always", fastmath=True)
@@ -83,15 +90,23 @@ def _spread(
     offsets: np.ndarray,
     rows: np.ndarray,
     word: int,
+    lock_words: np.ndarray,
+    lock_ngrams: np.ndarray,
 ) -> None:
-    """Add work to the word's own row and to each of its n-gram rows (a repeated row twice)."""
+    """Add work, scaled by each row's lock factor, to the word's own row and to each of its
+    n-gram rows (a repeated row twice); a row with factor 0 is not touched."""
     dim = work.shape[0]
-    for d in range(dim):
-        w_words[word, d] += work[d]
+    lock = lock_words[word]
+    if lock != np.float32(0.0):
+        for d in range(dim):
+            w_words[word, d] += lock * work[d]
     for r in range(offsets[word], offsets[word + 1]):
         g = rows[r]
+        lock = lock_ngrams[g]
+        if lock == np.float32(0.0):
+            continue
         for d in range(dim):
-            w_ngrams[g, d] += work[d]
+            w_ngrams[g, d] += lock * work[d]
 
 
 @numba.njit(inline="always", fastmath=True)
@@ -156,6 +171,8 @@ def _sg_window(
     work: np.ndarray,
     grads: np.ndarray,
     want_loss: bool,
+    lock_words: np.ndarray,
+    lock_ngrams: np.ndarray,
 ) -> float:
     """One skip-gram window: the centre's mean vector against each context's target group."""
     for d in range(h.shape[0]):
@@ -165,7 +182,7 @@ def _sg_window(
     for d in range(h.shape[0]):
         h[d] *= inv
     loss = _output_layer(w_out, h, targets, n_targets, n_contexts, alpha, grads, work, want_loss)
-    _spread(work, w_words, w_ngrams, offsets, rows, center)
+    _spread(work, w_words, w_ngrams, offsets, rows, center, lock_words, lock_ngrams)
     return loss
 
 
@@ -244,6 +261,8 @@ def sg_window_step(
     n_targets: np.ndarray,
     n_contexts: int,
     alpha: float,
+    lock_words: np.ndarray,
+    lock_ngrams: np.ndarray,
 ) -> float:
     """The skip-gram update of one window with its own scratch (see _sg_window): group m of
     `targets` is context m and its negatives. Returns the window's loss before the step."""
@@ -253,7 +272,7 @@ def sg_window_step(
     grads = np.empty(targets.shape, dtype=np.float32)
     return _sg_window(
         w_words, w_ngrams, w_out, offsets, rows, center, targets, n_targets, n_contexts, alpha, h, work,
-        grads, True,
+        grads, True, lock_words, lock_ngrams,
     )  # fmt: skip
 
 
@@ -269,6 +288,8 @@ def cbow_window_step(
     targets: np.ndarray,
     n_targets: int,
     alpha: float,
+    lock_words: np.ndarray,
+    lock_ngrams: np.ndarray,
 ) -> float:
     """One CBOW example as train_chunk_cbow makes it, with its own scratch: the context words
     composed (_compose_sentence), the example (_cbow_window, the centre being a position past
@@ -289,7 +310,7 @@ def cbow_window_step(
         w_out, sums, sizes, errors, 0, n_contexts, n_contexts, group, counts, alpha, h, work, grads, True
     )
     for j in range(n_contexts):
-        _spread(errors[j], w_words, w_ngrams, offsets, rows, contexts[j])
+        _spread(errors[j], w_words, w_ngrams, offsets, rows, contexts[j], lock_words, lock_ngrams)
     return loss
 
 
@@ -300,6 +321,7 @@ def train_chunk_sg(cfg: FastTextConfig, chunk: tuple) -> tuple:
     stream, w_words, w_ngrams, w_out = cfg.stream, cfg.w_words, cfg.w_ngrams, cfg.w_out
     offsets, rows, keep = cfg.offsets, cfg.rows, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lock_words, lock_ngrams = cfg.lock_words, cfg.lock_ngrams
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_words.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -333,7 +355,7 @@ def train_chunk_sg(cfg: FastTextConfig, chunk: tuple) -> tuple:
             want = windows & LOSS_EVERY_MASK == 0
             loss += _sg_window(
                 w_words, w_ngrams, w_out, offsets, rows, buf[i], targets, n_targets, nc, alpha, h, work,
-                grads, want,
+                grads, want, lock_words, lock_ngrams,
             )  # fmt: skip
             windows += 1
             examples += nc
@@ -353,6 +375,7 @@ def train_chunk_cbow(cfg: FastTextConfig, chunk: tuple) -> tuple:
     stream, w_words, w_ngrams, w_out = cfg.stream, cfg.w_words, cfg.w_ngrams, cfg.w_out
     offsets, rows, keep = cfg.offsets, cfg.rows, cfg.keep
     alias_thresh, alias_idx, window, negative = cfg.alias_thresh, cfg.alias_idx, cfg.window, cfg.negative
+    lock_words, lock_ngrams = cfg.lock_words, cfg.lock_ngrams
     start, end, alpha_start, alpha_end, seed = chunk
     dim = w_words.shape[1]
     buf = np.empty(MAX_SENTENCE_TOKENS, dtype=np.int32)
@@ -390,5 +413,5 @@ def train_chunk_cbow(cfg: FastTextConfig, chunk: tuple) -> tuple:
             )
             examples += 1
         for j in range(n):
-            _spread(errors[j], w_words, w_ngrams, offsets, rows, buf[j])
+            _spread(errors[j], w_words, w_ngrams, offsets, rows, buf[j], lock_words, lock_ngrams)
     return words, kept, loss, examples

@@ -18,8 +18,17 @@
 - --lock-old gives the parent's rows a lock factor of 0 (gensim's `vectors_lockf`): their
   input vectors never move; they still train the output layer, as in gensim.
 
-The pieces here know nothing of word2vec's kernels: a subword trainer can start from a parent
-in the same way (its n-gram rows beside the word rows).
+Subword models (`--algorithm fasttext`) continue a subword parent only: its minn, maxn and bucket
+are inherited (a conflicting flag is refused), and so are its --model, window, negative and
+sample when left out. The parent stores each word's full vector (own row and n-gram rows
+averaged), so each old word's own row is recovered as full * (1 + n) - sum(n-gram rows), in
+float64 as export does (firth_core/fasttext_rows.py); composed again it gives back the full
+vector to float32 rounding. The n-gram rows and output rows start as the parent's, bit for bit.
+With --lock-old the factor 0 (gensim's `vectors_vocab_lockf` and `vectors_ngrams_lockf`) goes to
+the old words' own rows and to every n-gram row an old word uses, so no old word's vector moves;
+new words train their own rows and the n-gram rows no old word has. A word-only parent is
+refused for fasttext (it has no n-gram rows to start from) and a subword parent for sgns/cbow
+(its n-gram rows would be dropped).
 """
 
 from __future__ import annotations
@@ -33,17 +42,26 @@ import numpy as np
 
 from firth_core.artifact import Artifact, load_artifact
 from firth_core.errors import ArtifactError, ConfigurationError, InputFormatError
+from firth_core.fasttext_rows import recover_own_rows
+from firth_core.subwords import SubwordSpec, vocabulary_buckets
 from firth_trainer.corpus import EncodedCorpus
+from firth_trainer.fasttext import FastTextParams, SubwordStart
 from firth_trainer.vocab import TokenStream, Vocab, VocabParams, count_ids, remap_stream
-from firth_trainer.word2vec import WORD2VEC_DEFAULTS, WarmStart, Word2VecParams, init_vectors
+from firth_trainer.word2vec import WORD2VEC_DEFAULTS, WarmStart, init_vectors
 
 logger = logging.getLogger(__name__)
 
 # The algorithm families `--init-from` continues, and the algorithm names a classifier has.
-FINE_TUNABLE = tuple(WORD2VEC_DEFAULTS)
+FINE_TUNABLE = (*WORD2VEC_DEFAULTS, "fasttext")
+FINE_TUNABLE_TEXT = f"{', '.join(FINE_TUNABLE[:-1])} and {FINE_TUNABLE[-1]}"
+SUBWORD_ALGORITHMS = ("fasttext",)
 CLASSIFIER_ALGORITHMS = ("supervised",)
-# Hyperparameters that shape the objective: left out, a word2vec parent's values are kept.
+# Hyperparameters that shape the objective: left out, a parent's values are kept when it was
+# trained by the same family (word2vec: sgns/cbow; fasttext, which also records --model).
 INHERITED = ("window", "negative", "sample")
+INHERITED_FASTTEXT = ("model", *INHERITED)
+# A subword parent's n-gram scheme: always the parent's.
+SUBWORD_FIELDS = ("minn", "maxn", "bucket")
 
 
 @dataclass(frozen=True)
@@ -111,14 +129,15 @@ def prepare(
     """Load the parent and settle the run's parameters against it: (params, vocab, parent).
     `given` names the flags the user set (the others may come from the parent)."""
     if params.algorithm not in FINE_TUNABLE:
-        raise ConfigurationError(
-            f"--init-from applies to {' and '.join(FINE_TUNABLE)}, not {params.algorithm}"
-        )
+        raise ConfigurationError(f"--init-from applies to {FINE_TUNABLE_TEXT}, not {params.algorithm}")
     artifact = load_parent(path)
-    if artifact.subwords is not None:
+    subword_fields: dict[str, int] = {}
+    if isinstance(params, FastTextParams):
+        subword_fields = _parent_subwords(path, artifact.subwords, params, given)
+    elif artifact.subwords is not None:
         raise ConfigurationError(
             f"--init-from {path}: a subword model (its n-gram rows would be dropped); "
-            f"{params.algorithm} continues word-only models"
+            f"{params.algorithm} continues word-only models (use --algorithm fasttext)"
         )
     std = artifact.standardize
     if "standardize" in given and vocab.standardize != std:
@@ -134,17 +153,40 @@ def prepare(
         )
     inherited: dict[str, Any] = {}
     recorded = artifact.meta.get("algorithm")
-    if (
-        isinstance(params, Word2VecParams)
-        and isinstance(recorded, dict)
-        and recorded.get("name") in FINE_TUNABLE
-    ):
-        for name in INHERITED:
+    family = SUBWORD_ALGORITHMS if isinstance(params, FastTextParams) else tuple(WORD2VEC_DEFAULTS)
+    names = INHERITED_FASTTEXT if isinstance(params, FastTextParams) else INHERITED
+    if isinstance(recorded, dict) and recorded.get("name") in family:
+        for name in names:
             value = recorded.get(name)
-            if name not in given and isinstance(value, int | float) and not isinstance(value, bool):
+            if name in given:
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool):
                 inherited[name] = type(getattr(params, name))(value)
-    params = replace(params, dim=dim, **inherited)
+            elif name == "model" and value in ("skipgram", "cbow"):
+                inherited[name] = value
+    params = replace(params, dim=dim, **inherited, **subword_fields)
+    inherited.update({k: v for k, v in subword_fields.items() if k not in given})
     return params, replace(vocab, standardize=std), Parent(artifact, lock_old, inherited)
+
+
+def _parent_subwords(
+    path: str | Path, spec: SubwordSpec | None, params: FastTextParams, given: set[str] | frozenset[str]
+) -> dict[str, int]:
+    """The parent's minn, maxn and bucket for a fasttext run; a word-only parent or a
+    conflicting flag is refused."""
+    if spec is None:
+        raise ConfigurationError(
+            f"--init-from {path}: a word-only model (no n-gram rows to start from); fasttext "
+            "continues subword models (use --algorithm sgns or cbow)"
+        )
+    fields = {name: int(getattr(spec, name)) for name in SUBWORD_FIELDS}
+    for name, value in fields.items():
+        if name in given and getattr(params, name) != value:
+            raise ConfigurationError(
+                f"--{name} {getattr(params, name)} differs from {path}'s {value}: a fine-tuned subword "
+                f"model keeps its parent's n-grams (leave --{name} out)"
+            )
+    return fields
 
 
 @dataclass
@@ -213,3 +255,35 @@ def warm_start(parent: Parent, merged: MergedVocab, seed: int) -> WarmStart:
             )
         lockf[:n_parent] = 0.0
     return WarmStart(w_in, w_out, lockf, merged.stream_counts)
+
+
+def subword_warm_start(parent: Parent, merged: MergedVocab, params: FastTextParams) -> SubwordStart:
+    """A fasttext run's start from a subword parent: its words' own rows (recovered from the full
+    vectors), n-gram rows and output rows, then fresh rows for the new words; lock factors."""
+    artifact = parent.artifact
+    spec, ngrams = artifact.subwords, artifact.ngrams
+    assert spec is not None and ngrams is not None  # prepare() refused a word-only parent
+    n, n_parent = len(merged.vocab), len(artifact.words)
+    w_words, w_out = init_vectors(n, parent.dim, params.seed)  # a fresh run's word rows
+    w_ngrams = np.array(ngrams, dtype=np.float32)  # a writable copy of the memory map
+    offsets, buckets = vocabulary_buckets(artifact.words, spec)  # the trainer's n-gram lists
+    w_words[:n_parent] = recover_own_rows(artifact.vectors, w_ngrams, offsets, buckets)
+    if artifact.output is not None:
+        w_out[:n_parent] = artifact.output
+    else:
+        logger.warning(
+            "%s has no output layer (output.npy): it starts at zero, as in a fresh run, so the "
+            "first updates mostly relearn it",
+            artifact.path,
+        )
+    lock_words = np.ones(n, dtype=np.float32)
+    lock_ngrams = np.ones(spec.bucket, dtype=np.float32)
+    if parent.lock_old:
+        if merged.new_words == 0:
+            raise ConfigurationError(
+                "--lock-old keeps every row of the parent fixed, and the corpus adds no new word "
+                "(see --min-count): nothing would train"
+            )
+        lock_words[:n_parent] = 0.0
+        lock_ngrams[buckets] = 0.0  # every n-gram row an old word uses: its vector stays put
+    return SubwordStart(w_words, w_ngrams, w_out, lock_words, lock_ngrams, merged.stream_counts)

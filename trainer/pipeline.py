@@ -32,7 +32,7 @@ from firth_trainer.fasttext import (
     fasttext_memory,
     train_fasttext,
 )
-from firth_trainer.finetune import Parent, merge_vocab, warm_start
+from firth_trainer.finetune import Parent, merge_vocab, subword_warm_start, warm_start
 from firth_trainer.glove import GLOVE_DEFAULTS, GLOVE_SUMMARIES, GloveParams, glove_memory, train_glove
 from firth_trainer.progress import note
 from firth_trainer.supervised import SUPERVISED_DEFAULTS, SUPERVISED_SUMMARIES, SupervisedParams
@@ -85,7 +85,7 @@ class TrainConfig:
         if self.parent is None:
             self.params.check()
         else:
-            if not isinstance(self.params, Word2VecParams):
+            if not isinstance(self.params, Word2VecParams | FastTextParams):
                 raise ConfigurationError(f"--init-from does not apply to {self.algorithm}")
             self.params.check(fine_tuning=True)
             if (
@@ -190,7 +190,12 @@ def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
             seconds = training["seconds"]
             training["words_per_second"] = round(stats.tokens / seconds) if seconds > 0 else None
         elif isinstance(cfg.params, FastTextParams):
-            f = train_fasttext(stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet)
+            ft_start = None
+            if parent is not None and merged is not None:
+                ft_start = subword_warm_start(parent, merged, cfg.params)
+            f = train_fasttext(
+                stream, vocab, cfg.params, raw_tokens=stats.tokens, quiet=cfg.quiet, start=ft_start
+            )
             vectors = f.vectors
             ft_params = cfg.params.resolved()
             algorithm = {"name": cfg.algorithm, **asdict(ft_params)}

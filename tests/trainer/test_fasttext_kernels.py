@@ -58,6 +58,11 @@ def mats() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
+def unlocked() -> tuple[np.ndarray, np.ndarray]:
+    """Lock factors of 1 for every word row and n-gram row: a run from scratch."""
+    return np.ones(N_WORDS, np.float32), np.ones(BUCKET, np.float32)
+
+
 def input_rows(words: list[int]) -> tuple[list[int], list[int]]:
     return sorted(set(words)), sorted({g for w in words for g in NGRAM_ROWS[w]})
 
@@ -93,7 +98,9 @@ def test_sg_window_step_is_minus_alpha_times_the_gradient_at_every_row(
         targets[m, : len(g)] = g
     counts = np.array([len(g) for g in groups], dtype=np.int64)
     new = [m.copy() for m in (w_words, w_ngrams, w_out)]
-    reported = ft.sg_window_step(*new, OFFSETS, ROWS, center, targets, counts, len(groups), alpha)
+    reported = ft.sg_window_step(
+        *new, OFFSETS, ROWS, center, targets, counts, len(groups), alpha, *unlocked()
+    )
     assert reported == pytest.approx(before, rel=1e-5)
     spread = 1 + len(NGRAM_ROWS[center])
     np.testing.assert_allclose((new[0] - w_words)[word_rows] / -alpha, g_word * spread, rtol=1e-3, atol=1e-5)
@@ -144,6 +151,7 @@ def test_cbow_step_spreads_the_error_at_the_mean_of_all_rows(
         np.array(group, np.int32),
         len(group),
         alpha,
+        *unlocked(),
     )
     assert reported == pytest.approx(before, rel=1e-5)
     count = sum(1 + len(NGRAM_ROWS[c]) for c in contexts)
@@ -171,7 +179,18 @@ def test_a_chunk_moves_only_the_rows_of_its_words_and_repeats_bit_for_bit(kernel
     def run(seed: int) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray]:
         w_words, w_ngrams, w_out = start[0].copy(), start[1].copy(), np.zeros((N_WORDS, DIM), np.float32)
         cfg = ft.FastTextConfig(
-            stream, w_words, w_ngrams, w_out, OFFSETS, ROWS, keep_thresholds(counts, 0), thresh, alias, 3, 2
+            stream,
+            w_words,
+            w_ngrams,
+            w_out,
+            OFFSETS,
+            ROWS,
+            keep_thresholds(counts, 0),
+            thresh,
+            alias,
+            3,
+            2,
+            *unlocked(),
         )
         result = kernel(cfg, w2v.Chunk(0, stream.shape[0], 0.05, 0.01, np.uint64(w2v.mix_seed(seed, 0, 0))))
         return result, w_words, w_ngrams, w_out
@@ -191,3 +210,39 @@ def test_a_chunk_moves_only_the_rows_of_its_words_and_repeats_bit_for_bit(kernel
     )
     assert np.array_equal(first[1][4:], start[0][4:])  # unused words' rows never move
     assert np.array_equal(first[2][unused_grams], start[1][unused_grams])  # nor n-gram rows of no word used
+
+
+@pytest.mark.parametrize("model", ["sg", "cbow"])
+def test_lock_factors_scale_each_rows_gradient_step_and_zero_keeps_it(
+    mats: tuple[np.ndarray, np.ndarray, np.ndarray], model: str
+) -> None:
+    """gensim's vectors_vocab_lockf / vectors_ngrams_lockf: with factors, every input row moves by
+    its factor times the unlocked step (itself -alpha x the gradient, checked above); a factor of
+    0 leaves the row bit for bit; output rows train in full."""
+    alpha = 0.05
+    start = [m.astype(np.float32) for m in mats]
+    lock_words = np.array([0, 0.5, 0.5, 1, 0, 1], np.float32)  # word 0 locked, words 1 and 2 half
+    lock_ngrams = np.ones(BUCKET, np.float32)
+    lock_ngrams[[7, 3]] = 0  # shared row 7 and one of word 1's rows locked
+    lock_ngrams[9] = 0.25
+
+    def step(locks: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+        new = [m.copy() for m in start]
+        if model == "sg":
+            targets = np.array([[3, 5, 1], [2, 4, 0]], np.int32)  # centre 1: rows 0, 3 (locked), 9
+            ft.sg_window_step(*new, OFFSETS, ROWS, 1, targets, np.array([3, 3]), 2, alpha, *locks)
+        else:
+            contexts, group = np.array([0, 1, 2], np.int32), np.array([3, 5, 4], np.int32)
+            ft.cbow_window_step(*new, OFFSETS, ROWS, contexts, 3, group, 3, alpha, *locks)
+        return new
+
+    free, held = step(unlocked()), step((lock_words, lock_ngrams))
+    moved_free = [(f - s).astype(np.float64) for f, s in zip(free, start, strict=True)]
+    moved_held = [(h - s).astype(np.float64) for h, s in zip(held, start, strict=True)]
+    np.testing.assert_allclose(moved_held[0], moved_free[0] * lock_words[:, None], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(moved_held[1], moved_free[1] * lock_ngrams[:, None], rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(held[2], free[2])  # output rows: the same full step
+    for matrix, locks, s in ((held[0], lock_words, start[0]), (held[1], lock_ngrams, start[1])):
+        zero = np.flatnonzero(locks == 0)
+        assert matrix[zero].tobytes() == s[zero].tobytes()
+    assert np.abs(moved_held[0][1]).max() > 0 and np.abs(moved_held[1][9]).max() > 0

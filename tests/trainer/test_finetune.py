@@ -251,7 +251,7 @@ def test_conflicting_standardisation_or_dimension_is_refused(
     )
     # GloVe has no fine-tuning (its co-occurrence fit has no word rows to continue from).
     err = refused(tmp_path, ["--init-from", str(model), "--algorithm", "glove"], capsys)
-    assert err == "firth train: error: --init-from applies to sgns and cbow, not glove\n"
+    assert err == "firth train: error: --init-from applies to sgns, cbow and fasttext, not glove\n"
 
 
 def test_a_missing_or_corrupt_parent_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -328,5 +328,5 @@ def test_a_subword_parent_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     err = refused(tmp_path, ["--init-from", str(model)], capsys)
     assert err == (
         f"firth train: error: --init-from {model}: a subword model (its n-gram rows would be dropped); "
-        "sgns continues word-only models\n"
+        "sgns continues word-only models (use --algorithm fasttext)\n"
     )

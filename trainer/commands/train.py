@@ -63,7 +63,8 @@ def register(subparsers: Any) -> None:
     )
     ft = p.add_argument_group(
         "fine-tuning",
-        f"continue a model on this corpus ({' and '.join(finetune.FINE_TUNABLE)}): its words keep their "
+        f"continue a model on this corpus ({finetune.FINE_TUNABLE_TEXT}; fasttext continues a subword "
+        "model, keeping its n-gram scheme): its words keep their "
         "order and start from their vectors, new words above --min-count (at most --max-vocab of "
         "them) get fresh rows; --dim and --standardize are the parent's, and --window, --negative "
         "and --sample default to the parent's when it recorded them",
