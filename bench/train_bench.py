@@ -645,9 +645,6 @@ def main() -> int:
         default="sgns,cbow,cbow-batched,glove",
         help="comma-separated: sgns, cbow, cbow-batched, glove, sgns-per-pair, fasttext-sg, fasttext-cbow",
     )
-    parser.add_argument(
-        "--epochs", type=int, default=int(COMMON["epochs"]), help="fastText runs' epochs (a shorter trial)"
-    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "train_bench.json")
     parser.add_argument("--corpus-only", action="store_true", help="build corpora/gcide.txt and stop")
@@ -677,7 +674,7 @@ def main() -> int:
         "--epochs",
         type=int,
         default=COMMON["epochs"],
-        help="word2vec epochs (5; fewer for a quick, reduced run)",
+        help="epochs of every word2vec and fastText run (5; fewer for a quick, reduced run)",
     )
     args = parser.parse_args()
     COMMON["epochs"] = args.epochs
