@@ -24,8 +24,8 @@ start and the shuffle): `--glove-seeds 1,2,3` fits each GloVe once a seed and pr
 
 `--runs 3` repeats the comparison three times and prints every run (the targets hold in each run,
 not in the best); `--only sgns-per-pair` adds firth's per-pair skip-gram (--batch-negatives off),
-`cbow-batched` (in the default list) firth's batched CBOW (--batch-negatives on; per-example is
-CBOW's default).
+`cbow-per-example` (in the default list) firth's per-example CBOW (--batch-negatives off; the
+batched kernel is CBOW's default).
 Each run also prints skip-gram's and CBOW's words/s against word2vec.c's reference wall times
 (../shared/bench/README.md), beside gensim's from the same run. `--threads-scaling` ends with the
 1 -> 2 thread speed-up of each word2vec kernel (bench/word2vec_ab.py: interleaved, medians).
@@ -41,7 +41,7 @@ trained n-gram rows; gensim: its FastTextKeyedVectors' vector of the word). The 
 the WordSim-353 and SimLex-999 pairs that only subword vectors can score (a word under
 min_count) and prints the Spearman on those pairs alone. `--epochs N` shortens every run.
 
-Usage: python bench/train_bench.py [--only sgns,cbow,cbow-batched,glove,sgns-per-pair,fasttext-sg,fasttext-cbow]
+Usage: python bench/train_bench.py [--only sgns,cbow,cbow-per-example,glove,sgns-per-pair,fasttext-sg,fasttext-cbow]
                                    [--threads 2] [--runs N] [--epochs N] [--threads-scaling]
                                    [--scaling-reps 3] [--json FILE] [--corpus-only]
                                    [--glove-c DIR] [--glove-seeds 1,2,3] [--glove-eta 0.05]
@@ -442,7 +442,7 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
         warm_up(work / "warm", args.threads, fasttext=any(a in FASTTEXT_MODELS for a in only))
         need_gensim = {
             "sgns": {"sgns", "sgns-per-pair", "glove"} & set(only),
-            "cbow": {"cbow", "cbow-batched"} & set(only),
+            "cbow": {"cbow", "cbow-per-example"} & set(only),
         }
         for algorithm in ("sgns", "cbow"):
             if need_gensim[algorithm]:
@@ -459,12 +459,12 @@ def one_run(only: list[str], args: argparse.Namespace) -> dict[str, dict[str, An
                     "sgns", args.threads, work / "per-pair", batch_negatives="off"
                 )
                 print(f"  {results['firth sgns-per-pair']}", flush=True)
-            if algorithm == "cbow" and "cbow-batched" in only:
-                print("firth cbow batched ...", flush=True)
-                results["firth cbow-batched"] = run_firth(
-                    "cbow", args.threads, work / "cbow-batched", batch_negatives="on"
+            if algorithm == "cbow" and "cbow-per-example" in only:
+                print("firth cbow per-example ...", flush=True)
+                results["firth cbow-per-example"] = run_firth(
+                    "cbow", args.threads, work / "cbow-per-example", batch_negatives="off"
                 )
-                print(f"  {results['firth cbow-batched']}", flush=True)
+                print(f"  {results['firth cbow-per-example']}", flush=True)
         if "glove" in only:
             seeds = [int(x) for x in args.glove_seeds.split(",") if x.strip()]
             for seed in seeds:
@@ -571,7 +571,7 @@ def report(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         ("sgns", "sgns"),
         ("cbow", "cbow"),
         ("sgns-per-pair", "sgns"),
-        ("cbow-batched", "cbow"),
+        ("cbow-per-example", "cbow"),
     ):
         f, g = results.get(f"firth {algorithm}"), results.get(f"gensim {peer}")
         if not f or not g:
@@ -642,8 +642,8 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        default="sgns,cbow,cbow-batched,glove",
-        help="comma-separated: sgns, cbow, cbow-batched, glove, sgns-per-pair, fasttext-sg, fasttext-cbow",
+        default="sgns,cbow,cbow-per-example,glove",
+        help="comma-separated: sgns, cbow, cbow-per-example, glove, sgns-per-pair, fasttext-sg, fasttext-cbow",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "train_bench.json")
