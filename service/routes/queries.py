@@ -18,7 +18,7 @@ from firth_core.errors import InvalidVector
 from firth_core.evaluation import evaluate_benchmark, evaluate_lines
 from firth_core.query import TermInput
 from firth_service import budget, engine, text_queries
-from firth_service.admission import HEAVY_BATCH, Admission, heavy_texts
+from firth_service.admission import HEAVY_BATCH, heavy_texts
 from firth_service.engine import NeighbourQuery, NeighbourResult
 from firth_service.metrics import record_queries
 from firth_service.registry import LoadedModel, ModelRegistry
@@ -61,7 +61,7 @@ from firth_service.schemas_text import (
     TextSimilarityPairsResponse,
 )
 from firth_service.settings import MAX_K, MAX_RESTRICT_VOCAB
-from firth_service.work import run_bounded
+from firth_service.work import run_bounded, run_sized
 
 router = APIRouter(
     prefix="/v1/models/{model}",
@@ -92,12 +92,11 @@ async def _compute(request: Request, inline: bool, fn: Callable[..., T], *args: 
 
 
 async def _compute_heavy(request: Request, heavy: bool, fn: Callable[..., T], *args: Any) -> T:
-    """As _compute in a thread, holding one of the worker's heavy slots when `heavy` (429 if none)."""
+    """As _compute in a thread, holding one of the worker's heavy slots when `heavy` (429 if none).
+    Unlike run_sized, light work here keeps the deadline and cancellation too."""
     if not heavy:
         return await run_bounded(request, fn, *args)
-    admission: Admission = request.app.state.admission
-    async with admission.heavy():
-        return await run_bounded(request, fn, *args)
+    return await run_sized(request, True, fn, *args)
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
