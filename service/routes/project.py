@@ -283,7 +283,7 @@ async def post_project(request: Request, model: Model, body: ProjectRequest) -> 
     admission: Admission = request.app.state.admission
     if body.projection == "tsne":  # seconds of work: one of the worker's heavy slots (429 if none)
         async with admission.heavy():
-            gathered, projected = await run_bounded(request, _compute, model, body)
+            gathered, projected = await run_bounded(request, _compute, model, body, heavy=True)
     else:
         gathered, projected = await run_bounded(request, _compute, model, body)
     rows = _point_rows(gathered, projected)
