@@ -51,9 +51,12 @@ def evaluate(
     restrict_vocab: int = 300_000,
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
+    subwords: bool = False,
 ) -> Call[Evaluation]:
     """A bundled benchmark (questions-words, wordsim353, simlex999), or `items` lines of
-    `kind` 'analogies' or 'pairs', scored with gensim's accounting."""
+    `kind` 'analogies' or 'pairs', scored with gensim's accounting. `subwords` (a subword model
+    only; ValidationError otherwise) adds `result["subwords"]`: the same figures with the unknown
+    words given their n-gram vectors, beside gensim's, which skip them."""
     body = without_none(
         benchmark=benchmark,
         items=list(items) if items is not None else None,
@@ -61,6 +64,7 @@ def evaluate(
         restrict_vocab=restrict_vocab,
         case_insensitive=case_insensitive,
         dummy4unknown=dummy4unknown,
+        subwords=subwords or None,  # asked only when wanted: the request is as before otherwise
     )
     return call("POST", "/v1/models/{model}/evaluate", _evaluation, json=body, model=model)
 

@@ -50,8 +50,8 @@ def test_mypy_sees_each_clients_exact_methods(tmp_path: Path) -> None:
         "\"Literal['mean', 'sif']\"  [arg-type]",
         "error: Too few arguments  [call-arg]",
         'note: Revealed type is "def (benchmark: str | None =, *, items: typing.Sequence[str] | None =, '
-        "kind: str | None =, restrict_vocab: int =, case_insensitive: bool =, dummy4unknown: bool =) "
-        '-> typing.Coroutine[Any, Any, firth_client.results.Evaluation]"',
+        "kind: str | None =, restrict_vocab: int =, case_insensitive: bool =, dummy4unknown: bool =, "
+        'subwords: bool =) -> typing.Coroutine[Any, Any, firth_client.results.Evaluation]"',
         'note: Revealed type is "numpy.ndarray[tuple[Any, ...], numpy.dtype[Any]]"',
         "error: Too many arguments  [call-arg]",
         'error: Value of type "Coroutine[Any, Any, Health]" must be used  [unused-coroutine]',
@@ -74,6 +74,7 @@ def test_help_and_inspect_show_the_methods_as_written() -> None:
             ("restrict_vocab", "KEYWORD_ONLY", 300_000),
             ("case_insensitive", "KEYWORD_ONLY", True),
             ("dummy4unknown", "KEYWORD_ONLY", False),
+            ("subwords", "KEYWORD_ONLY", False),
         ]
         assert inspect.signature(cls.most_similar).return_annotation == list[Neighbor]
     with FirthClient() as firth:
