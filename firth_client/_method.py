@@ -33,12 +33,14 @@ class ClientMethod(Generic[P, T]):
         self._methods: dict[type, Callable[..., Any]] = {}  # one function per client class
 
     @overload
-    def __get__(self, client: None, owner: type) -> Callable[..., Any]: ...
+    def __get__(self, client: None, owner: type) -> Any: ...
     @overload
     def __get__(self, client: FirthClient, owner: type) -> Callable[P, T]: ...
     @overload
     def __get__(self, client: AsyncFirthClient, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
     def __get__(self, client: Any, owner: type) -> Any:
+        if not hasattr(owner, "_run"):
+            return self  # ClientBase itself: no way to send, so no method yet
         method = self._methods.get(owner)
         if method is None:
             method = self._methods[owner] = self._method_for(owner)
