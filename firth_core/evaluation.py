@@ -446,16 +446,31 @@ def evaluate_all(
 
 
 def summary(name: str, result: dict[str, Any]) -> str:
-    """One line a result: accuracy for analogies, Spearman / Pearson for word pairs."""
+    """One line a result: accuracy for analogies, Spearman / Pearson for word pairs; with
+    `subwords`, the same figures with n-gram vectors for the unknown words follow gensim's."""
     if "error" in result:
         return f"{name}: not scored ({result['error']})"
-    if result.get("kind") == "analogies":
-        answered = result["correct"] + result["incorrect"]
-        return (
-            f"{name}: accuracy {result['score']:.4f} ({result['correct']} of {answered} answered, "
-            f"{result['oov']} of {result['questions']} skipped as out of vocabulary)"
-        )
+    analogies = result.get("kind") == "analogies"
+    figures, counted = _accuracy(result) if analogies else _correlation(result)
+    if analogies:
+        skipped = f"{result['oov']} of {result['questions']} skipped as out of vocabulary"
+    else:
+        skipped = f"{result['oov_ratio']:.1f}% out of vocabulary"
+    line = f"{name}: {figures} ({counted}, {skipped})"
+    if "subwords" in result:
+        with_ngrams = result["subwords"]
+        figures, counted = _accuracy(with_ngrams) if analogies else _correlation(with_ngrams)
+        line += f"; with subword vectors for them: {figures} ({counted}, {with_ngrams['no_vector']} without any n-gram)"
+    return line
+
+
+def _accuracy(figures: dict[str, Any]) -> tuple[str, str]:
+    answered = figures["correct"] + figures["incorrect"]
+    return f"accuracy {figures['score']:.4f}", f"{figures['correct']} of {answered} answered"
+
+
+def _correlation(figures: dict[str, Any]) -> tuple[str, str]:
     return (
-        f"{name}: Spearman {result['spearman']:.4f}, Pearson {result['pearson']:.4f} "
-        f"({result['pairs']} pairs, {result['oov_ratio']:.1f}% out of vocabulary)"
+        f"Spearman {figures['spearman']:.4f}, Pearson {figures['pearson']:.4f}",
+        f"{figures['pairs']} pairs",
     )
