@@ -26,6 +26,7 @@ from firth_service.app import create_app
 from firth_service.index import HnswSpec, build_hnsw
 from firth_service.logging_setup import JsonFormatter, logging_config
 from firth_service.registry import LoadedModel, ModelRegistry, load_model
+from firth_service.settings import MAX_BODY_BYTES
 from tests.conftest import REPO, exact_settings
 
 pytestmark = pytest.mark.anyio
@@ -133,6 +134,31 @@ async def test_requests_counted_by_route_template_and_status(client: httpx.Async
     # Labels hold templates, never the user's words or raw paths.
     text = (await client.get("/metrics")).text
     assert "zebra" not in text and "secretpath" not in text and "frog" not in text
+
+
+async def test_a_413_is_counted_under_the_route_it_was_sent_to(client: httpx.AsyncClient) -> None:
+    """The body limit answers before routing; the count still names the route's template when
+    the path is one (a declared length and a chunked body), and "unmatched" when it is none."""
+    vectors = "/v1/models/{model}/vectors"
+    big = b'{"words": ["' + b"a" * (MAX_BODY_BYTES + 10) + b'"]}'
+    json_type = {"content-type": "application/json"}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no content-length: the limit trips mid-body
+        for _ in range(9):
+            yield b" " * (1024 * 1024)
+
+    before = await scrape(client)
+    assert (await client.post("/v1/models/tiny/vectors", content=big, headers=json_type)).status_code == 413
+    assert (
+        await client.post("/v1/models/tiny/vectors", content=chunks(), headers=json_type)
+    ).status_code == 413
+    assert (await client.post("/no/such/secretpath", content=big, headers=json_type)).status_code == 413
+    after = await scrape(client)
+
+    requests = "firth_http_requests_total"
+    assert delta(before, after, requests, method="POST", route=vectors, status="413") == 2
+    assert delta(before, after, requests, method="POST", route="unmatched", status="413") == 1
+    assert "secretpath" not in (await client.get("/metrics")).text
 
 
 async def test_model_info_is_read_from_the_registry_at_scrape_time(
