@@ -88,11 +88,12 @@ def make_bin(path: Path, words: int, buckets: int, dim: int) -> None:
                 handle.write(encode_rows(rng.standard_normal((rows, dim), dtype=np.float32) * 0.1))
 
 
-def _anon_kib(pid: int) -> int:
+def _proc_number(pid: int, file: str, field: str) -> int:
+    """The number after `field:` in /proc/PID/FILE (0 when the process or the field is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("RssAnon:"):
+        with open(f"/proc/{pid}/{file}") as proc:
+            for line in proc:
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -109,18 +110,6 @@ def _disk_bytes(folder: Path) -> int:
     return total
 
 
-def _written_bytes(pid: int) -> int:
-    """write_bytes of /proc/PID/io: the bytes the process sent (or would have sent) to storage."""
-    try:
-        with open(f"/proc/{pid}/io") as io:
-            for line in io:
-                if line.startswith("write_bytes:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def run(label: str, command: list[str], work: Path) -> tuple[float, str]:
     """Run a step in its own process; print its wall time, memory peaks, the bytes it wrote and
     the peak growth of the disk used under `work`; return (seconds, stdout)."""
@@ -134,14 +123,14 @@ def run(label: str, command: list[str], work: Path) -> tuple[float, str]:
     def sample() -> None:
         nonlocal peak, disk_peak
         while not done.is_set():
-            peak = max(peak, _anon_kib(proc.pid))
+            peak = max(peak, _proc_number(proc.pid, "status", "RssAnon"))  # KiB
             disk_peak = max(disk_peak, _disk_bytes(work))
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped: /proc/PID/io stays
-    written = _written_bytes(proc.pid)
+    written = _proc_number(proc.pid, "io", "write_bytes")  # pages dirtied, by write() or a memory map
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     done.set()
