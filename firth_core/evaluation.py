@@ -56,12 +56,16 @@ class _Question:
     spelled: tuple[str, ...] = ()  # the words as the file spells them (for their n-gram vectors)
 
 
-def _require_subwords(kv: KeyedVectors) -> None:
-    if kv.subwords is None:
+def _benchmark_vocab(
+    kv: KeyedVectors, restrict_vocab: int, case_insensitive: bool, subwords: bool
+) -> dict[str, int]:
+    """gensim's ok_vocab for an evaluation, after checking that `subwords` can apply."""
+    if subwords and kv.subwords is None:
         raise InvalidQuery(
             "subwords applies to a subword (fastText) model; this model has no n-grams, so its "
             "out-of-vocabulary words have no vectors (use dummy4unknown to count them)"
         )
+    return _vocab_view(kv, restrict_vocab, case_insensitive)
 
 
 def _unit_for(kv: KeyedVectors, ok_vocab: dict[str, int], key: str, spelled: str) -> np.ndarray | None:
@@ -100,9 +104,7 @@ def evaluate_word_analogies(
     subwords: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    if subwords:
-        _require_subwords(kv)
-    ok_vocab = _vocab_view(kv, restrict_vocab, case_insensitive)
+    ok_vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
     sections: list[str] = []
     questions: list[_Question] = []
     oov_questions: list[_Question] = []
@@ -160,10 +162,21 @@ def evaluate_word_analogies(
         "questions": total,
         "oov": len(skipped_oov),
         "oov_ratio": 100.0 * len(skipped_oov) / total,
-        "invalid_lines": invalid,
-        "restrict_vocab": restrict_vocab,
-        "case_insensitive": case_insensitive,
     }
+    return _closed(result, invalid, restrict_vocab, case_insensitive, with_subwords, started)
+
+
+def _closed(
+    result: dict[str, Any],
+    invalid: int,
+    restrict_vocab: int,
+    case_insensitive: bool,
+    with_subwords: dict[str, Any] | None,
+    started: float,
+) -> dict[str, Any]:
+    """`result` with the fields every evaluation ends with: the lines skipped, the vocabulary
+    settings, the figures with subwords (when asked) and the time taken."""
+    result.update(invalid_lines=invalid, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
     if with_subwords is not None:
         result["subwords"] = with_subwords
     result["seconds"] = time.perf_counter() - started
@@ -228,12 +241,7 @@ def _answer_with_subwords(
             [query for _, query in asked], ks, kv.exact_search, kv.exact_search, restrict_or_none
         )
         for (q, _), answer in zip(asked, answers, strict=True):
-            guess: str | None = None
-            for row, _ in answer.hits:
-                guess = kv.words[row].upper() if case_insensitive else kv.words[row]
-                if guess in ok_vocab and guess not in {q.a, q.b, q.c}:
-                    break
-            if guess == q.expected:
+            if _first_answer(kv, answer.hits, ok_vocab, {q.a, q.b, q.c}, case_insensitive) == q.expected:
                 correct[q.section] += 1
             else:
                 incorrect[q.section] += 1
@@ -274,14 +282,27 @@ def _predict(
     guesses: list[str | None] = []
     for q, question in enumerate(questions):
         hits = drop_excluded(ranked_scores[q], ranked_ids[q], (int(a[q]), int(b[q]), int(c[q])), ANALOGY_TOPN)
-        ignore = {question.a, question.b, question.c}
-        guess: str | None = None
-        for row, _ in hits:
-            guess = kv.words[row].upper() if case_insensitive else kv.words[row]
-            if guess in ok_vocab and guess not in ignore:
-                break
-        guesses.append(guess)
+        guesses.append(
+            _first_answer(kv, hits, ok_vocab, {question.a, question.b, question.c}, case_insensitive)
+        )
     return guesses
+
+
+def _first_answer(
+    kv: KeyedVectors,
+    hits: Iterable[tuple[int, float]],
+    ok_vocab: dict[str, int],
+    question: set[str],
+    case_insensitive: bool,
+) -> str | None:
+    """gensim's answer: the first hit in ok_vocab that is not a question word (else the last hit,
+    as gensim's loop leaves it; None when there are no hits)."""
+    guess: str | None = None
+    for row, _ in hits:
+        guess = kv.words[row].upper() if case_insensitive else kv.words[row]
+        if guess in ok_vocab and guess not in question:
+            break
+    return guess
 
 
 def evaluate_word_pairs(
@@ -294,9 +315,7 @@ def evaluate_word_pairs(
     subwords: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    if subwords:
-        _require_subwords(kv)
-    ok_vocab = _vocab_view(kv, restrict_vocab, case_insensitive)
+    ok_vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
     gold: list[float] = []
     model: list[float] = []
     known: list[tuple[float, float]] = []  # the in-vocabulary pairs' (human, model) scores
@@ -337,14 +356,8 @@ def evaluate_word_pairs(
         "pairs": len(gold) + (0 if dummy4unknown else oov),
         "oov": oov,
         "oov_ratio": oov_ratio,
-        "invalid_lines": invalid,
-        "restrict_vocab": restrict_vocab,
-        "case_insensitive": case_insensitive,
     }
-    if with_subwords is not None:
-        result["subwords"] = with_subwords
-    result["seconds"] = time.perf_counter() - started
-    return result
+    return _closed(result, invalid, restrict_vocab, case_insensitive, with_subwords, started)
 
 
 def _correlations(gold: list[float], model: list[float]) -> dict[str, float]:
