@@ -25,6 +25,7 @@ import asyncio
 import multiprocessing
 import random
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -312,6 +313,36 @@ def pss_kb(pid: int) -> dict[str, int]:
     return fields
 
 
+class PssSeries:
+    """Prints each worker's PSS every `every` seconds while the soak runs: a heap that settles
+    levels off, a leak keeps climbing."""
+
+    def __init__(self, pids: Sequence[int], every: float) -> None:
+        self.pids, self.every = list(pids), every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        started = time.perf_counter()
+        while not self.stop.wait(self.every):
+            try:
+                mib = [pss_kb(pid)["Pss"] / 1024 for pid in self.pids]
+            except OSError:  # a worker was replaced: the end says so
+                return
+            shown = ", ".join(f"{value:,.1f}" for value in mib)
+            print(f"  PSS at {time.perf_counter() - started:4.0f} s: {shown} MiB", flush=True)
+
+    def __enter__(self) -> PssSeries:
+        if self.every > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+
 def worker_pids(supervisor: int) -> list[int]:
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
     return sorted(int(c) for c in children) or [supervisor]
@@ -378,10 +409,12 @@ def run_soak(
     seed: int = 0,
     extra_kinds: Sequence[Kind] = (),
     prime_rounds: int | None = None,
+    sample_every: float = 30.0,
+    server_env: dict[str, str] | None = None,
 ) -> Outcome:
     """Start the server, prime and warm it up, soak it, and print what happened."""
     kinds = [*mix(frequent_words(model / "vocab.txt")), *extra_kinds]
-    env = {"FIRTH_BUILD_HNSW": "0", "FIRTH_LOG_JSON": "0"}
+    env = {"FIRTH_BUILD_HNSW": "0", "FIRTH_LOG_JSON": "0", **(server_env or {})}
     flags = ["--model", str(model.resolve()), "--workers", str(workers), "--log-level", "warning"]
     with ServerProcess(*flags, env=env, clean_env=True, ready_within=120.0) as server:
         assert server.process is not None
@@ -397,7 +430,8 @@ def run_soak(
         pids = worker_pids(supervisor)
         before = {pid: pss_kb(pid) for pid in pids}
         started = time.perf_counter()
-        tally = soak(server.url, kinds, seconds, rate, clients, seed=seed)
+        with PssSeries(pids, sample_every):
+            tally = soak(server.url, kinds, seconds, rate, clients, seed=seed)
         elapsed = time.perf_counter() - started
         pids_after = worker_pids(supervisor)
         after = {pid: pss_kb(pid) for pid in pids_after if pid in before}
@@ -436,9 +470,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--clients", type=int, default=3, help="load-generating processes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sample-every", type=float, default=30.0, help="print each worker's PSS this often (0: never)"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the server (repeatable), to compare settings",
+    )
     args = parser.parse_args(argv)
     warmup = args.warmup if args.warmup is not None else min(30.0, max(3.0, args.seconds / 5))
-    outcome = run_soak(args.model, args.seconds, args.rate, warmup, args.workers, args.clients, args.seed)
+    server_env = dict(item.split("=", 1) for item in args.server_env)
+    outcome = run_soak(
+        args.model,
+        args.seconds,
+        args.rate,
+        warmup,
+        args.workers,
+        args.clients,
+        args.seed,
+        sample_every=args.sample_every,
+        server_env=server_env,
+    )
     return 0 if outcome.passed else 1
 
 
