@@ -14,7 +14,7 @@ from firth_core.analogy_questions import parse_analogies
 from firth_core.errors import InputFormatError
 from firth_core.evaluation import BENCHMARKS, evaluate_benchmark, evaluate_word_analogies
 from firth_core.keyed_vectors import KeyedVectors
-from firth_core.ok_vocab import ok_vocab
+from firth_core.ok_vocab import VocabKeys, ok_vocab
 
 BASE = ["man", "woman", "king", "queen", "paris", "france", "rome", "italy"]
 
@@ -161,6 +161,14 @@ def test_ok_vocab_is_built_once_per_model_and_shared_by_smaller_restrict_vocab()
     assert ok_vocab(KeyedVectors(words, np.eye(6, dtype=np.float32)), 3, True).keys is not full.keys
     exact = ok_vocab(kv, 4, False)
     assert exact.row("paris") == 3 and exact.row("The") is None and exact.row("PARIS") == 2
+
+
+def test_keys_sharing_a_hash_are_told_apart_by_their_words() -> None:
+    words = ["the", "Paris", "of"]
+    same = np.full(3, hash("PARIS"), dtype=np.int64)  # as if all three keys hashed alike
+    keys = VocabKeys(words, True, np.arange(3), same, np.arange(3))
+    # PARIS is found past THE, whose entry has its hash; OF's own hash is in no entry
+    assert keys.find(["PARIS", "OF", "LONDON"]).tolist() == [1, -1, -1]
 
 
 def test_bundled_benchmark_answers_as_its_lines_do() -> None:
