@@ -5,7 +5,11 @@ the scoring, and the one-line summary the CLI prints (`firth evaluate` and `firt
 - `evaluate_word_analogies`: gensim's `evaluate_word_analogies` (3CosAdd, restrict_vocab 300000,
   case-insensitive, questions with out-of-vocabulary words skipped and counted), answered for
   all questions at once by a tiled kernel (firth_core/analogy_kernel.py), then re-scored exactly
-  as gensim scores its top candidates, so the accuracy is gensim's.
+  as gensim scores its top candidates, so the accuracy is gensim's. It runs beside lookups in a
+  worker, so it keeps the GIL little: a benchmark is parsed once into arrays of word indices
+  (firth_core/analogy_questions.py; the bundled ones once per process), ok_vocab is built once
+  per model (firth_core/ok_vocab.py), and each question's guess is chosen with numpy over its
+  ranked candidates (`choose_guesses`), words compared by canonical row instead of by string.
 - `evaluate_word_pairs`: Pearson and Spearman against human scores, with gensim's OOV ratio.
 - `subwords=True` (a subword model): the figures again with the out-of-vocabulary words given
   their n-gram vectors (`KeyedVectors.resolve` on the word as the file spells it), reported under
