@@ -6,8 +6,11 @@ Writes a synthetic model of the given shape (random words of 3-12 letters, Gauss
 default is a tenth of cc.en.300.bin: 200,000 words, 200,000 buckets, 300 dims; `--full` gives
 cc.en.300's 2,000,000 x 2,000,000 x 300, a 7.2 GB file and about 20 GB of disk), then runs each
 step in its own process and prints its wall time, its peak resident memory (ru_maxrss: this
-counts the pages of memory-mapped files it touched, which the kernel can drop) and its peak
-anonymous memory (RssAnon sampled every 20 ms: what the process itself holds):
+counts the pages of memory-mapped files it touched, which the kernel can drop), its peak
+anonymous memory (RssAnon sampled every 20 ms: what the process itself holds), the bytes it
+wrote (write_bytes of /proc/PID/io, read as it exits: every page it dirtied, through write() or
+a memory map, including files it deleted before they reached the disk) and the peak disk the
+work directory grew by while it ran (allocated blocks, sampled every 20 ms):
 
 - firth import fasttext-bin FILE (gensim's reader needs the whole file in memory, firth's
   streams it through memory maps);
@@ -22,6 +25,7 @@ Usage: python bench/fasttext_bin_bench.py [--words N] [--buckets N] [--dim N] [-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -84,32 +88,49 @@ def make_bin(path: Path, words: int, buckets: int, dim: int) -> None:
                 handle.write(encode_rows(rng.standard_normal((rows, dim), dtype=np.float32) * 0.1))
 
 
-def _anon_kib(pid: int) -> int:
+def _proc_number(pid: int, file: str, field: str) -> int:
+    """The number after `field:` in /proc/PID/FILE (0 when the process or the field is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("RssAnon:"):
+        with open(f"/proc/{pid}/{file}") as proc:
+            for line in proc:
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
 
 
-def run(label: str, command: list[str]) -> tuple[float, str]:
-    """Run a step in its own process; print its wall time and memory peaks; return (seconds, stdout)."""
+def _disk_bytes(folder: Path) -> int:
+    """The blocks allocated to the files below `folder` (files vanish while it walks: skipped)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+def run(label: str, command: list[str], work: Path) -> tuple[float, str]:
+    """Run a step in its own process; print its wall time, memory peaks, the bytes it wrote and
+    the peak growth of the disk used under `work`; return (seconds, stdout)."""
     peak = 0
+    disk_before = _disk_bytes(work)
+    disk_peak = disk_before
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, disk_peak
         while not done.is_set():
-            peak = max(peak, _anon_kib(proc.pid))
+            peak = max(peak, _proc_number(proc.pid, "status", "RssAnon"))  # KiB
+            disk_peak = max(disk_peak, _disk_bytes(work))
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped: /proc/PID/io stays
+    written = _proc_number(proc.pid, "io", "write_bytes")  # pages dirtied, by write() or a memory map
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     done.set()
@@ -121,7 +142,8 @@ def run(label: str, command: list[str]) -> tuple[float, str]:
         sys.exit(f"{label} failed ({proc.returncode}): {err.strip()}")
     print(
         f"  {label:<34} {seconds:8.1f} s   peak RSS {usage.ru_maxrss / 2**20:6.2f} GiB   "
-        f"peak anonymous {peak / 2**20:6.2f} GiB"
+        f"peak anonymous {peak / 2**20:6.2f} GiB   wrote {written / 2**30:6.2f} GiB   "
+        f"peak disk +{(disk_peak - disk_before) / 2**30:6.2f} GiB"
     )
     return seconds, out
 
@@ -157,6 +179,7 @@ def main() -> None:
         firth_s, _ = run(
             "firth import fasttext-bin",
             [str(FIRTH), "import", "fasttext-bin", str(src), "--out", str(model), "--quiet"],
+            work,
         )
         gensim_s, _ = run(
             "gensim load_facebook_vectors",
@@ -166,17 +189,19 @@ def main() -> None:
                 "import sys; from gensim.models.fasttext import load_facebook_vectors as l; l(sys.argv[1])",
                 str(src),
             ],
+            work,
         )
         print(f"  firth import / gensim load: {firth_s / gensim_s:.2f}x the time")
         run(
             "firth export --format fasttext-bin",
             [str(FIRTH), "export", str(model), "--format", "fasttext-bin", "--out", str(back)],
+            work,
         )
         _, worst = run(
-            "check: firth vs gensim (original)", [sys.executable, "-c", _CHECK, str(src), str(model)]
+            "check: firth vs gensim (original)", [sys.executable, "-c", _CHECK, str(src), str(model)], work
         )
         _, worst_back = run(
-            "check: firth vs gensim (export)", [sys.executable, "-c", _CHECK, str(back), str(model)]
+            "check: firth vs gensim (export)", [sys.executable, "-c", _CHECK, str(back), str(model)], work
         )
         print(
             f"  max |firth - gensim| over 2,000 vocabulary + 2,000 unseen words: {float(worst):.2e} (original), {float(worst_back):.2e} (export)"

@@ -7,6 +7,7 @@
 Only httpx and numpy are needed: the client never imports the service.
 """
 
+from firth_client import results
 from firth_client._async import AsyncFirthClient
 from firth_client._base import __version__
 from firth_client._retry import RetryPolicy
@@ -24,61 +25,23 @@ from firth_client.errors import (
     UnknownWordError,
     ValidationError,
 )
-from firth_client.results import (
-    AnalogyResult,
-    Classification,
-    EmbeddingMatrix,
-    Embeddings,
-    Encoding,
-    Evaluation,
-    Health,
-    ModelInfo,
-    Neighbor,
-    NeighborQuery,
-    ProblemType,
-    ProjectedPoint,
-    Projection,
-    Readiness,
-    ReloadResult,
-    Similarity,
-    Vectors,
-    VocabularyEntry,
-    VocabularyPage,
-)
+from firth_client.results import *  # noqa: F403  (the result types: results.__all__)
 
 __all__ = [
-    "AnalogyResult",
     "AsyncFirthClient",
-    "Classification",
-    "EmbeddingMatrix",
-    "Embeddings",
-    "Encoding",
-    "Evaluation",
     "FirthAPIError",
     "FirthClient",
     "ForbiddenError",
-    "Health",
-    "ModelInfo",
-    "Neighbor",
-    "NeighborQuery",
     "PayloadTooLargeError",
-    "ProblemType",
-    "ProjectedPoint",
-    "Projection",
     "RateLimitedError",
-    "Readiness",
-    "ReloadResult",
     "RetryPolicy",
     "RetryableError",
     "ServiceUnavailableError",
-    "Similarity",
     "UnauthorizedError",
     "UnexpectedResponseError",
     "UnknownModelError",
     "UnknownWordError",
     "ValidationError",
-    "Vectors",
-    "VocabularyEntry",
-    "VocabularyPage",
     "__version__",
 ]
+__all__ += results.__all__

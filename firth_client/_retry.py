@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import httpx
 
+from firth_client._calls import Call
 from firth_client.errors import parse_retry_after
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 503})
 RETRY_ERRORS: tuple[type[Exception], ...] = (
@@ -58,3 +62,30 @@ class RetryPolicy:
         if not idempotent or not isinstance(error, RETRY_ERRORS) or attempt >= self.retries:
             return None
         return self.backoff_delay(attempt)
+
+    def after(self, idempotent: bool, outcome: httpx.Response | Exception, attempt: int) -> float | None:
+        if isinstance(outcome, httpx.Response):
+            return self.after_response(idempotent, outcome, attempt)
+        return self.after_error(idempotent, outcome, attempt)
+
+
+class Attempts(Generic[T]):
+    """The attempts at one call, without I/O (like httpx's auth flows, so that the blocking and
+    the async client drive the same logic): give each attempt's outcome to `wait_after`; a wait
+    means sleep and send again, None means done, and `result()` is then the call's result."""
+
+    def __init__(self, policy: RetryPolicy, call: Call[T]) -> None:
+        self._policy = policy
+        self._call = call
+        self._made = 0
+        self._last: httpx.Response | Exception | None = None
+
+    def wait_after(self, outcome: httpx.Response | Exception) -> float | None:
+        self._last = outcome
+        delay = self._policy.after(self._call.idempotent, outcome, self._made)
+        self._made += 1
+        return delay
+
+    def result(self) -> T:
+        assert self._last is not None, "result() before any attempt"
+        return self._call.finish(self._last)

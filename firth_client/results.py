@@ -8,6 +8,29 @@ from typing import Any, Literal
 
 import numpy as np
 
+# the result types, re-exported by firth_client
+__all__ = [
+    "AnalogyResult",
+    "Classification",
+    "EmbeddingMatrix",
+    "Embeddings",
+    "Encoding",
+    "Evaluation",
+    "Health",
+    "ModelInfo",
+    "Neighbor",
+    "NeighborQuery",
+    "ProblemType",
+    "ProjectedPoint",
+    "Projection",
+    "Readiness",
+    "ReloadResult",
+    "Similarity",
+    "Vectors",
+    "VocabularyEntry",
+    "VocabularyPage",
+]
+
 Method = Literal["3cosadd", "3cosmul"]
 OovPolicy = Literal["error", "skip", "null"]
 Pooling = Literal["mean", "sif"]

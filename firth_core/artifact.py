@@ -22,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import operator
 import os
 import shutil
 import stat
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,67 +197,194 @@ def write_artifact(
     extras = dict(extras or {})
     for file, matrix in extras.items():
         _check_extra(file, matrix, vectors.shape[1])
-    target = Path(out_dir)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(words) != vectors.shape[0]:
         raise ArtifactError(f"{VECTORS_FILE}: {vectors.shape[0]} rows for {len(words)} words")
+    _check_fields(words, counts, standardize)
+    _check_vectors(vectors)
+    with draft_artifact(out_dir, overwrite=overwrite) as draft:
+        draft.save(VECTORS_FILE, vectors)
+        for file, matrix in extras.items():
+            draft.save(file, matrix)
+        path = draft.commit(
+            words, name=name, standardize=standardize, counts=counts, meta=meta, fields_checked=True
+        )
+    return path
+
+
+def _check_fields(words: Sequence[str], counts: Sequence[int] | np.ndarray | None, standardize: str) -> None:
     if counts is not None and len(counts) != len(words):
         raise ArtifactError(f"{VOCAB_FILE}: {len(counts)} counts for {len(words)} words")
     if standardize not in STANDARDIZERS:
         raise ArtifactError(f"{META_FILE}: unknown standardize {standardize!r}")
     _check_words(words)
-    _check_vectors(vectors)
+
+
+def _cannot_write(target: Path, exc: OSError) -> ArtifactError:
+    return ArtifactError(f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})")
+
+
+class ArtifactDraft:
+    """A model directory being built under a temporary name beside its target (draft_artifact).
+
+    A matrix is either saved whole (`save`, checked by the caller) or made as a memory-mapped
+    .npy file to be filled in place (`allocate`), so a producer streaming a large model writes
+    it once, into the model's own file; `keep_rows` cuts such a file to its first rows, and
+    `commit` checks the allocated matrices, writes vocab.txt and meta.json with every file's
+    sha256 and renames the directory into place."""
+
+    def __init__(self, target: Path, path: Path, overwrite: bool) -> None:
+        self.target = target
+        self.path = path
+        self._overwrite = overwrite
+        self._allocated: dict[str, np.memmap] = {}
+        self._files: list[str] = []
+
+    def save(self, file: str, matrix: np.ndarray) -> None:
+        """Write a whole float32 matrix as `file` (the caller has checked its values)."""
+        self._add(file)
+        try:
+            with open(self.path / file, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise _cannot_write(self.target, exc) from None
+
+    def allocate(self, file: str, shape: tuple[int, int]) -> np.ndarray:
+        """A writable float32 memory map that becomes `file`; its values are checked at commit."""
+        self._add(file)
+        try:
+            matrix = np.lib.format.open_memmap(self.path / file, mode="w+", dtype=np.float32, shape=shape)
+        except OSError as exc:
+            raise _cannot_write(self.target, exc) from None
+        self._allocated[file] = matrix
+        return matrix
+
+    def keep_rows(self, file: str, rows: int) -> None:
+        """Cut the allocated `file` to its first `rows` rows (earlier maps of it must go unused)."""
+        matrix = self._allocated[file]
+        if rows == matrix.shape[0]:
+            return
+        if rows == 0:
+            raise ArtifactError(f"{file}: shape is {(0, matrix.shape[1])}, expected a non-empty n x d matrix")
+        matrix.flush()
+        _truncate_npy(self.path / file, rows)
+        self._allocated[file] = np.load(self.path / file, mmap_mode="r+", allow_pickle=False)
+
+    def _add(self, file: str) -> None:
+        check_plain_name(file, "the model's files")
+        if not file.endswith(".npy") or file in self._files:
+            raise ArtifactError(f"{file}: a matrix is a .npy file, written once")
+        self._files.append(file)
+
+    def commit(
+        self,
+        words: Sequence[str],
+        *,
+        name: str | None = None,
+        standardize: str = "none",
+        counts: Sequence[int] | np.ndarray | None = None,
+        meta: dict[str, Any] | None = None,
+        fields_checked: bool = False,
+    ) -> Path:
+        """Finish the model (its VECTORS_FILE and extras are in the draft) and put it in place.
+        `fields_checked`: the caller checked words, counts and standardize before writing."""
+        if VECTORS_FILE not in self._files:
+            raise ArtifactError(f"{VECTORS_FILE}: not written")
+        if not fields_checked:
+            _check_fields(words, counts, standardize)
+        vectors = self._allocated.get(VECTORS_FILE)
+        if vectors is not None:
+            _check_vectors(vectors)
+        shape = np.load(self.path / VECTORS_FILE, mmap_mode="r", allow_pickle=False).shape
+        if len(words) != shape[0]:
+            raise ArtifactError(f"{VECTORS_FILE}: {shape[0]} rows for {len(words)} words")
+        for file, matrix in self._allocated.items():
+            if file != VECTORS_FILE:
+                _check_extra(file, matrix, shape[1])
+        try:
+            for file, matrix in self._allocated.items():
+                matrix.flush()  # msync: the pages reach the file; fsync below puts them on disk
+                with open(self.path / file, "rb") as handle:
+                    os.fsync(handle.fileno())
+            with open(self.path / VOCAB_FILE, "w", encoding="utf-8", newline="\n") as handle:
+                if counts is None:
+                    handle.writelines(f"{word}\n" for word in words)
+                else:
+                    handle.writelines(
+                        f"{word}\t{int(count)}\n" for word, count in zip(words, counts, strict=True)
+                    )
+                handle.flush()
+                os.fsync(handle.fileno())
+            full_meta: dict[str, Any] = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "name": name or self.target.name,
+                "dim": int(shape[1]),
+                "count": int(shape[0]),
+                "standardize": standardize,
+                "created": _now(),
+            }
+            full_meta.update(meta or {})
+            written = (VECTORS_FILE, VOCAB_FILE, *(f for f in self._files if f != VECTORS_FILE))
+            full_meta["files"] = {f: sha256_file(self.path / f) for f in written}
+            _check_file_names(full_meta["files"], str(self.target / META_FILE))
+            _write_json(self.path / META_FILE, full_meta)
+            _fsync_dir(self.path)
+            self._allocated.clear()  # the maps stay valid after the rename; the draft is done
+            # Checked again: training may have taken hours, and the destination may have changed.
+            install(self.path, self.target, check_destination(self.target, self._overwrite), "model")
+            _fsync_dir(self.target.parent)
+        except OSError as exc:  # a full disk, a permission changed mid-write: nothing is left behind
+            raise _cannot_write(self.target, exc) from None
+        return self.target
+
+
+@contextlib.contextmanager
+def draft_artifact(out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[ArtifactDraft]:
+    """An ArtifactDraft for `out_dir`, whose destination is checked first; leaving the block
+    without `commit` (or by an error) removes the draft, so nothing is left behind."""
+    target = Path(out_dir)
     check_destination(target, overwrite)
     tmp = temporary_sibling(target, "tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
-        with open(tmp / VECTORS_FILE, "wb") as handle:
-            np.save(handle, vectors, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        for file, matrix in extras.items():
-            with open(tmp / file, "wb") as handle:
-                np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-                handle.flush()
-                os.fsync(handle.fileno())
-        with open(tmp / VOCAB_FILE, "w", encoding="utf-8", newline="\n") as handle:
-            if counts is None:
-                handle.writelines(f"{word}\n" for word in words)
-            else:
-                handle.writelines(
-                    f"{word}\t{int(count)}\n" for word, count in zip(words, counts, strict=True)
-                )
-            handle.flush()
-            os.fsync(handle.fileno())
-        full_meta: dict[str, Any] = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "name": name or target.name,
-            "dim": int(vectors.shape[1]),
-            "count": int(vectors.shape[0]),
-            "standardize": standardize,
-            "created": _now(),
-        }
-        full_meta.update(meta or {})
-        full_meta["files"] = {f: sha256_file(tmp / f) for f in (VECTORS_FILE, VOCAB_FILE, *extras)}
-        _check_file_names(full_meta["files"], str(target / META_FILE))
-        _write_json(tmp / META_FILE, full_meta)
-        _fsync_dir(tmp)
-        # Checked again: training may have taken hours, and the destination may have changed.
-        install(tmp, target, check_destination(target, overwrite), "model")
-        _fsync_dir(target.parent)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
+    try:
+        yield ArtifactDraft(target, tmp, overwrite)
     except SwapIncomplete:
         raise  # `tmp` holds what was at the destination: it must stay
-    except OSError as exc:  # a full disk, a permission changed mid-write: nothing is left behind
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ArtifactError(
-            f"{target}: cannot be written ({exc.strerror or exc.__class__.__name__})"
-        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
+    shutil.rmtree(tmp, ignore_errors=True)  # not committed (committed: it is gone already)
+
+
+def _truncate_npy(path: Path, rows: int) -> None:
+    """Keep the first `rows` rows of a C-order .npy matrix in place: the header is rewritten
+    (numpy pads it so that the row count can change without moving the data) and the file is cut
+    after those rows."""
+    with open(path, "r+b") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version != (1, 0):
+            raise ArtifactError(f"{path.name}: .npy format {version}, expected 1.0")
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+        data_at = handle.tell()
+        if fortran_order or len(shape) != 2 or not 0 < rows <= shape[0]:
+            raise ArtifactError(f"{path.name}: cannot keep {rows} rows of a {shape} matrix")
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header,
+            {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (rows, shape[1])},
+        )
+        if header.tell() != data_at:
+            raise ArtifactError(f"{path.name}: the shorter header does not fit where the longer one was")
+        handle.seek(0)
+        handle.write(header.getvalue())
+        handle.truncate(data_at + rows * shape[1] * dtype.itemsize)
 
 
 def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:

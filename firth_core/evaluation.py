@@ -62,12 +62,16 @@ class _OovQuestion:
     spelled: tuple[str, ...]  # as the file spells them (for their n-gram vectors)
 
 
-def _require_subwords(kv: KeyedVectors) -> None:
-    if kv.subwords is None:
+def _benchmark_vocab(
+    kv: KeyedVectors, restrict_vocab: int, case_insensitive: bool, subwords: bool
+) -> OkVocab:
+    """gensim's ok_vocab for an evaluation, after checking that `subwords` can apply."""
+    if subwords and kv.subwords is None:
         raise InvalidQuery(
             "subwords applies to a subword (fastText) model; this model has no n-grams, so its "
             "out-of-vocabulary words have no vectors (use dummy4unknown to count them)"
         )
+    return ok_vocab(kv, restrict_vocab, case_insensitive)
 
 
 def _unit_for(kv: KeyedVectors, vocab: OkVocab, key: str, spelled: str) -> np.ndarray | None:
@@ -107,8 +111,7 @@ def evaluate_word_analogies(
     dummy4unknown: bool = False,
     subwords: bool = False,
 ) -> dict[str, Any]:
-    if subwords:
-        _require_subwords(kv)
+    _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)  # its error before the lines' (cached)
     return score_analogies(
         kv, parse_analogies(lines), restrict_vocab, case_insensitive, dummy4unknown, subwords
     )
@@ -124,11 +127,9 @@ def score_analogies(
 ) -> dict[str, Any]:
     """gensim's evaluate_word_analogies figures for parsed questions (see the module docstring)."""
     started = time.perf_counter()
-    if subwords:
-        _require_subwords(kv)
+    vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
     if len(questions) == 0:
         raise InputFormatError("no analogy questions found (expected lines 'a b c d' under ': section')")
-    vocab = ok_vocab(kv, restrict_vocab, case_insensitive)
     keys = _keys(questions.words, case_insensitive)
     rows = vocab.rows(keys)[questions.ids]  # (questions, 4) ok_vocab rows, -1 outside it
     known = (rows >= 0).all(axis=1)
@@ -169,10 +170,21 @@ def score_analogies(
         "questions": len(questions),
         "oov": oov,
         "oov_ratio": 100.0 * oov / len(questions),
-        "invalid_lines": questions.invalid,
-        "restrict_vocab": restrict_vocab,
-        "case_insensitive": case_insensitive,
     }
+    return _closed(result, questions.invalid, restrict_vocab, case_insensitive, with_subwords, started)
+
+
+def _closed(
+    result: dict[str, Any],
+    invalid: int,
+    restrict_vocab: int,
+    case_insensitive: bool,
+    with_subwords: dict[str, Any] | None,
+    started: float,
+) -> dict[str, Any]:
+    """`result` with the fields every evaluation ends with: the lines skipped, the vocabulary
+    settings, the figures with subwords (when asked) and the time taken."""
+    result.update(invalid_lines=invalid, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
     if with_subwords is not None:
         result["subwords"] = with_subwords
     result["seconds"] = time.perf_counter() - started
@@ -316,9 +328,7 @@ def evaluate_word_pairs(
     subwords: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    if subwords:
-        _require_subwords(kv)
-    vocab = ok_vocab(kv, restrict_vocab, case_insensitive)
+    vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
     gold: list[float] = []
     model: list[float] = []
     known: list[tuple[float, float]] = []  # the in-vocabulary pairs' (human, model) scores
@@ -360,14 +370,8 @@ def evaluate_word_pairs(
         "pairs": len(gold) + (0 if dummy4unknown else oov),
         "oov": oov,
         "oov_ratio": oov_ratio,
-        "invalid_lines": invalid,
-        "restrict_vocab": restrict_vocab,
-        "case_insensitive": case_insensitive,
     }
-    if with_subwords is not None:
-        result["subwords"] = with_subwords
-    result["seconds"] = time.perf_counter() - started
-    return result
+    return _closed(result, invalid, restrict_vocab, case_insensitive, with_subwords, started)
 
 
 def _correlations(gold: list[float], model: list[float]) -> dict[str, float]:
@@ -471,16 +475,31 @@ def evaluate_all(
 
 
 def summary(name: str, result: dict[str, Any]) -> str:
-    """One line a result: accuracy for analogies, Spearman / Pearson for word pairs."""
+    """One line a result: accuracy for analogies, Spearman / Pearson for word pairs; with
+    `subwords`, the same figures with n-gram vectors for the unknown words follow gensim's."""
     if "error" in result:
         return f"{name}: not scored ({result['error']})"
-    if result.get("kind") == "analogies":
-        answered = result["correct"] + result["incorrect"]
-        return (
-            f"{name}: accuracy {result['score']:.4f} ({result['correct']} of {answered} answered, "
-            f"{result['oov']} of {result['questions']} skipped as out of vocabulary)"
-        )
+    analogies = result.get("kind") == "analogies"
+    figures, counted = _accuracy(result) if analogies else _correlation(result)
+    if analogies:
+        skipped = f"{result['oov']} of {result['questions']} skipped as out of vocabulary"
+    else:
+        skipped = f"{result['oov_ratio']:.1f}% out of vocabulary"
+    line = f"{name}: {figures} ({counted}, {skipped})"
+    if "subwords" in result:
+        with_ngrams = result["subwords"]
+        figures, counted = _accuracy(with_ngrams) if analogies else _correlation(with_ngrams)
+        line += f"; with subword vectors for them: {figures} ({counted}, {with_ngrams['no_vector']} without any n-gram)"
+    return line
+
+
+def _accuracy(figures: dict[str, Any]) -> tuple[str, str]:
+    answered = figures["correct"] + figures["incorrect"]
+    return f"accuracy {figures['score']:.4f}", f"{figures['correct']} of {answered} answered"
+
+
+def _correlation(figures: dict[str, Any]) -> tuple[str, str]:
     return (
-        f"{name}: Spearman {result['spearman']:.4f}, Pearson {result['pearson']:.4f} "
-        f"({result['pairs']} pairs, {result['oov_ratio']:.1f}% out of vocabulary)"
+        f"Spearman {figures['spearman']:.4f}, Pearson {figures['pearson']:.4f}",
+        f"{figures['pairs']} pairs",
     )

@@ -58,6 +58,20 @@ def _text_rows(words: list[str], block: np.ndarray) -> list[str]:
     return lines
 
 
+def _model_to_export(
+    model_dir: str | os.PathLike[str], target: Path, overwrite: bool, forbidden: str, cannot: str
+) -> Artifact:
+    """The model to write at `target`, which is checked first (before reading the model, not
+    after); refused, naming the first such word, when a word holds `forbidden` (the format
+    `cannot` hold it)."""
+    check_destination(target, overwrite, "file")
+    model = load_artifact(model_dir)
+    for index, word in enumerate(model.words):
+        if forbidden in word:
+            raise ArtifactError(f"{model.path}: word {index + 1} ({word!r}) {cannot}")
+    return model
+
+
 def export_word2vec(
     model_dir: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -67,13 +81,7 @@ def export_word2vec(
 ) -> Path:
     """Write the model as a word2vec file (header `count dim`); return the output path."""
     target = Path(out_path)
-    check_destination(target, overwrite, "file")  # before reading the model, not after
-    model = load_artifact(model_dir)
-    for index, word in enumerate(model.words):
-        if " " in word:
-            raise ArtifactError(
-                f"{model.path}: word {index + 1} ({word!r}) has a space; word2vec files cannot hold it"
-            )
+    model = _model_to_export(model_dir, target, overwrite, " ", "has a space; word2vec files cannot hold it")
     count, dim = model.vectors.shape
 
     def write(handle: IO[bytes]) -> None:
@@ -155,13 +163,9 @@ def export_fasttext_bin(
 ) -> Path:
     """Write the model as a fastText `.bin` (version 12, unsupervised, unquantized); return the path."""
     target = Path(out_path)
-    check_destination(target, overwrite, "file")  # before reading the model, not after
-    model = load_artifact(model_dir)
-    for index, word in enumerate(model.words):
-        if "\x00" in word:
-            raise ArtifactError(
-                f"{model.path}: word {index + 1} ({word!r}) holds a NUL byte; a fastText .bin cannot hold it"
-            )
+    model = _model_to_export(
+        model_dir, target, overwrite, "\x00", "holds a NUL byte; a fastText .bin cannot hold it"
+    )
     count, dim = model.vectors.shape
     spec, ngrams = model.subwords, model.ngrams
     args = dataclasses.replace(

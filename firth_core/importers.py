@@ -7,10 +7,11 @@ a progress bar over the stored bytes, the sha256 of the file as stored, a logged
 skipped all-zero rows, and the write through `write_artifact`, so a failed import leaves nothing
 behind.
 
-A fastText `.bin` model can be 7 GB (cc.en.300.bin), so its matrices are never held in memory:
-firth_core/fasttext_bin.py reads them into memory maps in a scratch directory beside the
-destination (removed whatever happens), the words' full vectors are composed there in place
-(firth_core/fasttext_rows.py), and write_artifact copies the maps into the model.
+A fastText `.bin` model can be 7 GB (cc.en.300.bin), so its matrices are never held in memory,
+nor written twice: firth_core/fasttext_bin.py reads them into memory maps that are the model's
+own files, in the draft directory beside the destination (firth_core/artifact.py's
+draft_artifact, renamed into place at the end, removed on failure), and the words' full vectors
+are composed there in place (firth_core/fasttext_rows.py).
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ import numpy as np
 from tqdm import tqdm
 
 from firth_core import vector_parsers
-from firth_core.artifact import NGRAMS_FILE, OUTPUT_FILE, write_artifact
+from firth_core.artifact import (
+    NGRAMS_FILE,
+    OUTPUT_FILE,
+    VECTORS_FILE,
+    ArtifactDraft,
+    draft_artifact,
+    write_artifact,
+)
 from firth_core.compressed import StoredFile, open_stored
-from firth_core.destination import check_destination, temporary_sibling
 from firth_core.errors import InputFormatError, ResourceLimit
 from firth_core.fasttext_bin import FORMAT_NAME, Allocate, FastTextModel, parse_fasttext_bin
 from firth_core.fasttext_rows import blocks, compose_in_place
@@ -200,21 +207,22 @@ def import_fasttext_vec(
     return _import(path, out_dir, parse, options)
 
 
-def _scratch_allocator(scratch: Path, shown: Path) -> Allocate:
-    """Memory maps in `scratch`, refused at once when they and the model's own copies of them
+def _draft_allocator(draft: ArtifactDraft) -> Allocate:
+    """The parser's matrices as the model's own files in `draft`, refused at once when they
     would not fit on its disk."""
+    files = {"words": VECTORS_FILE, "ngrams": NGRAMS_FILE, "output": OUTPUT_FILE}
     claimed = 0
-    free = shutil.disk_usage(scratch).free
+    free = shutil.disk_usage(draft.path).free
 
     def allocate(what: str, shape: tuple[int, int]) -> np.ndarray:
         nonlocal claimed
         claimed += shape[0] * shape[1] * 4
-        if 2 * claimed > free:  # the scratch copy, then the model's
+        if claimed > free:
             raise ResourceLimit(
-                f"{shown}: the import needs {2 * claimed / 2**30:.1f} GiB of disk there "
-                f"(scratch and model), {free / 2**30:.1f} GiB is free"
+                f"{draft.target}: the import needs {claimed / 2**30:.1f} GiB of disk there, "
+                f"{free / 2**30:.1f} GiB is free"
             )
-        return np.lib.format.open_memmap(scratch / f"{what}.npy", mode="w+", dtype=np.float32, shape=shape)
+        return draft.allocate(files[what], shape)
 
     return allocate
 
@@ -266,69 +274,54 @@ def import_fasttext_bin(
     check_options(limit, "none")
     src = Path(path)
     target = Path(out_dir)
-    check_destination(target, overwrite)  # before reading a multi-GB file, not after
     created = _missing_parents(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = temporary_sibling(target, "scratch")
-    scratch.mkdir()
     written = False
     try:
-        with _open_source(src, progress) as stored:
-            regular = stat.S_ISREG(src.stat().st_mode)
-            model = parse_fasttext_bin(
-                stored.content,
-                str(src),
-                size=src.stat().st_size if regular and stored.compression is None else None,
-                allocate=_scratch_allocator(scratch, target),
-                keep_output=keep_output,
-            )
-            sha256 = stored.sha256()
-        args = model.args
-        spec = SubwordSpec(args.minn, args.maxn, args.bucket) if args.has_subwords else None
-        count = len(model.words) if limit is None else min(limit, len(model.words))
-        vectors = model.word_rows[:count]
-        if spec is not None and model.ngram_rows is not None:
-            compose_in_place(vectors, model.ngram_rows, model.words[:count], spec)
-        words, skipped = _drop_zero_rows(model, vectors, count)
-        kept = len(words)
-        extras: dict[str, np.ndarray] = {}
-        if spec is not None and model.ngram_rows is not None:
-            extras[NGRAMS_FILE] = model.ngram_rows
-        if model.output is not None:
-            extras[OUTPUT_FILE] = model.output[:kept]
-        source = {
-            "format": FORMAT_NAME,
-            "path": str(src.resolve()),
-            "sha256": sha256,
-            "limit": limit,
-            "version": model.version,
-            "args": args.to_meta(),
-            "nwords": len(model.words),
-            "ntokens": model.ntokens,
-            "output": "output.npy" if model.output is not None else "not kept",
-        }
-        meta: dict[str, Any] = {"source": source, "skipped_zero_rows": skipped}
-        if spec is not None:
-            meta["subwords"] = spec.to_meta()
-        if model.replaced_words:
-            meta["non_utf8_words"] = model.replaced_words  # decoded with backslash escapes, as gensim
-        path = write_artifact(
-            target,
-            words,
-            vectors[:kept],
-            name=name,
-            standardize="none",
-            counts=model.counts[:kept],
-            meta=meta,
-            overwrite=overwrite,
-            extras=extras,
-        )
-        written = True
+        # the destination is checked before a multi-GB file is read, not after
+        with draft_artifact(target, overwrite=overwrite) as draft:
+            with _open_source(src, progress) as stored:
+                regular = stat.S_ISREG(src.stat().st_mode)
+                model = parse_fasttext_bin(
+                    stored.content,
+                    str(src),
+                    size=src.stat().st_size if regular and stored.compression is None else None,
+                    allocate=_draft_allocator(draft),
+                    keep_output=keep_output,
+                )
+                sha256 = stored.sha256()
+            args = model.args
+            spec = SubwordSpec(args.minn, args.maxn, args.bucket) if args.has_subwords else None
+            count = len(model.words) if limit is None else min(limit, len(model.words))
+            vectors = model.word_rows[:count]
+            if spec is not None and model.ngram_rows is not None:
+                compose_in_place(vectors, model.ngram_rows, model.words[:count], spec)
+            words, skipped = _drop_zero_rows(model, vectors, count)
+            kept = len(words)
+            draft.keep_rows(VECTORS_FILE, kept)
+            if model.output is not None:
+                draft.keep_rows(OUTPUT_FILE, kept)
+            source = {
+                "format": FORMAT_NAME,
+                "path": str(src.resolve()),
+                "sha256": sha256,
+                "limit": limit,
+                "version": model.version,
+                "args": args.to_meta(),
+                "nwords": len(model.words),
+                "ntokens": model.ntokens,
+                "output": "output.npy" if model.output is not None else "not kept",
+            }
+            meta: dict[str, Any] = {"source": source, "skipped_zero_rows": skipped}
+            if spec is not None:
+                meta["subwords"] = spec.to_meta()
+            if model.replaced_words:
+                meta["non_utf8_words"] = model.replaced_words  # decoded with backslash escapes, as gensim
+            path = draft.commit(words, name=name, standardize="none", counts=model.counts[:kept], meta=meta)
+            written = True
         return path
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
         if not written:
-            for folder in created:  # the folders made for the scratch directory, deepest first
+            for folder in created:  # the folders made for the draft directory, deepest first
                 with contextlib.suppress(OSError):  # not empty: something else is in it now
                     folder.rmdir()
 

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from time import perf_counter
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI
 from starlette.datastructures import State
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from firth_service.logging_setup import request_id_var
@@ -44,19 +45,21 @@ class RouteTemplates:
 
     FastAPI puts its own routes in `scope["route"]`; plain Starlette routes and mounts
     (/openapi.json, /metrics, static files) only leave their endpoint in `scope["endpoint"]`, so
-    those are looked up in a map built from the app's routes (rebuilt if a route was added)."""
+    those are looked up in a map built from the app's routes (rebuilt if a route was added).
+    An answer given before routing ran has neither; with `match_path` its path is matched against
+    the routes as the router would have (a full match first, else one that only lacks the method)."""
 
     def __init__(self, routes: Callable[[], Iterable[BaseRoute]]) -> None:
         self._routes = routes
         self._by_endpoint: dict[Any, str] = {}
 
-    def __call__(self, scope: Scope) -> str:
+    def __call__(self, scope: Scope, *, match_path: bool = False) -> str:
         route = scope.get("route")
         if route is not None:
             return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
         endpoint = scope.get("endpoint")
         if endpoint is None:
-            return UNMATCHED
+            return self._matching(scope) if match_path else UNMATCHED
         template = self._by_endpoint.get(endpoint)
         if template is None:
             self._by_endpoint = {
@@ -67,8 +70,33 @@ class RouteTemplates:
             template = self._by_endpoint.setdefault(endpoint, UNMATCHED)  # never rebuild for it again
         return template
 
+    def _matching(self, scope: Scope) -> str:
+        # matches() may note things in the scope it is given: hand it only what it reads
+        probe = {key: scope[key] for key in ("type", "path", "root_path", "method") if key in scope}
+        partial: str | None = None
+        for route in flat_routes(self._routes()):
+            match, _ = route.matches(dict(probe))
+            if match is Match.FULL:
+                return str(route.path_format or UNMATCHED)
+            if match is Match.PARTIAL and partial is None:
+                partial = route.path_format
+        return partial or UNMATCHED
+
+
+def flat_routes(routes: Iterable[BaseRoute]) -> Iterable[Any]:
+    """Every route with its full path template. Recent FastAPI keeps an included router whole in
+    `app.routes` (its routes are reached through `iter_route_contexts`); earlier ones list them flat."""
+    included: Callable[[list[BaseRoute]], Iterable[Any]] | None = getattr(
+        fastapi.routing, "iter_route_contexts", None
+    )
+    return routes if included is None else included(list(routes))
+
 
 _CLOSE = (b"connection", b"close")
+# Answered before routing by the body limit (middleware.py), for a path that is usually a route:
+# counted under that route. Refusals by key or by the in-flight cap (401, 403, 429) stay
+# "unmatched", so a flood of them costs no route matching.
+_LABELLED_BY_PATH = frozenset({413})
 
 
 class Observability:
@@ -115,7 +143,7 @@ class Observability:
     def _finish(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         seconds = perf_counter() - started
         method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-        route = self.route_template(scope)
+        route = self.route_template(scope, match_path=status in _LABELLED_BY_PATH)
         self.metrics.observe_request(method, route, status, seconds)
         level = logging.ERROR if status >= 500 else logging.INFO
         if access_log.isEnabledFor(level):

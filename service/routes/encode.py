@@ -11,7 +11,7 @@ import weakref
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -35,16 +35,11 @@ from firth_service.encode_schemas import (
 )
 from firth_service.registry import LoadedModel
 from firth_service.responses import FastJSONResponse
-from firth_service.routes.queries import Model
-from firth_service.schemas import problem_responses
+from firth_service.routes.queries import Model, model_router
 from firth_service.settings import MAX_WORD_CHARS
 from firth_service.work import run_sized
 
-router = APIRouter(
-    prefix="/v1/models/{model}",
-    tags=["text"],
-    responses=problem_responses(400, 404, 413, 415, 422, 429, 503),
-)
+router = model_router("text")
 NPY_MEDIA_TYPE = "application/x-npy"
 MISSING_COUNT_HEADER = "X-Firth-Missing-Count"
 MISSING_WORDS_HEADER = "X-Firth-Missing-Words"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 from starlette.responses import Response
 
@@ -25,7 +25,7 @@ from firth_service.engine import NeighbourQuery, NeighbourResult
 from firth_service.projection import MAX_POINTS, Projected, Projection, project
 from firth_service.registry import LoadedModel
 from firth_service.responses import FastJSONResponse
-from firth_service.routes.queries import Model
+from firth_service.routes.queries import Model, model_router
 from firth_service.schemas import (
     NULL,
     WHOLE_NUMBER,
@@ -36,11 +36,10 @@ from firth_service.schemas import (
     _Strict,
     exactly_one_of,
     given,
-    problem_responses,
 )
 from firth_service.work import run_bounded
 
-router = APIRouter(prefix="/v1/models/{model}", tags=["explorer"])
+router = model_router("explorer")
 MAX_PROJECT_K = 100
 MAX_DEPTH2_K = 21  # 1 + k + k * k <= MAX_POINTS
 Role = Literal["input", "query", "neighbor", "neighbor2", "a", "b", "c", "answer", "candidate"]
@@ -276,14 +275,13 @@ def _csv(model: LoadedModel, body: ProjectRequest, rows: list[dict[str, Any]]) -
     summary="2-D/3-D coordinates of words, a neighbourhood or an analogy (PCA or t-SNE)",
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problem_responses(400, 404, 413, 415, 422, 429, 503),
     },
 )
 async def post_project(request: Request, model: Model, body: ProjectRequest) -> Response:
     admission: Admission = request.app.state.admission
     if body.projection == "tsne":  # seconds of work: one of the worker's heavy slots (429 if none)
         async with admission.heavy():
-            gathered, projected = await run_bounded(request, _compute, model, body)
+            gathered, projected = await run_bounded(request, _compute, model, body, heavy=True)
     else:
         gathered, projected = await run_bounded(request, _compute, model, body)
     rows = _point_rows(gathered, projected)

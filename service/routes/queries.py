@@ -63,11 +63,17 @@ from firth_service.schemas_text import (
 from firth_service.settings import MAX_K, MAX_RESTRICT_VOCAB
 from firth_service.work import run_bounded, run_sized
 
-router = APIRouter(
-    prefix="/v1/models/{model}",
-    tags=["queries"],
-    responses=problem_responses(400, 404, 413, 415, 422, 429, 503),
-)
+# The problems every route under /v1/models/{model} can answer (a body it reads may be too large,
+# malformed or not JSON; the model may be unknown; a request may be capped or time out).
+MODEL_PROBLEMS = (400, 404, 413, 415, 422, 429, 503)
+
+
+def model_router(tag: str) -> APIRouter:
+    """A router for routes under /v1/models/{model}, declaring the problems each of them can answer."""
+    return APIRouter(prefix="/v1/models/{model}", tags=[tag], responses=problem_responses(*MODEL_PROBLEMS))
+
+
+router = model_router("queries")
 T = TypeVar("T")
 # A model name never holds a slash; a word in a path never a line break (the router's path
 # convertor stops at one), so the spec says so and such URLs are the 404s it promises.

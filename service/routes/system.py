@@ -88,23 +88,20 @@ CANARY_ROWS = 4096
     },
 )
 async def readyz(request: Request) -> Response:
+    def not_ready(why: str) -> Response:
+        return problem(503, "not-ready", "Not ready", why, request.url.path)
+
     if request.app.state.draining:  # a load balancer should send no more: this worker is stopping
-        return problem(503, "not-ready", "Not ready", "shutting down", request.url.path)
+        return not_ready("shutting down")
     registry = _registry(request)
     if registry is None:
-        return problem(503, "not-ready", "Not ready", "models are still loading", request.url.path)
+        return not_ready("models are still loading")
     status: dict[str, Any] = {}
     degraded = False
     for model in map(registry.check, registry.all()):
         if model.unavailable is not None:
             if model.name == registry.default_name:
-                return problem(
-                    503,
-                    "not-ready",
-                    "Not ready",
-                    f"default model unavailable: {model.unavailable}",
-                    request.url.path,
-                )
+                return not_ready(f"default model unavailable: {model.unavailable}")
             degraded = True
             status[model.name] = {"unavailable": model.unavailable}
             continue
@@ -115,9 +112,7 @@ async def readyz(request: Request) -> Response:
         scores, ids = index.search(model.kv.unit[:1], 1, restrict)
         # a row is its own nearest neighbour (cosine 1); another row with the same vector may tie
         if ids[0, 0] < 0 or not abs(float(scores[0, 0]) - 1.0) < 1e-3:
-            return problem(
-                503, "not-ready", "Not ready", f"canary query failed on {model.name}", request.url.path
-            )
+            return not_ready(f"canary query failed on {model.name}")
         status[model.name] = {"index": index.kind, "hnsw_status": model.hnsw_status}
         if model.load_error is not None:
             status[model.name]["load_error"] = model.load_error

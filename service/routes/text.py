@@ -3,19 +3,17 @@ queries: routes/queries.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from firth_service import text_queries
 from firth_service.admission import HEAVY_BATCH, heavy_texts
 from firth_service.responses import FastJSONResponse
-from firth_service.routes.queries import Model
+from firth_service.routes.queries import Model, model_router
 from firth_service.schemas import problem_responses
 from firth_service.schemas_text import ClassifyRequest, ClassifyResponse, EmbedRequest, EmbedResponse
 from firth_service.work import run_sized
 
-router = APIRouter(
-    prefix="/v1/models/{model}", tags=["text"], responses=problem_responses(400, 404, 413, 415, 422, 429, 503)
-)
+router = model_router("text")
 _BUSY = problem_responses(429, 503)
 
 

@@ -15,8 +15,10 @@ import pytest
 from bench.server_process import free_port
 from firth_core.artifact import (
     META_FILE,
+    OUTPUT_FILE,
     VECTORS_FILE,
     VOCAB_FILE,
+    draft_artifact,
     load_artifact,
     update_meta,
     write_artifact,
@@ -70,6 +72,44 @@ def test_writer_refuses_bad_input_and_leaves_nothing(
 ) -> None:
     with pytest.raises(ArtifactError, match=message):
         write_artifact(tmp_path / "m", words, vectors)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_draft_filled_in_place_and_cut_is_the_model_write_artifact_writes(tmp_path: Path) -> None:
+    rows = np.arange(18, dtype=np.float32).reshape(6, 3) + 1
+    with draft_artifact(tmp_path / "draft") as draft:
+        draft.allocate(VECTORS_FILE, (1_000_000, 3))[:6] = rows  # a producer streaming rows into the map
+        draft.allocate(OUTPUT_FILE, (6, 3))[:] = -rows
+        draft.keep_rows(VECTORS_FILE, 4)  # 7 digits of rows to 1: the header keeps its length
+        draft.keep_rows(OUTPUT_FILE, 4)
+        draft.commit(["a", "b", "c", "d"], counts=[9, 7, 5, 3], name="m")
+    drafted = load_artifact(tmp_path / "draft")
+    written = load_artifact(
+        write_artifact(
+            tmp_path / "whole",
+            list("abcd"),
+            rows[:4],
+            counts=[9, 7, 5, 3],
+            name="m",
+            extras={OUTPUT_FILE: -rows[:4]},
+        )
+    )
+    for file in (VECTORS_FILE, VOCAB_FILE, OUTPUT_FILE):
+        assert (tmp_path / "draft" / file).read_bytes() == (tmp_path / "whole" / file).read_bytes()
+        assert drafted.meta["files"][file] == written.meta["files"][file]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["draft", "whole"]
+
+
+def test_a_draft_is_checked_at_commit_and_leaves_nothing_when_refused(tmp_path: Path) -> None:
+    with (
+        pytest.raises(ArtifactError, match=r"output\.npy: holds NaN or Inf"),
+        draft_artifact(tmp_path / "m") as draft,
+    ):
+        draft.allocate(VECTORS_FILE, (2, 3))[:] = 1
+        draft.allocate(OUTPUT_FILE, (2, 3))[:] = np.nan
+        draft.commit(["a", "b"])
+    with draft_artifact(tmp_path / "m") as draft:  # left without a commit
+        draft.allocate(VECTORS_FILE, (2, 3))[:] = 1
     assert list(tmp_path.iterdir()) == []
 
 

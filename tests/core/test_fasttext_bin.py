@@ -349,6 +349,25 @@ def test_all_zero_vectors_are_skipped_with_their_output_rows(
     assert art.counts.tolist() == [model.wv.get_vecattr(w, "count") for w in kept]
 
 
+def _bytes_written() -> int:
+    """write_bytes of /proc/self/io: every page this process dirtied, by write() or a memory map."""
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("write_bytes:"))
+
+
+def test_the_import_writes_each_matrix_once(tmp_path: Path) -> None:
+    """The matrices are streamed into the model's own files: about one copy of them is written,
+    not a scratch copy and then the model's (which was twice as much)."""
+    src = tmp_path / "wide.bin"
+    make_bin(src, dim=50, bucket=20_000)  # 4 MB of n-gram rows: the bytes are the matrices'
+    import_fasttext_bin(src, tmp_path / "warm", progress=False)  # numba's cache, imports: not counted
+    before = _bytes_written()
+    art = load_artifact(import_fasttext_bin(src, tmp_path / "m", progress=False))
+    written = _bytes_written() - before
+    matrices = sum(m.nbytes for m in (art.vectors, art.ngrams, art.output) if m is not None)
+    assert matrices <= written < 1.3 * matrices
+
+
 @pytest.mark.parametrize("importer", ["fasttext", "word2vec", "glove"])
 def test_the_vectors_importers_point_a_bin_model_to_fasttext_bin(
     bin_file: tuple[Path, FastText], models: Path, importer: str

@@ -29,7 +29,7 @@ ORIGIN = "https://explorer.example"
 def start(model: Path, *flags: str) -> ServerProcess:
     env = {"FIRTH_MODELS": str(model), "FIRTH_BUILD_HNSW": "0", "FIRTH_VERIFY_CHECKSUMS": "0"}
     try:
-        return ServerProcess("--workers", "1", *flags, env=env, ready_within=60).__enter__()
+        return ServerProcess("--workers", "1", *flags, env=env).__enter__()
     except RuntimeError as exc:
         pytest.fail(str(exc))
 

@@ -154,7 +154,7 @@ def replica(model_dir: Path) -> ServerProcess:
     # FIRTH_DRAIN_SECONDS bounds how long a stopping replica waits for in-flight requests (issue
     # 13 section 5); the load's requests take milliseconds, so 5 s keeps a rolling restart quick.
     env = {"FIRTH_MODELS": str(model_dir), "FIRTH_BUILD_HNSW": "0", "FIRTH_DRAIN_SECONDS": "5"}
-    return ServerProcess("--workers", "1", "--index", "exact", env=env, ready_within=60)
+    return ServerProcess("--workers", "1", "--index", "exact", env=env)
 
 
 def direct_answers(url: str) -> list[Any]:

@@ -4,6 +4,8 @@ before any of them runs, so those past the cap are answered 429 at once; probes 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from pathlib import Path
 
 import httpx
@@ -193,3 +195,33 @@ async def test_a_request_the_http_layer_admitted_is_not_checked_again() -> None:
     assert seen == [2] and not sent and admission.in_flight == 1
     await limit({"type": "http", "path": "/v1/models", "headers": []}, no_receive, send)
     assert seen == [2] and sent[0]["status"] == 429  # unmarked: checked, refused
+
+
+async def test_heavy_work_runs_at_a_lower_cpu_priority_than_light_work(registry: ModelRegistry) -> None:
+    """Heavy work runs in the app's own threads at nice HEAVY_NICE above the worker's, so on a busy
+    CPU the kernel runs the event loop (and the lookups it answers) first; light work keeps it."""
+    from starlette.requests import Request
+
+    from firth_service.work import HEAVY_NICE, run_sized
+
+    app = create_app(exact_settings(max_concurrent_heavy=2), registry)
+
+    async def never_disconnects() -> Message:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    request = Request(
+        {"type": "http", "app": app, "method": "POST", "path": "/", "headers": []}, never_disconnects
+    )
+
+    def priority() -> tuple[int, str]:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), threading.current_thread().name
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    heavy_nice, heavy_thread = await run_sized(request, True, priority)
+    light_nice, light_thread = await run_sized(request, False, priority)
+    assert heavy_nice == min(19, base + HEAVY_NICE)
+    assert heavy_thread.startswith("firth-heavy")
+    assert light_nice == base
+    assert not light_thread.startswith("firth-heavy")
+    app.state.heavy_threads.shutdown()

@@ -9,10 +9,8 @@ import json
 import logging
 import logging.config
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,10 +20,12 @@ from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.server_process import free_port, wait_ready
 from firth_service.app import create_app
 from firth_service.index import HnswSpec, build_hnsw
 from firth_service.logging_setup import JsonFormatter, logging_config
 from firth_service.registry import LoadedModel, ModelRegistry, load_model
+from firth_service.settings import MAX_BODY_BYTES
 from tests.conftest import REPO, exact_settings
 
 pytestmark = pytest.mark.anyio
@@ -133,6 +133,31 @@ async def test_requests_counted_by_route_template_and_status(client: httpx.Async
     # Labels hold templates, never the user's words or raw paths.
     text = (await client.get("/metrics")).text
     assert "zebra" not in text and "secretpath" not in text and "frog" not in text
+
+
+async def test_a_413_is_counted_under_the_route_it_was_sent_to(client: httpx.AsyncClient) -> None:
+    """The body limit answers before routing; the count still names the route's template when
+    the path is one (a declared length and a chunked body), and "unmatched" when it is none."""
+    vectors = "/v1/models/{model}/vectors"
+    big = b'{"words": ["' + b"a" * (MAX_BODY_BYTES + 10) + b'"]}'
+    json_type = {"content-type": "application/json"}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no content-length: the limit trips mid-body
+        for _ in range(9):
+            yield b" " * (1024 * 1024)
+
+    before = await scrape(client)
+    assert (await client.post("/v1/models/tiny/vectors", content=big, headers=json_type)).status_code == 413
+    assert (
+        await client.post("/v1/models/tiny/vectors", content=chunks(), headers=json_type)
+    ).status_code == 413
+    assert (await client.post("/no/such/secretpath", content=big, headers=json_type)).status_code == 413
+    after = await scrape(client)
+
+    requests = "firth_http_requests_total"
+    assert delta(before, after, requests, method="POST", route=vectors, status="413") == 2
+    assert delta(before, after, requests, method="POST", route="unmatched", status="413") == 1
+    assert "secretpath" not in (await client.get("/metrics")).text
 
 
 async def test_model_info_is_read_from_the_registry_at_scrape_time(
@@ -286,17 +311,11 @@ def test_metrics_registries_are_per_app(tiny_model_dir: Path) -> None:
     assert "/metrics" not in first.openapi()["paths"]  # for Prometheus, not API clients
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_served_process_logs_json_and_sums_workers_metrics(tmp_path: Path, tiny_model_dir: Path) -> None:
     """`python -m firth_service --workers 2` with PROMETHEUS_MULTIPROC_DIR: every stderr line is JSON
     (uvicorn's too, in both workers), and /metrics counts every worker's requests."""
-    port = _free_port()
+    port = free_port()
     multiproc = tmp_path / "prom"
     multiproc.mkdir()
     (multiproc / "counter_1.db").write_bytes(b"stale")  # a previous run's file: wiped at start
@@ -312,15 +331,7 @@ def test_served_process_logs_json_and_sums_workers_metrics(tmp_path: Path, tiny_
     server = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+        wait_ready(base, server)
         sent = 20
         for _ in range(sent):  # a new connection each time, so both workers take some
             response = httpx.get(f"{base}/v1/models/tiny/neighbors", params={"word": "frog", "k": 2})

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.server_process import free_port
+from bench.server_process import free_port, wait_ready
 from firth_core.artifact import write_artifact
 from tests.conftest import REPO, tiny_matrix, tiny_words
 
@@ -50,17 +50,8 @@ class Served:
                 start_new_session=True,
             )
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"not ready:\n{self.log.read_text()[-3000:]}")
+    def wait_ready(self) -> None:
+        wait_ready(self.url, self.process, output=lambda: self.log.read_text()[-3000:])
 
     def workers(self) -> set[int]:
         return set(children(self.process.pid))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.server_process import free_port
+from bench.server_process import free_port, wait_ready
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -36,19 +36,6 @@ def start(model_dir: Path, port: int, workers: int) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
-
-
-def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1][-2000:]
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("server not ready")
 
 
 def test_two_workers_each_listen_and_stop_on_sigterm(tiny_model_dir: Path) -> None:

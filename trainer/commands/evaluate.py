@@ -46,6 +46,12 @@ def register(subparsers: Any) -> None:
         default=GENSIM_RESTRICT_VOCAB,
         help="only the most frequent N words (default: %(default)s, gensim's)",
     )
+    p.add_argument(
+        "--subwords",
+        action="store_true",
+        help="a subword (fastText) model only: also score with the unknown words given their n-gram "
+        "vectors, beside gensim's figures (which skip them)",
+    )
     p.add_argument("--no-save", action="store_true", help="do not write the scores into meta.json")
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
     p.set_defaults(handler=run)
@@ -60,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("--kind applies to --file only")
     artifact = load_artifact(args.model)
     kv = KeyedVectors.from_artifact(artifact)
-    options = {"restrict_vocab": args.restrict_vocab}
+    if args.subwords and kv.subwords is None:
+        raise ConfigurationError(
+            f"--subwords applies to a subword (fastText) model; {args.model} has no n-grams, so its "
+            "out-of-vocabulary words have no vectors"
+        )
+    options = {"restrict_vocab": args.restrict_vocab, "subwords": args.subwords}
     results: dict[str, Any] = {}
     if args.file:
         results[f"file:{args.file.name}"] = evaluate_file(kv, args.file, args.kind, **options)
