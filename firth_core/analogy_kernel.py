@@ -83,8 +83,14 @@ def analogy_candidates(
     anchors = np.ascontiguousarray(unit[unique])  # (n_unique, d)
     top_scores = np.full((nq, k), -np.inf, dtype=np.float32)
     top_ids = np.full((nq, k), -1, dtype=np.int64)
+    full = np.empty((anchors.shape[0], tile_width), dtype=np.result_type(anchors, unit))
     for start in range(0, unit.shape[0], tile_width):
         checkpoint()
-        tile = np.ascontiguousarray(anchors @ unit[start : start + tile_width].T)
+        block = unit[start : start + tile_width]
+        # one buffer for every full tile: no 10+ MB allocated, faulted in and freed per tile
+        tile = (
+            full if block.shape[0] == tile_width else np.empty((anchors.shape[0], block.shape[0]), full.dtype)
+        )
+        np.dot(anchors, block.T, out=tile)
         analogy_topk_tile(tile, ia, ib, ic, start, top_scores, top_ids)
     return top_ids

@@ -5,7 +5,11 @@ the scoring, and the one-line summary the CLI prints (`firth evaluate` and `firt
 - `evaluate_word_analogies`: gensim's `evaluate_word_analogies` (3CosAdd, restrict_vocab 300000,
   case-insensitive, questions with out-of-vocabulary words skipped and counted), answered for
   all questions at once by a tiled kernel (firth_core/analogy_kernel.py), then re-scored exactly
-  as gensim scores its top candidates, so the accuracy is gensim's.
+  as gensim scores its top candidates, so the accuracy is gensim's. It runs beside lookups in a
+  worker, so it keeps the GIL little: a benchmark is parsed once into arrays of word indices
+  (firth_core/analogy_questions.py; the bundled ones once per process), ok_vocab is built once
+  per model (firth_core/ok_vocab.py), and each question's guess is chosen with numpy over its
+  ranked candidates (`choose_guesses`), words compared by canonical row instead of by string.
 - `evaluate_word_pairs`: Pearson and Spearman against human scores, with gensim's OOV ratio.
 - `subwords=True` (a subword model): the figures again with the out-of-vocabulary words given
   their n-gram vectors (`KeyedVectors.resolve` on the word as the file spells it), reported under
@@ -20,17 +24,20 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from firth_core.analogy_questions import AnalogyQuestions, parse_analogies
 from firth_core.cancellation import checkpoint
 from firth_core.errors import FirthError, InputFormatError, InvalidQuery, UnknownWord
 from firth_core.keyed_vectors import KeyedVectors
-from firth_core.query import Query, drop_excluded, nearest, word_means
+from firth_core.ok_vocab import OkVocab, ok_vocab
+from firth_core.query import Query, nearest, word_means
 
 DATA_DIR = Path(__file__).parent / "data"
 BenchmarkKind = Literal["analogies", "pairs"]
@@ -47,31 +54,30 @@ _CANDIDATE_MARGIN = 4  # extra candidates so float rounding in the fast pass can
 
 
 @dataclass(frozen=True)
-class _Question:
+class _OovQuestion:
+    """A question with a word outside ok_vocab, for the subwords option: its keys and spellings."""
+
     section: int
-    a: str
-    b: str
-    c: str
-    expected: str
-    spelled: tuple[str, ...] = ()  # the words as the file spells them (for their n-gram vectors)
+    keys: tuple[str, ...]  # a, b, c, expected as compared (upper-cased if case-insensitive)
+    spelled: tuple[str, ...]  # as the file spells them (for their n-gram vectors)
 
 
 def _benchmark_vocab(
     kv: KeyedVectors, restrict_vocab: int, case_insensitive: bool, subwords: bool
-) -> dict[str, int]:
+) -> OkVocab:
     """gensim's ok_vocab for an evaluation, after checking that `subwords` can apply."""
     if subwords and kv.subwords is None:
         raise InvalidQuery(
             "subwords applies to a subword (fastText) model; this model has no n-grams, so its "
             "out-of-vocabulary words have no vectors (use dummy4unknown to count them)"
         )
-    return _vocab_view(kv, restrict_vocab, case_insensitive)
+    return ok_vocab(kv, restrict_vocab, case_insensitive)
 
 
-def _unit_for(kv: KeyedVectors, ok_vocab: dict[str, int], key: str, spelled: str) -> np.ndarray | None:
+def _unit_for(kv: KeyedVectors, vocab: OkVocab, key: str, spelled: str) -> np.ndarray | None:
     """A benchmark word's unit vector: its row among the first restrict_vocab words, else its
     n-gram (or full) vector from `resolve`; None when it has neither."""
-    row = ok_vocab.get(key)
+    row = vocab.row(key)
     if row is not None:
         return kv.unit[row]
     try:
@@ -80,19 +86,21 @@ def _unit_for(kv: KeyedVectors, ok_vocab: dict[str, int], key: str, spelled: str
         return None
 
 
-def _vocab_view(kv: KeyedVectors, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
-    """gensim's ok_vocab: the first N words; upper-cased, the most frequent spelling wins."""
-    words = kv.words[:restrict_vocab]
-    if case_insensitive:
-        return {w.upper(): i for i, w in reversed(list(enumerate(words)))}
-    return {w: i for i, w in enumerate(words)}
-
-
 def _read_lines(path: str | Path) -> list[str]:
     try:
         return Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
+@lru_cache(maxsize=len(BENCHMARKS))
+def _bundled_questions(name: str) -> AnalogyQuestions:
+    """A bundled analogy benchmark, parsed once per process (its arrays are read-only)."""
+    return parse_analogies(_read_lines(BENCHMARKS[name][1]))
+
+
+def _keys(words: Sequence[str], case_insensitive: bool) -> list[str]:
+    return [w.upper() for w in words] if case_insensitive else list(words)
 
 
 def evaluate_word_analogies(
@@ -103,67 +111,67 @@ def evaluate_word_analogies(
     dummy4unknown: bool = False,
     subwords: bool = False,
 ) -> dict[str, Any]:
-    started = time.perf_counter()
-    ok_vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
-    sections: list[str] = []
-    questions: list[_Question] = []
-    oov_questions: list[_Question] = []
-    skipped_oov: list[int] = []  # section of each OOV question, counted wrong with dummy4unknown
-    invalid = total = 0
-    for line_no, raw in enumerate(lines, start=1):
-        line = raw.strip("\n")
-        if line.startswith(": "):
-            sections.append(line.lstrip(": ").strip())
-            continue
-        if not sections:
-            raise InputFormatError(f"line {line_no}: a question before any ': section' header")
-        spelled = line.split()
-        parts = [w.upper() for w in spelled] if case_insensitive else spelled
-        if len(parts) != 4:
-            invalid += 1  # gensim skips such lines without counting them
-            continue
-        total += 1
-        a, b, c, expected = parts
-        if any(w not in ok_vocab for w in parts):
-            skipped_oov.append(len(sections) - 1)
-            oov_questions.append(_Question(len(sections) - 1, a, b, c, expected, tuple(spelled)))
-            continue
-        questions.append(_Question(len(sections) - 1, a, b, c, expected))
-    if total == 0:
-        raise InputFormatError("no analogy questions found (expected lines 'a b c d' under ': section')")
+    _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)  # its error before the lines' (cached)
+    return score_analogies(
+        kv, parse_analogies(lines), restrict_vocab, case_insensitive, dummy4unknown, subwords
+    )
 
-    correct = np.zeros(len(sections), dtype=np.int64)
-    incorrect = np.zeros(len(sections), dtype=np.int64)
-    if questions:
-        predicted = _predict(kv, questions, ok_vocab, restrict_vocab, case_insensitive)
-        for question, guess in zip(questions, predicted, strict=True):
-            if guess == question.expected:
-                correct[question.section] += 1
-            else:
-                incorrect[question.section] += 1
+
+def score_analogies(
+    kv: KeyedVectors,
+    questions: AnalogyQuestions,
+    restrict_vocab: int = GENSIM_RESTRICT_VOCAB,
+    case_insensitive: bool = True,
+    dummy4unknown: bool = False,
+    subwords: bool = False,
+) -> dict[str, Any]:
+    """gensim's evaluate_word_analogies figures for parsed questions (see the module docstring)."""
+    started = time.perf_counter()
+    vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
+    if len(questions) == 0:
+        raise InputFormatError("no analogy questions found (expected lines 'a b c d' under ': section')")
+    keys = _keys(questions.words, case_insensitive)
+    rows = vocab.rows(keys)[questions.ids]  # (questions, 4) ok_vocab rows, -1 outside it
+    known = (rows >= 0).all(axis=1)
+    n_sections = len(questions.sections)
+
+    correct = np.zeros(n_sections, dtype=np.int64)
+    incorrect = np.zeros(n_sections, dtype=np.int64)
+    if known.any():
+        asked = rows[known]
+        right = _predict(kv, asked[:, :3], vocab, restrict_vocab) == asked[:, 3]
+        sections = questions.section_of[known]
+        correct = np.bincount(sections[right], minlength=n_sections)
+        incorrect = np.bincount(sections[~right], minlength=n_sections)
     with_subwords: dict[str, Any] | None = None
     if subwords:
         right_sw, wrong_sw = correct.copy(), incorrect.copy()
-        unanswered = _answer_with_subwords(
-            kv, oov_questions, ok_vocab, restrict_vocab, case_insensitive, right_sw, wrong_sw
-        )
+        oov_questions = [
+            _OovQuestion(
+                int(questions.section_of[q]),
+                tuple(keys[i] for i in questions.ids[q]),
+                tuple(questions.words[i] for i in questions.ids[q]),
+            )
+            for q in np.flatnonzero(~known)
+        ]
+        unanswered = _answer_with_subwords(kv, oov_questions, vocab, restrict_vocab, right_sw, wrong_sw)
         with_subwords = {
-            **_analogy_figures(sections, right_sw, wrong_sw),
+            **_analogy_figures(questions.sections, right_sw, wrong_sw),
             "oov_answered": len(oov_questions) - unanswered,
             "no_vector": unanswered,
         }
+    oov = int(np.count_nonzero(~known))
     if dummy4unknown:
-        for section in skipped_oov:
-            incorrect[section] += 1
+        incorrect = incorrect + np.bincount(questions.section_of[~known], minlength=n_sections)
 
     result = {
         "kind": "analogies",
-        **_analogy_figures(sections, correct, incorrect),
-        "questions": total,
-        "oov": len(skipped_oov),
-        "oov_ratio": 100.0 * len(skipped_oov) / total,
+        **_analogy_figures(questions.sections, correct, incorrect),
+        "questions": len(questions),
+        "oov": oov,
+        "oov_ratio": 100.0 * oov / len(questions),
     }
-    return _closed(result, invalid, restrict_vocab, case_insensitive, with_subwords, started)
+    return _closed(result, questions.invalid, restrict_vocab, case_insensitive, with_subwords, started)
 
 
 def _closed(
@@ -183,7 +191,7 @@ def _closed(
     return result
 
 
-def _analogy_figures(sections: list[str], correct: np.ndarray, incorrect: np.ndarray) -> dict[str, Any]:
+def _analogy_figures(sections: Sequence[str], correct: np.ndarray, incorrect: np.ndarray) -> dict[str, Any]:
     def score(right: int, wrong: int) -> float:
         return right / (right + wrong) if right + wrong else 0.0
 
@@ -201,10 +209,9 @@ def _analogy_figures(sections: list[str], correct: np.ndarray, incorrect: np.nda
 
 def _answer_with_subwords(
     kv: KeyedVectors,
-    questions: list[_Question],
-    ok_vocab: dict[str, int],
+    questions: list[_OovQuestion],
+    vocab: OkVocab,
     restrict_vocab: int,
-    case_insensitive: bool,
     correct: np.ndarray,
     incorrect: np.ndarray,
 ) -> int:
@@ -213,15 +220,14 @@ def _answer_with_subwords(
     (the words in the vocabulary left out of the answers, the others in no index); count them into
     `correct` / `incorrect` and return how many had a word without any vector (left out)."""
     restrict = min(restrict_vocab, len(kv))
-    asked: list[tuple[_Question, Query]] = []
+    asked: list[tuple[_OovQuestion, Query]] = []
     unanswered = 0
     for q in questions:
-        if q.expected not in ok_vocab:  # an answer is a vocabulary word: it can never be right
+        if vocab.row(q.keys[3]) is None:  # an answer is a vocabulary word: it can never be right
             incorrect[q.section] += 1
             continue
         units = [
-            _unit_for(kv, ok_vocab, key, spelled)
-            for key, spelled in zip((q.a, q.b, q.c), q.spelled[:3], strict=True)
+            _unit_for(kv, vocab, key, spelled) for key, spelled in zip(q.keys[:3], q.spelled[:3], strict=True)
         ]
         if any(u is None for u in units):
             unanswered += 1
@@ -232,7 +238,8 @@ def _answer_with_subwords(
         if norm == 0.0:
             incorrect[q.section] += 1
             continue
-        exclude = tuple(dict.fromkeys(ok_vocab[w] for w in (q.a, q.b, q.c) if w in ok_vocab))
+        known_rows = (vocab.row(key) for key in q.keys[:3])
+        exclude = tuple(dict.fromkeys(row for row in known_rows if row is not None))
         asked.append((q, Query((mean / norm).astype(np.float32), exclude, len(kv))))
     if asked:
         ks = [ANALOGY_TOPN] * len(asked)
@@ -240,27 +247,34 @@ def _answer_with_subwords(
         answers = nearest(
             [query for _, query in asked], ks, kv.exact_search, kv.exact_search, restrict_or_none
         )
-        for (q, _), answer in zip(asked, answers, strict=True):
-            if _first_answer(kv, answer.hits, ok_vocab, {q.a, q.b, q.c}, case_insensitive) == q.expected:
+        ranked = np.full((len(asked), ANALOGY_TOPN), -1, dtype=np.int64)  # the hits, -1 padded
+        for i, answer in enumerate(answers):
+            ranked[i, : len(answer.hits)] = [row for row, _ in answer.hits]
+        # -2 for a word outside ok_vocab: its key is no vocabulary word's, so no hit can equal it
+        question_rows = vocab.rows([key for q, _ in asked for key in q.keys]).reshape(-1, 4)
+        question_rows[question_rows < 0] = -2
+        no_exclusions = np.empty((len(asked), 0), dtype=np.int64)  # nearest left them out already
+        guesses = choose_guesses(ranked, no_exclusions, question_rows[:, :3], vocab.canonical)
+        for (q, _), guess, expected in zip(asked, guesses, question_rows[:, 3], strict=True):
+            if guess == expected:
                 correct[q.section] += 1
             else:
                 incorrect[q.section] += 1
     return unanswered
 
 
-def _predict(
-    kv: KeyedVectors,
-    questions: list[_Question],
-    ok_vocab: dict[str, int],
-    restrict_vocab: int,
-    case_insensitive: bool,
-) -> list[str | None]:
+def _predict(kv: KeyedVectors, abc: np.ndarray, vocab: OkVocab, restrict_vocab: int) -> np.ndarray:
+    """The canonical row of gensim's answer to each question (rows a, b, c of `abc`), -1 for none."""
+    unit = kv.unit[:restrict_vocab]
+    ranked = _ranked_candidates(unit, abc[:, 0], abc[:, 1], abc[:, 2])
+    return choose_guesses(ranked, abc, abc, vocab.canonical)
+
+
+def _ranked_candidates(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Each question's best ANALOGY_TOPN + 3 rows by 3CosAdd, best first, ranked as gensim's
+    most_similar ranks them (-1 pads a vocabulary too small to fill them)."""
     from firth_core.analogy_kernel import analogy_candidates  # numba: imported only when needed
 
-    unit = kv.unit[:restrict_vocab]
-    a = np.array([ok_vocab[q.a] for q in questions], dtype=np.int64)
-    b = np.array([ok_vocab[q.b] for q in questions], dtype=np.int64)
-    c = np.array([ok_vocab[q.c] for q in questions], dtype=np.int64)
     fetch = ANALOGY_TOPN + 3  # over-fetch past the three question words, as gensim does
     candidates = analogy_candidates(unit, a, b, c, k=min(fetch + _CANDIDATE_MARGIN, unit.shape[0]))
     # Re-score the candidates the way gensim scores every word: cosine with the query (+b, +c, -a).
@@ -270,39 +284,38 @@ def _predict(
     # the gathered candidate vectors, a block of questions at a time: bounded scratch memory
     block = max(1, _RESCORE_BYTES // (4 * unit.shape[1] * max(1, safe.shape[1])))
     scores = np.empty(safe.shape, dtype=np.result_type(unit, queries))
-    for start in range(0, len(questions), block):
+    for start in range(0, len(a), block):
         checkpoint()
         rows = slice(start, start + block)
         scores[rows] = np.einsum("qkd,qd->qk", unit[safe[rows]], queries[rows])
     scores = np.where(valid, scores, -np.inf)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :fetch]
-    ranked_ids = np.take_along_axis(np.where(valid, candidates, -1), order, axis=1)
-    ranked_scores = np.take_along_axis(scores, order, axis=1)
-
-    guesses: list[str | None] = []
-    for q, question in enumerate(questions):
-        hits = drop_excluded(ranked_scores[q], ranked_ids[q], (int(a[q]), int(b[q]), int(c[q])), ANALOGY_TOPN)
-        guesses.append(
-            _first_answer(kv, hits, ok_vocab, {question.a, question.b, question.c}, case_insensitive)
-        )
-    return guesses
+    return np.take_along_axis(np.where(valid, candidates, -1), order, axis=1)
 
 
-def _first_answer(
-    kv: KeyedVectors,
-    hits: Iterable[tuple[int, float]],
-    ok_vocab: dict[str, int],
-    question: set[str],
-    case_insensitive: bool,
-) -> str | None:
-    """gensim's answer: the first hit in ok_vocab that is not a question word (else the last hit,
-    as gensim's loop leaves it; None when there are no hits)."""
-    guess: str | None = None
-    for row, _ in hits:
-        guess = kv.words[row].upper() if case_insensitive else kv.words[row]
-        if guess in ok_vocab and guess not in question:
-            break
-    return guess
+def choose_guesses(
+    ranked: np.ndarray, excluded: np.ndarray, question: np.ndarray, canonical: np.ndarray
+) -> np.ndarray:
+    """gensim's pick from each question's ranked rows, as the canonical row of the word picked.
+
+    most_similar leaves out the rows in `excluded` (and -1 padding) and returns the first
+    ANALOGY_TOPN; the guess is the first whose word is none of the question's words (compared by
+    key, so by canonical row: `question`), else the last one returned; -1 when none is returned.
+    Shapes: ranked (n, m), excluded (n, e), question (n, 3); `canonical` covers every ranked row.
+    """
+    hit = (ranked >= 0) & ~_any_equal(ranked, excluded)
+    returned = hit & (np.cumsum(hit, axis=1) <= ANALOGY_TOPN)
+    words = np.where(hit, canonical[np.where(hit, ranked, 0)], -1)
+    qualifies = returned & ~_any_equal(words, question)
+    last = ranked.shape[1] - 1 - np.argmax(returned[:, ::-1], axis=1)
+    pick = np.where(qualifies.any(axis=1), np.argmax(qualifies, axis=1), last)
+    guess = np.take_along_axis(words, pick[:, None], axis=1)[:, 0]
+    return np.where(returned.any(axis=1), guess, -1)
+
+
+def _any_equal(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """(n, m) mask: values[i, j] equals one of among[i, :]."""
+    return (values[:, :, None] == among[:, None, :]).any(axis=2)
 
 
 def evaluate_word_pairs(
@@ -315,7 +328,7 @@ def evaluate_word_pairs(
     subwords: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    ok_vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
+    vocab = _benchmark_vocab(kv, restrict_vocab, case_insensitive, subwords)
     gold: list[float] = []
     model: list[float] = []
     known: list[tuple[float, float]] = []  # the in-vocabulary pairs' (human, model) scores
@@ -334,7 +347,8 @@ def evaluate_word_pairs(
         except ValueError:
             invalid += 1
             continue
-        if a not in ok_vocab or b not in ok_vocab:
+        row_a, row_b = vocab.row(a), vocab.row(b)
+        if row_a is None or row_b is None:
             oov += 1
             oov_pairs.append((human, a, b, fields[0], fields[1]))
             if dummy4unknown:
@@ -342,11 +356,11 @@ def evaluate_word_pairs(
                 model.append(0.0)
             continue
         gold.append(human)
-        model.append(float(kv.unit[ok_vocab[a]] @ kv.unit[ok_vocab[b]]))
+        model.append(float(kv.unit[row_a] @ kv.unit[row_b]))
         known.append((human, model[-1]))
     with_subwords: dict[str, Any] | None = None
     if subwords:
-        with_subwords = _pairs_with_subwords(kv, ok_vocab, known, oov_pairs)
+        with_subwords = _pairs_with_subwords(kv, vocab, known, oov_pairs)
     if len(gold) < 2:
         raise InvalidQuery("fewer than two word pairs are in the vocabulary: no correlation to compute")
     oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
@@ -379,7 +393,7 @@ def _correlations(gold: list[float], model: list[float]) -> dict[str, float]:
 
 def _pairs_with_subwords(
     kv: KeyedVectors,
-    ok_vocab: dict[str, int],
+    vocab: OkVocab,
     known: list[tuple[float, float]],
     oov_pairs: list[tuple[float, str, str, str, str]],
 ) -> dict[str, Any]:
@@ -391,8 +405,8 @@ def _pairs_with_subwords(
     oov_model: list[float] = []
     no_vector = 0
     for human, a, b, spelled_a, spelled_b in oov_pairs:
-        unit_a = _unit_for(kv, ok_vocab, a, spelled_a)
-        unit_b = _unit_for(kv, ok_vocab, b, spelled_b)
+        unit_a = _unit_for(kv, vocab, a, spelled_a)
+        unit_b = _unit_for(kv, vocab, b, spelled_b)
         if unit_a is None or unit_b is None:
             no_vector += 1
             continue
@@ -424,7 +438,9 @@ def evaluate_benchmark(kv: KeyedVectors, name: str, **options: Any) -> dict[str,
     if name not in BENCHMARKS:
         raise InvalidQuery(f"unknown benchmark {name!r}; choose one of {sorted(BENCHMARKS)}")
     kind, path = BENCHMARKS[name]
-    return {"benchmark": name, **evaluate_lines(kv, kind, _read_lines(path), **options)}
+    if kind == "analogies":
+        return {"benchmark": name, **score_analogies(kv, _bundled_questions(name), **options)}
+    return {"benchmark": name, **evaluate_word_pairs(kv, _read_lines(path), **options)}
 
 
 def evaluate_file(
