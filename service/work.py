@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -25,29 +23,11 @@ from starlette.requests import Request
 from firth_core.cancellation import Cancelled, CancelToken, cancellable
 from firth_service.admission import Admission
 from firth_service.errors import DeadlineExceeded
+from firth_service.heap import release_memory
 from firth_service.metrics import record_cancelled
 
 T = TypeVar("T")
 log = logging.getLogger("firth.work")
-
-
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        return libc.malloc_trim
-    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS): nothing to trim
-        return None
-
-
-_malloc_trim = _load_malloc_trim()
-
-
-def release_memory() -> None:
-    """Return freed heap pages to the system. glibc keeps large freed blocks of worker threads'
-    arenas mapped, so after a heavy request a worker's RSS would stay at its peak."""
-    if _malloc_trim is not None:
-        _malloc_trim(0)
 
 
 # Heavy work runs in threads of its own at a lower CPU priority (nice +10: about a tenth of a
