@@ -88,6 +88,25 @@ class DrainingServer(uvicorn.Server):
         return False
 
 
+def one_thread_per_library() -> None:
+    """When several workers share the cores, parallelism comes from the processes:
+    - faiss's OpenMP start-up on one-row searches costs more than it gives (measured +16%
+      requests/s with one thread per worker). libgomp keeps this setting per thread: it holds for
+      the searches answered inline on the event loop's thread, while batches run in the
+      threadpool and the background HNSW build still use every core (checked: a build in another
+      thread takes 2 CPU-seconds a second).
+    - OpenBLAS's threads are made at numpy's import by the main thread, so they run at the
+      worker's priority and would carry a heavy request's matrix products (the evaluation's
+      tiles) past the lower priority of the heavy threads (service/work.py). With one, each
+      product runs in the thread that asked for it (A/B beside 16 evaluations, shared machine:
+      lookups' p99 39-45 ms against 40-444 ms with OpenBLAS's two)."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    faiss.omp_set_num_threads(1)
+    threadpool_limits(1, user_api="blas")  # for the process, until it ends
+
+
 def run_worker(
     registry: ModelRegistry,
     settings: Settings,
@@ -97,14 +116,7 @@ def run_worker(
 ) -> None:
     """Serve loaded models on `sock` until stopped (drained)."""
     if settings.workers > 1:
-        # Parallelism comes from the processes; faiss's OpenMP start-up on one-row searches costs
-        # more than it gives (measured +16% requests/s with one thread per worker). libgomp keeps
-        # this setting per thread: it holds for the searches answered inline on the event loop's
-        # thread, while batches run in the threadpool and the background HNSW build still use
-        # every core (checked: a build in another thread takes 2 CPU-seconds a second).
-        import faiss
-
-        faiss.omp_set_num_threads(1)
+        one_thread_per_library()
     raise_open_file_limit()  # before uvicorn_options: the connection cap is kept below it
     app = create_app(settings, registry)
     if worker_restarts is not None:

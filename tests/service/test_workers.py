@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,3 +85,25 @@ def test_port_in_use_ends_with_one_line(tiny_model_dir: Path) -> None:
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in stderr and "Traceback" not in stderr
+
+
+def test_one_thread_per_library_limits_openblas_to_one_thread() -> None:
+    """In a fresh process (the limit is process-wide): OpenBLAS has more than one thread before,
+    exactly one after, so a heavy request's matrix products run in its own low-priority thread."""
+    program = (
+        "import json, numpy, threadpoolctl\n"
+        "from firth_service.workers import one_thread_per_library\n"
+        "def blas():\n"
+        "    return [p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "before = blas()\n"
+        "one_thread_per_library()\n"
+        "print(json.dumps([before, blas()]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout)
+    assert after and after == [1] * len(after)
+    assert max(before) > 1 or (os.cpu_count() or 1) == 1
