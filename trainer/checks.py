@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from firth_core.errors import ConfigurationError, TrainingStalled
+from firth_core.errors import ConfigurationError, TrainingDiverged, TrainingStalled
 
 MAX_SEED = 2**32 - 1  # seeds feed numba kernels as fixed-width integers
 
@@ -65,3 +65,22 @@ class MovementProbe:
                 f"{what}: the vectors never moved from their random start (largest change {change:.3g}); "
                 f"no model was written ({hint})"
             )
+
+
+def require_sgd_trained(
+    what: str,
+    alpha: float,
+    probe: MovementProbe,
+    probed: np.ndarray,
+    *matrices: np.ndarray,
+    diverged: str | None = None,
+) -> None:
+    """After an SGD run (word2vec, fastText, the classifier): every matrix finite (a too large
+    --alpha overflows), then the probed one moved (a too small one trains nothing). `diverged`
+    names the run in the overflow message (default: what)."""
+    if not all(np.isfinite(m).all() for m in matrices):
+        raise TrainingDiverged(
+            f"{diverged or what} diverged: the vectors overflowed to NaN or Inf; "
+            f"no model was written (try a smaller --alpha than {alpha:g})"
+        )
+    probe.require_moved(probed, what, f"--alpha {alpha:g} is too small to train")

@@ -16,7 +16,6 @@ subwords.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -25,17 +24,16 @@ import numpy as np
 from firth_core.errors import ConfigurationError, TrainingDiverged
 from firth_core.subwords import SubwordSpec, compose_word_vectors, vocabulary_buckets
 from firth_trainer import fasttext_kernels as ft_kernels
-from firth_trainer import word2vec_kernels as w2v_kernels
-from firth_trainer.checks import (
-    MovementProbe,
-    require_non_negative,
-    require_positive,
-    require_threads_and_seed,
-)
-from firth_trainer.hogwild import run_jobs
-from firth_trainer.progress import Progress
+from firth_trainer.checks import MovementProbe, require_sgd_trained
 from firth_trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
-from firth_trainer.word2vec import CHUNK_ENTRIES, TrainResult, Word2VecParams, init_vectors, train_word2vec
+from firth_trainer.word2vec import (
+    TrainResult,
+    Word2VecParams,
+    check_word_run,
+    init_vectors,
+    run_word_epochs,
+    train_word2vec,
+)
 
 MODELS = ("skipgram", "cbow")
 MAX_BUCKET = 2**31 - 1  # bucket rows are int32 in the kernels
@@ -84,20 +82,7 @@ class FastTextParams:
         copied, the new words' rows fresh)."""
         if self.model not in MODELS:
             raise ConfigurationError(f"model must be one of {list(MODELS)}, not {self.model!r}")
-        for name in ("dim", "window", "negative", "alpha"):
-            require_positive(name, getattr(self, name))
-        if fine_tuning:
-            require_non_negative("epochs", self.epochs)
-        else:
-            require_positive("epochs", self.epochs)
-        require_non_negative("sample", self.sample)
-        require_non_negative("min_alpha", self.min_alpha)
-        if self.min_alpha > self.alpha:
-            raise ConfigurationError(
-                f"min-alpha must not exceed alpha ({self.alpha}): the rate decays from alpha to "
-                f"min-alpha, got {self.min_alpha}"
-            )
-        require_threads_and_seed(self.threads, self.seed)
+        check_word_run(self, fine_tuning)
         problem = self.subwords.problem()
         if problem:
             raise ConfigurationError(problem)
@@ -216,65 +201,12 @@ def train_fasttext(
         int(p.window), int(p.negative), lock_words, lock_ngrams,
     )  # fmt: skip
     kernel = ft_kernels.train_chunk_sg if p.model == "skipgram" else ft_kernels.train_chunk_cbow
-    bounds = w2v_kernels.chunk_bounds(ids, CHUNK_ENTRIES)
-    n_chunks = len(bounds) - 1
-    length = max(int(ids.shape[0]), 1)
-    schedule = p.epochs * length
-    alpha, min_alpha = float(p.alpha), float(p.min_alpha)
-
-    def lr(epoch: int, pos: int) -> float:
-        return alpha - (alpha - min_alpha) * (epoch * length + pos) / schedule
-
-    def job(i: int) -> tuple[int, int, float, int]:
-        epoch, c = divmod(i, n_chunks)
-        s, e = int(bounds[c]), int(bounds[c + 1])
-        seed = np.uint64(w2v_kernels.mix_seed(p.seed, epoch, c))
-        out: tuple[int, int, float, int] = kernel(
-            config, w2v_kernels.Chunk(s, e, lr(epoch, s), lr(epoch, e), seed)
-        )
-        return out
-
-    loss_sum = [0.0] * p.epochs
-    examples = [0] * p.epochs
-    totals = {"words": 0, "kept": 0, "last": 0}
-    scale = (raw_tokens or stream.tokens) / max(stream.tokens, 1)  # show raw corpus words, as gensim does
-    every = w2v_kernels.LOSS_EVERY
-
-    def on_result(i: int, result: tuple[int, int, float, int]) -> None:
-        epoch = i // n_chunks
-        totals["words"] += result[0]
-        totals["kept"] += result[1]
-        loss_sum[epoch] += result[2]
-        examples[epoch] += (result[3] + every - 1) // every
-        totals["last"] = epoch
-
-    with Progress(round(p.epochs * stream.tokens * scale), f"fasttext {p.model}", quiet=quiet) as bar:
-
-        def on_tick() -> None:
-            e = totals["last"]
-            done = totals["words"] / max(p.epochs * stream.tokens, 1)
-            bar.update(
-                round(totals["words"] * scale),
-                epoch=f"{e + 1}/{p.epochs}",
-                loss=f"{loss_sum[e] / max(examples[e], 1):.4f}",
-                lr=f"{alpha - (alpha - min_alpha) * done:.5f}",
-            )
-
-        started = time.perf_counter()
-        run_jobs(p.epochs * n_chunks, job, p.threads, on_result, on_tick)
-        seconds = time.perf_counter() - started
-    epoch_loss = [round(s / max(n, 1), 6) for s, n in zip(loss_sum, examples, strict=True)]
-    if not (np.isfinite(w_words).all() and np.isfinite(w_out).all()):
-        raise TrainingDiverged(
-            f"fasttext {p.model} diverged: the vectors overflowed to NaN or Inf; "
-            f"no model was written (try a smaller --alpha than {alpha:g})"
-        )
-    probe.require_moved(w_words, f"fasttext {p.model}", f"--alpha {alpha:g} is too small to train")
+    what = f"fasttext {p.model}"
+    run = run_word_epochs(kernel, config, ids, p, what, stream.tokens, raw_tokens, quiet)
+    require_sgd_trained(what, float(p.alpha), probe, w_words, w_words, w_out)
     vectors = compose_word_vectors(w_words, w_ngrams, offsets, rows)
     if not np.isfinite(vectors).all():  # an n-gram row only the NaN check above did not cover
         raise TrainingDiverged(
-            f"fasttext {p.model} diverged: the n-gram vectors overflowed to NaN or Inf; no model was written"
+            f"{what} diverged: the n-gram vectors overflowed to NaN or Inf; no model was written"
         )
-    return FastTextResult(
-        vectors, w_out, seconds, totals["words"], totals["kept"], epoch_loss, ngrams=w_ngrams
-    )
+    return FastTextResult(vectors, w_out, run.seconds, run.done, run.kept, run.epoch_loss, ngrams=w_ngrams)

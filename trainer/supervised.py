@@ -14,25 +14,23 @@ output rows start at zero.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from firth_core.errors import ConfigurationError, TrainingDiverged
+from firth_core.errors import ConfigurationError
 from firth_core.label_tree import empty_tree, huffman_tree
 from firth_trainer import supervised_kernels as kernels
 from firth_trainer.checks import (
     MovementProbe,
     require_non_negative,
     require_positive,
+    require_sgd_trained,
     require_threads_and_seed,
 )
-from firth_trainer.hogwild import run_jobs
-from firth_trainer.progress import Progress
+from firth_trainer.epochs import ChunkReport, Display, run_epochs
 from firth_trainer.supervised_data import LabelledCorpus
-from firth_trainer.word2vec_kernels import Chunk, mix_seed
 
 CHUNK_EXAMPLES = 500  # examples a job: a smooth rate and balanced threads, little per-call overhead
 LOSSES = tuple(kernels.LOSS_KINDS)
@@ -154,8 +152,6 @@ def train_supervised(
     frozen = p.freeze_embeddings
     probe = MovementProbe(w_out if frozen else w_in, len(data.labels) if frozen else n_words)
     order = np.random.default_rng([p.seed, 1]).permutation(n).astype(np.int64)
-    bounds = [*range(0, n, CHUNK_EXAMPLES), n]
-    n_chunks = len(bounds) - 1
     config = kernels.SupervisedConfig(
         data.rows, data.offsets, data.example_labels, data.label_offsets, order, w_in, w_out,
         kernels.LOSS_KINDS[p.loss],
@@ -164,51 +160,29 @@ def train_supervised(
     )  # fmt: skip
     alpha, schedule = float(p.alpha), p.epochs * n
 
-    def lr(epoch: int, pos: int) -> float:
+    def rate(epoch: int, pos: int) -> float:  # fastText's: linear to 0, by example position
         return alpha * (1.0 - (epoch * n + pos) / schedule)
 
-    def job(i: int) -> tuple[float, int, int]:
-        epoch, c = divmod(i, n_chunks)
-        s, e = bounds[c], bounds[c + 1]
-        seed = np.uint64(mix_seed(p.seed, epoch, c))
-        out: tuple[float, int, int] = kernels.train_chunk(
-            config, Chunk(s, e, lr(epoch, s), lr(epoch, e), seed)
-        )
-        return out
+    run = run_epochs(
+        kernels.train_chunk,
+        config,
+        [*range(0, n, CHUNK_EXAMPLES), n],
+        epochs=p.epochs,
+        seed=p.seed,
+        threads=p.threads,
+        rate=rate,
+        report=_chunk_report,
+        display=Display("supervised", schedule, alpha, 0.0, unit="example", quiet=quiet),
+    )
+    probed = w_out if frozen else w_in
+    require_sgd_trained("supervised", alpha, probe, probed, w_in, w_out, diverged="supervised training")
+    return SupervisedResult(w_in, w_out, run.seconds, run.done, run.epoch_loss)
 
-    loss_sum = [0.0] * p.epochs
-    seen = [0] * p.epochs
-    totals = {"examples": 0, "last": 0}
 
-    def on_result(i: int, result: tuple[float, int, int]) -> None:
-        epoch = i // n_chunks
-        loss_sum[epoch] += result[0]
-        seen[epoch] += result[1]
-        totals["examples"] += result[1]
-        totals["last"] = epoch
-
-    with Progress(p.epochs * n, "supervised", unit="example", quiet=quiet) as bar:
-
-        def on_tick() -> None:
-            e = totals["last"]
-            bar.update(
-                totals["examples"],
-                epoch=f"{e + 1}/{p.epochs}",
-                loss=f"{loss_sum[e] / max(seen[e], 1):.4f}",
-                lr=f"{alpha * (1 - totals['examples'] / schedule):.5f}",
-            )
-
-        started = time.perf_counter()
-        run_jobs(p.epochs * n_chunks, job, p.threads, on_result, on_tick)
-        seconds = time.perf_counter() - started
-    if not (np.isfinite(w_in).all() and np.isfinite(w_out).all()):
-        raise TrainingDiverged(
-            "supervised training diverged: the vectors overflowed to NaN or Inf; "
-            f"no model was written (try a smaller --alpha than {alpha:g})"
-        )
-    probe.require_moved(w_out if frozen else w_in, "supervised", f"--alpha {alpha:g} is too small to train")
-    epoch_loss = [round(s / max(k, 1), 6) for s, k in zip(loss_sum, seen, strict=True)]
-    return SupervisedResult(w_in, w_out, seconds, totals["examples"], epoch_loss)
+def _chunk_report(result: tuple[float, int, int]) -> ChunkReport:
+    """A classifier chunk's (summed loss, examples, tokens): its loss sums every example."""
+    loss, examples, _tokens = result
+    return ChunkReport(examples, 0, loss, examples)
 
 
 def bucket_matrix(result: SupervisedResult, data: LabelledCorpus, params: SupervisedParams) -> np.ndarray:

@@ -10,25 +10,48 @@ layer (syn1neg) beside it, which fine-tuning (`--init-from`, trainer/finetune.py
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from firth_core.errors import ConfigurationError, TrainingDiverged
+from firth_core.errors import ConfigurationError
 from firth_trainer import word2vec_kernels as kernels
 from firth_trainer.checks import (
     MovementProbe,
     require_non_negative,
     require_positive,
+    require_sgd_trained,
     require_threads_and_seed,
 )
-from firth_trainer.hogwild import run_jobs
-from firth_trainer.progress import Progress
+from firth_trainer.epochs import ChunkReport, Display, EpochRun, linear_rate, run_epochs
 from firth_trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
 
 CHUNK_ENTRIES = 20_000  # stream entries a job: small enough for a smooth alpha and balanced threads
+
+
+class WordRunParams(Protocol):
+    """The fields of Word2VecParams and FastTextParams a run over the word stream reads."""
+
+    @property
+    def dim(self) -> int: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def negative(self) -> int: ...
+    @property
+    def sample(self) -> float: ...
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def min_alpha(self) -> float: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -74,20 +97,7 @@ class Word2VecParams:
             raise ConfigurationError(
                 f"algorithm must be one of {sorted(WORD2VEC_DEFAULTS)}, not {self.algorithm!r}"
             )
-        for name in ("dim", "window", "negative", "alpha"):
-            require_positive(name, getattr(self, name))
-        if fine_tuning:
-            require_non_negative("epochs", self.epochs)
-        else:
-            require_positive("epochs", self.epochs)
-        require_non_negative("sample", self.sample)
-        require_non_negative("min_alpha", self.min_alpha)
-        if self.min_alpha > self.alpha:
-            raise ConfigurationError(
-                f"min-alpha must not exceed alpha ({self.alpha}): the rate decays from alpha to "
-                f"min-alpha, got {self.min_alpha}"
-            )
-        require_threads_and_seed(self.threads, self.seed)
+        check_word_run(self, fine_tuning)
         if self.batch_negatives not in ("on", "off"):
             raise ConfigurationError(f"batch-negatives must be 'on' or 'off', not {self.batch_negatives!r}")
         require_non_negative("hot_rows", self.hot_rows)
@@ -95,6 +105,24 @@ class Word2VecParams:
             raise ConfigurationError(
                 "hot-rows needs --batch-negatives on (the per-example kernels write in place)"
             )
+
+
+def check_word_run(p: WordRunParams, fine_tuning: bool) -> None:
+    """The checks word2vec and fastText share. Fine-tuning may take --epochs 0."""
+    for name in ("dim", "window", "negative", "alpha"):
+        require_positive(name, getattr(p, name))
+    if fine_tuning:
+        require_non_negative("epochs", p.epochs)
+    else:
+        require_positive("epochs", p.epochs)
+    require_non_negative("sample", p.sample)
+    require_non_negative("min_alpha", p.min_alpha)
+    if p.min_alpha > p.alpha:
+        raise ConfigurationError(
+            f"min-alpha must not exceed alpha ({p.alpha}): the rate decays from alpha to "
+            f"min-alpha, got {p.min_alpha}"
+        )
+    require_threads_and_seed(p.threads, p.seed)
 
 
 _SGNS = Word2VecParams(
@@ -197,10 +225,6 @@ def train_word2vec(
     probe = MovementProbe(w_in, len(vocab), np.flatnonzero(lockf != 0))
     keep = keep_thresholds(stream_counts, p.sample)
     thresh, alias = alias_table(vocab.counts)
-    bounds = kernels.chunk_bounds(ids, CHUNK_ENTRIES)
-    n_chunks = len(bounds) - 1
-    length = max(int(ids.shape[0]), 1)
-    schedule = p.epochs * length
     kernel = {
         ("sgns", "on"): kernels.train_chunk_sg_batched,
         ("sgns", "off"): kernels.train_chunk_sg,
@@ -210,53 +234,48 @@ def train_word2vec(
     config = kernels.KernelConfig(
         ids, w_in, w_out, keep, thresh, alias, int(p.window), int(p.negative), lockf, int(p.hot_rows)
     )
+    run = run_word_epochs(kernel, config, ids, p, p.algorithm, stream.tokens, raw_tokens, quiet)
+    require_sgd_trained(p.algorithm, float(p.alpha), probe, w_in, w_in)
+    return TrainResult(w_in, w_out, run.seconds, run.done, run.kept, run.epoch_loss)
+
+
+def word_chunk_report(result: tuple[int, int, float, int]) -> ChunkReport:
+    """A word2vec or fastText chunk's (words read, kept, sampled loss, examples): its loss sums
+    one example in LOSS_EVERY."""
+    words, kept, loss, examples = result
+    return ChunkReport(words, kept, loss, (examples + kernels.LOSS_EVERY - 1) // kernels.LOSS_EVERY)
+
+
+def run_word_epochs(
+    kernel: Callable[[Any, kernels.Chunk], tuple[int, int, float, int]],
+    config: Any,
+    ids: np.ndarray,
+    p: WordRunParams,
+    desc: str,
+    tokens: int,
+    raw_tokens: int | None,
+    quiet: bool,
+) -> EpochRun:
+    """The word2vec and fastText runs: the stream cut once into chunks of whole sentences, alpha
+    falling linearly to min_alpha by stream position over all epochs; the progress bar counts raw
+    corpus words (gensim's), `raw_tokens` of them an epoch when given."""
+    length = max(int(ids.shape[0]), 1)
     alpha, min_alpha = float(p.alpha), float(p.min_alpha)
-
-    def lr(epoch: int, pos: int) -> float:
-        return alpha - (alpha - min_alpha) * (epoch * length + pos) / schedule
-
-    def job(i: int) -> tuple[int, int, float, int]:
-        epoch, c = divmod(i, n_chunks)
-        s, e = int(bounds[c]), int(bounds[c + 1])
-        seed = np.uint64(kernels.mix_seed(p.seed, epoch, c))
-        out: tuple[int, int, float, int] = kernel(
-            config, kernels.Chunk(s, e, lr(epoch, s), lr(epoch, e), seed)
-        )
-        return out
-
-    loss_sum = [0.0] * p.epochs
-    examples = [0] * p.epochs
-    totals = {"words": 0, "kept": 0, "last": 0}
-    scale = (raw_tokens or stream.tokens) / max(stream.tokens, 1)  # show raw corpus words, as gensim does
-
-    def on_result(i: int, result: tuple[int, int, float, int]) -> None:
-        epoch = i // n_chunks
-        totals["words"] += result[0]
-        totals["kept"] += result[1]
-        loss_sum[epoch] += result[2]
-        examples[epoch] += (result[3] + kernels.LOSS_EVERY - 1) // kernels.LOSS_EVERY
-        totals["last"] = epoch
-
-    with Progress(round(p.epochs * stream.tokens * scale), f"{p.algorithm}", quiet=quiet) as bar:
-
-        def on_tick() -> None:
-            e = totals["last"]
-            done = totals["words"] / max(p.epochs * stream.tokens, 1)
-            bar.update(
-                round(totals["words"] * scale),
-                epoch=f"{e + 1}/{p.epochs}",
-                loss=f"{loss_sum[e] / max(examples[e], 1):.4f}",
-                lr=f"{alpha - (alpha - min_alpha) * done:.5f}",
-            )
-
-        started = time.perf_counter()
-        run_jobs(p.epochs * n_chunks, job, p.threads, on_result, on_tick)
-        seconds = time.perf_counter() - started
-    epoch_loss = [round(s / max(n, 1), 6) for s, n in zip(loss_sum, examples, strict=True)]
-    if not np.isfinite(w_in).all():
-        raise TrainingDiverged(
-            f"{p.algorithm} diverged: the vectors overflowed to NaN or Inf; "
-            f"no model was written (try a smaller --alpha than {alpha:g})"
-        )
-    probe.require_moved(w_in, p.algorithm, f"--alpha {alpha:g} is too small to train")
-    return TrainResult(w_in, w_out, seconds, totals["words"], totals["kept"], epoch_loss)
+    return run_epochs(
+        kernel,
+        config,
+        kernels.chunk_bounds(ids, CHUNK_ENTRIES),
+        epochs=p.epochs,
+        seed=p.seed,
+        threads=p.threads,
+        rate=linear_rate(alpha, min_alpha, p.epochs, length),
+        report=word_chunk_report,
+        display=Display(
+            desc,
+            p.epochs * tokens,
+            alpha,
+            min_alpha,
+            scale=(raw_tokens or tokens) / max(tokens, 1),
+            quiet=quiet,
+        ),
+    )
