@@ -237,24 +237,35 @@ def warm_start(parent: Parent, merged: MergedVocab, seed: int) -> WarmStart:
     n, n_parent, dim = len(merged.vocab), len(parent.artifact.words), parent.dim
     w_in, w_out = init_vectors(n, dim, seed)
     w_in[:n_parent] = parent.artifact.vectors
+    _copy_parent_output(parent, w_out)
+    return WarmStart(w_in, w_out, _word_locks(parent, merged), merged.stream_counts)
+
+
+def _copy_parent_output(parent: Parent, w_out: np.ndarray) -> None:
+    """The parent's output rows into w_out's first rows; without them they start at zero."""
     output = parent.artifact.output
     if output is not None:
-        w_out[:n_parent] = output
+        w_out[: len(parent.artifact.words)] = output
     else:
         logger.warning(
             "%s has no output layer (output.npy): it starts at zero, as in a fresh run, so the "
             "first updates mostly relearn it",
             parent.artifact.path,
         )
-    lockf = np.ones(n, dtype=np.float32)
+
+
+def _word_locks(parent: Parent, merged: MergedVocab) -> np.ndarray:
+    """Each word row's lock factor: 1, or with --lock-old 0 for the parent's words (refused when
+    the corpus adds no new word, as nothing would train)."""
+    locks = np.ones(len(merged.vocab), dtype=np.float32)
     if parent.lock_old:
         if merged.new_words == 0:
             raise ConfigurationError(
                 "--lock-old keeps every row of the parent fixed, and the corpus adds no new word "
                 "(see --min-count): nothing would train"
             )
-        lockf[:n_parent] = 0.0
-    return WarmStart(w_in, w_out, lockf, merged.stream_counts)
+        locks[: len(parent.artifact.words)] = 0.0
+    return locks
 
 
 def subword_warm_start(parent: Parent, merged: MergedVocab, params: FastTextParams) -> SubwordStart:
@@ -268,22 +279,9 @@ def subword_warm_start(parent: Parent, merged: MergedVocab, params: FastTextPara
     w_ngrams = np.array(ngrams, dtype=np.float32)  # a writable copy of the memory map
     offsets, buckets = vocabulary_buckets(artifact.words, spec)  # the trainer's n-gram lists
     w_words[:n_parent] = recover_own_rows(artifact.vectors, w_ngrams, offsets, buckets)
-    if artifact.output is not None:
-        w_out[:n_parent] = artifact.output
-    else:
-        logger.warning(
-            "%s has no output layer (output.npy): it starts at zero, as in a fresh run, so the "
-            "first updates mostly relearn it",
-            artifact.path,
-        )
-    lock_words = np.ones(n, dtype=np.float32)
+    _copy_parent_output(parent, w_out)
+    lock_words = _word_locks(parent, merged)
     lock_ngrams = np.ones(spec.bucket, dtype=np.float32)
     if parent.lock_old:
-        if merged.new_words == 0:
-            raise ConfigurationError(
-                "--lock-old keeps every row of the parent fixed, and the corpus adds no new word "
-                "(see --min-count): nothing would train"
-            )
-        lock_words[:n_parent] = 0.0
         lock_ngrams[buckets] = 0.0  # every n-gram row an old word uses: its vector stays put
     return SubwordStart(w_words, w_ngrams, w_out, lock_words, lock_ngrams, merged.stream_counts)
