@@ -1,9 +1,10 @@
 """word2vec driver: skip-gram or CBOW with negative sampling over an id stream.
 
 The stream (trainer/vocab.py) is cut once into chunks of whole sentences; every epoch runs each
-chunk as one job on the Hogwild threads (trainer/hogwild.py). The learning rate falls linearly
-from `alpha` to `min_alpha` over all epochs, by the position of the chunk in the schedule, so it
-does not depend on thread timing. The output is the input-embedding matrix, and the output
+chunk as one job on the Hogwild threads (trainer/epochs.py, trainer/hogwild.py). The learning
+rate falls linearly from `alpha` to `min_alpha` over all epochs, by the position of the chunk in
+the schedule, so it does not depend on thread timing. fastText's driver runs the same way
+(run_word_epochs, check_word_run). The output is the input-embedding matrix, and the output
 layer (syn1neg) beside it, which fine-tuning (`--init-from`, trainer/finetune.py) starts from.
 """
 
