@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -29,30 +29,10 @@ from firth_trainer.checks import (
 from firth_trainer.epochs import ChunkReport, Display, EpochRun, linear_rate, run_epochs
 from firth_trainer.vocab import TokenStream, Vocab, alias_table, keep_thresholds
 
+if TYPE_CHECKING:  # fasttext.py imports this module
+    from firth_trainer.fasttext import FastTextParams
+
 CHUNK_ENTRIES = 20_000  # stream entries a job: small enough for a smooth alpha and balanced threads
-
-
-class WordRunParams(Protocol):
-    """The fields of Word2VecParams and FastTextParams a run over the word stream reads."""
-
-    @property
-    def dim(self) -> int: ...
-    @property
-    def window(self) -> int: ...
-    @property
-    def negative(self) -> int: ...
-    @property
-    def sample(self) -> float: ...
-    @property
-    def epochs(self) -> int: ...
-    @property
-    def alpha(self) -> float: ...
-    @property
-    def min_alpha(self) -> float: ...
-    @property
-    def threads(self) -> int: ...
-    @property
-    def seed(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -108,7 +88,7 @@ class Word2VecParams:
             )
 
 
-def check_word_run(p: WordRunParams, fine_tuning: bool) -> None:
+def check_word_run(p: Word2VecParams | FastTextParams, fine_tuning: bool) -> None:
     """The checks word2vec and fastText share. Fine-tuning may take --epochs 0."""
     for name in ("dim", "window", "negative", "alpha"):
         require_positive(name, getattr(p, name))
@@ -251,7 +231,7 @@ def run_word_epochs(
     kernel: Callable[[Any, kernels.Chunk], tuple[int, int, float, int]],
     config: Any,
     ids: np.ndarray,
-    p: WordRunParams,
+    p: Word2VecParams | FastTextParams,
     desc: str,
     tokens: int,
     raw_tokens: int | None,
