@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -325,6 +326,15 @@ class Supervisor:
         return 0
 
 
+def freeze_loaded_objects() -> None:
+    """Move every object alive now (the loaded models' words and dicts, the imported modules) out
+    of the cyclic GC's reach before forking: a worker's full collections no longer walk them
+    (measured: gen-2 pauses of 96-128 ms, six in 10 s under a flood, gone), nor write to their
+    headers, which would copy the shared pages into each worker (Instagram's gc.freeze)."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: Settings, announce: Callable[[], None] | None = None) -> int:
     """Claim the address, load the models, fork the workers; `announce` logs start-up facts once
     the address is ours (a second instance's only output is its one error line)."""
@@ -350,6 +360,7 @@ def serve(settings: Settings, announce: Callable[[], None] | None = None) -> int
     # fork after loading: workers share the loaded matrices and indexes copy-on-write and start
     # at once. Safe because nothing here has started an OpenMP team or a thread (HNSW builds and
     # uvicorn start inside each worker).
+    freeze_loaded_objects()
     status = Supervisor(registry, settings, sockets).run()
     # Tearing down the interpreter with the models loaded takes a second or more on a busy host,
     # and a stop should be prompt: nothing is left to clean up (the kernel closes the sockets and
