@@ -88,7 +88,14 @@ class WrkRun:
     command: str
 
 
-def wrk(base_url: str, paths: Sequence[str], seconds: float, connections: int, threads: int = 2) -> WrkRun:
+def wrk(
+    base_url: str,
+    paths: Sequence[str],
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    timeout: float = 2.0,
+) -> WrkRun:
     with tempfile.TemporaryDirectory(prefix="firth-overload-") as tmp:
         script = Path(tmp) / "lookups.lua"
         script.write_text(_LUA % ", ".join(f'"{p}"' for p in paths))
@@ -98,12 +105,14 @@ def wrk(base_url: str, paths: Sequence[str], seconds: float, connections: int, t
             f"-c{connections}",
             f"-d{seconds:g}s",
             "--timeout",
-            "2s",
+            f"{timeout:g}s",
             "-s",
             str(script),
             base_url,
         ]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, check=True, timeout=seconds + timeout + 60
+        ).stdout
     status = re.search(r"STATUS 200=(\d+) 429=(\d+) other=(\d+)", out)
     pct = re.search(r"PCT p50=(\d+) p90=(\d+) p99=(\d+) max=(\d+)", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
