@@ -74,20 +74,26 @@ async def _disconnected(request: Request) -> None:
 
 
 async def run_sized(request: Request, heavy: bool, fn: Callable[..., T], *args: Any) -> T:
-    """fn(*args) in the thread pool; when `heavy`, holding one of the worker's heavy slots (429
-    at once when none is free) and bounded as run_bounded. Light work skips the deadline watch and
-    the malloc_trim after it, which would cost more than the work."""
+    """fn(*args) in the thread pool; when `heavy`, as run_bounded with a heavy slot. Light work
+    skips the deadline watch and the malloc_trim after it, which would cost more than the work."""
     if not heavy:
         return await run_in_threadpool(fn, *args)
-    admission: Admission = request.app.state.admission
-    async with admission.heavy():
-        return await run_bounded(request, fn, *args, heavy=True)
+    return await run_bounded(request, fn, *args, heavy=True)
 
 
 async def run_bounded(request: Request, fn: Callable[..., T], *args: Any, heavy: bool = False) -> T:
-    """fn(*args) in a thread (the heavy threads when `heavy`), stopped at its next checkpoint when
-    the client disconnects or the deadline (Settings.request_deadline_seconds) passes. Waits for the thread to stop, so the
-    caller's heavy slot covers the whole computation."""
+    """fn(*args) in a thread, stopped at its next checkpoint when the client disconnects or the
+    deadline (Settings.request_deadline_seconds) passes. When `heavy`, it holds one of the
+    worker's heavy slots (429 at once when none is free) and runs in the low-priority heavy
+    threads; the slot covers the whole computation, as this waits for the thread to stop."""
+    if not heavy:
+        return await _bounded(request, fn, *args, heavy=False)
+    admission: Admission = request.app.state.admission
+    async with admission.heavy():
+        return await _bounded(request, fn, *args, heavy=True)
+
+
+async def _bounded(request: Request, fn: Callable[..., T], *args: Any, heavy: bool) -> T:
     deadline: float = request.app.state.settings.request_deadline_seconds
     token = CancelToken()
 

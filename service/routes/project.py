@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from starlette.responses import Response
 
 from firth_service import engine
-from firth_service.admission import Admission
 from firth_service.engine import NeighbourQuery, NeighbourResult
 from firth_service.projection import MAX_POINTS, Projected, Projection, project
 from firth_service.registry import LoadedModel
@@ -278,12 +277,8 @@ def _csv(model: LoadedModel, body: ProjectRequest, rows: list[dict[str, Any]]) -
     },
 )
 async def post_project(request: Request, model: Model, body: ProjectRequest) -> Response:
-    admission: Admission = request.app.state.admission
-    if body.projection == "tsne":  # seconds of work: one of the worker's heavy slots (429 if none)
-        async with admission.heavy():
-            gathered, projected = await run_bounded(request, _compute, model, body, heavy=True)
-    else:
-        gathered, projected = await run_bounded(request, _compute, model, body)
+    tsne = body.projection == "tsne"  # seconds of work: one of the worker's heavy slots (429 if none)
+    gathered, projected = await run_bounded(request, _compute, model, body, heavy=tsne)
     rows = _point_rows(gathered, projected)
     if body.format == "csv":
         return _csv(model, body, rows)

@@ -61,7 +61,7 @@ from firth_service.schemas_text import (
     TextSimilarityPairsResponse,
 )
 from firth_service.settings import MAX_K, MAX_RESTRICT_VOCAB
-from firth_service.work import run_bounded, run_sized
+from firth_service.work import run_bounded
 
 # The problems every route under /v1/models/{model} can answer (a body it reads may be too large,
 # malformed or not JSON; the model may be unknown; a request may be capped or time out).
@@ -97,14 +97,6 @@ Model = Annotated[LoadedModel, Depends(get_model)]
 async def _compute(request: Request, inline: bool, fn: Callable[..., T], *args: Any) -> T:
     """Cheap work on the event loop; the rest in a thread, with the deadline and cancellation."""
     return fn(*args) if inline else await run_bounded(request, fn, *args)
-
-
-async def _compute_heavy(request: Request, heavy: bool, fn: Callable[..., T], *args: Any) -> T:
-    """As _compute in a thread, holding one of the worker's heavy slots when `heavy` (429 if none).
-    Unlike run_sized, light work here keeps the deadline and cancellation too."""
-    if not heavy:
-        return await run_bounded(request, fn, *args)
-    return await run_sized(request, True, fn, *args)
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -236,7 +228,7 @@ async def post_similarity(request: Request, model: Model, body: SimilarityBody) 
     if isinstance(body, TextSimilarityPairsRequest):
         heavy = heavy_texts(text for pair in body.text_pairs for text in pair)
         return FastJSONResponse(
-            await _compute_heavy(request, heavy, text_queries.similarity_pairs, model, body)
+            await run_bounded(request, text_queries.similarity_pairs, model, body, heavy=heavy)
         )
     rows = engine.similarity_pairs(model, body.pairs)
     return FastJSONResponse(
@@ -261,11 +253,13 @@ async def post_similarity_matrix(
             [*body.texts_a, *body.texts_b]
         )
         return FastJSONResponse(
-            await _compute_heavy(request, heavy, text_queries.similarity_matrix, model, body)
+            await run_bounded(request, text_queries.similarity_matrix, model, body, heavy=heavy)
         )
     budget.check_matrix(len(body.a), len(body.b))
     heavy = len(body.a) * len(body.b) > HEAVY_BATCH * MAX_K
-    a, b, matrix, oov = await _compute_heavy(request, heavy, engine.similarity_matrix, model, body.a, body.b)
+    a, b, matrix, oov = await run_bounded(
+        request, engine.similarity_matrix, model, body.a, body.b, heavy=heavy
+    )
     return FastJSONResponse(with_oov({"model": model.name, "a": a, "b": b, "matrix": matrix}, oov))
 
 
@@ -327,7 +321,7 @@ async def post_neighbors_batch(
     budget.check_neighbours(q.k for q in body.queries)
     queries = [_to_engine(q) for q in body.queries]
     heavy = len(queries) > HEAVY_BATCH
-    results = await _compute_heavy(request, heavy, engine.neighbours, model, queries)
+    results = await run_bounded(request, engine.neighbours, model, queries, heavy=heavy)
     record_queries(model.name, results)
     return FastJSONResponse({"model": model.name, "results": [_neighbours_body(model, r) for r in results]})
 
@@ -360,9 +354,8 @@ async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest
     budget.check_neighbours([body.k] * len(body.questions))
     questions = [(q.a, q.b, q.c) for q in body.questions]
     heavy = len(questions) > HEAVY_BATCH
-    results = await _compute_heavy(
+    results = await run_bounded(
         request,
-        heavy,
         engine.analogies,
         model,
         questions,
@@ -370,6 +363,7 @@ async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest
         body.method,
         body.restrict_vocab,
         body.exact,
+        heavy=heavy,
     )
     record_queries(model.name, results)
     return FastJSONResponse({"model": model.name, "results": [_analogy_body(model, r) for r in results]})
@@ -412,14 +406,16 @@ async def post_evaluate(request: Request, model: Model, body: EvaluateRequest) -
     name: str
     if body.benchmark is not None:
         benchmark = body.benchmark
-        result = await _compute_heavy(
-            request, True, lambda: evaluate_benchmark(model.kv, benchmark, **options)
+        result = await run_bounded(
+            request, lambda: evaluate_benchmark(model.kv, benchmark, **options), heavy=True
         )
         name = benchmark
     else:
         assert body.items is not None and body.kind is not None
         items, kind = body.items, body.kind
-        result = await _compute_heavy(request, True, lambda: evaluate_lines(model.kv, kind, items, **options))
+        result = await run_bounded(
+            request, lambda: evaluate_lines(model.kv, kind, items, **options), heavy=True
+        )
         name = "items"
     result.pop("benchmark", None)
     kind = result.pop("kind")
