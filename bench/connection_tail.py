@@ -7,7 +7,8 @@ few hundred requests time out; with a 10 s timeout their real latencies show, up
 whose they are, the same load (wrk -t2 -c1024, --timeout 10s, 2 server processes on one port with
 SO_REUSEPORT, all on 127.0.0.1) runs against three servers that answer every request 429 at once:
 
-1. bare uvloop: an asyncio.Protocol writing a prebuilt 429 per request (no HTTP parser);
+1. bare uvloop: an asyncio.Protocol writing a prebuilt 429 per request (no HTTP parser), and
+   the same after 40 us of busy work per request, to see whether the cost alone makes the tail;
 2. plain uvicorn (httptools, uvloop) with a three-line ASGI app answering 429;
 3. firth-serve with FIRTH_MAX_CONCURRENT_REQUESTS=1, so nearly every request is shed by its HTTP
    layer (service/http_limits.py) before any app code runs;
@@ -30,6 +31,7 @@ from pathlib import Path
 from overload_bench import LOOKUP_WORDS, describe, wrk
 from server_process import ServerProcess, free_port
 
+BUSY_US = 40.0  # about what firth's HTTP layer spends on a 429 (45,000 a second on 2 workers)
 _429 = b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
 
@@ -41,15 +43,23 @@ def _listening(port: int) -> socket.socket:
     return sock
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, cost_us: float = 0.0) -> None:
+    """A prebuilt 429 per request, after `cost_us` microseconds of busy work per request (the CPU
+    a Python HTTP stack spends on one)."""
     import uvloop
+
+    cost = cost_us / 1e6
 
     class Answer(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             self.transport: asyncio.Transport = transport  # type: ignore[assignment]
 
         def data_received(self, data: bytes) -> None:
-            self.transport.write(_429 * data.count(b"\r\n\r\n"))
+            requests = data.count(b"\r\n\r\n")
+            busy_until = time.perf_counter() + cost * requests
+            while time.perf_counter() < busy_until:
+                pass
+            self.transport.write(_429 * requests)
 
     async def main() -> None:
         server = await asyncio.get_running_loop().create_server(Answer, sock=_listening(port))
@@ -126,12 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.serve:
         kind, port = args.serve
-        (serve_bare if kind == "bare" else serve_uvicorn)(int(port))
+        if kind.startswith("bare"):
+            serve_bare(int(port), float(kind.removeprefix("bare") or 0))
+        else:
+            serve_uvicorn(int(port))
         return 0
     paths = [f"/v1/models/default/neighbors?word={w}&k=10" for w in LOOKUP_WORDS]
     print("wrk -t2 -c1024 --timeout 10s, 2 server processes each; every request answered 429; shared CPU")
     with Pair("bare") as base:
         measure("1. bare uvloop protocol", base, paths, args.seconds)
+    with Pair(f"bare{BUSY_US:g}") as base:
+        measure(f"1b. the same, after {BUSY_US:g} us of busy work per request", base, paths, args.seconds)
     with Pair("uvicorn") as base:
         measure("2. plain uvicorn, a three-line ASGI app", base, paths, args.seconds)
     env = {"FIRTH_BUILD_HNSW": "0", "FIRTH_MAX_CONCURRENT_REQUESTS": "1"}
