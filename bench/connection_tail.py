@@ -12,6 +12,8 @@ SO_REUSEPORT, all on 127.0.0.1) runs against three servers that answer every req
 2. plain uvicorn (httptools, uvloop) with a three-line ASGI app answering 429;
 3. firth-serve with FIRTH_MAX_CONCURRENT_REQUESTS=1, so nearly every request is shed by its HTTP
    layer (service/http_limits.py) before any app code runs;
+4. and, as a remedy rather than a peer, firth-serve (default limits) behind Debian's nginx with one
+   worker that sheds in C: `limit_conn` of 64 requests in flight, 429 beyond (skipped without nginx);
 and prints each one's rate, latency percentiles, and the kernel's TCP loss probes and
 retransmissions during the run (nstat), which show segments waiting for a busy receiver.
 """
@@ -20,12 +22,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from overload_bench import LOOKUP_WORDS, describe, wrk
@@ -110,6 +116,57 @@ class Pair:
             process.wait(timeout=10)
 
 
+NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+NGINX_IN_FLIGHT = 64
+_NGINX_CONF = """worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+  uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  upstream firth {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+  limit_conn_zone $server_name zone=in_flight:1m;
+  server {{
+    listen 127.0.0.1:{port};
+    server_name firth;
+    location / {{
+      limit_conn in_flight {limit};
+      limit_conn_status 429;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://firth;
+    }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def nginx_in_front(upstream_port: int) -> Iterator[str]:
+    """Debian's nginx on 127.0.0.1 in front of `upstream_port`, everything in a temporary directory."""
+    assert NGINX is not None
+    with tempfile.TemporaryDirectory(prefix="firth-tail-nginx-") as tmp:
+        port = free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(_NGINX_CONF.format(tmp=tmp, upstream=upstream_port, port=port, limit=NGINX_IN_FLIGHT))
+        process = subprocess.Popen(
+            [NGINX, "-p", tmp, "-c", str(conf), "-e", f"{tmp}/error.log", "-g", "daemon off;"]
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.send_signal(signal.SIGQUIT)
+            process.wait(timeout=20)
+
+
 def tcp_counters() -> dict[str, int]:
     """The kernel's TCP counters since the last call (nstat keeps the previous reading)."""
     if shutil.which("nstat") is None:
@@ -152,6 +209,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {"FIRTH_BUILD_HNSW": "0", "FIRTH_MAX_CONCURRENT_REQUESTS": "1"}
     with ServerProcess("--model", str(args.model), "--workers", "2", env=env) as server:
         measure("3. firth-serve, every request shed by its HTTP layer", server.url, paths, args.seconds)
+    if NGINX is None:
+        print("4. skipped: no nginx on PATH or in /usr/sbin")
+        return 0
+    with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
+        with nginx_in_front(int(server.url.rsplit(":", 1)[1])) as base:
+            measure(
+                f"4. firth-serve behind nginx (1 worker, limit_conn {NGINX_IN_FLIGHT}, 429 beyond)",
+                base,
+                paths,
+                args.seconds,
+            )
+        measure("4'. the same firth-serve, direct, same run", server.url, paths, args.seconds)
     return 0
 
 
