@@ -90,6 +90,17 @@ def serve_uvicorn(port: int) -> None:
     uvicorn.Server(config).run(sockets=[_listening(port)])
 
 
+def wait_listening(port: int, seconds: float) -> None:
+    """Return once something accepts connections on 127.0.0.1:`port`; raise after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:g} s")
+
+
 class Pair:
     """Two processes of this script serving `kind` on one port."""
 
@@ -100,14 +111,9 @@ class Pair:
         ]
 
     def __enter__(self) -> str:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    time.sleep(0.5)  # the second process too
-                    return f"http://127.0.0.1:{self.port}"
-            time.sleep(0.1)
-        raise RuntimeError(f"the {self.processes} did not listen on {self.port}")
+        wait_listening(self.port, 30.0)
+        time.sleep(0.5)  # the second process too
+        return f"http://127.0.0.1:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
         for process in self.processes:
@@ -155,12 +161,7 @@ def nginx_in_front(upstream_port: int) -> Iterator[str]:
             [NGINX, "-p", tmp, "-c", str(conf), "-e", f"{tmp}/error.log", "-g", "daemon off;"]
         )
         try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                with socket.socket() as probe:
-                    if probe.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.05)
+            wait_listening(port, 10.0)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.send_signal(signal.SIGQUIT)
@@ -213,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("4. skipped: no nginx on PATH or in /usr/sbin")
         return 0
     with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
-        with nginx_in_front(int(server.url.rsplit(":", 1)[1])) as base:
+        with nginx_in_front(server.port) as base:
             measure(
                 f"4. firth-serve behind nginx (1 worker, limit_conn {NGINX_IN_FLIGHT}, 429 beyond)",
                 base,

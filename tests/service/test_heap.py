@@ -30,10 +30,16 @@ libc.malloc_stats()
 """
 
 
-def arenas(mode: str) -> int:
+def arenas(mode: str, before: str = "") -> int:
+    """How many arenas PROGRAM's threads got, with `before` run first in its process."""
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
     done = subprocess.run(
-        [sys.executable, "-c", PROGRAM, mode], env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", before + PROGRAM, mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return sum(line.startswith("Arena ") for line in done.stderr.splitlines())
 
@@ -46,14 +52,4 @@ def test_limit_arenas_caps_the_arenas_threads_get() -> None:
 
 @pytest.mark.skipif(_libc is None, reason="not glibc")
 def test_an_arena_count_set_in_the_environment_is_left_alone() -> None:
-    program = "import os; os.environ['MALLOC_ARENA_MAX']='8'\n" + PROGRAM
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
-    done = subprocess.run(
-        [sys.executable, "-c", program, "cap"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert sum(line.startswith("Arena ") for line in done.stderr.splitlines()) > ARENAS
+    assert arenas("cap", before="import os; os.environ['MALLOC_ARENA_MAX']='8'\n") > ARENAS
