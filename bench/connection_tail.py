@@ -12,8 +12,11 @@ SO_REUSEPORT, all on 127.0.0.1) runs against three servers that answer every req
 2. plain uvicorn (httptools, uvloop) with a three-line ASGI app answering 429;
 3. firth-serve with FIRTH_MAX_CONCURRENT_REQUESTS=1, so nearly every request is shed by its HTTP
    layer (service/http_limits.py) before any app code runs;
-4. and, as a remedy rather than a peer, firth-serve (default limits) behind Debian's nginx with one
-   worker that sheds in C: `limit_conn` of 64 requests in flight, 429 beyond (skipped without nginx);
+4. and, as the remedy rather than a peer, firth-serve (default limits) behind Debian's nginx running
+   deploy/nginx/firth.conf, the shipped file, which sheds in C: `limit_conn` in flight (16 for
+   this one replica of 2 workers), 429 beyond; with nginx's own request times of the requests it
+   passed on and of those it shed, from its access log (skipped without nginx);
+   `--only-nginx` runs this row alone, `--in-flight N` and `--nginx-workers N` vary it;
 and prints each one's rate, latency percentiles, and the kernel's TCP loss probes and
 retransmissions during the run (nstat), which show segments waiting for a busy receiver.
 """
@@ -22,18 +25,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import json
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+from nginx_process import NginxProcess, nginx_available
 from overload_bench import LOOKUP_WORDS, describe, wrk
 from server_process import ServerProcess, free_port
 
@@ -122,50 +125,25 @@ class Pair:
             process.wait(timeout=10)
 
 
-NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
-NGINX_IN_FLIGHT = 64
-_NGINX_CONF = """worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
-  uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
-  upstream firth {{ server 127.0.0.1:{upstream}; keepalive 64; }}
-  limit_conn_zone $server_name zone=in_flight:1m;
-  server {{
-    listen 127.0.0.1:{port};
-    server_name firth;
-    location / {{
-      limit_conn in_flight {limit};
-      limit_conn_status 429;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_pass http://firth;
-    }}
-  }}
-}}
-"""
+NGINX_IN_FLIGHT = 16  # deploy/nginx/firth.conf's limit for one replica of 2 workers
 
 
-@contextmanager
-def nginx_in_front(upstream_port: int) -> Iterator[str]:
-    """Debian's nginx on 127.0.0.1 in front of `upstream_port`, everything in a temporary directory."""
-    assert NGINX is not None
-    with tempfile.TemporaryDirectory(prefix="firth-tail-nginx-") as tmp:
-        port = free_port()
-        conf = Path(tmp) / "nginx.conf"
-        conf.write_text(_NGINX_CONF.format(tmp=tmp, upstream=upstream_port, port=port, limit=NGINX_IN_FLIGHT))
-        process = subprocess.Popen(
-            [NGINX, "-p", tmp, "-c", str(conf), "-e", f"{tmp}/error.log", "-g", "daemon off;"]
-        )
-        try:
-            wait_listening(port, 10.0)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.send_signal(signal.SIGQUIT)
-            process.wait(timeout=20)
+def shed_latencies(nginx: NginxProcess, since_line: int) -> str:
+    """nginx's own view from its access log: request_time percentiles of the requests it passed
+    to firth (200) and of those it shed (429). It starts once nginx has read the request, so the
+    time spent in the kernel's queues before that is only in wrk's figures."""
+    lines = nginx.access_log.read_text().splitlines()[since_line:]
+    times: dict[int, list[float]] = {200: [], 429: []}
+    for line in lines:
+        entry = json.loads(line)
+        if entry["status"] in times:
+            times[entry["status"]].append(entry["request_time"] * 1e3)
+    parts = []
+    for status, ms in times.items():
+        if ms:
+            p50, p99 = np.percentile(ms, [50, 99])
+            parts.append(f"{status}: {len(ms):,}, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(ms):.0f} ms")
+    return "nginx's request_time: " + "; ".join(parts)
 
 
 def tcp_counters() -> dict[str, int]:
@@ -186,10 +164,35 @@ def measure(name: str, base: str, paths: Sequence[str], seconds: float) -> None:
         print("  TCP during the run: " + ", ".join(f"{k} {v:,}" for k, v in counters.items()), flush=True)
 
 
+def behind_nginx(args: argparse.Namespace, paths: Sequence[str]) -> int:
+    if not nginx_available():
+        print("4. skipped: no nginx on PATH or in /usr/sbin")
+        return 0
+    with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
+        with tempfile.TemporaryDirectory(prefix="firth-tail-nginx-") as tmp:
+            nginx = NginxProcess(
+                Path(tmp), [server.port], args.in_flight, args.nginx_workers, error_level="notice"
+            )
+            with nginx:
+                measure(
+                    f"4. firth-serve behind nginx running deploy/nginx/firth.conf ({args.nginx_workers} "
+                    f"worker(s), 1 replica, limit_conn {args.in_flight}, 429 beyond)",
+                    nginx.url,
+                    paths,
+                    args.seconds,
+                )
+                print(f"  {shed_latencies(nginx, 0)}", flush=True)
+        measure("4'. the same firth-serve, direct, same run", server.url, paths, args.seconds)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/glove-6b-50d"))
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--in-flight", type=int, default=NGINX_IN_FLIGHT, help="nginx's limit_conn")
+    parser.add_argument("--nginx-workers", type=int, default=1)
+    parser.add_argument("--only-nginx", action="store_true", help="row 4 only")
     parser.add_argument("--serve", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -201,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     paths = [f"/v1/models/default/neighbors?word={w}&k=10" for w in LOOKUP_WORDS]
     print("wrk -t2 -c1024 --timeout 10s, 2 server processes each; every request answered 429; shared CPU")
+    if args.only_nginx:
+        return behind_nginx(args, paths)
     with Pair("bare") as base:
         measure("1. bare uvloop protocol", base, paths, args.seconds)
     with Pair(f"bare{BUSY_US:g}") as base:
@@ -210,19 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {"FIRTH_BUILD_HNSW": "0", "FIRTH_MAX_CONCURRENT_REQUESTS": "1"}
     with ServerProcess("--model", str(args.model), "--workers", "2", env=env) as server:
         measure("3. firth-serve, every request shed by its HTTP layer", server.url, paths, args.seconds)
-    if NGINX is None:
-        print("4. skipped: no nginx on PATH or in /usr/sbin")
-        return 0
-    with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
-        with nginx_in_front(server.port) as base:
-            measure(
-                f"4. firth-serve behind nginx (1 worker, limit_conn {NGINX_IN_FLIGHT}, 429 beyond)",
-                base,
-                paths,
-                args.seconds,
-            )
-        measure("4'. the same firth-serve, direct, same run", server.url, paths, args.seconds)
-    return 0
+    return behind_nginx(args, paths)
 
 
 if __name__ == "__main__":

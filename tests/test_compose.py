@@ -226,7 +226,8 @@ def replica_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_replicas_profile_runs_the_service_behind_nginx(image_settings: Settings) -> None:
-    from tests.nginx_process import FIRTH_CONF, listen_port, upstream_servers
+    sys.path.insert(0, str(REPO / "bench"))
+    from nginx_process import FIRTH_CONF, listen_port, upstream_servers
 
     compose = load_compose()
     service = compose["services"]["service"]

@@ -95,7 +95,7 @@ def test_the_default_checks_name_the_packages_the_tests_use() -> None:
         "nodejs": "node",
         "npm": "npm",
         "docker-compose": "docker-compose",
-        "nginx": "/usr/sbin/nginx",  # the path tests/nginx_process.py runs
+        "nginx": "/usr/sbin/nginx",  # the path bench/nginx_process.py runs
     }
     # Where `make test` has run (this suite), every default check holds, so the script is quiet.
     assert all(deps.is_present(check) for check in packages.values())

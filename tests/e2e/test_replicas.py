@@ -10,9 +10,11 @@ elsewhere, so a run in which the kill went unnoticed cannot pass.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,18 @@ import httpx
 import pytest
 
 from bench.server_process import ServerProcess, free_port
-from tests.nginx_process import FIRTH_CONF, NginxProcess, directive_seconds, fail_timeouts, nginx_available
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from nginx_process import (
+    FIRTH_CONF,
+    NginxProcess,
+    directive_seconds,
+    fail_timeouts,
+    in_flight_limits,
+    nginx_available,
+)
+
+from firth_service.http_limits import _too_busy_response
 
 pytestmark = [
     pytest.mark.slow,
@@ -300,3 +313,57 @@ def test_nginx_answers_problem_json_when_no_replica_answers(tmp_path: Path) -> N
         too_big = httpx.post(f"{nginx.url}{M}/vectors", content=big, timeout=30)
         assert too_big.status_code == 413
         assert too_big.json()["type"] == "/problems/body-too-large"
+
+
+def hold_requests_in_flight(port: int, count: int) -> list[socket.socket]:
+    """`count` query requests nginx has read the headers of and counts as in flight: their bodies
+    never finish arriving, so they hold a place without reaching any replica."""
+    held = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.sendall(
+            f"POST {M}/vectors HTTP/1.1\r\nHost: firth\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n{".encode()
+        )
+        held.append(sock)
+    return held
+
+
+def test_nginx_sheds_beyond_its_in_flight_limit_as_firth_does(tiny_model_dir: Path, tmp_path: Path) -> None:
+    limits = in_flight_limits(FIRTH_CONF.read_text())
+    assert len(limits) == 2 and len(set(limits)) == 1  # /v1/models/ and /openai/, one limit
+    # firth's own 429, written by its HTTP layer, to compare nginx's with
+    own_head, own_body = _too_busy_response(64, 1, close=False, openai=False).split(b"\r\n\r\n", 1)
+    own_problem = json.loads(own_body)
+    with replica(tiny_model_dir) as server, NginxProcess(tmp_path, [server.port], in_flight=2) as nginx:
+        neighbors = f"{nginx.url}{M}/neighbors?word=king&k=3"
+        assert httpx.get(neighbors, timeout=30).status_code == 200
+        held = hold_requests_in_flight(nginx.port, 2)
+        try:
+            deadline = time.monotonic() + 10
+            while (shed := httpx.get(neighbors, timeout=30)).status_code == 200:
+                assert time.monotonic() < deadline, "nginx never counted the held requests"
+                time.sleep(0.05)
+            assert shed.status_code == 429, shed.text
+            assert shed.headers["content-type"] == "application/problem+json"
+            assert shed.headers["retry-after"] == "1"
+            problem = shed.json()
+            for name in ("type", "title", "status", "retry_after"):
+                assert problem[name] == own_problem[name], name
+            assert b"retry-after: 1" in own_head
+            openai = httpx.post(
+                f"{nginx.url}/openai/v1/embeddings", json={"model": "tiny", "input": "king"}, timeout=30
+            )
+            assert openai.status_code == 429 and openai.headers["retry-after"] == "1"
+            assert openai.json()["error"]["code"] == "rate_limit_exceeded"
+            # health checks, metrics and docs are never shed
+            assert httpx.get(f"{nginx.url}/readyz", timeout=30).status_code == 200
+        finally:
+            for sock in held:
+                sock.close()
+        deadline = time.monotonic() + 10
+        while (answer := httpx.get(neighbors, timeout=30)).status_code != 200:
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(0.05)
+        shed_entries = [e for e in nginx.log_entries() if e["status"] == 429]
+        assert len(shed_entries) >= 2 and all(e["upstream_addr"] == "" for e in shed_entries)

@@ -1,7 +1,9 @@
-"""deploy/nginx/firth.conf run by Debian's nginx as the test's own child process: the replica
-addresses, the listen port and the log directory replaced (nothing else); prefix, configuration,
-pid file, logs and temporary files all in a temporary directory; listening on 127.0.0.1 only;
-always stopped."""
+"""deploy/nginx/firth.conf run by Debian's nginx as a child process of a test or a bench script: the
+replica addresses, the listen port and the log directory replaced (and, when asked, the number of
+replicas and the in-flight limit; nothing else); prefix, configuration, pid file, logs and temporary
+files all in a temporary directory; listening on 127.0.0.1 only; always stopped.
+
+bench/ scripts import each other by bare name; tests put bench/ on sys.path to import this."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bench.server_process import free_port, stop_group
+from server_process import free_port, stop_group
 
 REPO = Path(__file__).resolve().parent.parent
 FIRTH_CONF = REPO / "deploy" / "nginx" / "firth.conf"
@@ -27,6 +29,7 @@ NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin") or
 
 _UPSTREAM_SERVER = re.compile(r"^(\s*server\s+)([A-Za-z0-9.-]+):(\d+)(\s[^;]*)?;", re.MULTILINE)
 _LISTEN = re.compile(r"^(\s*listen\s+)(\d+);", re.MULTILINE)
+_IN_FLIGHT = re.compile(r"^(\s*limit_conn\s+firth_in_flight\s+)(\d+);", re.MULTILINE)
 _LOG_DIR = "/var/log/nginx/"
 
 
@@ -57,13 +60,30 @@ def fail_timeouts(conf: str) -> list[float]:
     return [float(f.group(1)) if f else 10.0 for f in found]
 
 
-def render(conf: str, upstreams: Sequence[int], port: int, log_dir: Path) -> str:
-    """The shipped file with its replicas at 127.0.0.1:upstreams[i], listening on 127.0.0.1:port."""
+def in_flight_limits(conf: str) -> list[int]:
+    """The number of each `limit_conn firth_in_flight N;` line."""
+    return [int(m.group(2)) for m in _IN_FLIGHT.finditer(conf)]
+
+
+def render(
+    conf: str, upstreams: Sequence[int], port: int, log_dir: Path, in_flight: int | None = None
+) -> str:
+    """The shipped file with its first len(upstreams) replicas at 127.0.0.1:upstreams[i] (the others
+    left out), listening on 127.0.0.1:port; with `in_flight`, that limit in place of the file's."""
     servers = upstream_servers(conf)
-    if len(servers) != len(upstreams):
-        raise ValueError(f"firth.conf names {len(servers)} replicas, the test runs {len(upstreams)}")
+    if not 0 < len(upstreams) <= len(servers):
+        raise ValueError(f"firth.conf names {len(servers)} replicas, the caller runs {len(upstreams)}")
     ports = iter(upstreams)
-    conf = _UPSTREAM_SERVER.sub(lambda m: f"{m.group(1)}127.0.0.1:{next(ports)}{m.group(4) or ''};", conf)
+
+    def replica(m: re.Match[str]) -> str:
+        upstream = next(ports, None)
+        return "" if upstream is None else f"{m.group(1)}127.0.0.1:{upstream}{m.group(4) or ''};"
+
+    conf = _UPSTREAM_SERVER.sub(replica, conf)
+    if in_flight is not None:
+        if not in_flight_limits(conf):
+            raise ValueError("firth.conf has no `limit_conn firth_in_flight` to replace")
+        conf = _IN_FLIGHT.sub(lambda m: f"{m.group(1)}{in_flight};", conf)
     conf = _LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{port};", conf)
     conf = conf.replace(_LOG_DIR, f"{log_dir}/")
     directives = re.sub(r"#.*", "", conf)
@@ -72,8 +92,9 @@ def render(conf: str, upstreams: Sequence[int], port: int, log_dir: Path) -> str
     return conf
 
 
-def main_conf(tmp: Path) -> str:
-    """What the nginx image's own nginx.conf provides around conf.d/, with temp files kept in tmp."""
+def main_conf(tmp: Path, workers: int = 2) -> str:
+    """What the nginx image's own nginx.conf provides around conf.d/ (`worker_processes auto`, one a
+    core: 2 here), with temp files kept in tmp."""
     temp_paths = "\n".join(
         f"    {kind}_temp_path {tmp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -81,7 +102,7 @@ def main_conf(tmp: Path) -> str:
     # temporary directory: keep them as the test's own user (without root, nginx cannot switch).
     user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
     return f"""{user}
-worker_processes 2;
+worker_processes {workers};
 events {{ worker_connections 1024; }}
 http {{
 {temp_paths}
@@ -92,18 +113,26 @@ http {{
 
 
 class NginxProcess:
-    def __init__(self, tmp: Path, upstreams: Sequence[int]) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        upstreams: Sequence[int],
+        in_flight: int | None = None,
+        workers: int = 2,
+        error_level: str = "info",
+    ) -> None:
         self.tmp = tmp
+        self.error_level = error_level  # the image's is `notice`; info also logs each request shed
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp / "access.log"
         self.error_log = tmp / "error.log"
-        (tmp / "firth.conf").write_text(render(FIRTH_CONF.read_text(), upstreams, self.port, tmp))
-        (tmp / "nginx.conf").write_text(main_conf(tmp))
+        (tmp / "firth.conf").write_text(render(FIRTH_CONF.read_text(), upstreams, self.port, tmp, in_flight))
+        (tmp / "nginx.conf").write_text(main_conf(tmp, workers))
         self.process: subprocess.Popen[bytes] | None = None
 
     def command(self, *extra: str) -> list[str]:
-        directives = f"daemon off; pid {self.tmp}/nginx.pid; error_log {self.error_log} info;"
+        directives = f"daemon off; pid {self.tmp}/nginx.pid; error_log {self.error_log} {self.error_level};"
         return [
             NGINX,
             "-p",
