@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import socket
 import subprocess
@@ -35,9 +34,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from nginx_process import NginxProcess, nginx_available
-from overload_bench import LOOKUP_WORDS, describe, wrk
+from overload_bench import LOOKUP_WORDS, NGINX_IN_FLIGHT, describe, wrk
 from server_process import ServerProcess, free_port
 
 BUSY_US = 40.0  # about what firth's HTTP layer spends on a 429 (45,000 a second on 2 workers)
@@ -125,27 +123,6 @@ class Pair:
             process.wait(timeout=10)
 
 
-NGINX_IN_FLIGHT = 16  # deploy/nginx/firth.conf's limit for one replica of 2 workers
-
-
-def shed_latencies(nginx: NginxProcess, since_line: int) -> str:
-    """nginx's own view from its access log: request_time percentiles of the requests it passed
-    to firth (200) and of those it shed (429). It starts once nginx has read the request, so the
-    time spent in the kernel's queues before that is only in wrk's figures."""
-    lines = nginx.access_log.read_text().splitlines()[since_line:]
-    times: dict[int, list[float]] = {200: [], 429: []}
-    for line in lines:
-        entry = json.loads(line)
-        if entry["status"] in times:
-            times[entry["status"]].append(entry["request_time"] * 1e3)
-    parts = []
-    for status, ms in times.items():
-        if ms:
-            p50, p99 = np.percentile(ms, [50, 99])
-            parts.append(f"{status}: {len(ms):,}, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(ms):.0f} ms")
-    return "nginx's request_time: " + "; ".join(parts)
-
-
 def tcp_counters() -> dict[str, int]:
     """The kernel's TCP counters since the last call (nstat keeps the previous reading)."""
     if shutil.which("nstat") is None:
@@ -181,7 +158,7 @@ def behind_nginx(args: argparse.Namespace, paths: Sequence[str]) -> int:
                     paths,
                     args.seconds,
                 )
-                print(f"  {shed_latencies(nginx, 0)}", flush=True)
+                print(f"  {nginx.request_times()}", flush=True)
         measure("4'. the same firth-serve, direct, same run", server.url, paths, args.seconds)
     return 0
 
@@ -191,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=Path("models/glove-6b-50d"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--in-flight", type=int, default=NGINX_IN_FLIGHT, help="nginx's limit_conn")
-    parser.add_argument("--nginx-workers", type=int, default=1)
+    parser.add_argument("--nginx-workers", type=int, default=2, help="the image's `auto`: one a core")
     parser.add_argument("--only-nginx", action="store_true", help="row 4 only")
     parser.add_argument("--serve", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 from server_process import free_port, stop_group
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,6 +64,14 @@ def fail_timeouts(conf: str) -> list[float]:
 def in_flight_limits(conf: str) -> list[int]:
     """The number of each `limit_conn firth_in_flight N;` line."""
     return [int(m.group(2)) for m in _IN_FLIGHT.finditer(conf)]
+
+
+def in_flight_per_replica() -> int:
+    """One replica's share of the shipped file's in-flight limit (what one replica of 2 workers on
+    2 cores was measured with)."""
+    conf = FIRTH_CONF.read_text()
+    (limit,) = set(in_flight_limits(conf))
+    return limit // len(upstream_servers(conf))
 
 
 def render(
@@ -122,7 +131,9 @@ class NginxProcess:
         error_level: str = "info",
     ) -> None:
         self.tmp = tmp
-        self.error_level = error_level  # the image's is `notice`; info also logs each request shed
+        self.workers = workers
+        # the image's is `notice`; info also logs each request shed. flush_log needs notice or finer.
+        self.error_level = error_level
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp / "access.log"
@@ -149,11 +160,48 @@ class NginxProcess:
     def errors(self) -> str:
         return self.error_log.read_text(errors="replace")[-4000:] if self.error_log.exists() else ""
 
+    def flush_log(self, within: float = 10.0) -> None:
+        """Has every worker write out its buffered access-log lines (firth.conf buffers them for up
+        to a second): SIGUSR1 makes nginx reopen its logs, and each worker writes its buffer out as
+        it does, right after logging "reopening logs" (as does the master, once)."""
+        if self.process is None or self.process.poll() is not None:
+            return  # stopped: nginx wrote everything out as it exited
+        reopened = self.errors_logged("reopening logs")
+        os.kill(self.process.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + within
+        while self.errors_logged("reopening logs") < reopened + 1 + self.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not reopen its logs in {within} s:\n{self.errors()}")
+            time.sleep(0.01)
+        time.sleep(0.05)  # the write follows the worker's log line
+
+    def errors_logged(self, text: str) -> int:
+        return self.error_log.read_text(errors="replace").count(text) if self.error_log.exists() else 0
+
     def log_entries(self) -> list[dict[str, Any]]:
-        """The access log: one JSON object a request (firth.conf's `log_format firth`)."""
+        """The access log: one JSON object a request (firth.conf's `log_format firth`), every
+        worker's buffer written out first."""
+        self.flush_log()
         if not self.access_log.exists():
             return []
         return [json.loads(line) for line in self.access_log.read_text().splitlines() if line.strip()]
+
+    def request_times(self, statuses: Sequence[int] = (200, 429)) -> str:
+        """nginx's own view, from its access log: request_time percentiles by status (those it passed
+        to firth, 200, and those it shed, 429). It starts once nginx has read the request, so time
+        spent in the kernel's queues before that shows only in the client's figures."""
+        times: dict[int, list[float]] = {status: [] for status in statuses}
+        for entry in self.log_entries():
+            if entry["status"] in times:
+                times[entry["status"]].append(entry["request_time"] * 1e3)
+        parts = []
+        for status, ms in times.items():
+            if ms:
+                p50, p99 = np.percentile(ms, [50, 99])
+                parts.append(
+                    f"{status}: {len(ms):,}, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(ms):.0f} ms"
+                )
+        return "nginx's request_time by status: " + ("; ".join(parts) or "no requests logged")
 
     def __enter__(self) -> NginxProcess:
         check = subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)

@@ -6,6 +6,9 @@ Five scenarios, each bounded in time (about four minutes in all), wrk as the loa
 1. 1,024 connections on `GET …/neighbors`: answers by status (200 / 429), latency percentiles of
    all answers (wrk cannot split them by status, so a p99 within the goal holds for both),
    socket timeouts (wrk's --timeout 2s);
+   1b. the same load through nginx running deploy/nginx/firth.conf (the shipped file, one replica,
+   its in-flight limit for one replica of 2 workers), which sheds in C before Python sees a request
+   (skipped without nginx); with nginx's request times of what it passed on and what it shed;
 2. 16 concurrent `POST …/evaluate` clients (each honouring Retry-After) beside `wrk -c8` lookups:
    the lookups' latency percentiles, and how many evaluations were answered or told to retry;
 3. recovery: requests/s of `wrk -c8` in 1 s slices after the 1,024-connection load stops, until
@@ -32,11 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from nginx_process import NginxProcess, in_flight_per_replica, nginx_available
 from server_process import ServerProcess
 
 from firth_service.settings import Settings, one_per_cpu
 
 LOOKUP_WORDS = ["the", "king", "frog", "paris", "music", "river", "computer", "green", "run", "house"]
+NGINX_IN_FLIGHT = in_flight_per_replica()  # deploy/nginx/firth.conf's limit, one replica's share
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 _LUA = """
@@ -265,7 +270,12 @@ def pid_of(server: ServerProcess) -> int:
 
 
 def summary(
-    thousand: WrkRun, lookups: WrkRun, recovered: float, slow: tuple[float, float] | None, peer: WrkRun | None
+    thousand: WrkRun,
+    behind: WrkRun | None,
+    lookups: WrkRun,
+    recovered: float,
+    slow: tuple[float, float] | None,
+    peer: WrkRun | None,
 ) -> None:
     """Issue 13 §3's figures beside their goals, from this run."""
 
@@ -279,6 +289,12 @@ def summary(
         f"{thousand.other} other; timeouts {thousand.timeouts} (goal 0: {mark(thousand.timeouts == 0)})"
         + (f"; peer without limits: p99 {peer.p99_ms:.0f} ms, {peer.timeouts} timeouts" if peer else "")
     )
+    if behind is not None:
+        print(
+            f"  the same behind nginx (deploy/nginx/firth.conf, limit_conn {NGINX_IN_FLIGHT}): p99 of all answers "
+            f"{behind.p99_ms:.0f} ms ({mark(behind.p99_ms <= 50)}); {behind.ok:,} x 200, {behind.busy:,} x 429, "
+            f"{behind.other} other; timeouts {behind.timeouts} ({mark(behind.timeouts == 0)})"
+        )
     print(
         f"  16 evaluations beside wrk -c8: lookups p99 {lookups.p99_ms:.0f} ms "
         f"(goal <= 50 ms: {mark(lookups.p99_ms <= 50)})"
@@ -325,6 +341,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         print("\n1. 1,024 connections on GET /neighbors")
         thousand = thousand_connections(server.url, paths, args.seconds)
+        behind = None
+        if nginx_available():
+            print(f"\n1b. the same through nginx, deploy/nginx/firth.conf, limit_conn {NGINX_IN_FLIGHT}")
+            with (
+                tempfile.TemporaryDirectory(prefix="firth-overload-nginx-") as tmp,
+                NginxProcess(Path(tmp), [server.port], NGINX_IN_FLIGHT, error_level="notice") as nginx,
+            ):
+                behind = thousand_connections(nginx.url, paths, args.seconds)
+                print(f"  {nginx.request_times()}")
         print("\n2. 16 concurrent evaluations beside wrk -c8 lookups")
         lookups = evaluations_beside_lookups(server.url, paths, args.seconds)
         print("\n3. recovery after the 1,024-connection overload")
@@ -352,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             peer = thousand_connections(server.url, paths, args.seconds)
             print("\n2'. 16 concurrent evaluations beside wrk -c8 lookups")
             evaluations_beside_lookups(server.url, paths, args.seconds)
-    summary(thousand, lookups, recovered, slow, peer)
+    summary(thousand, behind, lookups, recovered, slow, peer)
     return 0
 
 
