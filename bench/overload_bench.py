@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -93,31 +94,31 @@ class WrkRun:
     command: str
 
 
-def wrk(
+def _wrk_command(
     base_url: str,
     paths: Sequence[str],
     seconds: float,
     connections: int,
-    threads: int = 2,
-    timeout: float = 2.0,
-) -> WrkRun:
-    with tempfile.TemporaryDirectory(prefix="firth-overload-") as tmp:
-        script = Path(tmp) / "lookups.lua"
-        script.write_text(_LUA % ", ".join(f'"{p}"' for p in paths))
-        cmd = [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds:g}s",
-            "--timeout",
-            f"{timeout:g}s",
-            "-s",
-            str(script),
-            base_url,
-        ]
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, check=True, timeout=seconds + timeout + 60
-        ).stdout
+    threads: int,
+    timeout: float,
+    tmp: str,
+) -> list[str]:
+    script = Path(tmp) / "lookups.lua"
+    script.write_text(_LUA % ", ".join(f'"{p}"' for p in paths))
+    return [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        f"{timeout:g}s",
+        "-s",
+        str(script),
+        base_url,
+    ]
+
+
+def _read_wrk(out: str, cmd: Sequence[str]) -> WrkRun:
     status = re.search(r"STATUS 200=(\d+) 429=(\d+) other=(\d+)", out)
     pct = re.search(r"PCT p50=(\d+) p90=(\d+) p99=(\d+) max=(\d+)", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -137,8 +138,57 @@ def wrk(
         most,
         int(errors.group(4)) if errors else 0,
         socket_errors,
-        " ".join([*cmd[:-3], "-s", "lookups.lua", base_url]),
+        " ".join([*cmd[:-3], "-s", "lookups.lua", cmd[-1]]),
     )
+
+
+def wrk(
+    base_url: str,
+    paths: Sequence[str],
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    timeout: float = 2.0,
+) -> WrkRun:
+    with tempfile.TemporaryDirectory(prefix="firth-overload-") as tmp:
+        cmd = _wrk_command(base_url, paths, seconds, connections, threads, timeout, tmp)
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, check=True, timeout=seconds + timeout + 60
+        ).stdout
+    return _read_wrk(out, cmd)
+
+
+class WrkInBackground:
+    """wrk running until the `with` block ends (SIGINT: wrk stops and reports what it saw), for a
+    load whose length is that of what happens meanwhile; `run` holds its figures afterwards."""
+
+    def __init__(
+        self,
+        base_url: str,
+        paths: Sequence[str],
+        connections: int = 4,
+        timeout: float = 10.0,
+        limit: float = 600,
+    ) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="firth-wrk-")
+        self.cmd = _wrk_command(base_url, paths, limit, connections, 1, timeout, self._tmp.name)
+        self.run: WrkRun | None = None
+
+    def __enter__(self) -> WrkInBackground:
+        self.process = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.process.send_signal(signal.SIGINT)
+            out, _ = self.process.communicate(timeout=60)
+            if exc[0] is None:
+                self.run = _read_wrk(out, self.cmd)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._tmp.cleanup()
 
 
 def describe(run: WrkRun) -> str:

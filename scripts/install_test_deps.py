@@ -42,6 +42,7 @@ SYSTEM_PACKAGES = (
     Requirement("npm", "npm", "playwright-core"),
     Requirement("docker-compose", "docker-compose", "the compose test"),  # validates, needs no engine
     Requirement("nginx", "/usr/sbin/nginx", "the replicas test"),  # runs deploy/nginx/firth.conf on loopback
+    Requirement("wrk", "wrk", "the replicas test's load"),  # on 127.0.0.1 only, bounded in time
 )
 
 APT_UPDATE = shlex.split("apt-get update -qq")

@@ -96,6 +96,7 @@ def test_the_default_checks_name_the_packages_the_tests_use() -> None:
         "npm": "npm",
         "docker-compose": "docker-compose",
         "nginx": "/usr/sbin/nginx",  # the path bench/nginx_process.py runs
+        "wrk": "wrk",  # tests/e2e/test_replicas.py's load beside its own clients
     }
     # Where `make test` has run (this suite), every default check holds, so the script is quiet.
     assert all(deps.is_present(check) for check in packages.values())

@@ -36,6 +36,7 @@ from nginx_process import (
     in_flight_limits,
     nginx_available,
 )
+from overload_bench import WrkInBackground
 
 from firth_service.http_limits import _too_busy_response
 
@@ -52,6 +53,7 @@ M = "/v1/models/tiny"
 
 # (method, path, JSON body): GETs, which nginx retries by itself, and read-only POSTs, which it
 # retries only because firth.conf says `non_idempotent` for /v1/models/.
+WRK_CONNECTIONS = 4  # wrk's GET load beside the clients (issue 13 §7: "under wrk load")
 REQUESTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", f"{M}/neighbors?word=king&k=3", None),
     ("POST", f"{M}/vectors", {"words": ["frog", "toad"]}),
@@ -140,6 +142,11 @@ class Cluster:
     def load(self) -> Load:
         return Load(self.nginx.url, self.expected)
 
+    def wrk(self) -> WrkInBackground:
+        """wrk's GET load through nginx, until the `with` block ends."""
+        paths = [path for method, path, _ in REQUESTS if method == "GET"]
+        return WrkInBackground(self.nginx.url, paths, connections=WRK_CONNECTIONS)
+
     def attempts(self, since_line: int) -> list[list[tuple[int, str]]]:
         """For each request nginx logged after since_line: its tries as (replica port, status)."""
         tries = []
@@ -194,6 +201,14 @@ def cluster(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             r.__exit__(None, None, None)
 
 
+def assert_wrk_lost_nothing(wrk: WrkInBackground) -> None:
+    """Every request wrk sent was answered 200: no other status, no socket error, no timeout."""
+    assert wrk.run is not None
+    run = wrk.run
+    assert run.ok > 100, run
+    assert (run.busy, run.other, run.socket_errors, run.timeouts) == (0, 0, 0, 0), run
+
+
 def failure_report(load: Load, cluster: Cluster) -> str:
     lines = [f"{o.method} {o.path}: {o.problem}" for o in load.failures()[:10]]
     return "\n".join(
@@ -237,7 +252,7 @@ def test_killing_a_replica_under_load_loses_no_request(cluster: Cluster) -> None
     victim = cluster.replicas[1]
     assert victim.process is not None
     try:
-        with cluster.load() as load:
+        with cluster.load() as load, cluster.wrk() as wrk:
             load.wait_for(200, since=0.0)
             log_line = len(cluster.nginx.log_entries())
             os.kill(victim.process.pid, signal.SIGKILL)  # as an OOM kill: no chance to close anything
@@ -248,6 +263,7 @@ def test_killing_a_replica_under_load_loses_no_request(cluster: Cluster) -> None
             while time.monotonic() < killed + cluster.fail_timeout + 1.5:
                 time.sleep(0.1)
         assert not load.failures(), failure_report(load, cluster)
+        assert_wrk_lost_nothing(wrk)
         tries = cluster.attempts(log_line)
         retried = [t for t in tries if len(t) > 1]
         assert any(t[0] == (victim.port, "502") for t in retried), "nginx never met the dead replica"
@@ -258,7 +274,7 @@ def test_killing_a_replica_under_load_loses_no_request(cluster: Cluster) -> None
 
 def test_rolling_restart_under_load_loses_no_request(cluster: Cluster) -> None:
     try:
-        with cluster.load() as load:
+        with cluster.load() as load, cluster.wrk() as wrk:
             load.wait_for(200, since=0.0)
             log_line = len(cluster.nginx.log_entries())
             for replica in cluster.replicas:
@@ -274,6 +290,7 @@ def test_rolling_restart_under_load_loses_no_request(cluster: Cluster) -> None:
     finally:
         cluster.restore()
     assert not load.failures(), failure_report(load, cluster)
+    assert_wrk_lost_nothing(wrk)
     assert load.count() >= 500
     tries = cluster.attempts(log_line)
     assert any(len(t) > 1 for t in tries), "nginx never met a stopped replica"
