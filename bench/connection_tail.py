@@ -13,8 +13,8 @@ SO_REUSEPORT, all on 127.0.0.1) runs against three servers that answer every req
 3. firth-serve with FIRTH_MAX_CONCURRENT_REQUESTS=1, so nearly every request is shed by its HTTP
    layer (service/http_limits.py) before any app code runs;
 4. and, as the remedy rather than a peer, firth-serve (default limits) behind Debian's nginx running
-   deploy/nginx/firth.conf, the shipped file, which sheds in C: `limit_conn` in flight (16 for
-   this one replica of 2 workers), 429 beyond; with nginx's own request times of the requests it
+   deploy/nginx/firth.conf, the shipped file, which sheds in C: `limit_conn` in flight (its 8 a
+   worker: 16 for this one replica of 2 workers), 429 beyond; with nginx's own request times of the requests it
    passed on and of those it shed, from its access log (skipped without nginx);
    `--only-nginx` runs this row alone, `--in-flight N` and `--nginx-workers N` vary it;
 and prints each one's rate, latency percentiles, and the kernel's TCP loss probes and
@@ -34,8 +34,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from nginx_process import NginxProcess, nginx_available
-from overload_bench import LOOKUP_WORDS, NGINX_IN_FLIGHT, describe, wrk
+from nginx_process import NginxProcess, in_flight_per_worker, nginx_available
+from overload_bench import LOOKUP_WORDS, describe, wrk
 from server_process import ServerProcess, free_port
 
 BUSY_US = 40.0  # about what firth's HTTP layer spends on a 429 (45,000 a second on 2 workers)
@@ -167,7 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/glove-6b-50d"))
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--in-flight", type=int, default=NGINX_IN_FLIGHT, help="nginx's limit_conn")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=2 * in_flight_per_worker(),
+        help="nginx's limit_conn (the file's: 8 a worker)",
+    )
     parser.add_argument("--nginx-workers", type=int, default=2, help="the image's `auto`: one a core")
     parser.add_argument("--only-nginx", action="store_true", help="row 4 only")
     parser.add_argument("--serve", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)

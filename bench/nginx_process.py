@@ -66,9 +66,9 @@ def in_flight_limits(conf: str) -> list[int]:
     return [int(m.group(2)) for m in _IN_FLIGHT.finditer(conf)]
 
 
-def in_flight_per_replica() -> int:
-    """One replica's share of the shipped file's in-flight limit (what one replica of 2 workers on
-    2 cores was measured with)."""
+def in_flight_per_worker() -> int:
+    """One firth worker's share of the shipped file's in-flight limit: its replicas run one worker
+    each (docker-compose.yml; tests/test_compose.py checks it)."""
     conf = FIRTH_CONF.read_text()
     (limit,) = set(in_flight_limits(conf))
     return limit // len(upstream_servers(conf))

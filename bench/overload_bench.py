@@ -7,7 +7,7 @@ Five scenarios, each bounded in time (about four minutes in all), wrk as the loa
    all answers (wrk cannot split them by status, so a p99 within the goal holds for both),
    socket timeouts (wrk's --timeout 2s);
    1b. the same load through nginx running deploy/nginx/firth.conf (the shipped file, one replica,
-   its in-flight limit for one replica of 2 workers), which sheds in C before Python sees a request
+   its in-flight limit for as many workers, 8 each), which sheds in C before Python sees a request
    (skipped without nginx); with nginx's request times of what it passed on and what it shed;
 2. 16 concurrent `POST …/evaluate` clients (each honouring Retry-After) beside `wrk -c8` lookups:
    the lookups' latency percentiles, and how many evaluations were answered or told to retry;
@@ -36,13 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from nginx_process import NginxProcess, in_flight_per_replica, nginx_available
+from nginx_process import NginxProcess, in_flight_per_worker, nginx_available
 from server_process import ServerProcess
 
 from firth_service.settings import Settings, one_per_cpu
 
 LOOKUP_WORDS = ["the", "king", "frog", "paris", "music", "river", "computer", "green", "run", "house"]
-NGINX_IN_FLIGHT = in_flight_per_replica()  # deploy/nginx/firth.conf's limit, one replica's share
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 _LUA = """
@@ -341,7 +340,7 @@ def summary(
     )
     if behind is not None:
         print(
-            f"  the same behind nginx (deploy/nginx/firth.conf, limit_conn {NGINX_IN_FLIGHT}): p99 of all answers "
+            f"  the same behind nginx (deploy/nginx/firth.conf): p99 of all answers "
             f"{behind.p99_ms:.0f} ms ({mark(behind.p99_ms <= 50)}); {behind.ok:,} x 200, {behind.busy:,} x 429, "
             f"{behind.other} other; timeouts {behind.timeouts} ({mark(behind.timeouts == 0)})"
         )
@@ -393,10 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         thousand = thousand_connections(server.url, paths, args.seconds)
         behind = None
         if nginx_available():
-            print(f"\n1b. the same through nginx, deploy/nginx/firth.conf, limit_conn {NGINX_IN_FLIGHT}")
+            in_flight = args.workers * in_flight_per_worker()
+            print(f"\n1b. the same through nginx, deploy/nginx/firth.conf, limit_conn {in_flight}")
             with (
                 tempfile.TemporaryDirectory(prefix="firth-overload-nginx-") as tmp,
-                NginxProcess(Path(tmp), [server.port], NGINX_IN_FLIGHT, error_level="notice") as nginx,
+                NginxProcess(Path(tmp), [server.port], in_flight, error_level="notice") as nginx,
             ):
                 behind = thousand_connections(nginx.url, paths, args.seconds)
                 print(f"  {nginx.request_times()}")
