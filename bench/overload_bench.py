@@ -172,6 +172,7 @@ class WrkInBackground:
         self._tmp = tempfile.TemporaryDirectory(prefix="firth-wrk-")
         self.cmd = _wrk_command(base_url, paths, limit, connections, 1, timeout, self._tmp.name)
         self.run: WrkRun | None = None
+        self.output = ""  # wrk's report, as printed
 
     def __enter__(self) -> WrkInBackground:
         self.process = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -180,9 +181,9 @@ class WrkInBackground:
     def __exit__(self, *exc: object) -> None:
         try:
             self.process.send_signal(signal.SIGINT)
-            out, _ = self.process.communicate(timeout=60)
+            self.output, _ = self.process.communicate(timeout=60)
             if exc[0] is None:
-                self.run = _read_wrk(out, self.cmd)
+                self.run = _read_wrk(self.output, self.cmd)
         finally:
             if self.process.poll() is None:
                 self.process.kill()

@@ -20,6 +20,8 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
   fast as they were closed turned each worker's 960 places over in well under a second, and some
   newcomers found no connection old enough.) With none to close, the new connection is answered
   503 and closed at once, so its file descriptor is free again;
+- each response reaches the socket in one write (service/coalescing.py), so a worker killed
+  mid-response never leaves a load balancer holding headers without their body;
 - when the worker already has FIRTH_MAX_CONCURRENT_REQUESTS requests in flight (uvicorn's own set
   of running request tasks, so requests still queued on the event loop count too), a new one is
   answered 429 with Retry-After right here, written straight to the socket: no task, no
@@ -49,6 +51,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from firth_service.admission import ADMITTED, RETRY_AFTER_SECONDS
 from firth_service.auth import CORS_EXPOSE_HEADERS
+from firth_service.coalescing import CoalescingTransport
 from firth_service.errors import OPENAI_PREFIX as OPENAI_ROUTES
 from firth_service.errors import PROBLEM_JSON
 from firth_service.logging_setup import logging_config
@@ -150,7 +153,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- the connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CoalescingTransport(transport, self.loop))  # responses whole (its doc)
         if len(self.connections) > self.max_connections and not self._evict_a_slow_connection():
             self._warn_refused()
             self._refuse(
