@@ -16,6 +16,12 @@ admission limits at work; the heavy ones may meet it) but is counted and printed
 Memory: each worker's PSS (/proc/<pid>/smaps_rollup: its private pages plus its share of the
 pages it shares with the supervisor and the other worker) once the warm-up is over and at the end;
 the goal is at most 5% growth. A worker that was replaced during the run is a failure too.
+Pss_File is the worker's share of the library and model pages it maps, so it moves when other
+processes mapping the same files (anything run from the same .venv) start or end: run nothing
+else from this checkout during a soak (a 6-minute side job did so once: +9 MiB, about +4%).
+Every kind is sent before the warm-up (`prime`) and the warm-up sends each a few times more (the
+rarest, the evaluation, about five times in 30 s at 300/s), so first-use allocations (scipy's
+import, the ok_vocab arrays, numba's compilations) are in the baseline.
 """
 
 from __future__ import annotations

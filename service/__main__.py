@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from firth_service.heap import limit_arenas
+from firth_service.heap import tune_malloc
 from firth_service.logging_setup import logging_config
 from firth_service.settings import Settings, describe_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    limit_arenas()  # before any thread allocates (service/heap.py)
+    tune_malloc()  # before any thread allocates (service/heap.py)
     try:
         settings = Settings.from_cli(argv)
     except ValidationError as exc:

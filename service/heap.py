@@ -1,12 +1,24 @@
-"""glibc's heap, tuned for a long-running server: few arenas, freed memory handed back.
+"""glibc's heap, tuned for a long-running server: few arenas, fixed thresholds, freed memory handed back.
 
-glibc gives threads their own malloc arenas, up to eight per core, and each keeps the high-water
-mark of what its threads once held: with Starlette's forty-thread pool and the heavy threads, a
-worker's anonymous memory crept up for minutes under a mixed load (the soak, bench/soak.py: +8.7%
-and +10.7% PSS in 150 s; with two arenas +6.7% and +5.3%, from a lower start). So firth-serve caps
-the arenas at ARENAS (gunicorn's and Heroku's advice for Python servers is the same), unless
-MALLOC_ARENA_MAX is set, and trims the heap after heavy requests. Elsewhere (musl, macOS) both are
-no-ops.
+- Arenas. glibc gives threads their own malloc arenas, up to eight per core, and each keeps the
+  high-water mark of what its threads once held: with Starlette's forty-thread pool and the heavy
+  threads, a worker's anonymous memory crept up for minutes under a mixed load (the soak,
+  bench/soak.py: +8.7% and +10.7% PSS in 150 s; with two arenas +6.7% and +5.3%, from a lower
+  start). So firth-serve caps them at ARENAS (gunicorn's and Heroku's advice for Python servers).
+- Thresholds. glibc raises its mmap threshold to the size of each mmapped block freed (up to
+  32 MiB) and its trim threshold to twice that, so after one large numpy temporary the next ones
+  come from the arenas, and up to 64 MiB freed at the top of a thread's arena stays resident:
+  free() shrinks that top only beyond the trim threshold, and malloc_trim() never does (it
+  trims the main arena's top and returns free pages *inside* every arena, not another arena's
+  top). In the soak that was one worker's +25-34 MiB of private memory held for minutes after a
+  heavy request, all of it free in glibc's own count. Fixed thresholds (setting them turns the
+  adjustment off) keep blocks of MMAP_THRESHOLD and up in their own mappings, unmapped when freed,
+  and have free() hand back an arena's top beyond TRIM_THRESHOLD.
+- After heavy requests the heap is trimmed (`release_memory`, service/work.py).
+
+A value set in the environment (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_,
+or the same in GLIBC_TUNABLES) wins: glibc read it at start. Elsewhere (musl, macOS) all of this
+is a no-op.
 """
 
 from __future__ import annotations
@@ -19,7 +31,12 @@ from typing import Any
 
 log = logging.getLogger("firth.heap")
 ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+MMAP_THRESHOLD = 4 * 1024 * 1024  # blocks this large get their own mapping, returned when freed
+TRIM_THRESHOLD = 8 * 1024 * 1024  # an arena's free top beyond this goes back to the system on free()
+# mallopt's parameter numbers, from glibc's malloc.h
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 
 
 def _glibc() -> Any | None:
@@ -34,13 +51,24 @@ def _glibc() -> Any | None:
 _libc = _glibc()
 
 
-def limit_arenas() -> None:
-    """Cap malloc's arenas at ARENAS for this process and the workers it forks, unless the
-    environment's MALLOC_ARENA_MAX already says how many (glibc read it at start)."""
-    if _libc is None or "MALLOC_ARENA_MAX" in os.environ:
+def _set_in_environment(variable: str, tunable: str) -> bool:
+    """Whether the environment sets this malloc parameter (glibc applied it at start)."""
+    return variable in os.environ or f"glibc.malloc.{tunable}=" in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def tune_malloc() -> None:
+    """Cap malloc's arenas at ARENAS and fix its mmap and trim thresholds, for this process and the
+    workers it forks; a parameter the environment already sets is left as it says."""
+    if _libc is None:
         return
-    if _libc.mallopt(_M_ARENA_MAX, ARENAS) != 1:
-        log.warning("could not cap malloc's arenas at %d", ARENAS)
+    settings = (
+        (_M_ARENA_MAX, ARENAS, "MALLOC_ARENA_MAX", "arena_max"),
+        (_M_MMAP_THRESHOLD, MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_", "mmap_threshold"),
+        (_M_TRIM_THRESHOLD, TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_", "trim_threshold"),
+    )
+    for parameter, value, variable, tunable in settings:
+        if not _set_in_environment(variable, tunable) and _libc.mallopt(parameter, value) != 1:
+            log.warning("could not set malloc's %s to %d", tunable, value)
 
 
 def release_memory() -> None:
