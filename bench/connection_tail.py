@@ -16,7 +16,8 @@ SO_REUSEPORT, all on 127.0.0.1) runs against three servers that answer every req
    deploy/nginx/firth.conf, the shipped file, which sheds in C: `limit_conn` in flight (its 8 a
    worker: 16 for this one replica of 2 workers), 429 beyond; with nginx's own request times of the requests it
    passed on and of those it shed, from its access log (skipped without nginx);
-   `--only-nginx` runs this row alone, `--in-flight N` and `--nginx-workers N` vary it;
+   `--only-nginx` runs this row alone, `--in-flight N` and `--nginx-workers N` vary it, and
+   `--access-log-variants` runs it with the file's access log buffered, unbuffered and off;
 and prints each one's rate, latency percentiles, and the kernel's TCP loss probes and
 retransmissions during the run (nstat), which show segments waiting for a busy receiver.
 """
@@ -34,7 +35,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from nginx_process import NginxProcess, in_flight_per_worker, nginx_available
+from nginx_process import FIRTH_CONF, NginxProcess, in_flight_per_worker, nginx_available
 from overload_bench import LOOKUP_WORDS, describe, wrk
 from server_process import ServerProcess, free_port
 
@@ -163,6 +164,32 @@ def behind_nginx(args: argparse.Namespace, paths: Sequence[str]) -> int:
     return 0
 
 
+SHIPPED_LOG = "access_log /var/log/nginx/access.log firth buffer=64k flush=1s;"
+LOG_VARIANTS = {
+    "buffered (shipped)": SHIPPED_LOG,
+    "unbuffered": SHIPPED_LOG.replace(" buffer=64k flush=1s", ""),
+    "off": "access_log off;",
+}
+
+
+def access_log_variants(args: argparse.Namespace, paths: Sequence[str], rounds: int = 3) -> int:
+    """Row 4 with the shipped file's access log as it is, unbuffered and off, alternated."""
+    shipped = FIRTH_CONF.read_text()
+    assert SHIPPED_LOG in shipped, "deploy/nginx/firth.conf's access_log line changed"
+    with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
+        for _ in range(rounds):
+            for name, line in LOG_VARIANTS.items():
+                with tempfile.TemporaryDirectory(prefix="firth-tail-nginx-") as tmp:
+                    conf = shipped.replace(SHIPPED_LOG, line)
+                    nginx = NginxProcess(
+                        Path(tmp), [server.port], args.in_flight, error_level="notice", conf=conf
+                    )
+                    with nginx:
+                        run = wrk(nginx.url, paths, args.seconds, connections=1024, timeout=10.0)
+                    print(f"access log {name}: {describe(run)}", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/glove-6b-50d"))
@@ -175,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--nginx-workers", type=int, default=2, help="the image's `auto`: one a core")
     parser.add_argument("--only-nginx", action="store_true", help="row 4 only")
+    parser.add_argument(
+        "--access-log-variants",
+        action="store_true",
+        help="row 4 with the access log buffered, unbuffered, off",
+    )
     parser.add_argument("--serve", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -186,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     paths = [f"/v1/models/default/neighbors?word={w}&k=10" for w in LOOKUP_WORDS]
     print("wrk -t2 -c1024 --timeout 10s, 2 server processes each; every request answered 429; shared CPU")
+    if args.access_log_variants:
+        return access_log_variants(args, paths)
     if args.only_nginx:
         return behind_nginx(args, paths)
     with Pair("bare") as base:

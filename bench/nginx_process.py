@@ -129,6 +129,7 @@ class NginxProcess:
         in_flight: int | None = None,
         workers: int = 2,
         error_level: str = "info",
+        conf: str | None = None,  # the file's text with a change to compare (a benchmark's variant)
     ) -> None:
         self.tmp = tmp
         self.workers = workers
@@ -138,7 +139,9 @@ class NginxProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp / "access.log"
         self.error_log = tmp / "error.log"
-        (tmp / "firth.conf").write_text(render(FIRTH_CONF.read_text(), upstreams, self.port, tmp, in_flight))
+        (tmp / "firth.conf").write_text(
+            render(conf or FIRTH_CONF.read_text(), upstreams, self.port, tmp, in_flight)
+        )
         (tmp / "nginx.conf").write_text(main_conf(tmp, workers))
         self.process: subprocess.Popen[bytes] | None = None
 
