@@ -81,9 +81,10 @@ UNLIMITED_PATHS = (b"/healthz", b"/readyz", b"/metrics")  # as service/admission
 OPENAI_PREFIX = OPENAI_ROUTES.encode()  # its routes answer errors in OpenAI's shape
 
 
-def _too_busy_response(limit: int, retry_after: int, close: bool, openai: bool, extra: str = "") -> bytes:
+def too_busy_response(limit: int, retry_after: int, close: bool, openai: bool, extra: str = "") -> bytes:
     """The 429 answered here: problem+json, or OpenAI's error shape on its routes; `extra` holds
-    further header lines (CORS)."""
+    further header lines (CORS). deploy/nginx/firth.conf answers its own 429 in the same shape
+    (tests/e2e/test_replicas.py compares them)."""
     detail = f"this worker already has {limit} requests in flight; retry after {retry_after} s"
     if openai:  # as service/errors.py's openai_error answers it
         error = {"message": detail, "type": "requests", "param": None, "code": "rate_limit_exceeded"}
@@ -235,7 +236,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         origin = next((value for name, value in self.headers if name == b"origin"), None)
         cors = cors_header_lines(self.cors_origins, origin)
         openai = self.url.startswith(OPENAI_PREFIX)
-        self.transport.write(_too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
+        self.transport.write(too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
         self.on_shed()
         if close:
             self._refused = True

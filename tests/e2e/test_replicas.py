@@ -38,7 +38,7 @@ from nginx_process import (
 )
 from overload_bench import WrkInBackground
 
-from firth_service.http_limits import _too_busy_response
+from firth_service.http_limits import too_busy_response
 
 pytestmark = [
     pytest.mark.slow,
@@ -353,7 +353,7 @@ def test_nginx_sheds_beyond_its_in_flight_limit_as_firth_does(tiny_model_dir: Pa
     limits = in_flight_limits(FIRTH_CONF.read_text())
     assert len(limits) == 2 and len(set(limits)) == 1  # /v1/models/ and /openai/, one limit
     # firth's own 429, written by its HTTP layer, to compare nginx's with
-    own_head, own_body = _too_busy_response(64, 1, close=False, openai=False).split(b"\r\n\r\n", 1)
+    own_head, own_body = too_busy_response(64, 1, close=False, openai=False).split(b"\r\n\r\n", 1)
     own_problem = json.loads(own_body)
     with replica(tiny_model_dir) as server, NginxProcess(tmp_path, [server.port], in_flight=2) as nginx:
         neighbors = f"{nginx.url}{M}/neighbors?word=king&k=3"
