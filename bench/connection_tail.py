@@ -30,7 +30,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -142,24 +141,27 @@ def measure(name: str, base: str, paths: Sequence[str], seconds: float) -> None:
         print("  TCP during the run: " + ", ".join(f"{k} {v:,}" for k, v in counters.items()), flush=True)
 
 
+def firth_serve(args: argparse.Namespace) -> ServerProcess:
+    """firth-serve with its default limits, 2 workers, for the rows behind nginx."""
+    return ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"})
+
+
 def behind_nginx(args: argparse.Namespace, paths: Sequence[str]) -> int:
     if not nginx_available():
         print("4. skipped: no nginx on PATH or in /usr/sbin")
         return 0
-    with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
-        with tempfile.TemporaryDirectory(prefix="firth-tail-nginx-") as tmp:
-            nginx = NginxProcess(
-                Path(tmp), [server.port], args.in_flight, args.nginx_workers, error_level="notice"
+    with firth_serve(args) as server:
+        with NginxProcess(
+            None, [server.port], args.in_flight, args.nginx_workers, error_level="notice"
+        ) as nginx:
+            measure(
+                f"4. firth-serve behind nginx running deploy/nginx/firth.conf ({args.nginx_workers} "
+                f"worker(s), 1 replica, limit_conn {args.in_flight}, 429 beyond)",
+                nginx.url,
+                paths,
+                args.seconds,
             )
-            with nginx:
-                measure(
-                    f"4. firth-serve behind nginx running deploy/nginx/firth.conf ({args.nginx_workers} "
-                    f"worker(s), 1 replica, limit_conn {args.in_flight}, 429 beyond)",
-                    nginx.url,
-                    paths,
-                    args.seconds,
-                )
-                print(f"  {nginx.request_times()}", flush=True)
+            print(f"  {nginx.request_times()}", flush=True)
         measure("4'. the same firth-serve, direct, same run", server.url, paths, args.seconds)
     return 0
 
@@ -176,17 +178,15 @@ def access_log_variants(args: argparse.Namespace, paths: Sequence[str], rounds: 
     """Row 4 with the shipped file's access log as it is, unbuffered and off, alternated."""
     shipped = FIRTH_CONF.read_text()
     assert SHIPPED_LOG in shipped, "deploy/nginx/firth.conf's access_log line changed"
-    with ServerProcess("--model", str(args.model), "--workers", "2", env={"FIRTH_BUILD_HNSW": "0"}) as server:
+    with firth_serve(args) as server:
         for _ in range(rounds):
             for name, line in LOG_VARIANTS.items():
-                with tempfile.TemporaryDirectory(prefix="firth-tail-nginx-") as tmp:
-                    conf = shipped.replace(SHIPPED_LOG, line)
-                    nginx = NginxProcess(
-                        Path(tmp), [server.port], args.in_flight, error_level="notice", conf=conf
-                    )
-                    with nginx:
-                        run = wrk(nginx.url, paths, args.seconds, connections=1024, timeout=10.0)
-                    print(f"access log {name}: {describe(run)}", flush=True)
+                conf = shipped.replace(SHIPPED_LOG, line)
+                with NginxProcess(
+                    None, [server.port], args.in_flight, error_level="notice", conf=conf
+                ) as nginx:
+                    run = wrk(nginx.url, paths, args.seconds, connections=1024, timeout=10.0)
+                print(f"access log {name}: {describe(run)}", flush=True)
     return 0
 
 

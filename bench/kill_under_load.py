@@ -17,7 +17,6 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,22 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for replica in replicas:
             replica.__enter__()
-        with tempfile.TemporaryDirectory(prefix="firth-kill-") as tmp:
-            upstreams = [r.port for r in replicas]
-            with NginxProcess(
-                Path(tmp), upstreams, REPLICAS * in_flight_per_worker(), error_level="notice"
-            ) as nginx:
-                with WrkInBackground(nginx.url, paths, connections=8) as wrk:
-                    time.sleep(1.0)
-                    for kill in range(args.kills):
-                        victim = replicas[kill % REPLICAS]
-                        time.sleep(0.3 + (kill % 7) * 0.037)  # a different moment in the request cycle
-                        assert victim.process is not None
-                        os.kill(victim.process.pid, signal.SIGKILL)
-                        victim.process.wait()
-                        victim.__enter__()
-                        time.sleep(0.5)
-                errors = nginx.errors()
+        upstreams = [r.port for r in replicas]
+        in_flight = REPLICAS * in_flight_per_worker()
+        with NginxProcess(None, upstreams, in_flight, error_level="notice") as nginx:
+            with WrkInBackground(nginx.url, paths, connections=8) as wrk:
+                time.sleep(1.0)
+                for kill in range(args.kills):
+                    victim = replicas[kill % REPLICAS]
+                    time.sleep(0.3 + (kill % 7) * 0.037)  # a different moment in the request cycle
+                    assert victim.process is not None
+                    os.kill(victim.process.pid, signal.SIGKILL)
+                    victim.process.wait()
+                    victim.__enter__()
+                    time.sleep(0.5)
+            errors = nginx.errors()
         assert wrk.run is not None
         print(f"{args.kills} SIGKILLs of a replica, one at a time, under {wrk.run.command}")
         print(f"  {describe(wrk.run)}")

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,15 +123,20 @@ http {{
 
 
 class NginxProcess:
+    """nginx in `tmp`, or in a temporary directory of its own (removed on exit) when tmp is None."""
+
     def __init__(
         self,
-        tmp: Path,
+        tmp: Path | None,
         upstreams: Sequence[int],
         in_flight: int | None = None,
         workers: int = 2,
         error_level: str = "info",
         conf: str | None = None,  # the file's text with a change to compare (a benchmark's variant)
     ) -> None:
+        self._own_tmp = tempfile.TemporaryDirectory(prefix="firth-nginx-") if tmp is None else None
+        tmp = Path(self._own_tmp.name) if self._own_tmp is not None else tmp
+        assert tmp is not None
         self.tmp = tmp
         self.workers = workers
         # the image's is `notice`; info also logs each request shed. flush_log needs notice or finer.
@@ -234,3 +240,5 @@ class NginxProcess:
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+        if self._own_tmp is not None:
+            self._own_tmp.cleanup()

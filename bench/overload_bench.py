@@ -169,12 +169,13 @@ class WrkInBackground:
         timeout: float = 10.0,
         limit: float = 600,
     ) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="firth-wrk-")
-        self.cmd = _wrk_command(base_url, paths, limit, connections, 1, timeout, self._tmp.name)
+        self._load = (base_url, paths, limit, connections, 1, timeout)
         self.run: WrkRun | None = None
         self.output = ""  # wrk's report, as printed
 
     def __enter__(self) -> WrkInBackground:
+        self._tmp = tempfile.TemporaryDirectory(prefix="firth-wrk-")
+        self.cmd = _wrk_command(*self._load, self._tmp.name)
         self.process = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return self
 
@@ -395,10 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if nginx_available():
             in_flight = args.workers * in_flight_per_worker()
             print(f"\n1b. the same through nginx, deploy/nginx/firth.conf, limit_conn {in_flight}")
-            with (
-                tempfile.TemporaryDirectory(prefix="firth-overload-nginx-") as tmp,
-                NginxProcess(Path(tmp), [server.port], in_flight, error_level="notice") as nginx,
-            ):
+            with NginxProcess(None, [server.port], in_flight, error_level="notice") as nginx:
                 behind = thousand_connections(nginx.url, paths, args.seconds)
                 print(f"  {nginx.request_times()}")
         print("\n2. 16 concurrent evaluations beside wrk -c8 lookups")
