@@ -16,6 +16,8 @@ uvicorn would.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import math
 import os
@@ -29,6 +31,7 @@ import uvicorn
 
 # imported by the supervisor, before it forks: a replacement worker then starts in a fraction of a
 # second instead of importing FastAPI afresh (measured 1.2 s to accepting on a busy host)
+from firth_service.accept import BurstAcceptor
 from firth_service.app import create_app
 from firth_service.http_limits import raise_open_file_limit, uvicorn_options
 from firth_service.registry import ModelRegistry
@@ -48,6 +51,7 @@ class DrainingServer(uvicorn.Server):
         self.drain_deadline: float | None = None
         self.listening = True
         self.on_drain: Callable[[], None] = lambda: None
+        self.acceptors: list[BurstAcceptor] = []
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if sig == signal.SIGINT:  # a terminal's Ctrl-C reaches every process: the supervisor decides
@@ -62,6 +66,16 @@ class DrainingServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        if self.started and sockets:
+            # the protocol uvicorn's startup gives its servers (service/accept.py)
+            make_protocol = functools.partial(  # type: ignore[call-arg]  # as uvicorn's own
+                self.config.http_protocol_class,
+                config=self.config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+            )
+            loop = asyncio.get_running_loop()
+            self.acceptors = [BurstAcceptor(loop, sock, make_protocol) for sock in sockets]
         if self.ready_fd is not None:
             if self.started:
                 os.write(self.ready_fd, b"r")
@@ -77,15 +91,25 @@ class DrainingServer(uvicorn.Server):
         if self.listening and (
             not self.server_state.tasks or now - self.drain_started >= self.drain_seconds / 2
         ):
-            for server in self.servers:  # this process's copy; the supervisor keeps the socket
-                server.close()
-            self.listening = False
+            self.stop_listening()
         if (not self.listening and not self.server_state.connections) or left <= 0:
             # uvicorn's shutdown waits this long for requests still running, then cancels them
             self.config.timeout_graceful_shutdown = max(left, 0.0)  # type: ignore[assignment]  # typed int; asyncio takes float
             self.should_exit = True
             return True
         return False
+
+    def stop_listening(self) -> None:
+        for acceptor in self.acceptors:
+            acceptor.close()
+        for server in self.servers:  # this process's copy; the supervisor keeps the socket
+            server.close()
+        self.listening = False
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for acceptor in self.acceptors:  # uvicorn's shutdown closes its servers, not these
+            acceptor.close()
+        await super().shutdown(sockets=sockets)
 
 
 def one_thread_per_library() -> None:
