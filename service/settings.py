@@ -116,7 +116,7 @@ class Settings(BaseSettings):
 
     # -- admission and HTTP limits, per worker (service/admission.py, service/http_limits.py)
     max_concurrent_requests: int = Field(
-        default=64,
+        default=24,
         ge=1,
         description="requests in flight per worker; beyond it an immediate 429 with Retry-After",
     )

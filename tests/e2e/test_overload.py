@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bench.server_process import ServerProcess
-from firth_service.http_limits import EVICT_AFTER_SECONDS
+from firth_service.http_limits import EVICT_AFTER_SECONDS, too_busy_response
 
 pytestmark = pytest.mark.e2e
 EVALUATE = "/v1/models/default/evaluate"
@@ -232,3 +232,83 @@ def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(impatient: 
         while sock.recv(4096):  # the server closes it (nothing was answered yet)
             pass
         assert 0.8 < time.monotonic() - started < 5
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (it has a Content-Length) from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(4096)
+    assert len(body) == length, "more than one response arrived"
+    return head + b"\r\n\r\n" + body
+
+
+def test_at_the_limit_every_form_of_request_gets_the_same_429_and_the_connection_lives_on(
+    default_model_dir: Path,
+) -> None:
+    """A whole GET in one read is answered from its bytes (http_limits' `_shed_whole_request`);
+    split, pipelined or closing requests go through the parser: the answer is the same, keep-alive
+    connections stay usable, an idle one is still closed at the header timeout counted from its last
+    request, and traffic passes again once the requests in flight end."""
+    server = start(default_model_dir, "--max-concurrent-requests", "2", "--header-timeout-seconds", "1")
+    lookup = b"GET /v1/models/default/neighbors?word=frog HTTP/1.1\r\nHost: x\r\n"
+    busy = too_busy_response(2, 1, close=False, openai=False)
+    holding: list[socket.socket] = []
+    try:
+        for _ in range(2):  # each sends its headers and less body than its Content-Length says
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"POST /v1/models/default/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            holding.append(sock)
+        time.sleep(0.3)  # both requests are in flight, waiting for the rest of their bodies
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+            client.sendall(lookup + b"\r\n")  # whole, as wrk sends it
+            assert read_response(client) == busy
+            client.sendall(lookup + b"Connection: keep-alive\r\nAccept: */*\r\n\r\n")  # as httpx does
+            assert read_response(client) == busy
+            client.sendall(lookup[:20])  # split across reads
+            time.sleep(0.1)
+            client.sendall(lookup[20:] + b"\r\n")
+            assert read_response(client) == busy
+            client.sendall(lookup + b"\r\n" + lookup + b"\r\n")  # pipelined
+            both = b""
+            while len(both) < 2 * len(busy):
+                both += client.recv(4096)
+            assert both == busy + busy
+            openai = b"GET /openai/v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+            client.sendall(openai)
+            assert read_response(client) == too_busy_response(2, 1, close=False, openai=True)
+
+            # the header timeout counts from the last request, not from the connection's opening
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as idle:
+                opened = time.monotonic()
+                time.sleep(0.6)
+                idle.sendall(lookup + b"\r\n")
+                assert read_response(idle) == busy
+                answered = time.monotonic()
+                timed_out = idle.recv(4096)
+                assert timed_out.startswith(b"HTTP/1.1 408 "), timed_out
+                assert time.monotonic() - opened > 1.3 and time.monotonic() - answered > 0.8
+
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as closing:
+                closing.sendall(lookup + b"Connection: close\r\n\r\n")
+                answer = read_response(closing)
+                assert answer == too_busy_response(2, 1, close=True, openai=False)
+                assert closing.recv(4096) == b""  # closed, as asked
+
+            assert metric(server.url, 'firth_rejected_total{limit="requests"}') == 8
+            for sock in holding:
+                sock.close()
+            time.sleep(0.3)  # the server sees them go
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as again:
+            again.sendall(lookup + b"\r\n")  # (`client` idled past the header timeout above)
+            assert read_response(again).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in holding:
+            sock.close()
+        server.__exit__(None, None, None)
