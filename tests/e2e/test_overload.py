@@ -263,7 +263,9 @@ def test_at_the_limit_every_form_of_request_gets_the_same_429_and_the_connection
     try:
         for _ in range(2):  # each sends its headers and less body than its Content-Length says
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            sock.sendall(b"POST /v1/models/default/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            sock.sendall(
+                b"POST /v1/models/default/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+            )
             holding.append(sock)
         time.sleep(0.3)  # both requests are in flight, waiting for the rest of their bodies
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
