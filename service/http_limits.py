@@ -232,6 +232,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._body_timer = None
         super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        self.transport.flush()  # the whole response in one write, now (service/coalescing.py)
+        super().on_response_complete()
+
     def send_400_response(self, msg: str) -> None:
         if self._refused:  # the parser stopped because we refused the headers: already answered
             return
