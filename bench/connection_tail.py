@@ -1,4 +1,4 @@
-"""Where the long tail at 1,024 connections comes from: firth against plain uvicorn and bare uvloop.
+"""Where the long tail at 1,024 connections came from: firth against plain uvicorn and bare uvloop.
 
     .venv/bin/python bench/connection_tail.py --model models/glove-6b-50d [--seconds 10]
 
@@ -8,7 +8,10 @@ whose they are, the same load (wrk -t2 -c1024, --timeout 10s, 2 server processes
 SO_REUSEPORT, all on 127.0.0.1) runs against three servers that answer every request 429 at once:
 
 1. bare uvloop: an asyncio.Protocol writing a prebuilt 429 per request (no HTTP parser), and
-   the same after 40 us of busy work per request, to see whether the cost alone makes the tail;
+   the same after 40 us of busy work per request, served by uvloop's server, which accepts one
+   connection per turn of its loop (libuv >= 1.45), and then by uvloop's server beside firth's
+   BurstAcceptor (service/accept.py), which accepts every waiting connection each turn: the
+   seconds-long tail is the accept queue, not the cost of a request;
 2. plain uvicorn (httptools, uvloop) with a three-line ASGI app answering 429;
 3. firth-serve with FIRTH_MAX_CONCURRENT_REQUESTS=1, so nearly every request is shed by its HTTP
    layer (service/http_limits.py) before any app code runs;
@@ -50,10 +53,12 @@ def _listening(port: int) -> socket.socket:
     return sock
 
 
-def serve_bare(port: int, cost_us: float = 0.0) -> None:
+def serve_bare(port: int, cost_us: float = 0.0, burst_accept: bool = False) -> None:
     """A prebuilt 429 per request, after `cost_us` microseconds of busy work per request (the CPU
-    a Python HTTP stack spends on one)."""
+    a Python HTTP stack spends on one); with `burst_accept`, firth's BurstAcceptor beside the server."""
     import uvloop
+
+    from firth_service.accept import BurstAcceptor
 
     cost = cost_us / 1e6
 
@@ -69,7 +74,11 @@ def serve_bare(port: int, cost_us: float = 0.0) -> None:
             self.transport.write(_429 * requests)
 
     async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(Answer, sock=_listening(port))
+        listener = _listening(port)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Answer, sock=listener)
+        if burst_accept:
+            BurstAcceptor(loop, listener, Answer)
         await server.serve_forever()
 
     uvloop.run(main())
@@ -212,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve:
         kind, port = args.serve
         if kind.startswith("bare"):
-            serve_bare(int(port), float(kind.removeprefix("bare") or 0))
+            cost, _, burst = kind.removeprefix("bare").partition("+")
+            serve_bare(int(port), float(cost or 0), burst == "burst")
         else:
             serve_uvicorn(int(port))
         return 0
@@ -226,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure("1. bare uvloop protocol", base, paths, args.seconds)
     with Pair(f"bare{BUSY_US:g}") as base:
         measure(f"1b. the same, after {BUSY_US:g} us of busy work per request", base, paths, args.seconds)
+    with Pair(f"bare{BUSY_US:g}+burst") as base:
+        measure("1c. the same, accepting every waiting connection each turn", base, paths, args.seconds)
     with Pair("uvicorn") as base:
         measure("2. plain uvicorn, a three-line ASGI app", base, paths, args.seconds)
     env = {"FIRTH_BUILD_HNSW": "0", "FIRTH_MAX_CONCURRENT_REQUESTS": "1"}

@@ -193,8 +193,9 @@ def slow_connections(model: Path, workers: int, slow: int, seconds: float) -> tu
                 recovered = since
                 break
         log = server.output()
-    for line in [line for line in log.splitlines() if "connection cap" in line][-2:]:
-        print(f"  server log: {line[:220]}")
+    for topic in ("connection cap", "accepting connections failed"):
+        for line in [line for line in log.splitlines() if topic in line][-2:]:
+            print(f"  server log: {line[:220]}")
     passed = share >= ANSWER_GOAL and recovered <= RECOVERY_GOAL_SECONDS
     print(
         f"  {'PASS' if passed else 'FAIL'}: other requests answered 200 {share:.2%} (goal >= {ANSWER_GOAL:.0%}), "

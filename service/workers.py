@@ -74,8 +74,14 @@ class DrainingServer(uvicorn.Server):
                 server_state=self.server_state,
                 app_state=self.lifespan.state,
             )
+            cap: int = getattr(self.config.http_protocol_class, "max_connections", 1 << 20)
+            connections = self.server_state.connections
+
+            def room() -> int:
+                return cap - len(connections)
+
             loop = asyncio.get_running_loop()
-            self.acceptors = [BurstAcceptor(loop, sock, make_protocol) for sock in sockets]
+            self.acceptors = [BurstAcceptor(loop, sock, make_protocol, room) for sock in sockets]
         if self.ready_fd is not None:
             if self.started:
                 os.write(self.ready_fd, b"r")

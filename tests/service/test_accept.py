@@ -1,5 +1,5 @@
 """BurstAcceptor: connections queued on a listener are all accepted within a few turns of a real
-uvloop loop (uvloop's own server takes one a turn), served by the protocol given, and none once it
+uvloop loop (uvloop's own server takes one a turn), only a few a turn at the connection cap, served by the protocol given, and none once it
 is closed, while the listening socket itself stays open for the server that owns it."""
 
 from __future__ import annotations
@@ -7,16 +7,16 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 import uvloop
 
-from firth_service.accept import BurstAcceptor
+from firth_service.accept import ACCEPT_AT_CAP, BurstAcceptor
 
-QUEUED = 60
+QUEUED = 40
 
 
 class Echo(asyncio.Protocol):
@@ -32,12 +32,28 @@ class Echo(asyncio.Protocol):
         self.transport.write(data)
 
 
+class CountingAcceptor(BurstAcceptor):
+    """Records how many connections each readiness callback accepted."""
+
+    def __init__(self, *args: Any) -> None:
+        self.per_turn: list[int] = []
+        super().__init__(*args)
+
+    def _accept_waiting(self) -> None:
+        before = len(self._connecting)
+        super()._accept_waiting()
+        self.per_turn.append(len(self._connecting) - before)
+
+
 ACCEPTORS: list[BurstAcceptor] = []
 
 
-def acceptor_on(loop: asyncio.AbstractEventLoop, listener: socket.socket) -> BurstAcceptor:
-    ACCEPTORS.append(BurstAcceptor(loop, listener, Echo))
-    return ACCEPTORS[-1]
+def acceptor_on(
+    loop: asyncio.AbstractEventLoop, listener: socket.socket, room: Callable[[], int] = lambda: 1000
+) -> CountingAcceptor:
+    acceptor = CountingAcceptor(loop, listener, Echo, room)
+    ACCEPTORS.append(acceptor)
+    return acceptor
 
 
 @contextmanager
@@ -77,6 +93,7 @@ def test_a_queue_of_connections_is_accepted_in_a_few_turns_and_served() -> None:
         acceptor = acceptor_on(loop, listener)
         turns(loop, 4)
         assert len(Echo.made) == QUEUED
+        assert acceptor.per_turn[0] == QUEUED  # all in one turn, the room allowing
         for i, client in enumerate(clients):
             client.sendall(b"ping %d" % i)
         turns(loop, 4)
@@ -84,6 +101,19 @@ def test_a_queue_of_connections_is_accepted_in_a_few_turns_and_served() -> None:
             assert client.recv(64) == b"ping %d" % i
             client.close()
         acceptor.close()
+
+
+def test_at_the_connection_cap_a_turn_accepts_only_a_few() -> None:
+    """Each connection accepted holds a descriptor the cap counts only once its protocol is made:
+    with no room left, ACCEPT_AT_CAP a turn (the cap's eviction or 503 then deals with them)."""
+    with listener_and_loop() as (listener, loop):
+        clients = queue_clients(listener, QUEUED)
+        acceptor = acceptor_on(loop, listener, room=lambda: 0)
+        turns(loop, 2 * QUEUED // ACCEPT_AT_CAP + 2)
+        assert len(Echo.made) == QUEUED
+        assert 0 < max(acceptor.per_turn) <= ACCEPT_AT_CAP
+        for client in clients:
+            client.close()
 
 
 def test_uvloops_own_server_takes_one_connection_a_turn() -> None:
