@@ -410,6 +410,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only_memory:
             heavy_memory(server.url, pid_of(server), args.model / "vocab.txt")
             return 0
+        # a fresh server's first flood is its slowest (the probe's 200s: p99 130-200 ms in the first
+        # 10 s, 40-60 ms in the next): measured warm, as a service in use is, after 3 s of the same
+        warm = wrk(server.url, paths, 3, connections=1024)
+        print(f"warm-up: wrk -c1024 3 s: {warm.requests_per_s:,.0f} req/s")
         print("\n1. 1,024 connections on GET /neighbors")
         thousand = thousand_connections(server.url, paths, args.seconds)
         behind = None

@@ -49,6 +49,7 @@ pytestmark = [
 
 REPLICAS = 3
 LOAD_THREADS = 6
+ORIGIN = "https://explorer.example"
 M = "/v1/models/tiny"
 
 # (method, path, JSON body): GETs, which nginx retries by itself, and read-only POSTs, which it
@@ -355,7 +356,14 @@ def test_nginx_sheds_beyond_its_in_flight_limit_as_firth_does(tiny_model_dir: Pa
     # firth's own 429, written by its HTTP layer, to compare nginx's with
     own_head, own_body = too_busy_response(64, 1, close=False, openai=False).split(b"\r\n\r\n", 1)
     own_problem = json.loads(own_body)
-    with replica(tiny_model_dir) as server, NginxProcess(tmp_path, [server.port], in_flight=2) as nginx:
+    # the file with one origin listed for nginx's own answers, as FIRTH_CORS_ORIGINS would list it
+    no_origins = 'map $http_origin $firth_cors_origin {\n    default "";\n'
+    conf = FIRTH_CONF.read_text().replace(no_origins, f'{no_origins}    "{ORIGIN}" $http_origin;\n')
+    assert conf != FIRTH_CONF.read_text()
+    with (
+        replica(tiny_model_dir) as server,
+        NginxProcess(tmp_path, [server.port], in_flight=2, conf=conf) as nginx,
+    ):
         neighbors = f"{nginx.url}{M}/neighbors?word=king&k=3"
         assert httpx.get(neighbors, timeout=30).status_code == 200
         held = hold_requests_in_flight(nginx.port, 2)
@@ -376,6 +384,18 @@ def test_nginx_sheds_beyond_its_in_flight_limit_as_firth_does(tiny_model_dir: Pa
             )
             assert openai.status_code == 429 and openai.headers["retry-after"] == "1"
             assert openai.json()["error"]["code"] == "rate_limit_exceeded"
+            # the CORS headers a browser needs to see the 429, for a listed origin only
+            assert "access-control-allow-origin" not in shed.headers
+            seen = httpx.get(neighbors, headers={"Origin": ORIGIN}, timeout=30)
+            assert seen.status_code == 429
+            assert seen.headers["access-control-allow-origin"] == ORIGIN
+            assert "Retry-After" in seen.headers["access-control-expose-headers"]
+            assert seen.headers["vary"] == "Origin"
+            stranger = httpx.get(neighbors, headers={"Origin": "https://x.example"}, timeout=30)
+            assert stranger.status_code == 429
+            assert not {"access-control-allow-origin", "access-control-expose-headers"} & set(
+                stranger.headers
+            )
             # health checks, metrics and docs are never shed
             assert httpx.get(f"{nginx.url}/readyz", timeout=30).status_code == 200
         finally:
