@@ -97,6 +97,11 @@ class BurstAcceptor:
         if not self._closed:
             self._loop.add_reader(self._sock.fileno(), self._accept_waiting)
 
+    async def settled(self) -> None:
+        """Return once the connections accepted are set up (their protocols made), so that a
+        shutdown that closes connections sees them too."""
+        await asyncio.gather(*self._connecting, return_exceptions=True)
+
     def close(self) -> None:
         """Stop accepting (the drain): connections already accepted are served to their end."""
         if self._closed:

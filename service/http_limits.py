@@ -48,10 +48,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import resource
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import httptools
 import orjson
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -85,8 +87,12 @@ class _HeadersTooLarge(Exception):
 
 
 UNLIMITED_PATHS = (b"/healthz", b"/readyz", b"/metrics")  # as service/admission.py's
-# header lines (lower case, after their line break) that make a 429 more than the prebuilt one
-_PARSED_HEADERS = (b"\r\ncontent-length:", b"\r\ntransfer-encoding:", b"\r\nconnection:", b"\r\norigin:")
+# what in a request's head (lower case) makes its 429 more than the prebuilt one, or its reading
+# the parser's: a body, a Connection or Origin header, an upgrade, or a header line folded or
+# with space before its colon (the name matched anywhere, so `Content-Length :` is caught too)
+_PARSED_HEADERS = (b"content-length", b"transfer-encoding", b"\r\nconnection", b"\r\norigin", b"upgrade")
+_UNUSUAL = re.compile(rb"[\x00-\x20\x7f]")  # in a request target
+_UNUSUAL_HEAD = re.compile(rb"\r\n[ \t]|[ \t]:|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 OPENAI_PREFIX = OPENAI_ROUTES.encode()  # its routes answer errors in OpenAI's shape
 
 
@@ -164,6 +170,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._refused = False
         self._in_message = False  # the parser is inside a request (its first bytes came)
+        self._idle_after_answer = False  # a 429 was answered here and nothing has come since
         self._shedding = False  # the current request was answered 429 here; skip its body
 
     # -- the connection
@@ -196,6 +203,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # -- one request
     def on_message_begin(self) -> None:
         self._in_message = True
+        self._idle_after_answer = False
         super().on_message_begin()
         self._header_bytes = self._header_count = 0
         self._arm_header_timer()
@@ -210,6 +218,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._stop_header_timer()
+        if self._refused:  # the connection is closing: a request pipelined behind is not answered
+            self._shedding = True
+            return
         if self._should_shed():
             self._shed()
             return
@@ -225,6 +236,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_message = False
         if self._shedding:
             self._shedding = False
+            self._idle_after_answer = True
             self._arm_header_timer()  # an idle connection after a 429 is closed in time, too
             return
         if self._body_timer is not None:
@@ -235,6 +247,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self.transport.flush()  # the whole response in one write, now (service/coalescing.py)
         super().on_response_complete()
+
+    def _should_upgrade(self) -> bool:
+        return not self._refused and super()._should_upgrade()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        if not self._refused:  # an upgrade shed with a 429 is no warning's matter
+            super()._unsupported_upgrade_warning()
 
     def send_400_response(self, msg: str) -> None:
         if self._refused:  # the parser stopped because we refused the headers: already answered
@@ -247,7 +266,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return False
         if self.cycle is not None and not self.cycle.response_complete:
             return False  # a pipelined request behind one being answered: uvicorn queues it
-        return self.url.split(b"?", 1)[0] not in UNLIMITED_PATHS
+        return httptools.parse_url(self.url).path not in UNLIMITED_PATHS  # also in absolute form
 
     def _shed_whole_request(self, data: bytes) -> bool:
         """At the limit: answer 429 to the request in `data` from its bytes, if it is one whole GET
@@ -262,32 +281,43 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not data.endswith(b" HTTP/1.1", 0, line_end):
             return False
         target = data[4 : line_end - 9]
-        if b" " in target or target.split(b"?", 1)[0] in UNLIMITED_PATHS:
-            return False
+        if target[:1] != b"/" or target.split(b"?", 1)[0] in UNLIMITED_PATHS or _UNUSUAL.search(target):
+            return False  # the absolute form, a probe, a space or a control byte: the parser's
         head = data[line_end : end + 2].lower()  # each header line between two line breaks
-        if head.count(b"\r\n") - 1 > self.max_header_count:
+        lines = head.count(b"\r\n")
+        # every line ends in CRLF (a bare LF or CR could hide a Content-Length), none is folded
+        if (
+            data.count(b"\n") != lines + 1
+            or data.count(b"\r") != lines + 1
+            or lines - 1 > self.max_header_count
+        ):
             return False
         head = head.replace(b"\r\nconnection: keep-alive\r\n", b"\r\n")  # HTTP/1.1's default anyway
-        if any(name in head for name in _PARSED_HEADERS):
+        if any(name in head for name in _PARSED_HEADERS) or _UNUSUAL_HEAD.search(head):
             return False
         self._unset_keepalive_if_required()  # as the parser's path does, and the header deadline
         self._stop_header_timer()  # starts again for the next request
         self._arm_header_timer()
+        self._idle_after_answer = True
         self.transport.write(self.busy_keep_alive[target.startswith(OPENAI_PREFIX)])
         self.on_shed()
         return True
 
     def _shed(self) -> None:
         self._shedding = True
-        # as the client asks (HTTP/1.0, Connection: close), or when a body would have to be read
-        # and skipped: close instead
-        close = not self.parser.should_keep_alive() or any(
-            (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
-            for name, value in self.headers
+        # as the client asks (HTTP/1.0, Connection: close), for an upgrade (the parser stops at its
+        # headers), or when a body would have to be read and skipped: close instead
+        close = (
+            not self.parser.should_keep_alive()
+            or self.parser.should_upgrade()
+            or any(
+                (name == b"content-length" and value.strip() != b"0") or name == b"transfer-encoding"
+                for name, value in self.headers
+            )
         )
         origin = next((value for name, value in self.headers if name == b"origin"), None)
         cors = cors_header_lines(self.cors_origins, origin)
-        openai = self.url.startswith(OPENAI_PREFIX)
+        openai = (httptools.parse_url(self.url).path or b"").startswith(OPENAI_PREFIX)
         if close or cors:
             self.transport.write(too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
         else:
@@ -390,6 +420,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.transport.close()  # a request is still being answered on it: nothing to add
             return
+        if self._idle_after_answer:  # idle after its 429: closed without a word, as uvicorn's
+            self.transport.close()  # keep-alive timeout does (a 408 could pass for the answer
+            return  # to a request sent in the same instant)
         log.debug("closed a connection whose request headers did not arrive in %gs", self.header_timeout)
         detail = f"the request headers did not arrive within {self.header_timeout:g} s"
         self._refuse(_raw_problem(408, "Request Timeout", "request-timeout", detail))

@@ -66,7 +66,7 @@ class DrainingServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
-        if self.started and sockets:
+        if self.started and sockets and self.config.ssl is None:  # (plain TCP: firth serves no TLS)
             # the protocol uvicorn's startup gives its servers (service/accept.py)
             make_protocol = functools.partial(  # type: ignore[call-arg]  # as uvicorn's own
                 self.config.http_protocol_class,
@@ -115,6 +115,8 @@ class DrainingServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for acceptor in self.acceptors:  # uvicorn's shutdown closes its servers, not these
             acceptor.close()
+        for acceptor in self.acceptors:  # and those they accepted are among its connections
+            await acceptor.settled()
         await super().shutdown(sockets=sockets)
 
 

@@ -254,8 +254,8 @@ def test_at_the_limit_every_form_of_request_gets_the_same_429_and_the_connection
 ) -> None:
     """A whole GET in one read is answered from its bytes (http_limits' `_shed_whole_request`);
     split, pipelined or closing requests go through the parser: the answer is the same, keep-alive
-    connections stay usable, an idle one is still closed at the header timeout counted from its last
-    request, and traffic passes again once the requests in flight end."""
+    connections stay usable, an idle one is closed (silently) at the header timeout counted from its
+    last request, and traffic passes again once the requests in flight end."""
     server = start(default_model_dir, "--max-concurrent-requests", "2", "--header-timeout-seconds", "1")
     lookup = b"GET /v1/models/default/neighbors?word=frog HTTP/1.1\r\nHost: x\r\n"
     busy = too_busy_response(2, 1, close=False, openai=False)
@@ -293,8 +293,9 @@ def test_at_the_limit_every_form_of_request_gets_the_same_429_and_the_connection
                 idle.sendall(lookup + b"\r\n")
                 assert read_response(idle) == busy
                 answered = time.monotonic()
-                timed_out = idle.recv(4096)
-                assert timed_out.startswith(b"HTTP/1.1 408 "), timed_out
+                # closed without a word, as an idle keep-alive connection: a 408 sent as a client
+                # sends its next request could pass for that request's answer
+                assert idle.recv(4096) == b""
                 assert time.monotonic() - opened > 1.3 and time.monotonic() - answered > 0.8
 
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as closing:
