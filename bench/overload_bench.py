@@ -358,9 +358,12 @@ def summary(
             continue
         run = flood.wrk
         admitted, rejected = flood.by_status(200), flood.by_status(429)
+        # a status that never came has no p99 to judge (n/a); a request never answered fails it
+        within = all(math.isnan(p99) or p99 <= 50 for p99 in (admitted[2], rejected[2]))
+        within = within and flood.probe.unanswered == 0
         print(
             f"  1,024 connections, {name}: probe's 200s p99 {admitted[2]:.0f} ms and 429s p99 "
-            f"{rejected[2]:.0f} ms (goal <= 50 ms each: {mark(admitted[2] <= 50 and rejected[2] <= 50)}); "
+            f"{rejected[2]:.0f} ms (goal <= 50 ms each: {mark(within)}); "
             f"wrk's p99 of all answers {run.p99_ms:.0f} ms; {run.ok:,} x 200, {run.busy:,} x 429, "
             f"{run.other} other; timeouts {run.timeouts} (goal 0: {mark(run.timeouts == 0)})"
         )

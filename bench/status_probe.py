@@ -27,6 +27,7 @@ import uvloop
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 _STATUS = re.compile(rb"HTTP/1\.1 (\d{3}) ")
+STOP_WAIT = 10.0  # seconds an answer in flight may still take once the load has ended
 
 
 class _Connection(asyncio.Protocol):
@@ -37,10 +38,12 @@ class _Connection(asyncio.Protocol):
         self.next_path = offset
         self.buffer = b""
         self.sent_at = 0.0
+        self.awaiting = False
         self.closed = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.probe.live.add(self)
         self.send()
 
     def send(self) -> None:
@@ -51,6 +54,7 @@ class _Connection(asyncio.Protocol):
         path = paths[self.next_path % len(paths)]
         self.next_path += 1
         self.sent_at = time.perf_counter()
+        self.awaiting = True
         self.transport.write(f"GET {path} HTTP/1.1\r\nHost: probe\r\n\r\n".encode())
 
     def data_received(self, data: bytes) -> None:
@@ -68,6 +72,7 @@ class _Connection(asyncio.Protocol):
         if len(self.buffer) < whole:
             return
         took_ms = (time.perf_counter() - self.sent_at) * 1e3
+        self.awaiting = False
         self.probe.times.setdefault(int(status.group(1)), []).append(took_ms)
         closing = b"\r\nconnection: close" in self.buffer[:end].lower()
         self.buffer = self.buffer[whole:]
@@ -77,6 +82,10 @@ class _Connection(asyncio.Protocol):
             self.send()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.probe.live.discard(self)
+        if self.awaiting:  # closed with a request unanswered
+            self.probe.errors += 1
+            self.awaiting = False
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -88,7 +97,9 @@ class StatusProbe:
     def __init__(self, host: str, port: int, paths: Sequence[str], connections: int = 24) -> None:
         self.host, self.port, self.paths, self.connections = host, port, list(paths), connections
         self.times: dict[int, list[float]] = {}
-        self.errors = 0
+        self.errors = 0  # connections refused, or closed with a request unanswered
+        self.unanswered = 0  # requests still unanswered STOP_WAIT seconds after the load ended
+        self.live: set[_Connection] = set()
         self.stopping = False
         self._thread = threading.Thread(target=self._run, name="status-probe", daemon=True)
 
@@ -118,7 +129,9 @@ class StatusProbe:
 
     def __exit__(self, *exc: object) -> None:
         self.stopping = True  # each client closes after its answer in flight
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=STOP_WAIT)
+        # a request never answered would otherwise drop out of the percentiles unseen
+        self.unanswered = sum(connection.awaiting for connection in list(self.live))
 
     def percentiles(self, status: int) -> tuple[int, float, float, float] | None:
         """(answers, p50, p99, max) in ms for `status`, or None when none came."""
@@ -134,4 +147,5 @@ class StatusProbe:
             count, p50, p99, most = self.percentiles(status)  # type: ignore[misc]
             parts.append(f"{status}: {count:,}, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {most:.0f} ms")
         errors = f"; connection errors {self.errors}" if self.errors else ""
+        errors += f"; UNANSWERED {self.unanswered}" if self.unanswered else ""
         return f"probe ({self.connections} connections) by status: " + "; ".join(parts) + errors
