@@ -56,6 +56,12 @@ class Served:
     def workers(self) -> set[int]:
         return set(children(self.process.pid))
 
+    def workers_handle_signals(self) -> bool:
+        """Every worker has reached uvicorn's serve(), whose signal handlers drain on SIGTERM:
+        before, a SIGTERM simply ends a worker that is still starting (as the supervisor sets it)."""
+        text = self.log.read_text()
+        return all(f"Started server process [{pid}]" in text for pid in self.workers())
+
     def log_records(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
 
@@ -106,8 +112,8 @@ def restarts_counted(url: str) -> float:
 def served(tiny_model_dir: Path) -> Iterator[Served]:
     server = Served(tiny_model_dir, "--workers", "2")
     try:
-        server.wait_ready()
-        wait_for(lambda: len(server.workers()) == 2, 30)
+        server.wait_ready()  # one worker answered
+        wait_for(lambda: len(server.workers()) == 2 and server.workers_handle_signals(), 30)
         yield server
     finally:
         server.stop()
