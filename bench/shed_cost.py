@@ -11,14 +11,14 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvicorn
 import uvloop
 from uvicorn.server import ServerState
 
-from firth_service.http_limits import limited_protocol
+from firth_service.http_limits import LimitedHttpToolsProtocol, limited_protocol
 from firth_service.settings import Settings
 
 REQUEST = b"GET /v1/models/default/neighbors?word=frog&k=10 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
@@ -44,7 +44,25 @@ class Sink(asyncio.Transport):
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
-    raise AssertionError("at the limit the app is never reached")
+    raise AssertionError(f"the app was called for {scope.get('path')}: at the limit it never is")
+
+
+def protocol_at_the_limit(
+    loop: asyncio.AbstractEventLoop,
+    transport: asyncio.Transport,
+    settings: Settings,
+    on_shed: Callable[[], None] | None = None,
+) -> LimitedHttpToolsProtocol:
+    """A connection on `transport` of a worker with these settings, every place in flight taken."""
+    protocol_class = limited_protocol(settings, on_shed)
+    config = uvicorn.Config(app, http=protocol_class, log_level="critical")
+    config.load()
+    state = ServerState()
+    for _ in range(settings.max_concurrent_requests):  # the requests in flight
+        state.tasks.add(loop.create_future())  # type: ignore[arg-type]
+    protocol = protocol_class(config=config, server_state=state, app_state={}, _loop=loop)
+    protocol.connection_made(transport)
+    return protocol
 
 
 def per_request_us(data: bytes, requests: int, rounds: int = 5) -> float:
@@ -52,13 +70,7 @@ def per_request_us(data: bytes, requests: int, rounds: int = 5) -> float:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        protocol_class = limited_protocol(Settings(max_concurrent_requests=1))
-        config = uvicorn.Config(app, http=protocol_class, log_level="critical")
-        config.load()
-        state = ServerState()
-        state.tasks.add(loop.create_future())  # type: ignore[arg-type]  # the one request in flight
-        protocol = protocol_class(config=config, server_state=state, app_state={}, _loop=loop)
-        protocol.connection_made(Sink())
+        protocol = protocol_at_the_limit(loop, Sink(), Settings(max_concurrent_requests=1))
         best = float("inf")
         for _ in range(rounds):
             started = time.perf_counter()

@@ -221,8 +221,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:  # the connection is closing: a request pipelined behind is not answered
             self._shedding = True
             return
-        if self._should_shed():
-            self._shed()
+        path = self._path_to_shed()
+        if path is not None:
+            self._shed(path)
             return
         self.scope[ADMITTED] = True  # type: ignore[literal-required]  # the app's cap need not check again
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow)
@@ -261,12 +262,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().send_400_response(msg)
 
     # -- shedding load
-    def _should_shed(self) -> bool:
+    def _path_to_shed(self) -> bytes | None:
+        """The request's path when it is to be answered 429 here, else None."""
         if len(self.tasks) < self.max_in_flight:
-            return False
+            return None
         if self.cycle is not None and not self.cycle.response_complete:
-            return False  # a pipelined request behind one being answered: uvicorn queues it
-        return httptools.parse_url(self.url).path not in UNLIMITED_PATHS  # also in absolute form
+            return None  # a pipelined request behind one being answered: uvicorn queues it
+        path: bytes = httptools.parse_url(self.url).path or b""  # also in absolute form
+        return None if path in UNLIMITED_PATHS else path
 
     def _shed_whole_request(self, data: bytes) -> bool:
         """At the limit: answer 429 to the request in `data` from its bytes, if it is one whole GET
@@ -303,7 +306,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.on_shed()
         return True
 
-    def _shed(self) -> None:
+    def _shed(self, path: bytes) -> None:
         self._shedding = True
         # as the client asks (HTTP/1.0, Connection: close), for an upgrade (the parser stops at its
         # headers), or when a body would have to be read and skipped: close instead
@@ -317,7 +320,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         )
         origin = next((value for name, value in self.headers if name == b"origin"), None)
         cors = cors_header_lines(self.cors_origins, origin)
-        openai = (httptools.parse_url(self.url).path or b"").startswith(OPENAI_PREFIX)
+        openai = path.startswith(OPENAI_PREFIX)
         if close or cors:
             self.transport.write(too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
         else:

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
 import uvloop
-from uvicorn.server import ServerState
 
-from firth_service.http_limits import LimitedHttpToolsProtocol, limited_protocol, too_busy_response
+from bench.shed_cost import protocol_at_the_limit
+from firth_service.http_limits import LimitedHttpToolsProtocol, too_busy_response
 from firth_service.settings import Settings
 
 BUSY = too_busy_response(1, 1, close=False, openai=False)
@@ -59,26 +58,15 @@ class CountingParser:
         return getattr(self._parser, name)
 
 
-async def app(scope: Any, receive: Any, send: Any) -> None:  # never reached at the limit
-    raise AssertionError(f"the app was called for {scope.get('path')}")
-
-
 @contextmanager
 def at_the_limit() -> Iterator[tuple[LimitedHttpToolsProtocol, Recorder, CountingParser, list[int]]]:
     """A connection on a worker whose one place in flight is taken."""
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     shed: list[int] = []
-    protocol_class = limited_protocol(
-        Settings(max_concurrent_requests=1, header_timeout_seconds=0.2), lambda: shed.append(1)
-    )
-    config = uvicorn.Config(app, http=protocol_class, log_level="critical")
-    config.load()
-    state = ServerState()
-    state.tasks.add(loop.create_future())  # type: ignore[arg-type]  # the request in flight
-    protocol = protocol_class(config=config, server_state=state, app_state={}, _loop=loop)
     transport = Recorder()
-    protocol.connection_made(transport)
+    settings = Settings(max_concurrent_requests=1, header_timeout_seconds=0.2)
+    protocol = protocol_at_the_limit(loop, transport, settings, lambda: shed.append(1))
     parser = CountingParser(protocol.parser)
     protocol.parser = parser  # type: ignore[assignment]
     try:
