@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, HTMLResponse
 
 from firth_service.admission import Admission, AdmissionLimit
 from firth_service.auth import install_access_control, install_cors
+from firth_service.direct_routes import DirectGets
 from firth_service.errors import install_error_handlers
 from firth_service.middleware import BodySizeLimit
 from firth_service.observability import install_observability
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.registry = registry
     app.state.draining = False  # set on SIGTERM (service/workers.py): /readyz answers 503
     install_error_handlers(app)
+    app.add_middleware(DirectGets, fastapi_app=app)  # innermost: the hot GETs without FastAPI's router
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_access_control(app, settings)  # API keys, the OpenAPI security scheme
     # the in-flight cap outside the key check: both refusals cost microseconds, and a request past

@@ -1,0 +1,245 @@
+"""The hot GET queries answered by their own endpoints, without FastAPI's router and dependency solver.
+
+A `GET /v1/models/{model}/neighbors` costs ~150 µs in its endpoint (the index search, the body)
+and ~330 µs more in FastAPI around it: matching the path against the app's routes one wrapper at a
+time, then solving the dependency tree and its scopes (`bench/direct_cost.py` prints the layers).
+Under a flood those microseconds are the length of the event loop's turn, which every other
+connection waits out, so the admitted requests' cost sets the overload tail.
+
+`DirectGets` is the innermost of firth's middleware. It picks the route Starlette's router would
+pick (the app's routes in order, a GET matching the path in full), and when that route is one of
+the simple kind (below) it calls the route's own endpoint:
+- parameters are read and validated by FastAPI's own `request_params_to_args` against the route's
+  own fields, so every rule keeps one owner; a request with any error goes on to FastAPI
+  unchanged, which answers it exactly as before (its 422, or a 404 from the dependency first);
+- an exception goes to the app's exception handlers through Starlette's own wrapper, as inside
+  FastAPI.
+
+A route is simple (checked once, from FastAPI's Dependant) when it answers GET only, its endpoint
+is `async` and declares that it returns a Response (no response_model serialisation to repeat),
+and it takes only query and path parameters, the Request, and `async` dependencies that take only
+those themselves: no body, headers, cookies, security, background tasks or Response parameter.
+Anything else (HEAD, a root path, dependency overrides, a newer Starlette without the pieces used
+here) goes to FastAPI.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from firth_service.observability import flat_routes
+
+log = logging.getLogger("firth.direct")
+
+try:  # FastAPI's and Starlette's own steps, reused so their rules keep one owner
+    from fastapi.dependencies.utils import request_params_to_args
+    from starlette._exception_handler import wrap_app_handling_exceptions
+    from starlette.middleware.exceptions import ExceptionMiddleware
+except ImportError:  # pragma: no cover - a FastAPI or Starlette without them: FastAPI answers all
+    request_params_to_args = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """An async function and how to fill its parameters from a validated request."""
+
+    call: Callable[..., Any]
+    request_name: str | None
+    param_names: tuple[str, ...]  # its own query and path parameters
+    dependencies: tuple[tuple[str, _Call], ...]  # (parameter name, what fills it)
+
+
+@dataclass(frozen=True)
+class DirectRoute:
+    route: APIRoute
+    endpoint: _Call
+    query_fields: tuple[Any, ...]  # FastAPI ModelFields, the endpoint's and its dependencies'
+    path_fields: tuple[Any, ...]
+    convertors: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One of the app's routes as the router sees it for a GET: what path it matches, and whether
+    a matching GET is answered here (`direct`) or by FastAPI (`None`)."""
+
+    path_regex: re.Pattern[str]
+    takes_get: bool  # False: a match is only partial (another method), the router looks further
+    direct: DirectRoute | None
+
+
+def _simple_call(dependant: Dependant) -> _Call | None:
+    if not inspect.iscoroutinefunction(dependant.call):
+        return None  # FastAPI runs a plain function in its thread pool
+    if (
+        dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+    ):
+        return None
+    dependencies = []
+    for sub in dependant.dependencies:
+        inner = _simple_call(sub)
+        if inner is None or sub.name is None or getattr(sub, "scope", None) is not None:
+            return None
+        dependencies.append((sub.name, inner))
+    names = tuple(f.name for f in [*dependant.query_params, *dependant.path_params])
+    return _Call(dependant.call, dependant.request_param_name, names, tuple(dependencies))
+
+
+def _fields(dependant: Dependant, kind: str) -> list[Any]:
+    own = list(getattr(dependant, kind))
+    for sub in dependant.dependencies:
+        own.extend(_fields(sub, kind))
+    return own
+
+
+def _returns_response(endpoint: Callable[..., Any]) -> bool:
+    try:
+        annotation = inspect.signature(endpoint, eval_str=True).return_annotation
+    except (NameError, TypeError, SyntaxError):
+        return False
+    return isinstance(annotation, type) and issubclass(annotation, Response)
+
+
+def direct_route(route: APIRoute) -> DirectRoute | None:
+    """`route` as a DirectRoute when it is of the simple kind (module docstring), else None."""
+    if route.methods != {"GET"} or not _returns_response(route.endpoint):
+        return None
+    endpoint = _simple_call(route.dependant)
+    if endpoint is None:
+        return None
+    query_fields, path_fields = (
+        _fields(route.dependant, "query_params"),
+        _fields(route.dependant, "path_params"),
+    )
+    names = [f.name for f in query_fields + path_fields]
+    if len(set(names)) != len(names) or set(f.name for f in path_fields) != set(route.param_convertors):
+        return None  # one name read in two places, or a path parameter no field declares
+    return DirectRoute(route, endpoint, tuple(query_fields), tuple(path_fields), route.param_convertors)
+
+
+def candidates(routes: Iterable[BaseRoute]) -> list[_Candidate]:
+    """The app's routes in the router's order, each with what a GET matching it gets."""
+    found = []
+    for context in flat_routes(routes):
+        route = getattr(context, "original_route", context)
+        regex = getattr(context, "path_regex", None)
+        if regex is None:
+            return []  # a route kind this module does not know: let FastAPI route everything
+        if isinstance(route, Mount):
+            found.append(_Candidate(regex, True, None))
+            continue
+        methods = getattr(context, "methods", None)
+        takes_get = methods is None or "GET" in methods
+        direct = direct_route(route) if isinstance(route, APIRoute) and takes_get else None
+        found.append(_Candidate(regex, takes_get, direct))
+    return found
+
+
+class DirectGets:
+    """Pure ASGI middleware, the innermost of firth's (module docstring)."""
+
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+        self.enabled = True  # False: FastAPI answers everything (the tests' reference)
+        # built on the first request: the app's routes are added after its middleware
+        self._routes: list[_Candidate] | None = None
+        self._handlers: tuple[Any, Any] | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any route is answered here (False: every request goes to FastAPI)."""
+        return any(c.direct is not None for c in self._table())
+
+    def _table(self) -> list[_Candidate]:
+        if self._routes is None:
+            inner = self.app
+            usable = request_params_to_args is not None and isinstance(inner, ExceptionMiddleware)
+            self._routes = candidates(self.fastapi_app.routes) if usable else []
+            if isinstance(inner, ExceptionMiddleware):  # the handlers it hands the routes under it
+                self._handlers = (inner._exception_handlers, inner._status_handlers)
+            direct = [c.direct.route.path for c in self._routes if c.direct is not None]
+            log.debug("answered without FastAPI's router: %s", ", ".join(direct) or "none")
+        return self._routes
+
+    def _pick(self, path: str) -> tuple[DirectRoute, dict[str, Any]] | None:
+        for candidate in self._table():
+            match = candidate.path_regex.match(path)
+            if match is None or not candidate.takes_get:
+                continue
+            direct = candidate.direct
+            if direct is None:
+                return None
+            params = {
+                name: direct.convertors[name].convert(value) for name, value in match.groupdict().items()
+            }
+            return direct, params
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            not self.enabled
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope.get("root_path")
+            or self.fastapi_app.dependency_overrides
+        ):
+            await self.app(scope, receive, send)
+            return
+        picked = self._pick(scope["path"])
+        if picked is None:
+            await self.app(scope, receive, send)
+            return
+        direct, path_params = picked
+        values, errors = request_params_to_args(direct.query_fields, QueryParams(scope["query_string"]))
+        path_values, path_errors = request_params_to_args(direct.path_fields, path_params)
+        if errors or path_errors:
+            await self.app(scope, receive, send)  # FastAPI answers the error, in its own words
+            return
+        values.update(path_values)
+        scope["path_params"] = path_params
+        scope["endpoint"] = direct.route.endpoint
+        scope["route"] = direct.route
+        scope["starlette.exception_handlers"] = self._handlers
+        request = Request(scope, receive, send)
+
+        async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await _run(direct.endpoint, request, values)
+            if not isinstance(response, Response):
+                raise TypeError(
+                    f"{direct.route.path}: the endpoint returned {type(response).__name__}, not a Response"
+                )
+            await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(answer, request)(scope, receive, send)
+
+
+async def _run(call: _Call, request: Request, values: Mapping[str, Any]) -> Any:
+    """call's dependencies in order, then call itself, as FastAPI calls them."""
+    kwargs = {name: values[name] for name in call.param_names}
+    for name, dependency in call.dependencies:
+        kwargs[name] = await _run(dependency, request, values)
+    if call.request_name is not None:
+        kwargs[call.request_name] = request
+    return await call.call(**kwargs)

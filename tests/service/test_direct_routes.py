@@ -1,0 +1,203 @@
+"""The direct path for the hot GETs (service/direct_routes.py) answers exactly as FastAPI does.
+
+Every request is sent to the real app twice: once as served (simple GETs answered by their
+endpoints directly) and once with the direct path switched off (FastAPI's router and dependency
+solver answer everything). Status, headers and body must be the same, byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from firth_service.app import create_app
+from firth_service.direct_routes import DirectGets
+from firth_service.registry import ModelRegistry
+from tests.conftest import exact_settings
+
+pytestmark = pytest.mark.anyio
+HOT = ("neighbors", "similarity", "analogy", "vectors/king")
+# the answers differ between two calls only in these (a fresh request id, the time it took)
+VOLATILE = {"x-request-id", "date", "server-timing"}
+
+
+def direct_gets(app: FastAPI) -> DirectGets:
+    if app.middleware_stack is None:
+        app.middleware_stack = app.build_middleware_stack()
+    layer: Any = app.middleware_stack
+    while not isinstance(layer, DirectGets):
+        layer = layer.app  # a layer without .app raises: the direct path is not installed
+    return layer
+
+
+@pytest.fixture(scope="module")
+def apps(registry: ModelRegistry) -> tuple[FastAPI, FastAPI]:
+    served, reference = create_app(exact_settings(), registry), create_app(exact_settings(), registry)
+    direct_gets(reference).enabled = False
+    return served, reference
+
+
+async def answers(app: FastAPI, method: str, url: str) -> tuple[int, dict[str, str], bytes]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.request(method, url)
+    headers = {k: v for k, v in response.headers.items() if k not in VOLATILE}
+    return response.status_code, headers, response.content
+
+
+async def assert_same(apps: tuple[FastAPI, FastAPI], url: str, method: str = "GET") -> int:
+    served, reference = apps
+    got, expected = await answers(served, method, url), await answers(reference, method, url)
+    assert got == expected, url
+    return got[0]
+
+
+def test_the_hot_gets_are_answered_directly(apps: tuple[FastAPI, FastAPI]) -> None:
+    """If FastAPI or Starlette changes the pieces the direct path reuses, it steps aside (every
+    answer still right, only slower): this says so instead of letting it pass unseen."""
+    table = direct_gets(apps[0])
+    direct = {c.direct.route.path for c in table._table() if c.direct is not None}
+    for hot in HOT:
+        assert any(path.startswith(f"/v1/models/{{model}}/{hot.split('/')[0]}") for path in direct), hot
+    # routes with a body, or a plain-def endpoint FastAPI runs in a thread, are not taken
+    assert "/v1/models/{model}/evaluate" not in direct and "/healthz" not in direct
+
+
+async def test_a_direct_answer_is_timed_under_its_route(apps: tuple[FastAPI, FastAPI]) -> None:
+    served, _ = apps
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://t") as client:
+        assert (await client.get("/v1/models/tiny/neighbors?word=frog&k=2")).status_code == 200
+        metrics = (await client.get("/metrics")).text
+    assert 'route="/v1/models/{model}/neighbors"' in metrics
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # answered directly
+        "/v1/models/tiny/neighbors?word=frog",
+        "/v1/models/tiny/neighbors?word=FROG&k=3&method=3cosmul&exact=true&restrict_vocab=5",
+        "/v1/models/default/neighbors?word=frog&k=2&k=4",  # the last of a repeated parameter
+        "/v1/models/tiny/neighbors?word=frog&exact=1&unknown=x",
+        "/v1/models/tiny/neighbors?word=fr%C3%B6g",  # unknown: 404 with suggestions
+        "/v1/models/nope/neighbors?word=frog",  # unknown model: the dependency's 404
+        "/v1/models/random/neighbors?word=w0001&k=1000&exact=true",
+        "/v1/models/tiny/similarity?a=cat&b=dog",
+        "/v1/models/tiny/similarity?a=cat&b=unicorn",
+        "/v1/models/tiny/analogy?a=man&b=king&c=woman&k=2",
+        "/v1/models/tiny/vectors/King",
+        "/v1/models/tiny/vectors/a%2Fb",
+        "/v1/models/tiny/vocabulary?offset=2&limit=3",
+        "/v1/models",
+        "/v1/models/tiny",
+        "/readyz",
+        # refused by FastAPI's validation (the direct path steps aside)
+        "/v1/models/tiny/neighbors",
+        "/v1/models/tiny/neighbors?word=",
+        "/v1/models/tiny/neighbors?word=frog&k=0",
+        "/v1/models/tiny/neighbors?word=frog&k=1001",
+        "/v1/models/tiny/neighbors?word=frog&k=abc",
+        "/v1/models/tiny/neighbors?word=frog&k=",
+        "/v1/models/tiny/neighbors?word=frog&k=3.5",
+        "/v1/models/tiny/neighbors?word=frog&method=cosine",
+        "/v1/models/tiny/neighbors?word=frog&exact=maybe",
+        "/v1/models/tiny/neighbors?word=frog&restrict_vocab=0",
+        f"/v1/models/tiny/neighbors?word={'a' * 300}",
+        "/v1/models/tiny/neighbors?word=a%0Ab",
+        "/v1/models/tiny/neighbors?word=%00",
+        "/v1/models/tiny/similarity?a=cat",
+        "/v1/models/tiny/analogy?a=man&b=king",
+        "/v1/models/tiny/vocabulary?limit=0",
+        # not routes of the direct kind, or no route at all
+        "/v1/models/tiny/evaluate",
+        "/v1/models/tiny/neighbors/batch",
+        "/v1/models/tiny/nothing-here",
+        "/healthz",
+        "/problems",
+        "/openai/v1/models",
+    ],
+)
+async def test_answers_as_fastapi_does(apps: tuple[FastAPI, FastAPI], url: str) -> None:
+    await assert_same(apps, url)
+
+
+async def test_other_methods_go_to_fastapi(apps: tuple[FastAPI, FastAPI]) -> None:
+    assert await assert_same(apps, "/v1/models/tiny/neighbors?word=frog", "HEAD") == 405
+    assert await assert_same(apps, "/v1/models/tiny/similarity?a=cat&b=dog", "DELETE") == 405
+
+
+async def test_an_exception_in_the_endpoint_meets_the_app_s_handlers(
+    apps: tuple[FastAPI, FastAPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A domain error raised by the engine is the same problem+json; an unexpected one is not
+    swallowed by the direct path (Starlette's ServerErrorMiddleware answers it as before)."""
+    from firth_core.errors import InvalidVector
+    from firth_service import engine
+
+    def invalid(*args: Any) -> None:
+        raise InvalidVector("a test's invalid vector")
+
+    monkeypatch.setattr(engine, "neighbours", invalid)
+    assert await assert_same(apps, "/v1/models/tiny/neighbors?word=frog") == 422
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a test's bug")
+
+    monkeypatch.setattr(engine, "neighbours", broken)
+    for app in apps:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/v1/models/tiny/neighbors?word=frog")
+        assert response.status_code == 500
+
+
+async def test_dependency_overrides_are_honoured(apps: tuple[FastAPI, FastAPI]) -> None:
+    from firth_service.routes.queries import get_model
+
+    served, _ = apps
+    tiny = served.state.registry.get("tiny")
+
+    async def always_tiny() -> Any:
+        return tiny
+
+    served.dependency_overrides[get_model] = always_tiny
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=served), base_url="http://t"
+        ) as client:
+            response = await client.get("/v1/models/random/neighbors?word=frog&k=1")
+    finally:
+        served.dependency_overrides.clear()
+    assert response.status_code == 200 and response.json()["model"] == "tiny"
+
+
+KEYS = st.sampled_from(
+    ["word", "k", "method", "exact", "restrict_vocab", "a", "b", "c", "offset", "limit", "x"]
+)
+VALUES = st.one_of(
+    st.sampled_from(
+        ["frog", "KING", "cat", "dog", "w0001", "3cosmul", "3cosadd", "true", "off", "1", "0", "10"]
+    ),
+    st.integers(-5, 2000).map(str),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    model=st.sampled_from(["tiny", "random", "default", "nope"]),
+    route=st.sampled_from(
+        ["neighbors", "similarity", "analogy", "vocabulary", "vectors/cat", "vectors/%E2%80%8B"]
+    ),
+    params=st.lists(st.tuples(KEYS, VALUES), max_size=5),
+)
+def test_any_query_is_answered_as_fastapi_does(
+    apps: tuple[FastAPI, FastAPI], model: str, route: str, params: list[tuple[str, str]]
+) -> None:
+    url = str(httpx.URL(f"/v1/models/{model}/{route}", params=params))
+    asyncio.run(assert_same(apps, url))
