@@ -361,11 +361,12 @@ def summary(
         # a status that never came has no p99 to judge (n/a); a request never answered fails it
         within = all(math.isnan(p99) or p99 <= 50 for p99 in (admitted[2], rejected[2]))
         within = within and flood.probe.unanswered == 0
+        timeouts = run.timeouts + flood.probe.timeouts
         print(
             f"  1,024 connections, {name}: probe's 200s p99 {admitted[2]:.0f} ms and 429s p99 "
             f"{rejected[2]:.0f} ms (goal <= 50 ms each: {mark(within)}); "
             f"wrk's p99 of all answers {run.p99_ms:.0f} ms; {run.ok:,} x 200, {run.busy:,} x 429, "
-            f"{run.other} other; timeouts {run.timeouts} (goal 0: {mark(run.timeouts == 0)})"
+            f"{run.other} other; timeouts (wrk's and the probe's) {timeouts} (goal 0: {mark(timeouts == 0)})"
         )
     if peer is not None:
         print(f"  peer without limits: p99 {peer.wrk.p99_ms:.0f} ms, {peer.wrk.timeouts} timeouts")

@@ -28,6 +28,7 @@ import uvloop
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 _STATUS = re.compile(rb"HTTP/1\.1 (\d{3}) ")
 STOP_WAIT = 10.0  # seconds an answer in flight may still take once the load has ended
+TIMEOUT = 2.0  # seconds a request may take before it counts as a timeout (wrk's --timeout 2s)
 
 
 class _Connection(asyncio.Protocol):
@@ -39,6 +40,7 @@ class _Connection(asyncio.Protocol):
         self.buffer = b""
         self.sent_at = 0.0
         self.awaiting = False
+        self.deadline: asyncio.TimerHandle | None = None
         self.closed = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -55,7 +57,14 @@ class _Connection(asyncio.Protocol):
         self.next_path += 1
         self.sent_at = time.perf_counter()
         self.awaiting = True
+        self.deadline = asyncio.get_running_loop().call_later(self.probe.timeout, self.timed_out)
         self.transport.write(f"GET {path} HTTP/1.1\r\nHost: probe\r\n\r\n".encode())
+
+    def timed_out(self) -> None:
+        """As wrk does: counted, the connection closed, and the client opens a new one."""
+        self.probe.timeouts += 1
+        self.awaiting = False
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -73,6 +82,8 @@ class _Connection(asyncio.Protocol):
             return
         took_ms = (time.perf_counter() - self.sent_at) * 1e3
         self.awaiting = False
+        if self.deadline is not None:
+            self.deadline.cancel()
         self.probe.times.setdefault(int(status.group(1)), []).append(took_ms)
         closing = b"\r\nconnection: close" in self.buffer[:end].lower()
         self.buffer = self.buffer[whole:]
@@ -83,6 +94,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.probe.live.discard(self)
+        if self.deadline is not None:
+            self.deadline.cancel()
         if self.awaiting:  # closed with a request unanswered
             self.probe.errors += 1
             self.awaiting = False
@@ -94,10 +107,14 @@ class StatusProbe:
     """`connections` closed-loop keep-alive clients on `paths` until the `with` block ends; a
     connection the server closes (after a 429 with Connection: close, say) is opened again."""
 
-    def __init__(self, host: str, port: int, paths: Sequence[str], connections: int = 24) -> None:
+    def __init__(
+        self, host: str, port: int, paths: Sequence[str], connections: int = 24, timeout: float = TIMEOUT
+    ) -> None:
         self.host, self.port, self.paths, self.connections = host, port, list(paths), connections
+        self.timeout = timeout
         self.times: dict[int, list[float]] = {}
         self.errors = 0  # connections refused, or closed with a request unanswered
+        self.timeouts = 0  # requests unanswered after `timeout` seconds (their connection closed)
         self.unanswered = 0  # requests still unanswered STOP_WAIT seconds after the load ended
         self.live: set[_Connection] = set()
         self.stopping = False
@@ -146,6 +163,8 @@ class StatusProbe:
         for status in sorted(self.times):
             count, p50, p99, most = self.percentiles(status)  # type: ignore[misc]
             parts.append(f"{status}: {count:,}, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {most:.0f} ms")
-        errors = f"; connection errors {self.errors}" if self.errors else ""
+        errors = f"; timeouts {self.timeouts}"
+        errors += f"; connection errors {self.errors}" if self.errors else ""
         errors += f"; UNANSWERED {self.unanswered}" if self.unanswered else ""
-        return f"probe ({self.connections} connections) by status: " + "; ".join(parts) + errors
+        answers = "; ".join(parts) or "no answers"
+        return f"probe ({self.connections} connections) by status: {answers}{errors}"

@@ -116,6 +116,20 @@ def test_at_the_connection_cap_a_turn_accepts_only_a_few() -> None:
             client.close()
 
 
+def test_a_turn_accepts_what_the_cap_has_room_for() -> None:
+    """Between the two: with room for 20 below the cap, the first turn takes 20 of the 40 queued,
+    then the rest follow in later turns."""
+    room = 20
+    with listener_and_loop() as (listener, loop):
+        clients = queue_clients(listener, QUEUED)
+        acceptor = acceptor_on(loop, listener, room=lambda: room)
+        turns(loop, 6)
+        assert acceptor.per_turn[0] == room
+        assert len(Echo.made) == QUEUED
+        for client in clients:
+            client.close()
+
+
 def test_uvloops_own_server_takes_one_connection_a_turn() -> None:
     """Why BurstAcceptor exists (libuv >= 1.45): if this starts failing, libuv accepts in bursts
     again and service/accept.py may be removed."""
