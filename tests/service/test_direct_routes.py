@@ -96,6 +96,9 @@ async def test_a_direct_answer_is_timed_under_its_route(apps: tuple[FastAPI, Fas
         "/v1/models",
         "/v1/models/tiny",
         "/readyz",
+        "/",  # the explorer's page (a FileResponse)
+        "/docs",
+        "/redoc",
         # refused by FastAPI's validation (the direct path steps aside)
         "/v1/models/tiny/neighbors",
         "/v1/models/tiny/neighbors?word=",
