@@ -204,3 +204,12 @@ def test_any_query_is_answered_as_fastapi_does(
 ) -> None:
     url = str(httpx.URL(f"/v1/models/{model}/{route}", params=params))
     asyncio.run(assert_same(apps, url))
+
+
+def test_the_route_table_is_built_at_start_up(registry: ModelRegistry) -> None:
+    """Not in the first request's time: the lifespan's start-up builds it."""
+    from starlette.testclient import TestClient
+
+    app = create_app(exact_settings(), registry)
+    with TestClient(app):
+        assert direct_gets(app)._routes is not None
