@@ -15,7 +15,8 @@ the simple kind (below) it calls the route's own endpoint:
 - an exception goes to the app's exception handlers through Starlette's own wrapper, as inside
   FastAPI.
 
-A route is simple (checked once, from FastAPI's Dependant) when it answers GET only, its endpoint
+A route is simple (checked once, from FastAPI's Dependant) when it is a plain APIRoute (no route class with
+its own handler) answering GET only, its endpoint
 is `async` and declares that it returns a Response (no response_model serialisation to repeat),
 and it takes only query and path parameters, the Request, and `async` dependencies that take only
 those themselves: no body, headers, cookies, security, background tasks or Response parameter.
@@ -134,6 +135,8 @@ def direct_route(route: APIRoute, effective: Any = None) -> DirectRoute | None:
     `effective` is the route as an included router serves it (FastAPI's route context): its path
     carries the include's prefix and its Dependant the include's dependencies, which the route's
     own lack. FastAPI answers from it, so the direct path reads it too."""
+    if type(route) is not APIRoute:
+        return None  # a route class of its own may answer in its own way (get_route_handler)
     served = route if effective is None else effective
     dependant: Dependant | None = getattr(served, "dependant", None)
     convertors: Mapping[str, Any] | None = getattr(served, "param_convertors", None)

@@ -8,14 +8,15 @@ solver answer everything). Status, headers and body must be the same, byte for b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import trace
@@ -252,6 +253,33 @@ async def test_a_path_parameter_of_an_include_prefix_is_read(registry: ModelRegi
         app.include_router(router, prefix="/extra/{tenant}")
 
     assert await assert_same(apps_with(registry, add), "/extra/acme/items") == 200
+
+
+class _StampedRoute(APIRoute):
+    """A route class of the usual kind: its handler adds to every answer (timing, a header)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def stamped(request: Request) -> Response:
+            response = await handler(request)
+            response.headers["x-stamped"] = "yes"
+            return response
+
+        return stamped
+
+
+async def test_a_route_class_s_own_handler_runs(registry: ModelRegistry) -> None:
+    def add(app: FastAPI) -> None:
+        router = APIRouter(route_class=_StampedRoute)
+
+        @router.get("/extra/stamped")
+        async def stamped() -> JSONResponse:
+            return JSONResponse({"ok": True})
+
+        app.include_router(router)
+
+    assert await assert_same(apps_with(registry, add), "/extra/stamped") == 200
 
 
 async def visits(request: Request) -> int:
