@@ -15,11 +15,11 @@ the simple kind (below) it calls the route's own endpoint:
 - an exception goes to the app's exception handlers through Starlette's own wrapper, as inside
   FastAPI.
 
-A route is simple (checked once, from FastAPI's Dependant) when it is a plain APIRoute (no route class with
-its own handler) answering GET only, its endpoint
-is `async` and declares that it returns a Response (no response_model serialisation to repeat),
-and it takes only query and path parameters, the Request, and `async` dependencies that take only
-those themselves: no body, headers, cookies, security, background tasks or Response parameter.
+A route is simple (checked once, from FastAPI's Dependant) when it is a plain APIRoute (no route
+class with a handler of its own) answering GET only, its endpoint is `async` and declares that it
+returns a Response (no response_model serialisation to repeat), and it takes only query and path
+parameters, the Request, and `async` dependencies that take only those themselves: no body,
+headers, cookies, security, background tasks or Response parameter.
 A route is read as its router serves it (FastAPI's route context: the include's prefix and
 dependencies), and a dependency met twice in a request is called once, as FastAPI caches it.
 Anything else (HEAD, a root path, dependency overrides, FastAPI's own OpenTelemetry on, a
