@@ -252,7 +252,10 @@ class DirectGets:
                 )
             await response(scope, receive, send)
 
-        await wrap_app_handling_exceptions(answer, request)(scope, receive, send)
+        # twice, as in FastAPI: its route's wrapper, then the ExceptionMiddleware's around the
+        # router, which answers what a handler raised in turn
+        inner = wrap_app_handling_exceptions(answer, request)
+        await wrap_app_handling_exceptions(inner, request)(scope, receive, send)
 
 
 async def _run(

@@ -367,6 +367,27 @@ async def test_an_exception_while_validating_meets_the_app_s_handlers(registry: 
     assert await assert_same(pair, "/extra/checked?q=odd") == 422
 
 
+class _Retired(Exception):
+    pass
+
+
+async def test_an_exception_from_a_handler_meets_the_outer_handlers(registry: ModelRegistry) -> None:
+    """FastAPI's route catches an endpoint's exception, and Starlette's ExceptionMiddleware around
+    the router catches what a handler raises in turn (here an HTTPException: a 410 problem)."""
+
+    async def retired(request: Request, exc: Exception) -> Response:
+        raise HTTPException(410, "retired")
+
+    def add(app: FastAPI) -> None:
+        app.add_exception_handler(_Retired, retired)
+
+        @app.get("/extra/retired")
+        async def gone() -> JSONResponse:
+            raise _Retired()
+
+    assert await assert_same(apps_with(registry, add), "/extra/retired") == 410
+
+
 class _Span(NonRecordingSpan):
     def __init__(self, name: str, attributes: Mapping[str, Any] | None) -> None:
         super().__init__(INVALID_SPAN_CONTEXT)
