@@ -76,6 +76,26 @@ def test_the_hot_gets_are_answered_directly(apps: tuple[FastAPI, FastAPI]) -> No
     assert "/v1/models/{model}/evaluate" not in direct and "/healthz" not in direct
 
 
+async def test_the_hot_gets_skip_fastapi_s_router(registry: ModelRegistry) -> None:
+    """The comparisons here are of two paths only if the served app really takes the direct one."""
+    served, _ = apps_with(registry, lambda app: None)
+    layer = direct_gets(served)
+    assert layer.active  # the table is built here, from the ExceptionMiddleware under it
+    routed: list[str] = []
+    inner = layer.app
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        routed.append(scope["path"])
+        await inner(scope, receive, send)
+
+    layer.app = counting
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://t") as client:
+        for url in ["/v1/models/tiny/neighbors?word=frog&k=2", "/v1/models/tiny/vectors/king"]:
+            assert (await client.get(url)).status_code == 200
+        assert (await client.get("/v1/models/tiny/neighbors?word=frog&k=0")).status_code == 422
+    assert routed == ["/v1/models/tiny/neighbors"]  # only the invalid one went on to FastAPI
+
+
 async def test_a_direct_answer_is_timed_under_its_route(apps: tuple[FastAPI, FastAPI]) -> None:
     served, _ = apps
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://t") as client:
