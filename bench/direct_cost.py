@@ -42,18 +42,31 @@ def direct_gets(app: FastAPI) -> DirectGets:
     return layer
 
 
+def staying_client() -> Any:
+    """An ASGI receive as a server gives one: the (empty) body once, then nothing until the client
+    goes away, which this one never does. A receive that answered at once forever would spin the
+    work's disconnect watch (service/work.py) without yielding to the event loop: a hang."""
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.get_running_loop().create_future()  # until cancelled
+        raise AssertionError("unreachable")
+
+    return receive
+
+
 async def per_request(app: FastAPI, query: Any, n: int) -> float:
     """Seconds per request of `query` through the whole ASGI app."""
     sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     started = time.perf_counter()
     for i in range(n):
+        receive = staying_client()
         path, query_string = query(WORDS[i % len(WORDS)])
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
@@ -74,9 +87,10 @@ async def endpoint_alone(app: FastAPI, n: int) -> float:
     from starlette.requests import Request
 
     model = app.state.registry.get("default")
-    request = Request({"type": "http", "app": app, "path": "/", "headers": [], "query_string": b""})
+    scope = {"type": "http", "app": app, "path": "/", "headers": [], "query_string": b""}
     started = time.perf_counter()
     for i in range(n):
+        request = Request(scope, staying_client())  # an exact search watches for a disconnect
         await get_neighbors(request, model, WORDS[i % len(WORDS)], 10, "3cosadd", None, False)
     return (time.perf_counter() - started) / n
 

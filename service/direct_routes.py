@@ -15,12 +15,19 @@ the simple kind (below) it calls the route's own endpoint:
 - an exception goes to the app's exception handlers through Starlette's own wrapper, as inside
   FastAPI.
 
-A route is simple (checked once, from FastAPI's Dependant) when it answers GET only, its endpoint
-is `async` and declares that it returns a Response (no response_model serialisation to repeat),
-and it takes only query and path parameters, the Request, and `async` dependencies that take only
-those themselves: no body, headers, cookies, security, background tasks or Response parameter.
-Anything else (HEAD, a root path, dependency overrides, a newer Starlette without the pieces used
-here) goes to FastAPI.
+A route is simple (checked once, from FastAPI's Dependant) when it is a plain APIRoute (no route
+class with a handler of its own) answering GET only, its endpoint is `async` and declares that it
+returns a Response (no response_model serialisation to repeat), and it takes only query and path
+parameters, the Request, and `async` dependencies that take only those themselves: no body,
+headers, cookies, security, background tasks or Response parameter.
+A route is read as its router serves it (FastAPI's route context: the include's prefix and
+dependencies), and a dependency met twice in a request is called once, as FastAPI caches it.
+Anything else (HEAD, a root path, dependency overrides, FastAPI's own OpenTelemetry on, a
+validator that raises, a newer Starlette without the pieces used here) goes to FastAPI.
+
+The route table is read once, at start-up: a route added to the app afterwards is answered by
+FastAPI, but one added to an already included router may lose to a route of the table that
+FastAPI would now rank after it (firth adds no routes after start-up).
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class _Call:
     request_name: str | None
     param_names: tuple[str, ...]  # its own query and path parameters
     dependencies: tuple[tuple[str, _Call], ...]  # (parameter name, what fills it)
+    use_cache: bool = True  # as a dependency: reuse its value if the request already has one
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,8 @@ class _Candidate:
 def _simple_call(dependant: Dependant) -> _Call | None:
     if not inspect.iscoroutinefunction(dependant.call):
         return None  # FastAPI runs a plain function in its thread pool
+    if getattr(dependant, "concurrency", None) is not None or dependant.own_oauth_scopes:
+        return None  # FastAPI holds a semaphore around it, or caches it per security scope
     if (
         dependant.header_params
         or dependant.cookie_params
@@ -103,7 +113,9 @@ def _simple_call(dependant: Dependant) -> _Call | None:
             return None
         dependencies.append((sub.name, inner))
     names = tuple(f.name for f in [*dependant.query_params, *dependant.path_params])
-    return _Call(dependant.call, dependant.request_param_name, names, tuple(dependencies))
+    return _Call(
+        dependant.call, dependant.request_param_name, names, tuple(dependencies), dependant.use_cache
+    )
 
 
 def _fields(dependant: Dependant, kind: str) -> list[Any]:
@@ -121,21 +133,29 @@ def _returns_response(endpoint: Callable[..., Any]) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Response)
 
 
-def direct_route(route: APIRoute) -> DirectRoute | None:
-    """`route` as a DirectRoute when it is of the simple kind (module docstring), else None."""
-    if route.methods != {"GET"} or not _returns_response(route.endpoint):
+def direct_route(route: APIRoute, effective: Any = None) -> DirectRoute | None:
+    """`route` as a DirectRoute when it is of the simple kind (module docstring), else None.
+
+    `effective` is the route as an included router serves it (FastAPI's route context): its path
+    carries the include's prefix and its Dependant the include's dependencies, which the route's
+    own lack. FastAPI answers from it, so the direct path reads it too."""
+    if type(route) is not APIRoute:
+        return None  # a route class of its own may answer in its own way (get_route_handler)
+    served = route if effective is None else effective
+    dependant: Dependant | None = getattr(served, "dependant", None)
+    convertors: Mapping[str, Any] | None = getattr(served, "param_convertors", None)
+    if dependant is None or convertors is None or dependant.call is not route.endpoint:
         return None
-    endpoint = _simple_call(route.dependant)
+    if served.methods != {"GET"} or not _returns_response(route.endpoint):
+        return None
+    endpoint = _simple_call(dependant)
     if endpoint is None:
         return None
-    query_fields, path_fields = (
-        _fields(route.dependant, "query_params"),
-        _fields(route.dependant, "path_params"),
-    )
+    query_fields, path_fields = _fields(dependant, "query_params"), _fields(dependant, "path_params")
     names = [f.name for f in query_fields + path_fields]
-    if len(set(names)) != len(names) or set(f.name for f in path_fields) != set(route.param_convertors):
+    if len(set(names)) != len(names) or set(f.name for f in path_fields) != set(convertors):
         return None  # one name read in two places, or a path parameter no field declares
-    return DirectRoute(route, endpoint, tuple(query_fields), tuple(path_fields), route.param_convertors)
+    return DirectRoute(route, endpoint, tuple(query_fields), tuple(path_fields), convertors)
 
 
 def candidates(routes: Iterable[BaseRoute]) -> list[_Candidate]:
@@ -151,7 +171,8 @@ def candidates(routes: Iterable[BaseRoute]) -> list[_Candidate]:
             continue
         methods = getattr(context, "methods", None)
         takes_get = methods is None or "GET" in methods
-        direct = direct_route(route) if isinstance(route, APIRoute) and takes_get else None
+        effective = None if context is route else context
+        direct = direct_route(route, effective) if isinstance(route, APIRoute) and takes_get else None
         found.append(_Candidate(regex, takes_get, direct))
     return found
 
@@ -206,17 +227,20 @@ class DirectGets:
             or scope["method"] != "GET"
             or scope.get("root_path")
             or self.fastapi_app.dependency_overrides
+            or scope.get("fastapi.telemetry") is not None  # FastAPI's spans name the route it picks
         ):
             await self.app(scope, receive, send)
             return
-        picked = self._pick(scope["path"])
-        if picked is None:
-            await self.app(scope, receive, send)
-            return
-        direct, path_params = picked
-        values, errors = request_params_to_args(direct.query_fields, QueryParams(scope["query_string"]))
-        path_values, path_errors = request_params_to_args(direct.path_fields, path_params)
-        if errors or path_errors:
+        try:
+            picked = self._pick(scope["path"])
+            if picked is not None:
+                direct, path_params = picked
+                query = QueryParams(scope["query_string"])
+                values, errors = request_params_to_args(direct.query_fields, query)
+                path_values, path_errors = request_params_to_args(direct.path_fields, path_params)
+        except Exception:  # a convertor or validator that raised: FastAPI raises it inside its
+            picked = None  # exception wrapper, where the app's handlers answer it
+        if picked is None or errors or path_errors:
             await self.app(scope, receive, send)  # FastAPI answers the error, in its own words
             return
         values.update(path_values)
@@ -227,21 +251,39 @@ class DirectGets:
         request = Request(scope, receive, send)
 
         async def answer(scope: Scope, receive: Receive, send: Send) -> None:
-            response = await _run(direct.endpoint, request, values)
+            response = await _run(direct.endpoint, request, values, {})
             if not isinstance(response, Response):
                 raise TypeError(
                     f"{direct.route.path}: the endpoint returned {type(response).__name__}, not a Response"
                 )
             await response(scope, receive, send)
 
-        await wrap_app_handling_exceptions(answer, request)(scope, receive, send)
+        # twice, as in FastAPI: its route's wrapper, then the ExceptionMiddleware's around the
+        # router, which answers what a handler raised in turn
+        inner = wrap_app_handling_exceptions(answer, request)
+        await wrap_app_handling_exceptions(inner, request)(scope, receive, send)
 
 
-async def _run(call: _Call, request: Request, values: Mapping[str, Any]) -> Any:
-    """call's dependencies in order, then call itself, as FastAPI calls them."""
+async def _run(
+    call: _Call, request: Request, values: Mapping[str, Any], cache: dict[Callable[..., Any], Any]
+) -> Any:
+    """call's dependencies in order, then call itself, as FastAPI's solve_dependencies calls them."""
+    return await call.call(**await _arguments(call, request, values, cache))
+
+
+async def _arguments(
+    call: _Call, request: Request, values: Mapping[str, Any], cache: dict[Callable[..., Any], Any]
+) -> dict[str, Any]:
     kwargs = {name: values[name] for name in call.param_names}
     for name, dependency in call.dependencies:
-        kwargs[name] = await _run(dependency, request, values)
+        # FastAPI solves a dependency's own dependencies first, then takes the value the request
+        # already has for it (a dependency met twice is called once) unless it says use_cache=False
+        arguments = await _arguments(dependency, request, values, cache)
+        if dependency.use_cache and dependency.call in cache:
+            kwargs[name] = cache[dependency.call]
+        else:
+            kwargs[name] = await dependency.call(**arguments)
+        cache.setdefault(dependency.call, kwargs[name])
     if call.request_name is not None:
         kwargs[call.request_name] = request
-    return await call.call(**kwargs)
+    return kwargs
