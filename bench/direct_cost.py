@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from firth_service.app import create_app
-from firth_service.direct_routes import DirectGets
+from firth_service.direct_routes import direct_gets_of
 from firth_service.registry import ModelRegistry, load_model
 from firth_service.routes.queries import get_neighbors
 from firth_service.settings import Settings
@@ -32,14 +32,6 @@ QUERIES = {
     "GET /analogy": lambda w: ("/v1/models/default/analogy", f"a=man&b=king&c={w}"),
     "GET /vectors/{word}": lambda w: (f"/v1/models/default/vectors/{w}", ""),
 }
-
-
-def direct_gets(app: FastAPI) -> DirectGets:
-    app.middleware_stack = app.middleware_stack or app.build_middleware_stack()
-    layer: Any = app.middleware_stack
-    while not isinstance(layer, DirectGets):
-        layer = layer.app
-    return layer
 
 
 def staying_client() -> Any:
@@ -104,7 +96,7 @@ def main() -> None:
     settings = Settings(models=[str(args.model)], build_hnsw=False)
     registry = ModelRegistry([load_model(args.model, settings)])
     fastapi_path, direct = create_app(settings, registry), create_app(settings, registry)
-    direct_gets(fastapi_path).enabled = False
+    direct_gets_of(fastapi_path).enabled = False
     index = type(registry.get("default").hnsw or registry.get("default").exact).__name__
     print(f"{args.model} ({index}); in process, {args.requests} requests x {args.rounds} rounds, medians")
     print(f"{'query':<22}{'FastAPI routes it':>20}{'direct path':>14}{'saved':>9}{'ratio':>8}")

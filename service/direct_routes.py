@@ -287,3 +287,14 @@ async def _arguments(
     if call.request_name is not None:
         kwargs[call.request_name] = request
     return kwargs
+
+
+def direct_gets_of(app: FastAPI) -> DirectGets:
+    """The app's DirectGets layer (building its middleware stack if no request has yet), for the
+    tests and benchmarks that compare it switched on and off (`.enabled`)."""
+    if app.middleware_stack is None:
+        app.middleware_stack = app.build_middleware_stack()
+    layer: Any = app.middleware_stack
+    while not isinstance(layer, DirectGets):
+        layer = layer.app  # a layer without .app raises: the direct path is not installed
+    return layer

@@ -25,7 +25,7 @@ from pydantic import AfterValidator
 
 from firth_core.errors import InvalidQuery
 from firth_service.app import create_app
-from firth_service.direct_routes import DirectGets
+from firth_service.direct_routes import direct_gets_of
 from firth_service.registry import ModelRegistry
 from tests.conftest import exact_settings
 
@@ -35,19 +35,10 @@ HOT = ("neighbors", "similarity", "analogy", "vectors/king")
 VOLATILE = {"x-request-id", "date", "server-timing"}
 
 
-def direct_gets(app: FastAPI) -> DirectGets:
-    if app.middleware_stack is None:
-        app.middleware_stack = app.build_middleware_stack()
-    layer: Any = app.middleware_stack
-    while not isinstance(layer, DirectGets):
-        layer = layer.app  # a layer without .app raises: the direct path is not installed
-    return layer
-
-
 @pytest.fixture(scope="module")
 def apps(registry: ModelRegistry) -> tuple[FastAPI, FastAPI]:
     served, reference = create_app(exact_settings(), registry), create_app(exact_settings(), registry)
-    direct_gets(reference).enabled = False
+    direct_gets_of(reference).enabled = False
     return served, reference
 
 
@@ -68,7 +59,7 @@ async def assert_same(apps: tuple[FastAPI, FastAPI], url: str, method: str = "GE
 def test_the_hot_gets_are_answered_directly(apps: tuple[FastAPI, FastAPI]) -> None:
     """If FastAPI or Starlette changes the pieces the direct path reuses, it steps aside (every
     answer still right, only slower): this says so instead of letting it pass unseen."""
-    table = direct_gets(apps[0])
+    table = direct_gets_of(apps[0])
     direct = {c.direct.route.path for c in table._table() if c.direct is not None}
     for hot in HOT:
         assert any(path.startswith(f"/v1/models/{{model}}/{hot.split('/')[0]}") for path in direct), hot
@@ -79,7 +70,7 @@ def test_the_hot_gets_are_answered_directly(apps: tuple[FastAPI, FastAPI]) -> No
 async def test_the_hot_gets_skip_fastapi_s_router(registry: ModelRegistry) -> None:
     """The comparisons here are of two paths only if the served app really takes the direct one."""
     served, _ = apps_with(registry, lambda app: None)
-    layer = direct_gets(served)
+    layer = direct_gets_of(served)
     assert layer.active  # the table is built here, from the ExceptionMiddleware under it
     routed: list[str] = []
     inner = layer.app
@@ -261,7 +252,7 @@ def test_the_route_table_is_built_at_start_up(registry: ModelRegistry) -> None:
 
     app = create_app(exact_settings(), registry)
     with TestClient(app):
-        assert direct_gets(app)._routes is not None
+        assert direct_gets_of(app)._routes is not None
 
 
 # -- routes someone may add later: the direct path must take them only where it answers as FastAPI
@@ -272,7 +263,7 @@ def apps_with(registry: ModelRegistry, add: Callable[[FastAPI], None]) -> tuple[
     pair = create_app(exact_settings(), registry), create_app(exact_settings(), registry)
     for app in pair:
         add(app)
-    direct_gets(pair[1]).enabled = False
+    direct_gets_of(pair[1]).enabled = False
     return pair
 
 
@@ -364,7 +355,7 @@ async def test_a_dependency_used_twice_is_called_once(registry: ModelRegistry) -
     pair = apps_with(registry, add)
     assert await assert_same(pair, "/extra/twice") == 200
     assert await assert_same(pair, "/extra/nested") == 200
-    assert "/extra/nested" in {c.direct.route.path for c in direct_gets(pair[0])._table() if c.direct}
+    assert "/extra/nested" in {c.direct.route.path for c in direct_gets_of(pair[0])._table() if c.direct}
 
 
 async def test_url_for_works_in_a_direct_endpoint(registry: ModelRegistry) -> None:
