@@ -185,7 +185,15 @@ def test_too_many_header_lines_are_answered_431(impatient: ServerProcess) -> Non
 
 
 def test_a_connection_past_the_cap_is_answered_503_and_logged(impatient: ServerProcess) -> None:
+    """The cap full of connections that cannot be evicted (each has sent its headers and is in the
+    middle of its body; only a connection still without its headers makes room): the next is refused."""
     held = [socket.create_connection(("127.0.0.1", impatient.port), timeout=10) for _ in range(4)]
+    for sock in held:
+        sock.sendall(
+            b"POST /v1/models/default/vectors HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+    time.sleep(0.3)  # the server has read their headers (its body timeout is 1 s)
     try:
         with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as extra:
             answer = extra.recv(4096)
