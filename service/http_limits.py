@@ -268,8 +268,18 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return None
         if self.cycle is not None and not self.cycle.response_complete:
             return None  # a pipelined request behind one being answered: uvicorn queues it
+        if self.cors_origins and self._is_preflight():
+            return None  # answered by the CORS middleware, before any app work (see _is_preflight)
         path: bytes = httptools.parse_url(self.url).path or b""  # also in absolute form
         return None if path in UNLIMITED_PATHS else path
+
+    def _is_preflight(self) -> bool:
+        """A browser's CORS preflight (OPTIONS with Access-Control-Request-Method), as Starlette's
+        CORSMiddleware tells one. A 429 to it would fail the preflight: the page would see a network
+        error, not the 429 and Retry-After its real request gets."""
+        return self.parser.get_method() == b"OPTIONS" and any(
+            name == b"access-control-request-method" for name, _ in self.headers
+        )
 
     def _shed_whole_request(self, data: bytes) -> bool:
         """At the limit: answer 429 to the request in `data` from its bytes, if it is one whole GET

@@ -129,6 +129,15 @@ def test_heavy_cap_answers_429_and_an_abandoned_evaluation_stops(heavy_capped: S
             assert "origin" in seen.headers["vary"].lower()
             stranger = httpx.get(f"{url}/v1/models", headers={"Origin": "https://x.example"}, timeout=30)
             assert stranger.status_code == 429 and "access-control-allow-origin" not in stranger.headers
+            # a browser's preflight is answered, not shed: a 429 to it would fail it, and the page
+            # would see a network error instead of its request's 429 and Retry-After
+            preflight = httpx.options(
+                f"{url}/v1/models/default/neighbors",
+                headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"},
+                timeout=30,
+            )
+            assert preflight.status_code == 200, preflight.text
+            assert preflight.headers["access-control-allow-origin"] == ORIGIN
             # and OpenAI's error shape on its routes, which its clients retry
             openai = httpx.post(f"{url}/openai/v1/embeddings", json={"input": "cat", "model": "default"})
             assert openai.status_code == 429 and openai.headers["retry-after"] == "1"
