@@ -396,6 +396,12 @@ def test_nginx_sheds_beyond_its_in_flight_limit_as_firth_does(tiny_model_dir: Pa
             assert not {"access-control-allow-origin", "access-control-expose-headers"} & set(
                 stranger.headers
             )
+            # a browser's preflight is passed to a replica, not counted or shed (firth.conf's @preflight)
+            for url in (neighbors, f"{nginx.url}/openai/v1/embeddings"):
+                preflight = httpx.options(
+                    url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}, timeout=30
+                )
+                assert preflight.status_code != 429, preflight.text
             # health checks, metrics and docs are never shed
             assert httpx.get(f"{nginx.url}/readyz", timeout=30).status_code == 200
         finally:
@@ -407,3 +413,5 @@ def test_nginx_sheds_beyond_its_in_flight_limit_as_firth_does(tiny_model_dir: Pa
             time.sleep(0.05)
         shed_entries = [e for e in nginx.log_entries() if e["status"] == 429]
         assert len(shed_entries) >= 2 and all(e["upstream_addr"] == "" for e in shed_entries)
+        preflights = [e for e in nginx.log_entries() if e["method"] == "OPTIONS"]
+        assert len(preflights) == 2 and all(e["upstream_addr"] for e in preflights)
