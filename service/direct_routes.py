@@ -1,10 +1,10 @@
 """The hot GET queries answered by their own endpoints, without FastAPI's router and dependency solver.
 
-A `GET /v1/models/{model}/neighbors` costs ~150 µs in its endpoint (the index search, the body)
-and ~330 µs more in FastAPI around it: matching the path against the app's routes one wrapper at a
-time, then solving the dependency tree and its scopes (`bench/direct_cost.py` prints the layers).
-Under a flood those microseconds are the length of the event loop's turn, which every other
-connection waits out, so the admitted requests' cost sets the overload tail.
+FastAPI's routing (the path matched against the app's routes one wrapper at a time) and its
+dependency solving (the tree and its scopes) cost 65-130 µs a request: as much as a whole
+`GET …/vectors/{word}` answer, a sixth of a `GET …/neighbors` (`bench/direct_cost.py` prints both
+paths). Under a flood those microseconds lengthen the event loop's turn, which every other
+connection waits out.
 
 `DirectGets` is the innermost of firth's middleware. It picks the route Starlette's router would
 pick (the app's routes in order, a GET matching the path in full), and when that route is one of
