@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import uvloop
 
 from bench.shed_cost import protocol_at_the_limit
@@ -129,23 +130,20 @@ def test_a_probe_in_absolute_form_is_not_shed() -> None:
         assert sum(shed) == 0
 
 
-def test_an_upgrade_at_the_limit_is_answered_429_and_closed() -> None:
-    upgrade = (
-        b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    )
-    with at_the_limit() as (protocol, transport, parser, shed):
-        protocol.data_received(GET + upgrade)
-        settle(protocol)
-        assert parser.fed == 1
-        assert transport.written == BUSY_CLOSE and transport.closed
-        assert sum(shed) == 1
+UPGRADE = GET + (
+    b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+)
+# a request with a body is answered and closed; nothing pipelined behind that 429 is answered
+POST_THEN_GET = (
+    b"POST /v1/models/default/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + GET + b"\r\n"
+)
 
 
-def test_a_closing_429_answers_nothing_pipelined_behind_it() -> None:
+@pytest.mark.parametrize("data", [UPGRADE, POST_THEN_GET], ids=["upgrade", "body-then-pipelined"])
+def test_one_closing_429_through_the_parser(data: bytes) -> None:
     with at_the_limit() as (protocol, transport, parser, shed):
-        post = b"POST /v1/models/default/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-        protocol.data_received(post + GET + b"\r\n")
+        protocol.data_received(data)
         settle(protocol)
         assert parser.fed == 1
         assert transport.written == BUSY_CLOSE and transport.closed
