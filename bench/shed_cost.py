@@ -1,6 +1,7 @@
 """What a 429 costs a worker at its in-flight limit, in its HTTP layer alone (no sockets, no wrk):
-the byte path (`_shed_whole_request`, a whole GET answered with the prebuilt 429) beside the
-parser's path for the same request (an Origin header sends it there), per request, best of 5.
+the byte path (`_shed_whole_request`, a whole GET answered with the prebuilt 429) for a request
+sent again (its checks' verdict remembered) and for requests each new to it, beside the parser's
+path for the same request (an Origin header sends it there), per request, best of 5.
 
     .venv/bin/python bench/shed_cost.py [--requests 50000]
 """
@@ -65,8 +66,10 @@ def protocol_at_the_limit(
     return protocol
 
 
-def per_request_us(data: bytes, requests: int, rounds: int = 5) -> float:
-    """Microseconds per `data_received(data)` on a connection of a worker at its limit."""
+def per_request_us(data: bytes | Sequence[bytes], requests: int, rounds: int = 5) -> float:
+    """Microseconds per `data_received` of `data` (or of each of a sequence of requests in turn) on
+    a connection of a worker at its limit."""
+    sequence = [data] * requests if isinstance(data, bytes) else list(data)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -74,8 +77,8 @@ def per_request_us(data: bytes, requests: int, rounds: int = 5) -> float:
         best = float("inf")
         for _ in range(rounds):
             started = time.perf_counter()
-            for _ in range(requests):
-                protocol.data_received(data)
+            for each in sequence:
+                protocol.data_received(each)
             loop.run_until_complete(asyncio.sleep(0))  # the turn's writes and timers
             best = min(best, (time.perf_counter() - started) / requests * 1e6)
         protocol.connection_lost(None)
@@ -91,9 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50_000)
     args = parser.parse_args(argv)
     byte_path = per_request_us(REQUEST + b"\r\n", args.requests)
+    # a different query each time: the byte path's checks, remembered per request, never remembered
+    unseen = [REQUEST.replace(b"k=10", b"k=%d" % (10 + i)) + b"\r\n" for i in range(args.requests)]
+    byte_path_unseen = per_request_us(unseen, args.requests)
     parser_path = per_request_us(REQUEST + b"Origin: https://example.org\r\n\r\n", args.requests)
     print(f"a 429 in the HTTP layer, {args.requests:,} requests, best of 5 (shared CPU):")
-    print(f"  byte path (a whole GET, prebuilt 429): {byte_path:.2f} us")
+    print(f"  byte path (a whole GET, prebuilt 429), the same request again: {byte_path:.2f} us")
+    print(f"  byte path, a request not seen before (its checks run): {byte_path_unseen:.2f} us")
     print(f"  parser path (the same with an Origin header): {parser_path:.2f} us")
     print(f"  ratio: {parser_path / byte_path:.1f}x")
     return 0

@@ -42,6 +42,15 @@ class CoalescingTransport(asyncio.Transport):
         for data in list_of_data:
             self.write(data)
 
+    def write_now(self, data: bytes) -> None:
+        """Write `data`, a whole response, to the socket now, after anything pending: for an answer
+        written in one piece there is nothing to coalesce, and no flush need be scheduled."""
+        if self._pending:
+            self.write(data)
+            self.flush()
+        elif not self._transport.is_closing():
+            self._transport.write(data)
+
     def flush(self) -> None:
         """Write what is pending now (the protocol calls it when a response is complete)."""
         if not self._pending:

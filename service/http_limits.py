@@ -32,7 +32,9 @@ keep-alive clients. So firth serves with a small subclass of uvicorn's httptools
 - cheaper still, at the limit a request that arrives whole in one read (a GET with no body,
   between requests on its connection, no Origin header, no Connection header but keep-alive) is
   answered from its bytes with a prebuilt 429, without the parser's Python callbacks for each part
-  of it (`_shed_whole_request`); and the header deadline's timer is made once a connection and
+  of it (`_shed_whole_request`); the checks' verdict is remembered per request's bytes (clients
+  at the limit retry the same requests), the 429 goes to the socket at once rather than through
+  the coalescing step's callback, and the header deadline's timer is made once a connection and
   moved on, not made and cancelled for every request. With 1,024 connections flooding two workers
   that is ~30% more answers a second, and p99 46-50 ms where it was 63-79 (bench/overload_bench.py).
   Any other request goes through the parser and is shed in `on_headers_complete` as before.
@@ -94,6 +96,13 @@ _PARSED_HEADERS = (b"content-length", b"transfer-encoding", b"\r\nconnection", b
 _UNUSUAL = re.compile(rb"[\x00-\x20\x7f]")  # in a request target
 _UNUSUAL_HEAD = re.compile(rb"\r\n[ \t]|[ \t]:|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 OPENAI_PREFIX = OPENAI_ROUTES.encode()  # its routes answer errors in OpenAI's shape
+# `_shed_whole_request` remembers, per request's bytes, whether they may have the prebuilt 429 and
+# which: clients retrying at the limit send the same few requests again and again, and the checks
+# cost more than the rest of the answer's Python. Requests up to SHEDDABLE_KEY_BYTES are kept, at
+# most SHEDDABLE_CACHE_SIZE of them (then the memo starts afresh): at most 2 MiB a worker.
+SHEDDABLE_KEY_BYTES = 512
+SHEDDABLE_CACHE_SIZE = 4096
+_UNSEEN = object()
 
 
 def too_busy_response(limit: int, retry_after: int, close: bool, openai: bool, extra: str = "") -> bytes:
@@ -159,6 +168,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # connections waiting for a request's headers, oldest first, with the loop time they began
     # waiting (one worker process serves one server, so one registry per process)
     _awaiting_headers: ClassVar[dict[LimitedHttpToolsProtocol, float]] = {}
+    # request bytes -> the prebuilt 429 they may have, or None (see SHEDDABLE_CACHE_SIZE); one per
+    # class, as its limits decide
+    _sheddable: ClassVar[dict[bytes, bytes | None]] = {}
 
     transport: CoalescingTransport  # connection_made wraps uvicorn's
 
@@ -287,34 +299,52 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         prebuilt one (no Origin, no Connection but keep-alive, not a probe). False: parse it."""
         if self._in_message or (self.cycle is not None and not self.cycle.response_complete):
             return False
-        end = data.find(b"\r\n\r\n")
-        if end < 0 or end + 4 != len(data) or len(data) > self.max_header_bytes or data[:4] != b"GET ":
+        answer = self._sheddable.get(data, _UNSEEN)
+        if answer is _UNSEEN:
+            answer = self._prebuilt_answer(data)
+            if len(data) <= SHEDDABLE_KEY_BYTES:
+                if len(self._sheddable) >= SHEDDABLE_CACHE_SIZE:
+                    self._sheddable.clear()
+                self._sheddable[data] = answer
+        if answer is None:
             return False
+        self._unset_keepalive_if_required()  # as the parser's path does, and the header deadline
+        self._stop_header_timer()  # starts again for the next request
+        self._arm_header_timer()
+        self._idle_after_answer = True
+        # one whole answer, with nothing of this connection's pending (its last response was
+        # flushed when complete): straight to the socket, without the coalescing step's callback
+        self.transport.write_now(answer)
+        self.on_shed()
+        return True
+
+    @classmethod
+    def _prebuilt_answer(cls, data: bytes) -> bytes | None:
+        """The prebuilt 429 for the request in `data`, if its bytes alone show it may have one:
+        one whole GET with no body, in origin form, to a limited path, with plain headers. None:
+        the parser reads it. Depends on `data` and the class's limits only (so it is memoised)."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or end + 4 != len(data) or len(data) > cls.max_header_bytes or data[:4] != b"GET ":
+            return None
         line_end = data.find(b"\r\n")
         if not data.endswith(b" HTTP/1.1", 0, line_end):
-            return False
+            return None
         target = data[4 : line_end - 9]
         if target[:1] != b"/" or target.split(b"?", 1)[0] in UNLIMITED_PATHS or _UNUSUAL.search(target):
-            return False  # the absolute form, a probe, a space or a control byte: the parser's
+            return None  # the absolute form, a probe, a space or a control byte: the parser's
         head = data[line_end : end + 2].lower()  # each header line between two line breaks
         lines = head.count(b"\r\n")
         # every line ends in CRLF (a bare LF or CR could hide a Content-Length), none is folded
         if (
             data.count(b"\n") != lines + 1
             or data.count(b"\r") != lines + 1
-            or lines - 1 > self.max_header_count
+            or lines - 1 > cls.max_header_count
         ):
-            return False
+            return None
         head = head.replace(b"\r\nconnection: keep-alive\r\n", b"\r\n")  # HTTP/1.1's default anyway
         if any(name in head for name in _PARSED_HEADERS) or _UNUSUAL_HEAD.search(head):
-            return False
-        self._unset_keepalive_if_required()  # as the parser's path does, and the header deadline
-        self._stop_header_timer()  # starts again for the next request
-        self._arm_header_timer()
-        self._idle_after_answer = True
-        self.transport.write(self.busy_keep_alive[target.startswith(OPENAI_PREFIX)])
-        self.on_shed()
-        return True
+            return None
+        return cls.busy_keep_alive[target.startswith(OPENAI_PREFIX)]
 
     def _shed(self, path: bytes) -> None:
         self._shedding = True
@@ -332,9 +362,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         cors = cors_header_lines(self.cors_origins, origin)
         openai = path.startswith(OPENAI_PREFIX)
         if close or cors:
-            self.transport.write(too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors))
+            self.transport.write_now(
+                too_busy_response(self.max_in_flight, self.retry_after, close, openai, cors)
+            )
         else:
-            self.transport.write(self.busy_keep_alive[openai])
+            self.transport.write_now(self.busy_keep_alive[openai])
         self.on_shed()
         if close:
             self._refused = True
@@ -494,6 +526,7 @@ def limited_protocol(
             ),
             "cors_origins": tuple(settings.cors_origins),
             "on_shed": staticmethod(on_shed or (lambda: None)),
+            "_sheddable": {},
         },
     )
 

@@ -100,3 +100,21 @@ def test_a_real_socket_receives_every_byte_in_order() -> None:
         assert bytes(received) == b"head:" + body
 
     uvloop.run(main())
+
+
+def test_write_now_goes_out_at_once_after_anything_pending() -> None:
+    async def main() -> list[tuple[str, Any]]:
+        inner = Recorder()
+        transport = CoalescingTransport(inner, asyncio.get_running_loop())
+        transport.write_now(b"whole")  # nothing pending: straight to the socket, no flush scheduled
+        assert inner.calls == [("write", b"whole")]
+        transport.write(b"head")
+        transport.write_now(b"tail")  # after what is pending, in one writelines
+        assert inner.calls[1:] == [("writelines", [b"head", b"tail"])]
+        await one_step()  # the flush scheduled for "head" finds nothing left
+        inner.closing = True
+        transport.write_now(b"late")  # a closing transport is written nothing
+        return inner.calls
+
+    calls = asyncio.run(main())
+    assert calls == [("write", b"whole"), ("writelines", [b"head", b"tail"])]

@@ -14,7 +14,12 @@ import pytest
 import uvloop
 
 from bench.shed_cost import protocol_at_the_limit
-from firth_service.http_limits import LimitedHttpToolsProtocol, too_busy_response
+from firth_service.http_limits import (
+    SHEDDABLE_CACHE_SIZE,
+    SHEDDABLE_KEY_BYTES,
+    LimitedHttpToolsProtocol,
+    too_busy_response,
+)
 from firth_service.settings import Settings
 
 BUSY = too_busy_response(1, 1, close=False, openai=False)
@@ -60,13 +65,15 @@ class CountingParser:
 
 
 @contextmanager
-def at_the_limit() -> Iterator[tuple[LimitedHttpToolsProtocol, Recorder, CountingParser, list[int]]]:
+def at_the_limit(
+    **settings_fields: Any,
+) -> Iterator[tuple[LimitedHttpToolsProtocol, Recorder, CountingParser, list[int]]]:
     """A connection on a worker whose one place in flight is taken."""
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     shed: list[int] = []
     transport = Recorder()
-    settings = Settings(max_concurrent_requests=1, header_timeout_seconds=0.2)
+    settings = Settings(max_concurrent_requests=1, header_timeout_seconds=0.2, **settings_fields)
     protocol = protocol_at_the_limit(loop, transport, settings, lambda: shed.append(1))
     parser = CountingParser(protocol.parser)
     protocol.parser = parser  # type: ignore[assignment]
@@ -174,3 +181,45 @@ def test_a_connection_that_never_sends_is_answered_408() -> None:
     with at_the_limit() as (protocol, transport, _parser, _shed):
         protocol.loop.run_until_complete(asyncio.sleep(0.4))
         assert transport.written.startswith(b"HTTP/1.1 408 ") and transport.closed
+
+
+def test_what_the_bytes_decided_is_remembered_and_the_parser_still_judges_its_own() -> None:
+    """The byte checks' verdict is remembered per request: a request the parser must judge (HEAD)
+    still goes to it every time, and a plain GET is answered from its bytes every time."""
+    with at_the_limit() as (protocol, transport, parser, shed):
+        head = b"HEAD /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+        for data in (GET + b"\r\n", head, GET + b"\r\n", head):
+            protocol.data_received(data)
+            settle(protocol)
+        assert parser.fed == 2
+        assert transport.written == BUSY * 4 and sum(shed) == 4
+        assert protocol._sheddable == {GET + b"\r\n": BUSY, head: None}
+
+
+def test_the_memo_is_bounded() -> None:
+    with at_the_limit() as (protocol, transport, parser, shed):
+        requests = SHEDDABLE_CACHE_SIZE + 10
+        for i in range(requests):
+            protocol.data_received(GET.replace(b"frog", b"frog%d" % i) + b"\r\n")
+            assert len(protocol._sheddable) <= SHEDDABLE_CACHE_SIZE
+        long = GET + b"X-Pad: " + b"a" * SHEDDABLE_KEY_BYTES + b"\r\n\r\n"  # too long to keep
+        protocol.data_received(long)
+        settle(protocol)
+        assert long not in protocol._sheddable
+        assert parser.fed == 0 and transport.written == BUSY * (requests + 1)
+        assert sum(shed) == requests + 1
+
+
+def test_each_set_of_limits_remembers_its_own_verdicts() -> None:
+    """Three header lines pass a limit of 100 but not of 2: a worker with the tighter limit must
+    not take the looser one's verdict for the same bytes, and answers 431 through its parser."""
+    data = GET + b"A: 1\r\nB: 2\r\n\r\n"
+    with at_the_limit() as (protocol, transport, parser, _shed):
+        protocol.data_received(data)
+        settle(protocol)
+        assert parser.fed == 0 and transport.written == BUSY
+    with at_the_limit(max_header_count=2) as (protocol, transport, parser, shed):
+        protocol.data_received(data)
+        settle(protocol)
+        assert parser.fed == 1 and sum(shed) == 0
+        assert transport.written.startswith(b"HTTP/1.1 431 ") and transport.closed
