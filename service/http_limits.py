@@ -102,7 +102,6 @@ OPENAI_PREFIX = OPENAI_ROUTES.encode()  # its routes answer errors in OpenAI's s
 # most SHEDDABLE_CACHE_SIZE of them (then the memo starts afresh): at most 2 MiB a worker.
 SHEDDABLE_KEY_BYTES = 512
 SHEDDABLE_CACHE_SIZE = 4096
-_UNSEEN = object()
 
 
 def too_busy_response(limit: int, retry_after: int, close: bool, openai: bool, extra: str = "") -> bytes:
@@ -168,9 +167,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # connections waiting for a request's headers, oldest first, with the loop time they began
     # waiting (one worker process serves one server, so one registry per process)
     _awaiting_headers: ClassVar[dict[LimitedHttpToolsProtocol, float]] = {}
-    # request bytes -> the prebuilt 429 they may have, or None (see SHEDDABLE_CACHE_SIZE); one per
+    # request bytes -> the prebuilt 429 they may have, or b"" (see SHEDDABLE_CACHE_SIZE); one per
     # class, as its limits decide
-    _sheddable: ClassVar[dict[bytes, bytes | None]] = {}
+    _sheddable: ClassVar[dict[bytes, bytes]] = {}
 
     transport: CoalescingTransport  # connection_made wraps uvicorn's
 
@@ -299,15 +298,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         prebuilt one (no Origin, no Connection but keep-alive, not a probe). False: parse it."""
         if self._in_message or (self.cycle is not None and not self.cycle.response_complete):
             return False
-        answer = self._sheddable.get(data, _UNSEEN)
-        if answer is _UNSEEN:
+        answer = self._sheddable.get(data)  # None: not seen yet
+        if answer is None:
             answer = self._prebuilt_answer(data)
             if len(data) <= SHEDDABLE_KEY_BYTES:
                 if len(self._sheddable) >= SHEDDABLE_CACHE_SIZE:
                     self._sheddable.clear()
                 self._sheddable[data] = answer
-        if answer is None:
-            return False
+        if not answer:
+            return False  # the parser's
         self._unset_keepalive_if_required()  # as the parser's path does, and the header deadline
         self._stop_header_timer()  # starts again for the next request
         self._arm_header_timer()
@@ -319,19 +318,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         return True
 
     @classmethod
-    def _prebuilt_answer(cls, data: bytes) -> bytes | None:
+    def _prebuilt_answer(cls, data: bytes) -> bytes:
         """The prebuilt 429 for the request in `data`, if its bytes alone show it may have one:
-        one whole GET with no body, in origin form, to a limited path, with plain headers. None:
+        one whole GET with no body, in origin form, to a limited path, with plain headers. Empty:
         the parser reads it. Depends on `data` and the class's limits only (so it is memoised)."""
         end = data.find(b"\r\n\r\n")
         if end < 0 or end + 4 != len(data) or len(data) > cls.max_header_bytes or data[:4] != b"GET ":
-            return None
+            return b""
         line_end = data.find(b"\r\n")
         if not data.endswith(b" HTTP/1.1", 0, line_end):
-            return None
+            return b""
         target = data[4 : line_end - 9]
         if target[:1] != b"/" or target.split(b"?", 1)[0] in UNLIMITED_PATHS or _UNUSUAL.search(target):
-            return None  # the absolute form, a probe, a space or a control byte: the parser's
+            return b""  # the absolute form, a probe, a space or a control byte: the parser's
         head = data[line_end : end + 2].lower()  # each header line between two line breaks
         lines = head.count(b"\r\n")
         # every line ends in CRLF (a bare LF or CR could hide a Content-Length), none is folded
@@ -340,10 +339,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             or data.count(b"\r") != lines + 1
             or lines - 1 > cls.max_header_count
         ):
-            return None
+            return b""
         head = head.replace(b"\r\nconnection: keep-alive\r\n", b"\r\n")  # HTTP/1.1's default anyway
         if any(name in head for name in _PARSED_HEADERS) or _UNUSUAL_HEAD.search(head):
-            return None
+            return b""
         return cls.busy_keep_alive[target.startswith(OPENAI_PREFIX)]
 
     def _shed(self, path: bytes) -> None:

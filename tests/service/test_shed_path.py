@@ -193,7 +193,7 @@ def test_what_the_bytes_decided_is_remembered_and_the_parser_still_judges_its_ow
             settle(protocol)
         assert parser.fed == 2
         assert transport.written == BUSY * 4 and sum(shed) == 4
-        assert protocol._sheddable == {GET + b"\r\n": BUSY, head: None}
+        assert protocol._sheddable == {GET + b"\r\n": BUSY, head: b""}
 
 
 def test_the_memo_is_bounded() -> None:
