@@ -4,8 +4,10 @@ build, a reload) replaces a whole model atomically and a request never sees half
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
+import stat
 import threading
 import time
 import weakref
@@ -58,8 +60,13 @@ class MappedFileGuard:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        self.stamp = file_stamp(os.fstat(self.fd))
+        # O_NONBLOCK: a FIFO in the file's place would block open() for ever (no effect on a file)
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        found = os.fstat(self.fd)
+        if not stat.S_ISREG(found.st_mode):
+            os.close(self.fd)
+            raise OSError(errno.EINVAL, "not a regular file", str(path))  # load_artifact names it
+        self.stamp = file_stamp(found)
         weakref.finalize(self, os.close, self.fd)
 
     def changed(self) -> str | None:
