@@ -48,7 +48,34 @@ class Terminated(BaseException):
     (the default action would end the process at once, leaving /tmp/firth-train-* behind)."""
 
 
+# An exception raised inside numba's compiler (a first run, or a cache gone stale) lands in its
+# locks, in llvmlite's C callbacks and __del__ methods, which swallow it and go on broken: the run
+# then hangs for ever (a compiler lock never released), crashes, or ends in a traceback, and its
+# work directory stays behind. So the signal is taken again a moment later, once it has returned.
+_JIT_MODULES = ("numba", "llvmlite")
+_RETRY_SECONDS = 0.05
+
+
+def _in_jit_compiler(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).partition(".")[0] in _JIT_MODULES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_pending: list[bool] = []  # a SIGTERM came and waits for the compiler to return
+
+
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM's handler, and SIGALRM's, which takes up a SIGTERM put off."""
+    if signum == signal.SIGALRM and not _pending:
+        return
+    if _in_jit_compiler(frame):
+        _pending[:] = [True]
+        signal.setitimer(signal.ITIMER_REAL, _RETRY_SECONDS)
+        return
+    _pending.clear()
     raise Terminated
 
 
@@ -59,9 +86,13 @@ def _sigterm_unwinds() -> Iterator[None]:
     except ValueError:  # not the main thread (an embedding program): leave signals alone
         yield
         return
+    previous_alarm = signal.signal(signal.SIGALRM, _raise_terminated)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _pending.clear()
+        signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -251,8 +251,8 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
         "--tmp-dir",
         str(work),
     ]
-    # One short run first, so numba's kernels are compiled and cached: a SIGTERM that lands while
-    # numba writes its cache ends the process with status 1 (a cold cache in CI, a loaded machine).
+    # One short run first, so numba's kernels are compiled and cached and the signal lands in
+    # training (one inside the compiler: test_a_sigterm_inside_numbas_compiler_waits_for_it).
     warm_flags = [*flags[: flags.index("--epochs")], "--epochs", "1"]
     warm_cmd = [*cmd[: cmd.index("--out") + 1], str(tmp_path / "warm"), *cmd[cmd.index("--out") + 2 :]]
     warm = subprocess.run([*warm_cmd, *warm_flags], capture_output=True, text=True, timeout=300)
@@ -265,6 +265,60 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert stderr == "firth train: terminated; nothing was written\n"
     assert list(work.iterdir()) == [] and not out.exists()
+
+
+# SIGTERM raised (by its handler) at the end of numba's LLVM-lock event, inside the compiler: the
+# exception unwound numba's lock half-released, so the next compile (a training thread's, say)
+# waited for ever; now the signal is taken once the compiler has returned.
+_SIGTERM_IN_THE_COMPILER = """
+import signal, threading, time
+import numba
+from numba.core import event
+from firth_trainer.cli import Terminated, _sigterm_unwinds
+
+class SignalOnce(event.Listener):
+    sent = False
+    def on_start(self, ev):
+        pass
+    def on_end(self, ev):
+        if not SignalOnce.sent:
+            SignalOnce.sent = True
+            signal.raise_signal(signal.SIGTERM)
+
+@numba.njit
+def add(a, b):
+    return a + b
+
+@numba.njit
+def mul(a, b):
+    return a * b
+
+with _sigterm_unwinds():
+    event.register("numba:llvm_lock", SignalOnce())
+    try:
+        print("compiled", add(1, 2), flush=True)
+        time.sleep(10)
+        print("not terminated")
+    except Terminated:
+        print("terminated")
+out = []
+compiling = threading.Thread(target=lambda: out.append(mul(2, 3)), daemon=True)
+compiling.start()
+compiling.join(20)
+print("next compile", out[0] if out else "hung")
+"""
+
+
+def test_a_sigterm_inside_numbas_compiler_waits_for_it(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_IN_THE_COMPILER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "compiled 3\nterminated\nnext compile 6\n", done.stderr
 
 
 def test_sigterm_while_reading_a_pipe_removes_the_work_files(tmp_path: Path, work: Path) -> None:
