@@ -152,6 +152,38 @@ def test_endless_zeros_as_an_import_file_fail_at_once(tmp_path: Path, fmt: str, 
     assert not (tmp_path / "m").exists()
 
 
+EVALUATION_FILES = {
+    "zero device": "line 1 holds NUL bytes (binary data, not an evaluation file)",
+    "FIFO of zeros": "line 1 holds NUL bytes (binary data, not an evaluation file)",
+    "1 GiB sparse file": "line 1 holds NUL bytes (binary data, not an evaluation file)",
+    "FIFO of endless lines": "more than 1,000,000 lines (not an evaluation file?)",
+}
+
+
+@pytest.mark.parametrize("source", list(EVALUATION_FILES))
+def test_binary_or_endless_evaluation_files_fail_at_once(
+    tmp_path: Path, tiny_model_dir: Path, source: str
+) -> None:
+    """`firth evaluate --file` read the whole file into memory: a 20 GB sparse file grew the
+    process to 24 GB and the kernel's OOM killer ended it; a device or FIFO was "no such file"."""
+    with contextlib.ExitStack() as stack:
+        if source == "zero device":
+            path = char_device(tmp_path / "zero", 1, 5)
+        elif source == "1 GiB sparse file":
+            path = tmp_path / "sparse.txt"
+            with open(path, "wb") as handle:
+                handle.truncate(1 << 30)  # no disk blocks: reads as zeros
+        else:
+            chunk = b"\0" * 65536 if source == "FIFO of zeros" else b"a b c d\n" * 8192
+            path = stack.enter_context(fed_fifo(tmp_path / "pipe", chunk))
+        started = time.monotonic()
+        done = firth("evaluate", tiny_model_dir, "--file", path, "--no-save", timeout=60)
+        elapsed = time.monotonic() - started
+    err = one_error_line(done, "evaluate")
+    assert f"{path}: {EVALUATION_FILES[source]}" in err
+    assert elapsed < 20
+
+
 def test_a_corpus_without_whitespace_fails_at_once(tmp_path: Path, work: Path) -> None:
     with fed_fifo(tmp_path / "pipe", b"a" * 65536) as pipe:
         done = firth("train", "--corpus", pipe, "--out", tmp_path / "m", "-q", "--tmp-dir", work, timeout=60)
