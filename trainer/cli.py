@@ -64,34 +64,42 @@ def _in_jit_compiler(frame: FrameType | None) -> bool:
     return False
 
 
-_pending: list[bool] = []  # a SIGTERM came and waits for the compiler to return
+_pending: list[int] = []  # the signal (SIGTERM or SIGINT) put off until the compiler returns
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM's handler, and SIGALRM's, which takes up a SIGTERM put off."""
-    if signum == signal.SIGALRM and not _pending:
-        return
+def _unwind(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM's and SIGINT's handler, and SIGALRM's, which takes up a signal put off."""
+    if signum == signal.SIGALRM:
+        if not _pending:
+            return
+        signum = _pending[0]
     if _in_jit_compiler(frame):
-        _pending[:] = [True]
+        _pending[:] = [signum]
         signal.setitimer(signal.ITIMER_REAL, _RETRY_SECONDS)
         return
     _pending.clear()
-    raise Terminated
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def _sigterm_unwinds() -> Iterator[None]:
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = signal.signal(signal.SIGTERM, _unwind)
     except ValueError:  # not the main thread (an embedding program): leave signals alone
         yield
         return
-    previous_alarm = signal.signal(signal.SIGALRM, _raise_terminated)
+    previous_alarm = signal.signal(signal.SIGALRM, _unwind)
+    # Ctrl-C as Python's own handler would, but put off likewise (left alone when ignored: nohup, &)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _unwind)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         _pending.clear()
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGTERM, previous)
 

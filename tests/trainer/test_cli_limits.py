@@ -284,7 +284,7 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
         str(work),
     ]
     # One short run first, so numba's kernels are compiled and cached and the signal lands in
-    # training (one inside the compiler: test_a_sigterm_inside_numbas_compiler_waits_for_it).
+    # training (one inside the compiler: test_a_signal_inside_numbas_compiler_waits_for_it).
     warm_flags = [*flags[: flags.index("--epochs")], "--epochs", "1"]
     warm_cmd = [*cmd[: cmd.index("--out") + 1], str(tmp_path / "warm"), *cmd[cmd.index("--out") + 2 :]]
     warm = subprocess.run([*warm_cmd, *warm_flags], capture_output=True, text=True, timeout=300)
@@ -299,14 +299,16 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
     assert list(work.iterdir()) == [] and not out.exists()
 
 
-# SIGTERM raised (by its handler) at the end of numba's LLVM-lock event, inside the compiler: the
-# exception unwound numba's lock half-released, so the next compile (a training thread's, say)
-# waited for ever; now the signal is taken once the compiler has returned.
-_SIGTERM_IN_THE_COMPILER = """
-import signal, threading, time
+# SIGTERM or Ctrl-C raised (by its handler) at the end of numba's LLVM-lock event, inside the
+# compiler: the exception unwound numba's lock half-released, so the next compile (a training
+# thread's, say) waited for ever; now the signal is taken once the compiler has returned.
+_SIGNAL_IN_THE_COMPILER = """
+import signal, sys, threading, time
 import numba
 from numba.core import event
 from firth_trainer.cli import Terminated, _sigterm_unwinds
+
+SIGNAL = signal.Signals[sys.argv[1]]
 
 class SignalOnce(event.Listener):
     sent = False
@@ -315,7 +317,7 @@ class SignalOnce(event.Listener):
     def on_end(self, ev):
         if not SignalOnce.sent:
             SignalOnce.sent = True
-            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(SIGNAL)
 
 @numba.njit
 def add(a, b):
@@ -331,8 +333,8 @@ with _sigterm_unwinds():
         print("compiled", add(1, 2), flush=True)
         time.sleep(10)
         print("not terminated")
-    except Terminated:
-        print("terminated")
+    except (Terminated, KeyboardInterrupt) as exc:
+        print(type(exc).__name__)
 out = []
 compiling = threading.Thread(target=lambda: out.append(mul(2, 3)), daemon=True)
 compiling.start()
@@ -341,16 +343,17 @@ print("next compile", out[0] if out else "hung")
 """
 
 
-def test_a_sigterm_inside_numbas_compiler_waits_for_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signame", "raised"), [("SIGTERM", "Terminated"), ("SIGINT", "KeyboardInterrupt")])
+def test_a_signal_inside_numbas_compiler_waits_for_it(tmp_path: Path, signame: str, raised: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _SIGTERM_IN_THE_COMPILER],
+        [sys.executable, "-c", _SIGNAL_IN_THE_COMPILER, signame],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")},
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "compiled 3\nterminated\nnext compile 6\n", done.stderr
+    assert done.stdout == f"compiled 3\n{raised}\nnext compile 6\n", done.stderr
 
 
 def test_sigterm_while_reading_a_pipe_removes_the_work_files(tmp_path: Path, work: Path) -> None:
