@@ -6,7 +6,8 @@ directory, `firth export` a regular file. Anything else at the destination -- a 
 a socket, a symbolic link, a file where a directory goes, a directory that is not a firth model
 or holds entries firth did not write -- is refused with one ArtifactError and left as it is.
 A firth model directory may hold only the files its meta.json lists, meta.json itself and the
-service's `index/` cache (HNSW files, rebuilt from the vectors); one stray file and it is refused.
+service's `index/` cache (HNSW files, a large model's unit vectors and norms, all rebuilt from the
+vectors); one stray file and it is refused.
 An empty directory holds nothing to lose and is replaced too.
 
 The new version is built under a temporary sibling name. On Linux the two are swapped with
@@ -41,6 +42,8 @@ META_FILE = "meta.json"
 MODEL_FILES = ("vectors.npy", "vocab.txt", META_FILE)
 INDEX_DIR = "index"  # the service's HNSW cache inside a model directory (service/registry.py)
 _INDEX_SUFFIXES = (".faiss", ".json", ".lock")
+# a large model's unit vectors and norms, saved there by the service (service/unit_store.py)
+INDEX_FILES = ("unit-vectors.npy", "norms.npy")
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
@@ -115,7 +118,11 @@ def _check_model_dir(directory: Path, shown: Path) -> None:
             for item in os.scandir(entry.path):
                 if not (
                     item.is_file(follow_symlinks=False)
-                    and (item.name.endswith(_INDEX_SUFFIXES) or ".tmp-" in item.name)
+                    and (
+                        item.name.endswith(_INDEX_SUFFIXES)
+                        or item.name in INDEX_FILES
+                        or ".tmp-" in item.name
+                    )
                 ):
                     raise ArtifactError(
                         f"{shown}: holds {INDEX_DIR}/{item.name}, which firth did not write; {_LEFT_ALONE}"

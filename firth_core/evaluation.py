@@ -93,6 +93,45 @@ def _read_lines(path: str | Path) -> list[str]:
         raise InputFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
+MAX_FILE_LINES = 1_000_000  # a user's evaluation file (questions-words has 19,544 lines)
+MAX_LINE_CHARS = 1 << 16  # a question or a word pair is a few words
+
+
+def _read_user_lines(path: str | Path) -> list[str]:
+    """A user's evaluation file, read a line at a time within bounds: binary data (a sparse file,
+    /dev/zero, a FIFO of zeros), a line without end or an endless stream ends in one error at
+    once instead of being read whole into memory. A FIFO or `<(...)` is read like a file."""
+    lines: list[str] = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line_no in range(1, MAX_FILE_LINES + 2):
+                line = handle.readline(MAX_LINE_CHARS + 1)
+                if not line:
+                    return lines
+                if "\0" in line:
+                    raise InputFormatError(
+                        f"{path}: line {line_no} holds NUL bytes (binary data, not an evaluation file)"
+                    )
+                if len(line) > MAX_LINE_CHARS:
+                    raise InputFormatError(
+                        f"{path}: line {line_no} is longer than {MAX_LINE_CHARS:,} characters (not an evaluation file?)"
+                    )
+                if line_no > MAX_FILE_LINES:
+                    raise InputFormatError(
+                        f"{path}: more than {MAX_FILE_LINES:,} lines (not an evaluation file?)"
+                    )
+                lines.extend(line.splitlines())  # as str.splitlines() of the whole text
+    except FileNotFoundError:
+        raise InputFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputFormatError(f"{path}: is a directory, not an evaluation file") from None
+    except UnicodeDecodeError:
+        raise InputFormatError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputFormatError(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
+    return lines
+
+
 @lru_cache(maxsize=len(BENCHMARKS))
 def _bundled_questions(name: str) -> AnalogyQuestions:
     """A bundled analogy benchmark, parsed once per process (its arrays are read-only)."""
@@ -448,9 +487,7 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """Evaluate on a user's file in the questions-words or word-pair (tab-separated) format;
     without a kind, a file with ': section' lines holds analogies, any other word pairs."""
-    if not Path(path).is_file():
-        raise InputFormatError(f"{path}: no such file")
-    lines = _read_lines(path)
+    lines = _read_user_lines(path)
     kind = kind or guess_kind(lines)
     return {"benchmark": str(path), **evaluate_lines(kv, kind, lines, **options)}
 

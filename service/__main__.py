@@ -8,6 +8,7 @@ clear line, not a traceback (service/workers.py).
 from __future__ import annotations
 
 import logging.config
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,10 @@ from firth_service.settings import Settings, describe_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # a SIGHUP during the start (imports, loading the models) would end the process: kept here,
+    # served as a reload before the workers fork (supervisor.serve)
+    held: list[int] = []
+    signal.signal(signal.SIGHUP, lambda signum, frame: held.append(signum))
     tune_malloc()  # before any thread allocates (service/heap.py)
     try:
         settings = Settings.from_cli(argv)
@@ -42,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from firth_service.supervisor import serve
 
     clear_multiprocess_dir()
-    return serve(settings, announce=lambda: logging.getLogger("firth.auth").info(access.describe()))
+    return serve(settings, held, announce=lambda: logging.getLogger("firth.auth").info(access.describe()))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@ build, a reload) replaces a whole model atomically and a request never sees half
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import logging
 import os
+import stat
 import threading
 import time
 import weakref
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+
+import numpy as np
 
 from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, Artifact, load_artifact, read_meta
 from firth_core.classifier import Classifier
@@ -50,26 +55,57 @@ def model_stamps(path: Path) -> dict[str, FileStamp | None]:
 
 
 class MappedFileGuard:
-    """The memory-mapped vectors file, held open by descriptor, so the mapped inode itself can be
-    checked before a request reads it. A file replaced by rename (a new inode: `firth train
-    --overwrite`) leaves this one untouched and the old version serves on; a file truncated or
-    rewritten in place (same inode) changes its size or mtime, and `changed()` says so before any
-    read could run past its end (SIGBUS)."""
+    """The memory-mapped files of a model -- its vectors, the extra matrices meta.json lists (a
+    fastText model's n-gram vectors, the output or label layer) and saved unit vectors -- each
+    held open by descriptor, so the mapped inodes themselves can be checked before a request
+    reads them. A file replaced by rename (a new inode: `firth train --overwrite`) leaves these
+    untouched and the old version serves on; a file truncated or rewritten in place (same inode)
+    changes its size or mtime, and `changed()` says so before any read could run past its end
+    (SIGBUS) or mix old and new rows."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        self.stamp = file_stamp(os.fstat(self.fd))
-        weakref.finalize(self, os.close, self.fd)
+        self.files: list[tuple[Path, int, FileStamp]] = []
+        weakref.finalize(self, _close_all, self.files)
+        self.add(path)
+
+    def add(self, path: Path) -> None:
+        """Hold `path` open (raises OSError when it cannot be opened or is not a regular file)."""
+        # O_NONBLOCK: a FIFO in the file's place would block open() for ever (no effect on a file)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file", str(path))  # load_artifact names it
+        self.files.append((path, fd, file_stamp(found)))
+
+    def add_if_readable(self, path: Path) -> None:
+        with contextlib.suppress(OSError):  # load_artifact names a missing or unreadable file
+            self.add(path)
+
+    def replaced(self) -> Path | None:
+        """A held file whose path now names another inode (swapped while the model loaded)."""
+        for path, _, stamp in self.files:
+            try:
+                if os.stat(path).st_ino != stamp[2]:
+                    return path
+            except OSError:
+                return path
+        return None
 
     def changed(self) -> str | None:
-        """Why the mapped file can no longer be trusted, or None."""
-        size, mtime_ns, _ = file_stamp(os.fstat(self.fd))
-        if size < self.stamp[0]:
-            return f"{self.path}: truncated in place ({self.stamp[0]} -> {size} bytes)"
-        if (size, mtime_ns) != self.stamp[:2]:
-            return f"{self.path}: changed in place while served"
+        """Why a mapped file can no longer be trusted, or None."""
+        for path, fd, stamp in self.files:
+            size, mtime_ns, _ = file_stamp(os.fstat(fd))
+            if size < stamp[0]:
+                return f"{path}: truncated in place ({stamp[0]} -> {size} bytes)"
+            if (size, mtime_ns) != stamp[:2]:
+                return f"{path}: changed in place while served"
         return None
+
+
+def _close_all(files: list[tuple[Path, int, FileStamp]]) -> None:
+    for _, fd, _ in files:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -109,18 +145,26 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
         guard = None  # load_artifact names the missing or unreadable file
     verify = settings.verify_checksums if verify_checksums is None else verify_checksums
     meta = read_meta(path)
+    if guard is not None:  # the other matrices load_artifact maps: a fastText model's n-grams...
+        for name in meta["files"]:
+            if name.endswith(".npy") and name != VECTORS_FILE:
+                guard.add_if_readable(path / name)
     index_dir = index_dir_for(path, str(meta["files"].get(VECTORS_FILE, "")), settings)
     # verified once, at the first start: later starts skip hashing unchanged files (a reload,
     # which passes verify_checksums=True, always verifies in full)
     trusted = verify and verify_checksums is None and is_verified(path, index_dir, meta)
     artifact: Artifact = load_artifact(path, verify_checksums=verify, trusted=trusted)
-    if guard is not None and (guard.changed() or os.stat(path / VECTORS_FILE).st_ino != guard.stamp[2]):
-        raise ArtifactError(f"{path / VECTORS_FILE}: changed while it was being loaded")
+    if guard is not None and (guard.changed() or guard.replaced()):
+        raise ArtifactError(f"{guard.replaced() or path / VECTORS_FILE}: changed while it was being loaded")
     if verify and not trusted:
         record_verified(path, index_dir, artifact.meta)
     # a large model's unit vectors: saved once, then memory-mapped and shared by every worker
     saved = unit_vectors(index_dir, artifact.vectors, artifact.sha256)
     unit, norms = saved if saved is not None else (None, None)
+    if guard is not None and saved is not None:  # mapped from the index directory
+        for mapped in saved:
+            if isinstance(mapped, np.memmap) and mapped.filename:
+                guard.add_if_readable(Path(mapped.filename))
     kv = KeyedVectors.from_artifact(artifact, unit=unit, norms=norms)
     _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
     # faiss's flat index keeps a private copy of the unit matrix: fine for GloVe's 80 MB, not for

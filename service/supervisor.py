@@ -193,7 +193,12 @@ class Supervisor:
         # the supervisor) reloads this worker's models in a thread; uvicorn leaves it alone.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # a SIGHUP forwarded before this (just after the fork) met the supervisor's inherited
+        # handler, which only noted it in this copy of its list: taken up here, not lost
+        missed = signal.SIGHUP in self.signals
         install_sighup(self.registry, self.settings)
+        if missed:
+            signal.raise_signal(signal.SIGHUP)
         restarts = self.restarts
         run_worker(self.registry, self.settings, self.sockets[slot], ready_w, lambda: int(restarts.value))
         logging.shutdown()
@@ -335,9 +340,12 @@ def freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-def serve(settings: Settings, announce: Callable[[], None] | None = None) -> int:
+def serve(settings: Settings, held: list[int], announce: Callable[[], None] | None = None) -> int:
     """Claim the address, load the models, fork the workers; `announce` logs start-up facts once
-    the address is ours (a second instance's only output is its one error line)."""
+    the address is ours (a second instance's only output is its one error line). `held` gathers
+    the SIGHUPs that came during the start (firth-serve's main keeps them from its first line, as
+    SIGHUP's default action would end the process): a large model's first start takes minutes, so
+    one may well come while the models load, and they are read again before any worker forks."""
     try:
         lock = claim_address(settings.host, settings.port)
     except AddressInUse as exc:
@@ -348,6 +356,13 @@ def serve(settings: Settings, announce: Callable[[], None] | None = None) -> int
     registry = load_models(settings)
     if registry is None:
         return 2
+    if held:
+        held.clear()
+        log.info("SIGHUP while the models loaded: reloading them before the workers start")
+        try:
+            reload_models(registry, settings, build_indexes=False)
+        except Exception:  # as Supervisor.reload: what loaded serves
+            log.exception("reload at start failed; the models loaded first are served")
     sockets: list[socket.socket] = []
     try:
         for _ in range(settings.workers):
@@ -361,7 +376,9 @@ def serve(settings: Settings, announce: Callable[[], None] | None = None) -> int
     # at once. Safe because nothing here has started an OpenMP team or a thread (HNSW builds and
     # uvicorn start inside each worker).
     freeze_loaded_objects()
-    status = Supervisor(registry, settings, sockets).run()
+    supervisor = Supervisor(registry, settings, sockets)
+    supervisor.signals = held  # a SIGHUP from here until run() installs its handler is not lost
+    status = supervisor.run()
     # Tearing down the interpreter with the models loaded takes a second or more on a busy host,
     # and a stop should be prompt: nothing is left to clean up (the kernel closes the sockets and
     # releases the address lock, held until here).

@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from firth_core.destination import INDEX_FILES
 from firth_core.keyed_vectors import unit_rows
 
 log = logging.getLogger("firth.unit_store")
 UNIT_FILE_MIN_BYTES = 256 * 1024 * 1024  # smaller models compute their unit vectors in memory
-UNIT_FILE, NORMS_FILE, SIDECAR = "unit-vectors.npy", "norms.npy", "unit-vectors.json"
+UNIT_FILE, NORMS_FILE = INDEX_FILES  # names `firth ... --overwrite` knows as the service's own
+SIDECAR = "unit-vectors.json"
 _BLOCK_ROWS = 65_536
 
 

@@ -48,20 +48,59 @@ class Terminated(BaseException):
     (the default action would end the process at once, leaving /tmp/firth-train-* behind)."""
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
+# An exception raised inside numba's compiler (a first run, or a cache gone stale) lands in its
+# locks, in llvmlite's C callbacks and __del__ methods, which swallow it and go on broken: the run
+# then hangs for ever (a compiler lock never released), crashes, or ends in a traceback, and its
+# work directory stays behind. So the signal is taken again a moment later, once it has returned.
+_JIT_MODULES = ("numba", "llvmlite")
+_RETRY_SECONDS = 0.05
+
+
+def _in_jit_compiler(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).partition(".")[0] in _JIT_MODULES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_pending: list[int] = []  # the signal (SIGTERM or SIGINT) put off until the compiler returns
+
+
+def _unwind(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM's and SIGINT's handler, and SIGALRM's, which takes up a signal put off."""
+    if signum == signal.SIGALRM:
+        if not _pending:
+            return
+        signum = _pending[0]
+    if _in_jit_compiler(frame):
+        _pending[:] = [signum]
+        signal.setitimer(signal.ITIMER_REAL, _RETRY_SECONDS)
+        return
+    _pending.clear()
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def _sigterm_unwinds() -> Iterator[None]:
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = signal.signal(signal.SIGTERM, _unwind)
     except ValueError:  # not the main thread (an embedding program): leave signals alone
         yield
         return
+    previous_alarm = signal.signal(signal.SIGALRM, _unwind)
+    # Ctrl-C as Python's own handler would, but put off likewise (left alone when ignored: nohup, &)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _unwind)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _pending.clear()
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from bench.server_process import ServerProcess
-from firth_core.artifact import META_FILE, VECTORS_FILE, VOCAB_FILE, write_artifact
+from firth_core.artifact import META_FILE, NGRAMS_FILE, OUTPUT_FILE, VECTORS_FILE, VOCAB_FILE, write_artifact
+from tests.subword_models import OOV_WORDS, gensim_fasttext, syllable_words, write_subword_model
 
 pytestmark = pytest.mark.e2e
 WORDS = 20_000  # a few MB: a reload takes long enough to overlap requests
@@ -229,6 +230,44 @@ def test_truncated_in_place_answers_503_and_no_worker_dies(served: tuple[ServerP
             assert ready["status"] == "degraded" and "truncated" in ready["models"]["churn"]["unavailable"]
     assert _workers(server) == workers and server.process is not None and server.process.poll() is None
     assert "truncated in place" in server.log.read_text(errors="replace")  # logged
+
+
+def test_every_mapped_matrix_truncated_in_place_answers_503_not_sigbus(
+    tmp_path: Path, classifier_model_dir: Path
+) -> None:
+    """Not only vectors.npy is memory-mapped: a fastText model's n-gram rows (read for unknown
+    words) and a classifier's label layer (every /classify) are too. Truncated in place, the
+    n-grams killed the worker with SIGBUS and the label layer answered 200 with other
+    probabilities, /readyz ready throughout."""
+    models = tmp_path / "models"
+    models.mkdir()
+    _version(models, "stay", seed=1)
+    write_subword_model(models / "subword", gensim_fasttext(syllable_words()))
+    shutil.copytree(classifier_model_dir, models / "labels")
+    args = ("--workers", "2", "--models-dir", str(models), "--default-model", "stay", "--index", "exact")
+    oov = f"/v1/models/subword/vectors/{OOV_WORDS[0]}"
+    classify = {"texts": ["the cat sat"]}
+    with ServerProcess(*args, clean_env=True) as server:
+        workers = _workers(server)
+        with httpx.Client(base_url=server.url, timeout=10) as fresh:
+            assert fresh.get(oov).status_code == 200
+            assert fresh.post("/v1/models/labels/classify", json=classify).status_code == 200
+        os.truncate(models / "subword" / NGRAMS_FILE, 4096)  # same inodes, shrunk under the maps
+        os.truncate(models / "labels" / OUTPUT_FILE, 140)
+        for _ in range(20):  # new connections: both workers are asked
+            with httpx.Client(base_url=server.url, timeout=10) as fresh:
+                for answer, file in (
+                    (fresh.get(oov), NGRAMS_FILE),
+                    (fresh.post("/v1/models/labels/classify", json=classify), OUTPUT_FILE),
+                ):
+                    assert answer.status_code == 503, answer.text
+                    assert answer.json()["type"] == "/problems/model-unavailable"
+                    assert f"{file}: truncated in place" in answer.json()["detail"]
+                assert fresh.get("/v1/models/stay/vectors/w1").status_code == 200
+                ready = fresh.get("/readyz").json()
+                assert ready["status"] == "degraded" and set(ready["models"]) >= {"subword", "labels"}
+                assert all("unavailable" in ready["models"][m] for m in ("subword", "labels"))
+        assert _workers(server) == workers and server.process is not None and server.process.poll() is None
 
 
 def test_one_process_reloads_on_sighup_and_answers_200(tmp_path: Path) -> None:

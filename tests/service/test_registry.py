@@ -3,10 +3,14 @@ saved indexes reused, and what a killed build left behind removed."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
+from firth_core.artifact import VECTORS_FILE
+from firth_core.errors import ArtifactError
 from firth_service.index import HnswSpec
 from firth_service.index_store import hnsw_files
 from firth_service.registry import ModelRegistry, index_dir_for, load_model, obtain_hnsw, start_hnsw_builds
@@ -51,3 +55,26 @@ def test_a_build_removes_what_a_killed_build_left_behind(tmp_path: Path, random_
     assert index.kind == "hnsw" and path.is_file() and sidecar.is_file()
     assert not any(f.exists() for f in stale)
     assert other.exists()
+
+
+def test_a_fifo_in_the_vectors_place_is_named_not_waited_on(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: the start (or a reload's thread)
+    would wait for ever instead of naming the file."""
+    model_dir = tmp_path / "tiny"
+    shutil.copytree(tiny_model_dir, model_dir)
+    (model_dir / VECTORS_FILE).unlink()
+    os.mkfifo(model_dir / VECTORS_FILE)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_model(model_dir, Settings(index="exact"))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    loading = threading.Thread(target=load, daemon=True)  # daemon: a blocked open() must not hang pytest
+    loading.start()
+    loading.join(timeout=20)
+    assert not loading.is_alive(), "load_model blocked opening the FIFO"
+    assert len(outcome) == 1 and isinstance(outcome[0], ArtifactError)
+    assert "vectors.npy: is a named pipe (FIFO), expected a regular file" in str(outcome[0])

@@ -278,6 +278,32 @@ def test_sighup_reloads_every_worker_in_place_and_the_supervisor_for_later_forks
         served.stop()
 
 
+def test_a_sighup_during_the_start_is_a_reload_not_the_end(tmp_path: Path) -> None:
+    """SIGHUP's default action ends a process: one sent while the models load (minutes for a large
+    model's first start) must not. From the first log line (the address is claimed, the models
+    about to load) until the server answers, SIGHUP every 20 ms; a model added just before the
+    first one is served by every worker."""
+    models = tmp_path / "models"
+    write_artifact(models / "tiny", tiny_words(), tiny_matrix(), name="tiny")
+    served = Served(models, "--workers", "2", models_dir=True)
+    try:
+        wait_for(lambda: "access:" in served.log.read_text(), 60, step=0.005)
+        write_artifact(models / "extra", tiny_words(), tiny_matrix(), name="extra")
+        deadline = time.monotonic() + 60
+        while served.process.poll() is None and time.monotonic() < deadline:
+            os.kill(served.process.pid, signal.SIGHUP)
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{served.url}/readyz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.02)
+        assert served.process.poll() is None, served.log.read_text()[-2000:]
+        wait_for(lambda: len(served.workers()) == 2, 30)
+        wait_for(lambda: every_worker_answers(served.url, "/v1/models/extra/neighbors"), 30, step=0.2)
+        assert served.process.poll() is None
+    finally:
+        served.stop()
+
+
 def slow_request(port: int, body: bytes) -> socket.socket:
     """A POST whose body is sent only in part: in flight until the rest is sent."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)

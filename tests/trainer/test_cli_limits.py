@@ -152,6 +152,38 @@ def test_endless_zeros_as_an_import_file_fail_at_once(tmp_path: Path, fmt: str, 
     assert not (tmp_path / "m").exists()
 
 
+EVALUATION_FILES = {
+    "zero device": "line 1 holds NUL bytes (binary data, not an evaluation file)",
+    "FIFO of zeros": "line 1 holds NUL bytes (binary data, not an evaluation file)",
+    "1 GiB sparse file": "line 1 holds NUL bytes (binary data, not an evaluation file)",
+    "FIFO of endless lines": "more than 1,000,000 lines (not an evaluation file?)",
+}
+
+
+@pytest.mark.parametrize("source", list(EVALUATION_FILES))
+def test_binary_or_endless_evaluation_files_fail_at_once(
+    tmp_path: Path, tiny_model_dir: Path, source: str
+) -> None:
+    """`firth evaluate --file` read the whole file into memory: a 20 GB sparse file grew the
+    process to 24 GB and the kernel's OOM killer ended it; a device or FIFO was "no such file"."""
+    with contextlib.ExitStack() as stack:
+        if source == "zero device":
+            path = char_device(tmp_path / "zero", 1, 5)
+        elif source == "1 GiB sparse file":
+            path = tmp_path / "sparse.txt"
+            with open(path, "wb") as handle:
+                handle.truncate(1 << 30)  # no disk blocks: reads as zeros
+        else:
+            chunk = b"\0" * 65536 if source == "FIFO of zeros" else b"a b c d\n" * 8192
+            path = stack.enter_context(fed_fifo(tmp_path / "pipe", chunk))
+        started = time.monotonic()
+        done = firth("evaluate", tiny_model_dir, "--file", path, "--no-save", timeout=60)
+        elapsed = time.monotonic() - started
+    err = one_error_line(done, "evaluate")
+    assert f"{path}: {EVALUATION_FILES[source]}" in err
+    assert elapsed < 20
+
+
 def test_a_corpus_without_whitespace_fails_at_once(tmp_path: Path, work: Path) -> None:
     with fed_fifo(tmp_path / "pipe", b"a" * 65536) as pipe:
         done = firth("train", "--corpus", pipe, "--out", tmp_path / "m", "-q", "--tmp-dir", work, timeout=60)
@@ -251,8 +283,8 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
         "--tmp-dir",
         str(work),
     ]
-    # One short run first, so numba's kernels are compiled and cached: a SIGTERM that lands while
-    # numba writes its cache ends the process with status 1 (a cold cache in CI, a loaded machine).
+    # One short run first, so numba's kernels are compiled and cached and the signal lands in
+    # training (one inside the compiler: test_a_signal_inside_numbas_compiler_waits_for_it).
     warm_flags = [*flags[: flags.index("--epochs")], "--epochs", "1"]
     warm_cmd = [*cmd[: cmd.index("--out") + 1], str(tmp_path / "warm"), *cmd[cmd.index("--out") + 2 :]]
     warm = subprocess.run([*warm_cmd, *warm_flags], capture_output=True, text=True, timeout=300)
@@ -265,6 +297,63 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert stderr == "firth train: terminated; nothing was written\n"
     assert list(work.iterdir()) == [] and not out.exists()
+
+
+# SIGTERM or Ctrl-C raised (by its handler) at the end of numba's LLVM-lock event, inside the
+# compiler: the exception unwound numba's lock half-released, so the next compile (a training
+# thread's, say) waited for ever; now the signal is taken once the compiler has returned.
+_SIGNAL_IN_THE_COMPILER = """
+import signal, sys, threading, time
+import numba
+from numba.core import event
+from firth_trainer.cli import Terminated, _sigterm_unwinds
+
+SIGNAL = signal.Signals[sys.argv[1]]
+
+class SignalOnce(event.Listener):
+    sent = False
+    def on_start(self, ev):
+        pass
+    def on_end(self, ev):
+        if not SignalOnce.sent:
+            SignalOnce.sent = True
+            signal.raise_signal(SIGNAL)
+
+@numba.njit
+def add(a, b):
+    return a + b
+
+@numba.njit
+def mul(a, b):
+    return a * b
+
+with _sigterm_unwinds():
+    event.register("numba:llvm_lock", SignalOnce())
+    try:
+        print("compiled", add(1, 2), flush=True)
+        time.sleep(10)
+        print("not terminated")
+    except (Terminated, KeyboardInterrupt) as exc:
+        print(type(exc).__name__)
+out = []
+compiling = threading.Thread(target=lambda: out.append(mul(2, 3)), daemon=True)
+compiling.start()
+compiling.join(20)
+print("next compile", out[0] if out else "hung")
+"""
+
+
+@pytest.mark.parametrize(("signame", "raised"), [("SIGTERM", "Terminated"), ("SIGINT", "KeyboardInterrupt")])
+def test_a_signal_inside_numbas_compiler_waits_for_it(tmp_path: Path, signame: str, raised: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_IN_THE_COMPILER, signame],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"compiled 3\n{raised}\nnext compile 6\n", done.stderr
 
 
 def test_sigterm_while_reading_a_pipe_removes_the_work_files(tmp_path: Path, work: Path) -> None:

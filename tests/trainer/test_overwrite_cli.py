@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import firth_service.unit_store
 from firth_core.artifact import load_artifact, write_artifact
+from firth_service.registry import load_model
+from firth_service.settings import Settings
 from tests.cli_process import char_device, firth, one_error_line
 
 
@@ -81,6 +84,22 @@ def test_overwrite_replaces_a_firth_model(tmp_path: Path, corpus: Path, glove: P
     assert done.returncode == 0, done.stderr
     assert load_artifact(out).words == ["the", "of"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.txt", "m", "small.txt"]
+
+
+def test_overwrite_replaces_a_model_with_what_the_server_saved_in_it(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """firth-serve writes into a model's index/: its verified-once marker, and for a large model
+    (256 MB of vectors and more) the unit vectors and norms it maps. They are firth's own files:
+    --overwrite used to refuse the model ("holds index/unit-vectors.npy, which firth did not
+    write"), so a served large model could not be retrained or imported over."""
+    out = write_artifact(tmp_path / "m", ["a", "b"], np.ones((2, 3), dtype=np.float32))
+    monkeypatch.setattr(firth_service.unit_store, "UNIT_FILE_MIN_BYTES", 0)  # this model counts as large
+    load_model(out, Settings(index="exact"))  # as the server loads it
+    assert {"unit-vectors.npy", "norms.npy"} <= {p.name for p in (out / "index").iterdir()}
+    done = firth("train", "--corpus", corpus, "--out", out, *TRAIN)
+    assert done.returncode == 0, done.stderr
+    assert "cat" in load_artifact(out).words and not (out / "index").exists()
 
 
 def test_export_over_a_fifo_or_device_is_refused(tmp_path: Path) -> None:
