@@ -3,16 +3,19 @@
 Jobs are handed out in order from a shared counter; each job's randomness is seeded from its
 number, never from the thread that runs it, so results with one thread are reproducible and
 results with several differ only by the order of racing updates (as in word2vec.c and GloVe).
-The caller's thread watches progress and turns Ctrl-C into a clean stop after running jobs end.
+The caller's thread watches progress and turns Ctrl-C into a clean stop once running jobs end (or
+STOP_WAIT_SECONDS have passed).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 POLL_SECONDS = 0.25  # how often the progress callback runs
+STOP_WAIT_SECONDS = 3.0  # how long an interrupted run waits for its running jobs to end
 
 
 def run_jobs(
@@ -56,9 +59,14 @@ def run_jobs(
                 if on_tick:
                     on_tick()
     except BaseException:
+        # Ctrl-C or SIGTERM: no thread takes another job; those running are waited for a while,
+        # then left (daemon threads, GIL-free kernels) so the stop is prompt even when one job is
+        # long (a huge --negative, say): the caller's `with` blocks then remove the work files,
+        # which a kernel may still write through a map (the mapped pages outlive the unlink)
         stop.set()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
         for t in pool:
-            t.join()
+            t.join(max(0.0, deadline - time.monotonic()))
         raise
     if on_tick:
         on_tick()

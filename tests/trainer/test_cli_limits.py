@@ -299,6 +299,26 @@ def test_sigterm_removes_the_work_files(tmp_path: Path, work: Path, corpus: Path
     assert list(work.iterdir()) == [] and not out.exists()
 
 
+def test_sigterm_does_not_wait_for_a_job_that_never_ends(tmp_path: Path, work: Path, corpus: Path) -> None:
+    """--negative 1000000 makes one job (a chunk of the corpus) last for hours: SIGTERM used to
+    wait for it (timeout's SIGTERM at 60 s, still running at 13 minutes on both cores)."""
+    cmd = [str(firth_script()), "train", "--corpus", str(corpus), "--out", str(tmp_path / "m"), "-q"]
+    cmd += ["--tmp-dir", str(work), "--negative", "1000000", "--epochs", "1"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            _terminate_when_working(process, work, settle=2.0)
+            started = time.monotonic()
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()  # the failure this test looks for: never leave it computing
+                process.wait()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr == "firth train: terminated; nothing was written\n"
+    assert time.monotonic() - started < 15
+    assert list(work.iterdir()) == [] and not (tmp_path / "m").exists()
+
+
 # SIGTERM or Ctrl-C raised (by its handler) at the end of numba's LLVM-lock event, inside the
 # compiler: the exception unwound numba's lock half-released, so the next compile (a training
 # thread's, say) waited for ever; now the signal is taken once the compiler has returned.
