@@ -70,6 +70,17 @@ class DeadlineExceeded(Exception):
         super().__init__(f"the request was still computing after {seconds:g} s and was stopped")
 
 
+class CutByDrain(Exception):
+    """A request still running at the end of the shutdown drain (service/drain_cuts.py)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"the server is shutting down: the request was cut by its drain after {seconds:.1f} s; "
+            "retry it (another replica answers)"
+        )
+
+
 class UnsupportedMediaType(Exception):
     def __init__(self, content_type: str | None) -> None:
         self.content_type = content_type
@@ -136,6 +147,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     OverBudget: (422, "over-budget", "Request over its cost budget"),
     TooBusy: (429, "too-many-requests", "Too many requests in flight"),
     DeadlineExceeded: (503, "deadline-exceeded", "Request took too long"),
+    CutByDrain: (503, "shutting-down", "Server shutting down"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
     Unauthorized: (401, "unauthorized", "Missing or invalid API key"),
     Forbidden: (403, "forbidden", "Needs the admin key"),
@@ -218,7 +230,7 @@ def problem_for(exc: Exception, instance: str) -> Response:
             response = problem(status, slug, title, str(exc), instance, **_extensions(exc))
             if isinstance(exc, TooBusy):
                 response.headers["Retry-After"] = str(exc.retry_after)
-            elif isinstance(exc, DeadlineExceeded):
+            elif isinstance(exc, (DeadlineExceeded, CutByDrain)):
                 response.headers["Retry-After"] = "1"
             challenge = getattr(exc, "challenge", None)
             if challenge is not None:
