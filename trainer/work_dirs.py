@@ -85,7 +85,7 @@ def work_directory(parent: str | None) -> Iterator[Path]:
 
 def remove_abandoned(parent: Path, me: dict[str, Any]) -> list[Path]:
     """Remove the work directories under `parent` whose owner has provably ended; returns them."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(parent.iterdir())
     except OSError:
