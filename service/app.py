@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, HTMLResponse
 from firth_service.admission import Admission, AdmissionLimit
 from firth_service.auth import install_access_control, install_cors
 from firth_service.direct_routes import DirectGets
+from firth_service.drain_cuts import DrainCuts
 from firth_service.errors import install_error_handlers
 from firth_service.middleware import BodySizeLimit
 from firth_service.observability import install_observability
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.state.admission = Admission(settings.max_concurrent_requests, settings.max_concurrent_heavy)
     app.add_middleware(AdmissionLimit, admission=app.state.admission)  # before the body is read
     install_cors(app, settings)  # outside both, so a 429 or 401 carries the CORS headers a page needs
+    # inside the access log, so a request cut at the drain's deadline is counted as the 503 it got
+    app.add_middleware(DrainCuts, state=app.state, routes=lambda: app.routes)
     install_observability(app)  # outermost: times and counts every answer, serves /metrics
     app.include_router(system.router)
     app.include_router(queries.router)

@@ -8,6 +8,7 @@ log only, never to the client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -35,6 +36,7 @@ from firth_core.errors import (
     VectorizationError,
 )
 from firth_service.logging_setup import request_id_var
+from firth_service.validation_loc import client_loc
 
 log = logging.getLogger("firth.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -66,6 +68,17 @@ class DeadlineExceeded(Exception):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         super().__init__(f"the request was still computing after {seconds:g} s and was stopped")
+
+
+class CutByDrain(Exception):
+    """A request still running at the end of the shutdown drain (service/drain_cuts.py)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"the server is shutting down: the request was cut by its drain after {seconds:.1f} s; "
+            "retry it (another replica answers)"
+        )
 
 
 class UnsupportedMediaType(Exception):
@@ -134,6 +147,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, str]] = {
     OverBudget: (422, "over-budget", "Request over its cost budget"),
     TooBusy: (429, "too-many-requests", "Too many requests in flight"),
     DeadlineExceeded: (503, "deadline-exceeded", "Request took too long"),
+    CutByDrain: (503, "shutting-down", "Server shutting down"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Request body is not JSON"),
     Unauthorized: (401, "unauthorized", "Missing or invalid API key"),
     Forbidden: (403, "forbidden", "Needs the admin key"),
@@ -216,7 +230,7 @@ def problem_for(exc: Exception, instance: str) -> Response:
             response = problem(status, slug, title, str(exc), instance, **_extensions(exc))
             if isinstance(exc, TooBusy):
                 response.headers["Retry-After"] = str(exc.retry_after)
-            elif isinstance(exc, DeadlineExceeded):
+            elif isinstance(exc, (DeadlineExceeded, CutByDrain)):
                 response.headers["Retry-After"] = "1"
             challenge = getattr(exc, "challenge", None)
             if challenge is not None:
@@ -241,12 +255,25 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(m for m in HTTP_METHODS if m in methods)
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_errors(exc: RequestValidationError, route: Any = None) -> list[dict[str, Any]]:
     # Never echo the offending input back: it may be large. Location and message suffice.
+    body_field = getattr(route, "body_field", None)  # the matched route's body, to name locations by
     return [
-        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {
+            "loc": [str(p) for p in _client_loc(err.get("loc", ()), body_field)],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
         for err in exc.errors()
     ]
+
+
+def _client_loc(loc: Sequence[Any], body_field: Any) -> list[Any]:
+    """The location as the client sent it: a tagged union's tag dropped (service/validation_loc.py)."""
+    if body_field is None or not loc or loc[0] != "body":
+        return list(loc)
+    info = body_field.field_info
+    return ["body", *client_loc(loc[1:], info.annotation, info)]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -255,7 +282,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = _validation_errors(exc)
+        errors = _validation_errors(exc, request.scope.get("route"))
         content_type = request.headers.get("content-type")
         if (content_type is None or not is_json_media_type(content_type)) and any(
             e["loc"][:1] == ["body"] for e in errors

@@ -97,6 +97,7 @@ def logging_config(level: str = "info", json: bool = True) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"firth": {"()": formatter}},
+        "filters": {"drain_cuts": {"()": "firth_service.drain_cuts.DropDrainCutReports"}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "firth", "stream": "ext://sys.stderr"}
         },
@@ -104,7 +105,8 @@ def logging_config(level: str = "info", json: bool = True) -> dict[str, Any]:
         "loggers": {
             # uvicorn's loggers propagate to the root handler instead of their own coloured ones.
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
-            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # its traceback of a request cut by the drain: logged as one line (service/drain_cuts.py)
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True, "filters": ["drain_cuts"]},
             # Access lines come from our middleware (route template, request id); uvicorn's would
             # log the raw URL, whose query string holds the user's words.
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},

@@ -64,6 +64,12 @@ async def _in_thread(request: Request, heavy: bool, call: Callable[[], T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(pool, context.run, call)
 
 
+def _stopped(work: asyncio.Future[Any]) -> None:
+    """Take the outcome of work abandoned by its cancelled request (its thread's Cancelled)."""
+    if not work.cancelled():
+        work.exception()
+
+
 async def _disconnected(request: Request) -> None:
     """Return when the client has gone away. Called once the body has been read, so the next
     message from the server is http.disconnect (or nothing, until the response is sent)."""
@@ -118,4 +124,5 @@ async def _bounded(request: Request, fn: Callable[..., T], *args: Any, heavy: bo
         watch.cancel()
         if not work.done():  # this request itself was cancelled (shutdown): stop the thread too
             token.cancel("shutdown")
+            work.add_done_callback(_stopped)  # its Cancelled is expected: never "never retrieved"
         release_memory()

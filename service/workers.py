@@ -8,7 +8,8 @@ The drain (FIRTH_DRAIN_SECONDS, from the first SIGTERM or SIGINT):
 2. The listener is closed; the worker waits for its connections to end (each closes after its next
    response, an idle one at uvicorn's keep-alive timeout) rather than closing idle ones under a
    client that may be sending on them.
-3. At the drain deadline whatever still runs is cancelled. Either way the process then exits 0 at
+3. At the drain deadline whatever still runs is cancelled: each such request is logged as one
+   warning line and answered 503 `/problems/shutting-down` (service/drain_cuts.py). Either way the process then exits 0 at
    once (os._exit in the supervisor: a computation left in a thread is not waited for).
 SIGINT is ignored (the supervisor turns it into SIGTERM); a second SIGTERM stops the worker as
 uvicorn would.
@@ -38,6 +39,9 @@ from firth_service.registry import ModelRegistry
 from firth_service.settings import Settings
 
 log = logging.getLogger("firth.workers")
+# after the drain deadline, for the requests it cut to send their 503 (a computation that cannot be
+# interrupted in its thread is left to the exit)
+_CUT_GRACE = 0.5
 
 
 class DrainingServer(uvicorn.Server):
@@ -100,10 +104,21 @@ class DrainingServer(uvicorn.Server):
             self.stop_listening()
         if (not self.listening and not self.server_state.connections) or left <= 0:
             # uvicorn's shutdown waits this long for requests still running, then cancels them
-            self.config.timeout_graceful_shutdown = max(left, 0.0)  # type: ignore[assignment]  # typed int; asyncio takes float
+            wait = max(left, 0.0)
+            if left <= 0 and self.server_state.tasks:
+                self.cut_running()
+                wait = _CUT_GRACE
+            self.config.timeout_graceful_shutdown = wait  # type: ignore[assignment]  # typed int; asyncio takes float
             self.should_exit = True
             return True
         return False
+
+    def cut_running(self) -> None:
+        """The deadline: cancel what still runs. Each cut request logs its line and answers 503
+        (service/drain_cuts.py) in the moments uvicorn's shutdown then waits."""
+        log.warning("drain deadline: cutting %d request(s) still running", len(self.server_state.tasks))
+        for task in self.server_state.tasks:
+            task.cancel(msg="cut by the drain")
 
     def stop_listening(self) -> None:
         for acceptor in self.acceptors:

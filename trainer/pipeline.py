@@ -44,6 +44,7 @@ from firth_trainer.word2vec import (
     train_word2vec,
     word2vec_memory,
 )
+from firth_trainer.work_dirs import work_directory
 
 IN_MEMORY_ENTRIES = 1 << 28  # id streams up to 1 GiB stay in memory; longer ones are memory-mapped files
 
@@ -148,8 +149,7 @@ def train_model(cfg: TrainConfig) -> tuple[Path, dict[str, Any]]:
 
 
 def _train_in(cfg: TrainConfig, started: float) -> tuple[Path, dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="firth-train-", dir=cfg.tmp_dir) as tmp:
-        work = Path(tmp)
+    with work_directory(cfg.tmp_dir) as work:
         note(f"reading {cfg.corpus} ...", cfg.quiet)
         encoded = encode_corpus(cfg.corpus, cfg.vocab.standardize, work)
         stats = encoded.stats

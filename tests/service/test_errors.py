@@ -245,3 +245,25 @@ async def test_review_findings_answer_cleanly(api: httpx.AsyncClient) -> None:
     assert (
         large.status_code == 200 and large.json()["neighbors"][0]["word"] == "the"
     )  # a direction like any other
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "loc"),
+    [
+        # each body is a tagged union ("words" | "texts"); the tag must not reach the client
+        ("/neighbors", {"positive": ["cat"], "exact": 0}, ["body", "exact"]),
+        ("/neighbors", {"text": "a cat", "k": "many"}, ["body", "k"]),
+        ("/neighbors", {"positive": ["cat"], "restrict_vocab": "x"}, ["body", "restrict_vocab"]),
+        ("/similarity", {"pairs": "cat"}, ["body", "pairs"]),
+        ("/similarity/matrix", {"a": ["cat"], "b": [7]}, ["body", "b", "0"]),
+        ("/similarity/matrix", {"texts_a": ["a cat"], "texts_b": []}, ["body", "texts_b"]),
+        # no union: the location is left as pydantic gave it
+        ("/vectors", {"words": ["cat", 7]}, ["body", "words", "1"]),
+    ],
+)
+async def test_validation_locations_name_what_the_client_sent(
+    api: httpx.AsyncClient, path: str, payload: dict[str, Any], loc: list[str]
+) -> None:
+    body = assert_problem(await api.post(f"{TINY}{path}", json=payload), 422, "validation-error")
+    assert body["errors"][0]["loc"] == loc, body["errors"]
+    assert body["detail"].startswith(".".join(loc) + ":")

@@ -368,6 +368,64 @@ def test_the_drain_deadline_cuts_what_still_runs_and_exits_0(tiny_model_dir: Pat
         server.stop()
 
 
+@pytest.mark.parametrize("log_format", ["--log-json", "--no-log-json"])
+def test_a_request_cut_by_the_drain_is_one_warning_line_and_a_503(
+    tiny_model_dir: Path, log_format: str
+) -> None:
+    """Cut at the deadline, a request still in flight is answered 503 problem+json with Retry-After
+    and Connection: close (a load balancer retries it elsewhere) and logged as one warning line,
+    not as uvicorn's "Exception in ASGI application" with a CancelledError traceback."""
+    server = Served(tiny_model_dir, "--workers", "1", "--drain-seconds", "1", log_format)
+    try:
+        server.wait_ready()
+        stuck = slow_request(server.port, b'{"words": ["frog"]}')  # its body never completes
+        time.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=10) == 0
+        answer = response_of(stuck)
+        stuck.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), answer
+        headers = head.lower()
+        assert b"content-type: application/problem+json" in headers
+        assert b"retry-after: 1" in headers and b"connection: close" in headers
+        assert json.loads(body)["type"] == "/problems/shutting-down"
+        text = server.log.read_text()
+        assert "Traceback" not in text and "Exception in ASGI application" not in text, text
+        assert "CancelledError" not in text, text
+        cut = [line for line in text.splitlines() if "request cut by the drain after" in line]
+        assert len(cut) == 1, text
+        assert "POST /v1/models/{model}/vectors" in cut[0] and "WARNING" in cut[0], cut
+    finally:
+        server.stop()
+
+
+def test_a_long_evaluation_cut_by_the_drain_is_answered_503(default_model_dir: Path) -> None:
+    """The heavy request of the overload tests (an evaluation of tens of seconds, computing in a
+    thread) is cut at the deadline the same way: the thread is told to stop, the client gets 503."""
+    server = Served(default_model_dir, "--workers", "1", "--drain-seconds", "1.5")
+    try:
+        server.wait_ready()
+        payload = json.dumps({"benchmark": "questions-words"}).encode()
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        sock.sendall(
+            b"POST /v1/models/default/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        wait_for(lambda: "firth_heavy_in_flight 1.0" in httpx.get(f"{server.url}/metrics").text, 30)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+        answer = response_of(sock)
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"/problems/shutting-down" in answer, answer
+        text = server.log.read_text()
+        assert "Traceback" not in text and "Exception in ASGI application" not in text, text
+        assert "request cut by the drain after" in text and "POST /v1/models/{model}/evaluate" in text
+    finally:
+        server.stop()
+
+
 def test_ctrl_c_to_the_process_group_stops_cleanly(served: Served) -> None:
     """A terminal's Ctrl-C signals every process of the group: the workers leave it to the
     supervisor, which drains them once; exit 0, no traceback."""

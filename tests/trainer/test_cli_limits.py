@@ -440,3 +440,62 @@ def test_a_run_whose_vectors_never_moved_fails(
     err = one_error_line(done, "train")
     assert message in err and "no model was written" in err
     assert not out.exists() and list(work.iterdir()) == []
+
+
+# --- work directories of killed runs ---------------------------------------------------------------
+
+
+def _work_dirs_of(work: Path, process: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 60
+    while not (found := list(work.glob(f"firth-train-{process.pid}-*"))):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no work directory appeared"
+        time.sleep(0.05)
+    (path,) = found
+    return path
+
+
+def test_a_later_run_removes_only_the_work_directories_of_killed_runs(
+    tmp_path: Path, work: Path, corpus: Path
+) -> None:
+    """kill -9 leaves a run's work directory behind; the next run removes it, and nothing else: not
+    a live run's, not one whose owner record is missing, forged for another host or reached
+    through a symlink, not any other directory."""
+    cmd = [str(firth_script()), "train", "--corpus", str(corpus), "-q", "--tmp-dir", str(work)]
+    # lookalikes: the name of a dead owner (pid 1's start time is never 1), but no proof of it
+    no_record = work / "firth-train-1-1-nofile"
+    no_record.mkdir()
+    (no_record / "keep.txt").write_text("mine")
+    elsewhere = work / "firth-train-1-1-elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".firth-train-owner").write_text('{"pid": 1, "start": 1, "host": "another-host"}')
+    target = tmp_path / "target"  # a symlink's target holding a valid-looking record of a dead run
+    target.mkdir()
+    (target / ".firth-train-owner").write_text('{"pid": 1, "start": 1}')
+    (work / "firth-train-1-1-link").symlink_to(target, target_is_directory=True)
+    other = work / "not-firths"
+    other.mkdir()
+    live = subprocess.Popen([*cmd, "--out", str(tmp_path / "live"), "--epochs", "100000"], text=True)
+    killed = subprocess.Popen([*cmd, "--out", str(tmp_path / "killed"), "--epochs", "100000"], text=True)
+    try:
+        live_dir = _work_dirs_of(work, live)
+        killed_dir = _work_dirs_of(work, killed)
+        killed.kill()
+        killed.wait()
+        assert killed_dir.is_dir()  # what SIGKILL leaves behind
+        done = subprocess.run(
+            [*cmd, "--out", str(tmp_path / "next"), "--epochs", "1"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert not killed_dir.exists()
+        assert live_dir.is_dir() and live.poll() is None
+        assert (no_record / "keep.txt").read_text() == "mine" and elsewhere.is_dir() and other.is_dir()
+        assert (work / "firth-train-1-1-link").is_symlink() and (target / ".firth-train-owner").is_file()
+    finally:
+        for process in (live, killed):
+            if process.poll() is None:
+                process.kill()
+            process.wait()
