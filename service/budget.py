@@ -8,6 +8,7 @@ A refusal is a 422 `/problems/over-budget` naming the budget, the estimate and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from firth_service.errors import OverBudget
@@ -17,6 +18,11 @@ from firth_service.settings import MAX_NEIGHBOURS, MAX_RESPONSE_BYTES, MAX_TERMS
 # is 12, a float64 up to 24), a neighbour entry ({"word": ..., "similarity": ...}) with a word.
 FLOAT_BYTES = 24
 NEIGHBOUR_BYTES = 64
+# A float32 written by orjson in its shortest form, with its comma: at most "-1.2345678e-38,".
+FLOAT32_BYTES = 16
+NPY_HEADER_BYTES = 128  # np.save's header is padded to a multiple of 64 bytes; 128 for a 2-d shape
+# Characters JSON escapes: a control character becomes 6 bytes ("\u0001"), a quote or backslash 2.
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
 
 
 def check_terms(positive: int, negative: int) -> None:
@@ -42,3 +48,18 @@ def check_vectors(words: int, dim: int) -> None:
 
 def check_matrix(rows: int, columns: int) -> None:
     check_response(rows * columns * FLOAT_BYTES)
+
+
+def json_string_bytes(strings: Iterable[str]) -> int:
+    """An upper bound on the JSON of these strings in a list: UTF-8, quotes, comma and escapes."""
+    return sum(len(s.encode("utf-8", "surrogatepass")) + 5 * len(_ESCAPED.findall(s)) + 3 for s in strings)
+
+
+def check_npy(rows: int, columns: int, itemsize: int = 4) -> None:
+    """A .npy answer: its header and rows x columns numbers of `itemsize` bytes, exactly."""
+    check_response(NPY_HEADER_BYTES + rows * columns * itemsize)
+
+
+def check_float32_json(rows: int, columns: int, extra: int = 0) -> None:
+    """rows x columns float32 numbers as JSON, plus `extra` bytes of the rest of the answer."""
+    check_response(rows * columns * FLOAT32_BYTES + extra)

@@ -26,8 +26,6 @@ MAX_TOKENS_LIMIT = 2**31 - 1  # max_tokens beyond the vocabulary just keeps ever
 MAX_OUTPUT_CELLS = 4_000_000  # numbers in one encode answer (texts x sequence length or width)
 MAX_VOCABULARY_PAGE = 1000  # words in one vocabulary page
 MAX_MATRIX_WORDS = 200_000  # words given to embedding-matrix
-MAX_MATRIX_CELLS = 50_000_000  # floats in one .npy matrix (200 MB); JSON answers take a tenth
-MAX_JSON_MATRIX_CELLS = MAX_MATRIX_CELLS // 10
 
 Text = Annotated[
     StrictStr,

@@ -20,11 +20,10 @@ from firth_core.errors import OutputTooLarge, VectorizationError
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.standardize import get_standardizer
 from firth_core.text import TextPipeline
-from firth_core.text_vectorization import Layer, encode_bag, encode_int, idf_from_counts
+from firth_core.text_vectorization import PAD_TOKEN, UNK_TOKEN, Layer, encode_bag, encode_int, idf_from_counts
+from firth_service import budget
 from firth_service.admission import HEAVY_CELLS, heavy_texts
 from firth_service.encode_schemas import (
-    MAX_JSON_MATRIX_CELLS,
-    MAX_MATRIX_CELLS,
     MAX_OUTPUT_CELLS,
     MAX_VOCABULARY_PAGE,
     EmbeddingMatrixRequest,
@@ -193,15 +192,32 @@ def matrix_rows(model: LoadedModel, body: EmbeddingMatrixRequest) -> int:
     return min(len(model.kv), (body.max_tokens or 2) - 2) + 2
 
 
+def check_matrix_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> None:
+    """The answer's numbers, from the request alone: the .npy file exactly (rows x dim x 4 bytes and
+    its header), JSON's at their longest. Cheap, so the route refuses before taking a slot."""
+    rows, dim = matrix_rows(model, body), model.kv.dim
+    if body.format == "npy":
+        budget.check_npy(rows, dim)
+    else:
+        budget.check_float32_json(rows, dim)
+
+
+def check_json_words_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> None:
+    """JSON's numbers plus its words: listed in `words`, and once more at most in `missing` or
+    `subword` (disjoint subsets of them). Counted in the worker thread: a pass over the words."""
+    rows = matrix_rows(model, body)
+    words = (
+        body.vocabulary
+        if body.vocabulary is not None
+        else [PAD_TOKEN, UNK_TOKEN, *model.kv.words[: rows - 2]]
+    )
+    budget.check_float32_json(rows, model.kv.dim, 2 * budget.json_string_bytes(words))
+
+
 def build_matrix(model: LoadedModel, body: EmbeddingMatrixRequest) -> EmbeddingMatrix:
     kv = model.kv
-    rows = matrix_rows(model, body)
-    limit = MAX_JSON_MATRIX_CELLS if body.format == "json" else MAX_MATRIX_CELLS
-    if rows * kv.dim > limit:
-        raise OutputTooLarge(
-            f"a {rows:,} x {kv.dim} matrix is more than {limit:,} numbers in format {body.format!r}: "
-            "ask for fewer words" + (" or format 'npy'" if body.format == "json" else "")
-        )
+    if body.format == "json":
+        check_json_words_budget(model, body)
     if body.vocabulary is not None:
         return matrix_for_vocabulary(kv, body.vocabulary, body.normalize)
     assert body.max_tokens is not None
@@ -251,6 +267,7 @@ MATRIX_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="The embedding matrix for a task's vocabulary (row i = word i; pad, [UNK], unknown words zero)",
 )
 async def post_embedding_matrix(request: Request, model: Model, body: EmbeddingMatrixRequest) -> Response:
+    check_matrix_budget(model, body)  # 422 over-budget past 16 MiB, before any work
     heavy = matrix_rows(model, body) * model.kv.dim > HEAVY_CELLS  # 20,000 words of 50 dimensions
     result = await run_sized(request, heavy, build_matrix, model, body)
     if body.format == "json":

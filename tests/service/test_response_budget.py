@@ -1,0 +1,76 @@
+"""No answer past the 16 MiB response budget: the routes whose answer grows with the request refuse
+it as 422 /problems/over-budget before any work, and still serve what fits. A wide model (1,024
+dimensions, written here) makes the matrices and vectors large; the hand-made random model (16)
+serves the rest."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from firth_core.artifact import write_artifact
+from firth_service.app import create_app
+from firth_service.registry import ModelRegistry, load_model
+from firth_service.settings import MAX_RESPONSE_BYTES
+from tests.conftest import exact_settings
+from tests.service.test_budget import assert_over_budget
+
+pytestmark = pytest.mark.anyio
+WIDE = "/v1/models/wide"
+RANDOM = "/v1/models/random"
+WIDE_WORDS, WIDE_DIM = 4200, 1024  # a 4,200 x 1,024 float32 .npy is 17.2 MB, just past 16 MiB
+
+
+@pytest.fixture(scope="module")
+def wide_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((WIDE_WORDS, WIDE_DIM)).astype(np.float32)
+    words = [f"w{i:04d}" for i in range(WIDE_WORDS)]
+    return write_artifact(tmp_path_factory.mktemp("models") / "wide", words, vectors, name="wide")
+
+
+@pytest.fixture
+async def wide_api(wide_model_dir: Path, random_model_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = exact_settings()
+    registry = ModelRegistry([load_model(wide_model_dir, settings), load_model(random_model_dir, settings)])
+    transport = httpx.ASGITransport(app=create_app(settings, registry))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def test_an_npy_matrix_past_16_mib_is_refused_for_max_tokens_and_a_vocabulary(
+    wide_api: httpx.AsyncClient,
+) -> None:
+    for body in ({"max_tokens": 400_000}, {"vocabulary": [f"w{i:04d}" for i in range(WIDE_WORDS)]}):
+        refused = await wide_api.post(f"{WIDE}/embedding-matrix", json=body)
+        problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        assert problem["estimate"] == 128 + (WIDE_WORDS + ("max_tokens" in body) * 2) * WIDE_DIM * 4
+    served = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 4000})
+    assert served.status_code == 200, served.text
+    assert len(served.content) <= MAX_RESPONSE_BYTES
+    assert served.headers["content-type"] == "application/x-npy" and len(served.content) > 16_000_000
+
+
+async def test_a_json_matrix_past_16_mib_is_refused_by_its_numbers(wide_api: httpx.AsyncClient) -> None:
+    refused = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 1100, "format": "json"})
+    assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+    served = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 1000, "format": "json"})
+    assert served.status_code == 200, served.text
+    assert served.json()["shape"] == [1000, WIDE_DIM] and len(served.content) <= MAX_RESPONSE_BYTES
+
+
+async def test_a_json_matrix_whose_words_take_it_past_16_mib_is_refused(wide_api: httpx.AsyncClient) -> None:
+    # 8,300 unknown words of 1,000 characters: an 8.3 MB body, listed in `words` and in `missing`
+    vocabulary = [f"{i:05d}" + "x" * 995 for i in range(8300)]
+    refused = await wide_api.post(
+        f"{RANDOM}/embedding-matrix", json={"vocabulary": vocabulary, "format": "json"}
+    )
+    assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+    served = await wide_api.post(
+        f"{RANDOM}/embedding-matrix", json={"vocabulary": vocabulary[:4000], "format": "json"}
+    )
+    assert served.status_code == 200 and len(served.json()["missing"]) == 4000
