@@ -35,7 +35,7 @@ from firth_service.encode_schemas import (
 from firth_service.registry import LoadedModel
 from firth_service.responses import FastJSONResponse
 from firth_service.routes.queries import Model, model_router
-from firth_service.settings import MAX_WORD_CHARS
+from firth_service.settings import MAX_RESPONSE_BYTES, MAX_WORD_CHARS
 from firth_service.work import run_sized
 
 router = model_router("text")
@@ -197,9 +197,21 @@ def check_matrix_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> Non
     its header), JSON's at their longest. Cheap, so the route refuses before taking a slot."""
     rows, dim = matrix_rows(model, body), model.kv.dim
     if body.format == "npy":
-        budget.check_npy(rows, dim)
+        budget.check_npy(
+            rows, dim, _matrix_advice(body, (MAX_RESPONSE_BYTES - budget.NPY_HEADER_BYTES) // (dim * 4))
+        )
     else:
-        budget.check_float32_json(rows, dim)
+        budget.check_float32_json(
+            rows, dim, advice=_matrix_advice(body, MAX_RESPONSE_BYTES // (dim * budget.FLOAT32_BYTES))
+        )
+
+
+def _matrix_advice(body: EmbeddingMatrixRequest, rows_that_fit: int) -> str:
+    source = "a smaller max_tokens" if body.vocabulary is None else "fewer words in the vocabulary"
+    advice = f"about {rows_that_fit:,} rows of this model fit in format {body.format!r}: ask for {source}"
+    return advice + (
+        ", or format 'npy' (4 bytes a number)" if body.format == "json" else ", in several requests"
+    )
 
 
 def check_json_words_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> None:
@@ -211,7 +223,12 @@ def check_json_words_budget(model: LoadedModel, body: EmbeddingMatrixRequest) ->
         if body.vocabulary is not None
         else [PAD_TOKEN, UNK_TOKEN, *model.kv.words[: rows - 2]]
     )
-    budget.check_float32_json(rows, model.kv.dim, 2 * budget.json_string_bytes(words))
+    budget.check_float32_json(
+        rows,
+        model.kv.dim,
+        2 * budget.json_string_bytes(words),
+        "ask for fewer or shorter words, or format 'npy'",
+    )
 
 
 def build_matrix(model: LoadedModel, body: EmbeddingMatrixRequest) -> EmbeddingMatrix:

@@ -1,5 +1,5 @@
 """No answer past the 16 MiB response budget: the routes whose answer grows with the request refuse
-it as 422 /problems/over-budget before any work, and still serve what fits. A wide model (1,024
+it as 422 /problems/over-budget before any work, and still serve what fits. A wide model (2,048
 dimensions, written here) makes the matrices and vectors large; the hand-made random model (16)
 serves the rest."""
 
@@ -22,7 +22,7 @@ from tests.service.test_budget import assert_over_budget
 pytestmark = pytest.mark.anyio
 WIDE = "/v1/models/wide"
 RANDOM = "/v1/models/random"
-WIDE_WORDS, WIDE_DIM = 4200, 1024  # a 4,200 x 1,024 float32 .npy is 17.2 MB, just past 16 MiB
+WIDE_WORDS, WIDE_DIM = 2100, 2048  # a 2,100 x 2,048 float32 .npy is 17.2 MB, just past 16 MiB
 
 
 @pytest.fixture(scope="module")
@@ -49,18 +49,18 @@ async def test_an_npy_matrix_past_16_mib_is_refused_for_max_tokens_and_a_vocabul
         refused = await wide_api.post(f"{WIDE}/embedding-matrix", json=body)
         problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
         assert problem["estimate"] == 128 + (WIDE_WORDS + ("max_tokens" in body) * 2) * WIDE_DIM * 4
-    served = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 4000})
+    served = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 2000})
     assert served.status_code == 200, served.text
     assert len(served.content) <= MAX_RESPONSE_BYTES
     assert served.headers["content-type"] == "application/x-npy" and len(served.content) > 16_000_000
 
 
 async def test_a_json_matrix_past_16_mib_is_refused_by_its_numbers(wide_api: httpx.AsyncClient) -> None:
-    refused = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 1100, "format": "json"})
+    refused = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 550, "format": "json"})
     assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
-    served = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 1000, "format": "json"})
+    served = await wide_api.post(f"{WIDE}/embedding-matrix", json={"max_tokens": 500, "format": "json"})
     assert served.status_code == 200, served.text
-    assert served.json()["shape"] == [1000, WIDE_DIM] and len(served.content) <= MAX_RESPONSE_BYTES
+    assert served.json()["shape"] == [500, WIDE_DIM] and len(served.content) <= MAX_RESPONSE_BYTES
 
 
 async def test_a_json_matrix_whose_words_take_it_past_16_mib_is_refused(wide_api: httpx.AsyncClient) -> None:
@@ -74,3 +74,49 @@ async def test_a_json_matrix_whose_words_take_it_past_16_mib_is_refused(wide_api
         f"{RANDOM}/embedding-matrix", json={"vocabulary": vocabulary[:4000], "format": "json"}
     )
     assert served.status_code == 200 and len(served.json()["missing"]) == 4000
+
+
+async def test_sentence_vectors_past_16_mib_are_refused_on_embed_and_the_openai_route(
+    wide_api: httpx.AsyncClient,
+) -> None:
+    texts = ["w0001 w0002"] * 1000  # 1,000 vectors of 2,048 numbers: about 25 MB of JSON
+    refused = await wide_api.post(f"{WIDE}/embed", json={"texts": texts})
+    problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+    assert "base64" in problem["detail"]
+    served = await wide_api.post(f"{WIDE}/embed", json={"texts": texts, "encoding": "base64"})
+    assert served.status_code == 200 and len(served.json()["vectors"]) == 1000
+    assert len(served.content) <= MAX_RESPONSE_BYTES
+    half = await wide_api.post(f"{WIDE}/embed", json={"texts": texts[:500]})
+    assert half.status_code == 200 and len(half.content) <= MAX_RESPONSE_BYTES
+
+    refused = await wide_api.post("/openai/v1/embeddings", json={"model": "wide", "input": texts})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "over_budget" and error["param"] == "input" and "base64" in error["message"]
+    served = await wide_api.post(
+        "/openai/v1/embeddings", json={"model": "wide", "input": texts, "encoding_format": "base64"}
+    )
+    assert served.status_code == 200 and len(served.json()["data"]) == 1000
+    half = await wide_api.post("/openai/v1/embeddings", json={"model": "wide", "input": texts[:500]})
+    assert half.status_code == 200 and len(half.content) <= MAX_RESPONSE_BYTES
+
+
+def unknown_token_texts(count: int) -> list[str]:
+    """Texts of 100,000 characters: one known word, then distinct unknown tokens, each listed in
+    the answer twice (`tokens` and `oov`): 18 bytes of answer for 7 of body."""
+    tokens = " ".join(f"q{j:05d}" for j in range(14_200))
+    return [("w0001 " + tokens)[:100_000]] * count
+
+
+async def test_texts_whose_echoed_tokens_pass_16_mib_are_refused(wide_api: httpx.AsyncClient) -> None:
+    texts = unknown_token_texts(83)  # an 8.3 MB body: about 21 MB of token lists
+    for route, body in (
+        ("embed", {"texts": texts}),
+        ("similarity", {"text_pairs": [texts[i : i + 2] for i in range(0, 82, 2)]}),
+        ("similarity/matrix", {"texts_a": texts[:41], "texts_b": texts[41:82]}),
+    ):
+        refused = await wide_api.post(f"{RANDOM}/{route}", json=body)
+        problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        assert "fewer or shorter texts" in problem["detail"], route
+    served = await wide_api.post(f"{RANDOM}/embed", json={"texts": texts[:40]})
+    assert served.status_code == 200 and len(served.content) <= MAX_RESPONSE_BYTES
