@@ -55,6 +55,7 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
     layer = Layer(len(kv), body.output_mode, body.max_tokens, body.pad_to_max_tokens)
     texts = TextPipeline.for_model(kv).tokenize_many(body.texts)
     rows = [t.rows for t in texts]
+    width = 0
     if body.output_mode == "int":
         width = body.output_sequence_length or max((len(r) for r in rows), default=0)
         cells = sum(len(r) for r in rows) if body.ragged else len(rows) * width
@@ -65,6 +66,12 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
             f"the answer would hold {cells:,} numbers, more than {MAX_OUTPUT_CELLS:,}: send fewer texts"
             + (" or a smaller max_tokens" if body.output_mode != "int" else " or an output_sequence_length")
         )
+    budget.check_response(
+        encoded_bytes(layer, body, rows, width if body.output_mode == "int" else layer.depth)
+        + sum(2 * budget.json_string_bytes(t.tokens) + budget.TEXT_BYTES for t in texts),  # tokens, oov
+        "the answer lists every text's ids and tokens: send fewer or shorter texts, in several requests"
+        + (", or an output_sequence_length" if body.output_mode == "int" else ", or a smaller max_tokens"),
+    )
     ids: list[Any]
     if body.output_mode == "int":
         ids = encode_int(layer, rows, body.output_sequence_length, body.ragged)
@@ -84,6 +91,24 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
         "ids": ids,
         "texts": tokens,
     }
+
+
+def encoded_bytes(layer: Layer, body: EncodeRequest, rows: list[np.ndarray], width: int) -> int:
+    """`ids` as JSON at its longest, from the token counts: a token's id at the widest id, a pad
+    or a bag's zero "0," ("0.0," in tf_idf), a bag's non-zero at most one per token."""
+    longest_id = len(str(layer.vocabulary_size)) + 1
+    total = 0
+    for row in rows:
+        tokens = len(row)
+        if body.output_mode == "int":
+            shown = tokens if body.ragged else min(tokens, width)
+            total += shown * longest_id + (0 if body.ragged else width - shown) * 2
+        else:
+            nonzero = min(tokens, width)
+            number = {"multi_hot": 2, "count": len(str(tokens)) + 1}.get(body.output_mode, budget.FLOAT_BYTES)
+            total += nonzero * number + (width - nonzero) * (4 if body.output_mode == "tf_idf" else 2)
+        total += 2
+    return total
 
 
 @router.post(

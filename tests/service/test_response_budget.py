@@ -120,3 +120,18 @@ async def test_texts_whose_echoed_tokens_pass_16_mib_are_refused(wide_api: httpx
         assert "fewer or shorter texts" in problem["detail"], route
     served = await wide_api.post(f"{RANDOM}/embed", json={"texts": texts[:40]})
     assert served.status_code == 200 and len(served.content) <= MAX_RESPONSE_BYTES
+
+
+async def test_encode_answers_past_16_mib_are_refused(wide_api: httpx.AsyncClient) -> None:
+    texts = unknown_token_texts(83)  # 1.2 million ids (within 4,000,000 numbers), tokens twice: ~24 MB
+    for body in ({"texts": texts, "ragged": True}, {"texts": texts}):
+        refused = await wide_api.post(f"{RANDOM}/encode", json=body)
+        problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        assert "fewer or shorter texts" in problem["detail"]
+    served = await wide_api.post(f"{RANDOM}/encode", json={"texts": texts[:30], "ragged": True})
+    assert served.status_code == 200 and len(served.content) <= MAX_RESPONSE_BYTES
+    # a bag of words: 1,000 rows of the model's 3,001 columns, its zeros "0.0," in tf_idf (12 MB)
+    bag = await wide_api.post(
+        f"{RANDOM}/encode", json={"texts": ["w0001 w0002"] * 1000, "output_mode": "tf_idf"}
+    )
+    assert bag.status_code == 200 and len(bag.content) <= MAX_RESPONSE_BYTES
