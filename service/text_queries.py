@@ -47,6 +47,7 @@ def _base64(vector: np.ndarray) -> str:
     return base64.b64encode(vector.astype("<f4", copy=False).tobytes()).decode("ascii")
 
 
+LABEL_ENTRY_BYTES = 48  # {"label": ..., "probability": -1.2345678901234567e-05}, around the label
 TEXTS_ADVICE = "the answer lists every text's tokens: send fewer or shorter texts, in several requests"
 
 
@@ -205,7 +206,15 @@ def classify(model: LoadedModel, body: ClassifyRequest) -> dict[str, Any]:
     classifier = model.classifier
     if classifier is None:
         raise NotAClassifier(model.name, describe_model(model.meta))
-    predictions = classifier.predict(body.texts, body.k, body.threshold)
+    parsed = [classifier.text_rows(text) for text in body.texts]
+    label_entry = max(budget.json_string_bytes([label]) for label in classifier.labels) + LABEL_ENTRY_BYTES
+    labels_bytes = len(parsed) * min(body.k, len(classifier.labels)) * label_entry
+    echoed = sum(budget.json_string_bytes(p.tokens) + budget.json_string_bytes(p.oov) for p in parsed)
+    budget.check_response(
+        labels_bytes + echoed + len(parsed) * budget.TEXT_BYTES,
+        "the answer lists every text's tokens and k labels: send fewer or shorter texts, or a smaller k",
+    )
+    predictions = classifier.predict_rows(parsed, body.k, body.threshold)
     return {
         "model": model.name,
         "loss": classifier.loss,

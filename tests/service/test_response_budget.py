@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from firth_core.artifact import write_artifact
+from firth_core.artifact import OUTPUT_FILE, write_artifact
 from firth_service.app import create_app
 from firth_service.registry import ModelRegistry, load_model
 from firth_service.settings import MAX_RESPONSE_BYTES
@@ -135,3 +135,40 @@ async def test_encode_answers_past_16_mib_are_refused(wide_api: httpx.AsyncClien
         f"{RANDOM}/encode", json={"texts": ["w0001 w0002"] * 1000, "output_mode": "tf_idf"}
     )
     assert bag.status_code == 200 and len(bag.content) <= MAX_RESPONSE_BYTES
+
+
+@pytest.fixture(scope="module")
+def many_labels_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classifier with 1,000 labels of 60 characters (a tagger's label set)."""
+    rng = np.random.default_rng(5)
+    words = ["</s>", "frog", "oak"]
+    labels = [f"label-{i:04d}-" + "t" * 49 for i in range(1000)]
+    return write_artifact(
+        tmp_path_factory.mktemp("models") / "tags",
+        words,
+        rng.standard_normal((len(words), 4)).astype(np.float32),
+        name="tags",
+        standardize="lower",
+        meta={
+            "source": "firth train",
+            "algorithm": {"name": "supervised"},
+            "classifier": {"labels": labels, "loss": "softmax", "word_ngrams": 1, "bucket": 0},
+        },
+        extras={OUTPUT_FILE: rng.standard_normal((len(labels), 4)).astype(np.float32)},
+    )
+
+
+async def test_classify_answers_past_16_mib_are_refused(many_labels_dir: Path) -> None:
+    settings = exact_settings()
+    app = create_app(settings, ModelRegistry([load_model(many_labels_dir, settings)]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        # 300 texts x 1,000 labels of about 100 bytes each: 30 MB
+        refused = await client.post("/v1/models/tags/classify", json={"texts": ["frog"] * 300, "k": 1000})
+        problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        assert "smaller k" in problem["detail"]
+        served = await client.post("/v1/models/tags/classify", json={"texts": ["frog"] * 100, "k": 1000})
+        assert served.status_code == 200 and len(served.json()["texts"][0]["labels"]) == 1000
+        assert len(served.content) <= MAX_RESPONSE_BYTES
+        texts = unknown_token_texts(83)  # tokens, and again as oov: ~21 MB
+        refused = await client.post("/v1/models/tags/classify", json={"texts": texts})
+        assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
