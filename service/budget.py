@@ -18,6 +18,7 @@ from firth_service.settings import MAX_NEIGHBOURS, MAX_RESPONSE_BYTES, MAX_TERMS
 # is 12, a float64 up to 24), a neighbour entry ({"word": ..., "similarity": ...}) with a word.
 FLOAT_BYTES = 24
 NEIGHBOUR_BYTES = 64
+NEIGHBOUR_ENTRY_BYTES = 48  # a neighbour entry around its word (quotes and comma included)
 # A float32 written by orjson in its shortest form, with its comma: at most "-1.2345678e-38,".
 FLOAT32_BYTES = 16
 TEXT_BYTES = 64  # a text's entry around its token lists: {"tokens": [], "oov": [], "subword": []}
@@ -32,11 +33,15 @@ def check_terms(positive: int, negative: int) -> None:
         raise OverBudget("terms in one query (positive + negative)", positive + negative, MAX_TERMS, "terms")
 
 
-def check_neighbours(ks: Iterable[int]) -> None:
+def check_neighbours(ks: Iterable[int], longest_word_bytes: int = 0) -> None:
+    """batch x k within MAX_NEIGHBOURS, and their answer within the response budget: a neighbour
+    entry ({"word": "...", "similarity": -0.12345678901234567}) at the model's longest word, which
+    in a model of long words (phrases, URLs) is far more than NEIGHBOUR_BYTES."""
     total = sum(ks)
     if total > MAX_NEIGHBOURS:
         raise OverBudget("neighbours in one request (batch x k)", total, MAX_NEIGHBOURS, "neighbours")
-    check_response(total * NEIGHBOUR_BYTES)
+    entry = max(NEIGHBOUR_BYTES, NEIGHBOUR_ENTRY_BYTES + longest_word_bytes)
+    check_response(total * entry, "ask for fewer neighbours (a smaller k or fewer queries)")
 
 
 def check_response(estimate: int, advice: str = "") -> None:

@@ -318,7 +318,7 @@ async def post_neighbors_batch(
 ) -> FastJSONResponse:
     for q in body.queries:
         budget.check_terms(len(q.positive), len(q.negative))
-    budget.check_neighbours(q.k for q in body.queries)
+    budget.check_neighbours((q.k for q in body.queries), model.longest_word_bytes)
     queries = [_to_engine(q) for q in body.queries]
     heavy = len(queries) > HEAVY_BATCH
     results = await run_bounded(request, engine.neighbours, model, queries, heavy=heavy)
@@ -351,7 +351,7 @@ async def get_analogy(
 
 @router.post("/analogy", response_model=AnalogyBatchResponse, summary="A batch of analogy questions")
 async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest) -> FastJSONResponse:
-    budget.check_neighbours([body.k] * len(body.questions))
+    budget.check_neighbours([body.k] * len(body.questions), model.longest_word_bytes)
     questions = [(q.a, q.b, q.c) for q in body.questions]
     heavy = len(questions) > HEAVY_BATCH
     results = await run_bounded(

@@ -172,3 +172,26 @@ async def test_classify_answers_past_16_mib_are_refused(many_labels_dir: Path) -
         texts = unknown_token_texts(83)  # tokens, and again as oov: ~21 MB
         refused = await client.post("/v1/models/tags/classify", json={"texts": texts})
         assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+
+
+async def test_neighbour_batches_of_long_words_past_16_mib_are_refused(tmp_path: Path) -> None:
+    """A model whose words are 250 characters long: 100,000 neighbours (within the neighbour budget)
+    would be ~30 MB of answer, where 64 bytes a neighbour was assumed."""
+    rng = np.random.default_rng(9)
+    words = [f"{i:04d}" + "p" * 246 for i in range(2000)]
+    path = write_artifact(
+        tmp_path / "long", words, rng.standard_normal((2000, 8)).astype(np.float32), name="long"
+    )
+    settings = exact_settings()
+    app = create_app(settings, ModelRegistry([load_model(path, settings)]))
+    queries = [{"positive": [words[i]], "k": 1000} for i in range(100)]
+    questions = [{"a": words[0], "b": words[1], "c": words[2]}] * 100
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        refused = await client.post("/v1/models/long/neighbors/batch", json={"queries": queries})
+        problem = assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        assert "fewer neighbours" in problem["detail"]
+        refused = await client.post("/v1/models/long/analogy", json={"questions": questions, "k": 1000})
+        assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        served = await client.post("/v1/models/long/neighbors/batch", json={"queries": queries[:50]})
+        assert served.status_code == 200 and len(served.json()["results"]) == 50
+        assert len(served.content) <= MAX_RESPONSE_BYTES
