@@ -42,6 +42,7 @@ router = model_router("text")
 NPY_MEDIA_TYPE = "application/x-npy"
 MISSING_COUNT_HEADER = "X-Firth-Missing-Count"
 MISSING_WORDS_HEADER = "X-Firth-Missing-Words"
+VOCABULARY_ENTRY_BYTES = 80  # {"word": "...", "id": 400001, "rank": 400000, "count": 12345678901},
 MISSING_HEADER_BYTES = 2048  # proxies cap a response's headers at 4-8 KiB (nginx proxy_buffer_size)
 
 
@@ -204,6 +205,10 @@ async def get_vocabulary(
         ),
     ] = None,
 ) -> FastJSONResponse:
+    # a page of a model's longest words within the budget (only a model of 16 KB words could pass it)
+    budget.check_response(
+        limit * (model.longest_word_bytes + VOCABULARY_ENTRY_BYTES), "ask for a smaller limit"
+    )
     # the first prefix query of a model sorts its vocabulary (about a second for 400,000 words)
     return FastJSONResponse(await run_in_threadpool(vocabulary_page, model, offset, limit, prefix))
 

@@ -195,3 +195,31 @@ async def test_neighbour_batches_of_long_words_past_16_mib_are_refused(tmp_path:
         served = await client.post("/v1/models/long/neighbors/batch", json={"queries": queries[:50]})
         assert served.status_code == 200 and len(served.json()["results"]) == 50
         assert len(served.content) <= MAX_RESPONSE_BYTES
+
+
+async def test_single_queries_and_vocabulary_pages_of_huge_words_past_16_mib_are_refused(
+    tmp_path: Path,
+) -> None:
+    """1,000 neighbours, or a page of 1,000 words, of 17,000 characters each: 17 MB."""
+    rng = np.random.default_rng(11)
+    words = ["seed", "root", "stem"] + [f"{i:04d}" + "h" * 16_996 for i in range(1100)]
+    vectors = rng.standard_normal((len(words), 8)).astype(np.float32)
+    path = write_artifact(tmp_path / "huge", words, vectors, name="huge")
+    settings = exact_settings()
+    app = create_app(settings, ModelRegistry([load_model(path, settings)]))
+    huge = "/v1/models/huge"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        for refused in (
+            await client.get(f"{huge}/neighbors", params={"word": "seed", "k": 1000}),
+            await client.post(f"{huge}/neighbors", json={"positive": ["seed"], "k": 1000}),
+            await client.post(f"{huge}/neighbors", json={"text": "seed root", "k": 1000}),
+            await client.get(f"{huge}/analogy", params={"a": "seed", "b": "root", "c": "stem", "k": 1000}),
+        ):
+            assert_over_budget(refused, "response size", MAX_RESPONSE_BYTES)
+        page = await client.get(f"{huge}/vocabulary", params={"limit": 1000})
+        problem = assert_over_budget(page, "response size", MAX_RESPONSE_BYTES)
+        assert "smaller limit" in problem["detail"]
+        served = await client.get(f"{huge}/neighbors", params={"word": "seed", "k": 900})
+        assert served.status_code == 200 and len(served.json()["neighbors"]) == 900
+        page = await client.get(f"{huge}/vocabulary", params={"limit": 500})
+        assert page.status_code == 200 and len(page.json()["words"]) == 500
