@@ -183,7 +183,10 @@ class EmbeddingMatrixRequest(_Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "description": "Either a `vocabulary` or `max_tokens`.",
+            "description": "Either a `vocabulary` or `max_tokens`. The answer must fit the 16 MiB response "
+            "budget, estimated before any work: rows x dimension x 4 bytes (and a 128-byte header) for .npy, "
+            "83,885 rows of 50 dimensions; 16 bytes a number plus the words listed for JSON, about 20,000 rows "
+            "of 50. Beyond it a 422 `/problems/over-budget`.",
             **exactly_one_of("vocabulary", "max_tokens"),
             "examples": [
                 {"vocabulary": ["", "[UNK]", "the", "cat", "qwzx"], "format": "json"},

@@ -223,3 +223,10 @@ async def test_single_queries_and_vocabulary_pages_of_huge_words_past_16_mib_are
         assert served.status_code == 200 and len(served.json()["neighbors"]) == 900
         page = await client.get(f"{huge}/vocabulary", params={"limit": 500})
         assert page.status_code == 200 and len(page.json()["words"]) == 500
+
+
+async def test_the_response_budget_is_declared_in_the_spec(wide_api: httpx.AsyncClient) -> None:
+    spec = (await wide_api.get("/openapi.json")).json()
+    assert "rows x dimension x 4 bytes" in spec["info"]["description"]
+    matrix = spec["components"]["schemas"]["EmbeddingMatrixRequest"]["description"]
+    assert "16 MiB" in matrix and "/problems/over-budget" in matrix
