@@ -237,11 +237,12 @@ def check_matrix_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> Non
 
 
 def _matrix_advice(body: EmbeddingMatrixRequest, rows_that_fit: int) -> str:
-    source = "a smaller max_tokens" if body.vocabulary is None else "fewer words in the vocabulary"
-    advice = f"about {rows_that_fit:,} rows of this model fit in format {body.format!r}: ask for {source}"
-    return advice + (
-        ", or format 'npy' (4 bytes a number)" if body.format == "json" else ", in several requests"
-    )
+    fit = f"about {rows_that_fit:,} rows of this model fit in format {body.format!r}"
+    if body.vocabulary is None:
+        advice = f"{fit}: ask for a smaller max_tokens (the rarer words as a vocabulary, in parts)"
+    else:
+        advice = f"{fit}: send the vocabulary in parts"
+    return advice + (", or format 'npy' (4 bytes a number)" if body.format == "json" else "")
 
 
 def check_json_words_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> None:
