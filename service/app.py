@@ -38,7 +38,9 @@ Errors are RFC 9457 `application/problem+json` (see `GET /problems`). Limits: k 
 batches <= 1000 items, words <= 256 characters, request bodies <= 8 MiB.
 
 Cost budget per request (422 `/problems/over-budget` beyond it, checked before any work): at most
-100 terms per query (positive + negative), 100,000 neighbours (batch x k), an answer of 16 MiB;
+100 terms per query (positive + negative), 100,000 neighbours (batch x k), an answer of 16 MiB
+(estimated from the request: a .npy matrix exactly, rows x dimension x 4 bytes; JSON at its longest
+numbers, the tokens and words it lists, neighbours at the model's longest word);
 scratch memory stays within 100 MiB by chunking the work; a request still computing after 30 s is
 stopped (503 `/problems/deadline-exceeded`), and one whose client went away stops at once.
 

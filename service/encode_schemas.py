@@ -26,8 +26,6 @@ MAX_TOKENS_LIMIT = 2**31 - 1  # max_tokens beyond the vocabulary just keeps ever
 MAX_OUTPUT_CELLS = 4_000_000  # numbers in one encode answer (texts x sequence length or width)
 MAX_VOCABULARY_PAGE = 1000  # words in one vocabulary page
 MAX_MATRIX_WORDS = 200_000  # words given to embedding-matrix
-MAX_MATRIX_CELLS = 50_000_000  # floats in one .npy matrix (200 MB); JSON answers take a tenth
-MAX_JSON_MATRIX_CELLS = MAX_MATRIX_CELLS // 10
 
 Text = Annotated[
     StrictStr,
@@ -185,7 +183,10 @@ class EmbeddingMatrixRequest(_Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "description": "Either a `vocabulary` or `max_tokens`.",
+            "description": "Either a `vocabulary` or `max_tokens`. The answer must fit the 16 MiB response "
+            "budget, estimated before any work: rows x dimension x 4 bytes (and a 128-byte header) for .npy, "
+            "83,885 rows of 50 dimensions; 16 bytes a number plus the words listed for JSON, about 20,000 rows "
+            "of 50. Beyond it a 422 `/problems/over-budget`.",
             **exactly_one_of("vocabulary", "max_tokens"),
             "examples": [
                 {"vocabulary": ["", "[UNK]", "the", "cat", "qwzx"], "format": "json"},

@@ -51,9 +51,10 @@ class BodyTooLarge(Exception):
 class OverBudget(Exception):
     """A request whose shape exceeds the cost budget (service/budget.py), refused before computing."""
 
-    def __init__(self, what: str, estimate: int, limit: int, unit: str) -> None:
+    def __init__(self, what: str, estimate: int, limit: int, unit: str, advice: str = "") -> None:
         self.what, self.estimate, self.limit, self.unit = what, estimate, limit, unit
-        super().__init__(f"{what}: {estimate:,} {unit}, over the budget of {limit:,} {unit} per request")
+        detail = f"{what}: {estimate:,} {unit}, over the budget of {limit:,} {unit} per request"
+        super().__init__(f"{detail}: {advice}" if advice else detail)
 
 
 class TooBusy(Exception):
@@ -166,6 +167,7 @@ _OPENAI_PARAMS = {
     "dimension-mismatch": "dimensions",
     "id-out-of-range": "input",
     "empty-query": "input",
+    "over-budget": "input",
 }
 
 

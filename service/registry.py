@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
 import logging
 import os
 import stat
@@ -131,6 +132,12 @@ class LoadedModel:
     def index_for(self, exact: bool, restrict_vocab: int | None) -> Indexer:
         """HNSW when it is ready and the query allows approximation, else exact."""
         return choose_indexer(self.exact, self.hnsw, exact, effective_restrict(restrict_vocab, len(self.kv)))
+
+    @functools.cached_property
+    def longest_word_bytes(self) -> int:
+        """UTF-8 bytes of the model's longest word (a neighbour's size in an answer); once per
+        model, 25 ms for 400,000 words. Written to the instance's __dict__, as a frozen one allows."""
+        return max((len(word.encode("utf-8", "surrogatepass")) for word in self.kv.words), default=0)
 
     @property
     def index_kinds(self) -> list[str]:

@@ -23,7 +23,7 @@ from firth_core.errors import EmptyText, NotAClassifier
 from firth_core.pooling import TextRows, embed_texts, text_rows
 from firth_core.query import NeighbourQuery
 from firth_core.text import TextPipeline, TokenizedText
-from firth_service import engine
+from firth_service import budget, engine
 from firth_service.metrics import record_queries
 from firth_service.registry import LoadedModel
 from firth_service.schemas_text import (
@@ -47,16 +47,35 @@ def _base64(vector: np.ndarray) -> str:
     return base64.b64encode(vector.astype("<f4", copy=False).tobytes()).decode("ascii")
 
 
-def _vectors(
+LABEL_ENTRY_BYTES = 48  # {"label": ..., "probability": -1.2345678901234567e-05}, around the label
+TEXTS_ADVICE = "the answer lists every text's tokens: send fewer or shorter texts, in several requests"
+
+
+def _tokenize(model: LoadedModel, texts: Sequence[str]) -> tuple[list[TokenizedText], TextRows]:
+    tokenized = TextPipeline.for_model(model.kv).tokenize_many(texts)
+    return tokenized, text_rows(model.kv, tokenized)
+
+
+def _echo_bytes(tokenized: Sequence[TokenizedText], rows: TextRows) -> int:
+    """The answer's token lists (`tokens`, `oov`, `subword`) at their longest."""
+    return sum(
+        budget.json_string_bytes(t.tokens)
+        + budget.json_string_bytes(t.oov)
+        + budget.json_string_bytes(s)
+        + budget.TEXT_BYTES
+        for t, s in zip(tokenized, rows.subword, strict=True)
+    )
+
+
+def _embed(
     model: LoadedModel,
-    texts: Sequence[str],
+    tokenized: list[TokenizedText],
+    rows: TextRows,
     options: PoolingOptions,
     field: str,
     post_normalize: bool = False,
 ) -> tuple[list[dict[str, Any]], list[np.ndarray | None]]:
     """The texts' token lists (for the response) and their sentence vectors."""
-    tokenized = TextPipeline.for_model(model.kv).tokenize_many(texts)
-    rows = text_rows(model.kv, tokenized)
     vectors = embed_texts(
         model.kv,
         tokenized,
@@ -71,8 +90,24 @@ def _vectors(
     return [_tokens(t, s) for t, s in zip(tokenized, rows.subword, strict=True)], vectors
 
 
+def _vectors(
+    model: LoadedModel,
+    texts: Sequence[str],
+    options: PoolingOptions,
+    field: str,
+    post_normalize: bool = False,
+    answer_bytes: int = 0,
+) -> tuple[list[dict[str, Any]], list[np.ndarray | None]]:
+    """_embed, once the texts' tokens and `answer_bytes` (the rest of the answer) fit the budget:
+    the tokens echoed can take an answer past 16 MiB from a body within 8 MiB."""
+    tokenized, rows = _tokenize(model, texts)
+    budget.check_response(answer_bytes + _echo_bytes(tokenized, rows), TEXTS_ADVICE)
+    return _embed(model, tokenized, rows, options, field, post_normalize)
+
+
 def embed(model: LoadedModel, body: EmbedRequest) -> dict[str, Any]:
-    tokenized, vectors = _vectors(model, body.texts, body, "texts", body.post_normalize)
+    vectors_bytes = len(body.texts) * budget.vector_bytes(model.kv.dim, body.encoding)
+    tokenized, vectors = _vectors(model, body.texts, body, "texts", body.post_normalize, vectors_bytes)
     out: list[Any] = vectors
     if body.encoding == "base64":
         out = [None if v is None else _base64(v) for v in vectors]
@@ -107,7 +142,9 @@ def _cosines(left: list[np.ndarray | None], right: list[np.ndarray | None]) -> l
 def similarity_pairs(model: LoadedModel, body: TextSimilarityPairsRequest) -> dict[str, Any]:
     flat = [text for pair in body.text_pairs for text in pair]
     try:
-        tokenized, vectors = _vectors(model, flat, body, "text_pairs")
+        tokenized, vectors = _vectors(
+            model, flat, body, "text_pairs", answer_bytes=len(flat) * budget.FLOAT_BYTES
+        )
     except EmptyText as exc:  # name the pair and its side, not the flattened position
         position = exc.index or 0
         raise EmptyText(position % 2, exc.tokens, f"text_pairs[{position // 2}]") from None
@@ -119,8 +156,13 @@ def similarity_pairs(model: LoadedModel, body: TextSimilarityPairsRequest) -> di
 
 
 def similarity_matrix(model: LoadedModel, body: TextSimilarityMatrixRequest) -> dict[str, Any]:
-    tokens_a, vectors_a = _vectors(model, body.texts_a, body, "texts_a")
-    tokens_b, vectors_b = _vectors(model, body.texts_b, body, "texts_b")
+    tokenized_a, rows_a = _tokenize(model, body.texts_a)
+    tokenized_b, rows_b = _tokenize(model, body.texts_b)
+    matrix_bytes = len(body.texts_a) * len(body.texts_b) * budget.FLOAT_BYTES  # checked by the route too
+    echoed = _echo_bytes(tokenized_a, rows_a) + _echo_bytes(tokenized_b, rows_b)
+    budget.check_response(matrix_bytes + echoed, TEXTS_ADVICE)
+    tokens_a, vectors_a = _embed(model, tokenized_a, rows_a, body, "texts_a")
+    tokens_b, vectors_b = _embed(model, tokenized_b, rows_b, body, "texts_b")
     return {
         "model": model.name,
         "a": tokens_a,
@@ -164,7 +206,15 @@ def classify(model: LoadedModel, body: ClassifyRequest) -> dict[str, Any]:
     classifier = model.classifier
     if classifier is None:
         raise NotAClassifier(model.name, describe_model(model.meta))
-    predictions = classifier.predict(body.texts, body.k, body.threshold)
+    parsed = [classifier.text_rows(text) for text in body.texts]
+    label_entry = max(budget.json_string_bytes([label]) for label in classifier.labels) + LABEL_ENTRY_BYTES
+    labels_bytes = len(parsed) * min(body.k, len(classifier.labels)) * label_entry
+    echoed = sum(budget.json_string_bytes(p.tokens) + budget.json_string_bytes(p.oov) for p in parsed)
+    budget.check_response(
+        labels_bytes + echoed + len(parsed) * budget.TEXT_BYTES,
+        "the answer lists every text's tokens and k labels: send fewer or shorter texts, or a smaller k",
+    )
+    predictions = classifier.predict_rows(parsed, body.k, body.threshold)
     return {
         "model": model.name,
         "loss": classifier.loss,

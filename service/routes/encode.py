@@ -20,11 +20,10 @@ from firth_core.errors import OutputTooLarge, VectorizationError
 from firth_core.keyed_vectors import KeyedVectors
 from firth_core.standardize import get_standardizer
 from firth_core.text import TextPipeline
-from firth_core.text_vectorization import Layer, encode_bag, encode_int, idf_from_counts
+from firth_core.text_vectorization import PAD_TOKEN, UNK_TOKEN, Layer, encode_bag, encode_int, idf_from_counts
+from firth_service import budget
 from firth_service.admission import HEAVY_CELLS, heavy_texts
 from firth_service.encode_schemas import (
-    MAX_JSON_MATRIX_CELLS,
-    MAX_MATRIX_CELLS,
     MAX_OUTPUT_CELLS,
     MAX_VOCABULARY_PAGE,
     EmbeddingMatrixRequest,
@@ -36,13 +35,14 @@ from firth_service.encode_schemas import (
 from firth_service.registry import LoadedModel
 from firth_service.responses import FastJSONResponse
 from firth_service.routes.queries import Model, model_router
-from firth_service.settings import MAX_WORD_CHARS
+from firth_service.settings import MAX_RESPONSE_BYTES, MAX_WORD_CHARS
 from firth_service.work import run_sized
 
 router = model_router("text")
 NPY_MEDIA_TYPE = "application/x-npy"
 MISSING_COUNT_HEADER = "X-Firth-Missing-Count"
 MISSING_WORDS_HEADER = "X-Firth-Missing-Words"
+VOCABULARY_ENTRY_BYTES = 80  # {"word": "...", "id": 400001, "rank": 400000, "count": 12345678901},
 MISSING_HEADER_BYTES = 2048  # proxies cap a response's headers at 4-8 KiB (nginx proxy_buffer_size)
 
 
@@ -56,6 +56,7 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
     layer = Layer(len(kv), body.output_mode, body.max_tokens, body.pad_to_max_tokens)
     texts = TextPipeline.for_model(kv).tokenize_many(body.texts)
     rows = [t.rows for t in texts]
+    width = 0
     if body.output_mode == "int":
         width = body.output_sequence_length or max((len(r) for r in rows), default=0)
         cells = sum(len(r) for r in rows) if body.ragged else len(rows) * width
@@ -66,6 +67,12 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
             f"the answer would hold {cells:,} numbers, more than {MAX_OUTPUT_CELLS:,}: send fewer texts"
             + (" or a smaller max_tokens" if body.output_mode != "int" else " or an output_sequence_length")
         )
+    budget.check_response(
+        encoded_bytes(layer, body, rows, width if body.output_mode == "int" else layer.depth)
+        + sum(2 * budget.json_string_bytes(t.tokens) + budget.TEXT_BYTES for t in texts),  # tokens, oov
+        "the answer lists every text's ids and tokens: send fewer or shorter texts, in several requests"
+        + (", or an output_sequence_length" if body.output_mode == "int" else ", or a smaller max_tokens"),
+    )
     ids: list[Any]
     if body.output_mode == "int":
         ids = encode_int(layer, rows, body.output_sequence_length, body.ragged)
@@ -85,6 +92,24 @@ def encode(model: LoadedModel, body: EncodeRequest) -> dict[str, Any]:
         "ids": ids,
         "texts": tokens,
     }
+
+
+def encoded_bytes(layer: Layer, body: EncodeRequest, rows: list[np.ndarray], width: int) -> int:
+    """`ids` as JSON at its longest, from the token counts: a token's id at the widest id, a pad
+    or a bag's zero "0," ("0.0," in tf_idf), a bag's non-zero at most one per token."""
+    longest_id = len(str(layer.vocabulary_size)) + 1
+    total = 0
+    for row in rows:
+        tokens = len(row)
+        if body.output_mode == "int":
+            shown = tokens if body.ragged else min(tokens, width)
+            total += shown * longest_id + (0 if body.ragged else width - shown) * 2
+        else:
+            nonzero = min(tokens, width)
+            number = {"multi_hot": 2, "count": len(str(tokens)) + 1}.get(body.output_mode, budget.FLOAT_BYTES)
+            total += nonzero * number + (width - nonzero) * (4 if body.output_mode == "tf_idf" else 2)
+        total += 2
+    return total
 
 
 @router.post(
@@ -180,6 +205,10 @@ async def get_vocabulary(
         ),
     ] = None,
 ) -> FastJSONResponse:
+    # a page of a model's longest words within the budget (only a model of 16 KB words could pass it)
+    budget.check_response(
+        limit * (model.longest_word_bytes + VOCABULARY_ENTRY_BYTES), "ask for a smaller limit"
+    )
     # the first prefix query of a model sorts its vocabulary (about a second for 400,000 words)
     return FastJSONResponse(await run_in_threadpool(vocabulary_page, model, offset, limit, prefix))
 
@@ -193,15 +222,50 @@ def matrix_rows(model: LoadedModel, body: EmbeddingMatrixRequest) -> int:
     return min(len(model.kv), (body.max_tokens or 2) - 2) + 2
 
 
+def check_matrix_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> None:
+    """The answer's numbers, from the request alone: the .npy file exactly (rows x dim x 4 bytes and
+    its header), JSON's at their longest. Cheap, so the route refuses before taking a slot."""
+    rows, dim = matrix_rows(model, body), model.kv.dim
+    if body.format == "npy":
+        budget.check_npy(
+            rows, dim, _matrix_advice(body, (MAX_RESPONSE_BYTES - budget.NPY_HEADER_BYTES) // (dim * 4))
+        )
+    else:
+        budget.check_float32_json(
+            rows, dim, advice=_matrix_advice(body, MAX_RESPONSE_BYTES // (dim * budget.FLOAT32_BYTES))
+        )
+
+
+def _matrix_advice(body: EmbeddingMatrixRequest, rows_that_fit: int) -> str:
+    fit = f"about {rows_that_fit:,} rows of this model fit in format {body.format!r}"
+    if body.vocabulary is None:
+        advice = f"{fit}: ask for a smaller max_tokens (the rarer words as a vocabulary, in parts)"
+    else:
+        advice = f"{fit}: send the vocabulary in parts"
+    return advice + (", or format 'npy' (4 bytes a number)" if body.format == "json" else "")
+
+
+def check_json_words_budget(model: LoadedModel, body: EmbeddingMatrixRequest) -> None:
+    """JSON's numbers plus its words: listed in `words`, and once more at most in `missing` or
+    `subword` (disjoint subsets of them). Counted in the worker thread: a pass over the words."""
+    rows = matrix_rows(model, body)
+    words = (
+        body.vocabulary
+        if body.vocabulary is not None
+        else [PAD_TOKEN, UNK_TOKEN, *model.kv.words[: rows - 2]]
+    )
+    budget.check_float32_json(
+        rows,
+        model.kv.dim,
+        2 * budget.json_string_bytes(words),
+        "ask for fewer or shorter words, or format 'npy'",
+    )
+
+
 def build_matrix(model: LoadedModel, body: EmbeddingMatrixRequest) -> EmbeddingMatrix:
     kv = model.kv
-    rows = matrix_rows(model, body)
-    limit = MAX_JSON_MATRIX_CELLS if body.format == "json" else MAX_MATRIX_CELLS
-    if rows * kv.dim > limit:
-        raise OutputTooLarge(
-            f"a {rows:,} x {kv.dim} matrix is more than {limit:,} numbers in format {body.format!r}: "
-            "ask for fewer words" + (" or format 'npy'" if body.format == "json" else "")
-        )
+    if body.format == "json":
+        check_json_words_budget(model, body)
     if body.vocabulary is not None:
         return matrix_for_vocabulary(kv, body.vocabulary, body.normalize)
     assert body.max_tokens is not None
@@ -251,6 +315,7 @@ MATRIX_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="The embedding matrix for a task's vocabulary (row i = word i; pad, [UNK], unknown words zero)",
 )
 async def post_embedding_matrix(request: Request, model: Model, body: EmbeddingMatrixRequest) -> Response:
+    check_matrix_budget(model, body)  # 422 over-budget past 16 MiB, before any work
     heavy = matrix_rows(model, body) * model.kv.dim > HEAVY_CELLS  # 20,000 words of 50 dimensions
     result = await run_sized(request, heavy, build_matrix, model, body)
     if body.format == "json":

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from firth_core.errors import DimensionMismatch, EmptyQuery, IdOutOfRange
 from firth_core.pooling import sentence_vectors, text_rows
 from firth_core.text import TextPipeline
+from firth_service import budget
 from firth_service.admission import HEAVY_TOKEN_IDS, heavy_texts
 from firth_service.openai_schemas import EmbeddingsRequest, EmbeddingsResponse, OpenAIError, OpenAIModelList
 from firth_service.registry import LoadedModel, ModelRegistry
@@ -104,6 +105,11 @@ def embeddings(model: LoadedModel, body: EmbeddingsRequest) -> dict[str, Any]:
 async def post_embeddings(request: Request, body: EmbeddingsRequest) -> FastJSONResponse:
     registry: ModelRegistry = request.app.state.registry
     model = registry.get(body.model)
+    per_vector = budget.vector_bytes(model.kv.dim, body.encoding_format) + budget.EMBEDDING_ITEM_BYTES
+    budget.check_response(
+        len(_inputs(body.input)) * per_vector,
+        "send fewer inputs, or encoding_format 'base64' (a third the size)",
+    )
     return FastJSONResponse(await run_sized(request, _is_heavy(body), embeddings, model, body))
 
 

@@ -286,6 +286,7 @@ async def get_neighbors(
     restrict_vocab: Annotated[int | None, Query(ge=1, le=MAX_RESTRICT_VOCAB)] = None,
     exact: bool = False,
 ) -> FastJSONResponse:
+    budget.check_neighbours([k], model.longest_word_bytes)
     query = NeighbourQuery(positive=[word], k=k, method=method, restrict_vocab=restrict_vocab, exact=exact)
     inline = _is_cheap(model, exact, method, restrict_vocab)
     (result,) = await _compute(request, inline, engine.neighbours, model, [query])
@@ -301,8 +302,10 @@ async def get_neighbors(
 )
 async def post_neighbors(request: Request, model: Model, body: NeighborsBody) -> FastJSONResponse:
     if isinstance(body, TextNeighborsQuery):
+        budget.check_neighbours([body.k], model.longest_word_bytes)
         return FastJSONResponse(await _compute(request, False, text_queries.neighbours, model, body))
     budget.check_terms(len(body.positive), len(body.negative))
+    budget.check_neighbours([body.k], model.longest_word_bytes)
     query = _to_engine(body)
     inline = _is_cheap(model, body.exact, body.method, body.restrict_vocab)
     (result,) = await _compute(request, inline, engine.neighbours, model, [query])
@@ -318,7 +321,7 @@ async def post_neighbors_batch(
 ) -> FastJSONResponse:
     for q in body.queries:
         budget.check_terms(len(q.positive), len(q.negative))
-    budget.check_neighbours(q.k for q in body.queries)
+    budget.check_neighbours((q.k for q in body.queries), model.longest_word_bytes)
     queries = [_to_engine(q) for q in body.queries]
     heavy = len(queries) > HEAVY_BATCH
     results = await run_bounded(request, engine.neighbours, model, queries, heavy=heavy)
@@ -341,6 +344,7 @@ async def get_analogy(
     restrict_vocab: Annotated[int | None, Query(ge=1, le=MAX_RESTRICT_VOCAB)] = None,
     exact: bool = False,
 ) -> FastJSONResponse:
+    budget.check_neighbours([k], model.longest_word_bytes)
     inline = _is_cheap(model, exact, method, restrict_vocab)
     (result,) = await _compute(
         request, inline, engine.analogies, model, [(a, b, c)], k, method, restrict_vocab, exact
@@ -351,7 +355,7 @@ async def get_analogy(
 
 @router.post("/analogy", response_model=AnalogyBatchResponse, summary="A batch of analogy questions")
 async def post_analogy(request: Request, model: Model, body: AnalogyBatchRequest) -> FastJSONResponse:
-    budget.check_neighbours([body.k] * len(body.questions))
+    budget.check_neighbours([body.k] * len(body.questions), model.longest_word_bytes)
     questions = [(q.a, q.b, q.c) for q in body.questions]
     heavy = len(questions) > HEAVY_BATCH
     results = await run_bounded(

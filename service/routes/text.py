@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from firth_service import text_queries
+from firth_service import budget, text_queries
 from firth_service.admission import HEAVY_BATCH, heavy_texts
 from firth_service.responses import FastJSONResponse
 from firth_service.routes.queries import Model, model_router
@@ -19,6 +19,10 @@ _BUSY = problem_responses(429, 503)
 
 @router.post("/embed", response_model=EmbedResponse, summary="Sentence vectors of texts (mean or SIF)")
 async def post_embed(request: Request, model: Model, body: EmbedRequest) -> FastJSONResponse:
+    budget.check_response(
+        len(body.texts) * budget.vector_bytes(model.kv.dim, body.encoding),
+        "send fewer texts, or encoding 'base64' (a third the size)",
+    )
     heavy = heavy_texts(body.texts)  # over 100,000 characters: a heavy slot, or 429
     return FastJSONResponse(await run_sized(request, heavy, text_queries.embed, model, body))
 
