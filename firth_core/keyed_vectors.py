@@ -138,6 +138,11 @@ class KeyedVectors:
         return index
 
     @cached_property
+    def longest_word_bytes(self) -> int:
+        """UTF-8 bytes of the longest word (how long a word can make an answer that lists words)."""
+        return max((len(word.encode("utf-8", "surrogatepass")) for word in self.words), default=0)
+
+    @cached_property
     def spelling(self) -> SpellingIndex:
         """The close-spelling index over the SUGGESTION_WORDS most frequent words, built on first
         use (about a second for 100,000 words; the service builds it while loading a model)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import functools
 import logging
 import os
 import stat
@@ -133,11 +132,11 @@ class LoadedModel:
         """HNSW when it is ready and the query allows approximation, else exact."""
         return choose_indexer(self.exact, self.hnsw, exact, effective_restrict(restrict_vocab, len(self.kv)))
 
-    @functools.cached_property
+    @property
     def longest_word_bytes(self) -> int:
-        """UTF-8 bytes of the model's longest word (a neighbour's size in an answer); once per
-        model, 25 ms for 400,000 words. Written to the instance's __dict__, as a frozen one allows."""
-        return max((len(word.encode("utf-8", "surrogatepass")) for word in self.kv.words), default=0)
+        """UTF-8 bytes of the model's longest word (a neighbour's size in an answer): measured once
+        per vocabulary while the model loads, and kept by every version that shares it."""
+        return self.kv.longest_word_bytes
 
     @property
     def index_kinds(self) -> list[str]:
@@ -174,6 +173,7 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
                 guard.add_if_readable(Path(mapped.filename))
     kv = KeyedVectors.from_artifact(artifact, unit=unit, norms=norms)
     _ = kv.spelling  # built here, in the loading thread, never on the event loop by a first typo
+    _ = kv.longest_word_bytes  # likewise (25 ms for 400,000 words), for the response budget
     # faiss's flat index keeps a private copy of the unit matrix: fine for GloVe's 80 MB, not for
     # a mapped 2.4 GB one, which numpy searches in place
     exact: ExactIndex | ExactSearch = kv.exact_search if saved is not None else ExactIndex(kv.unit)
