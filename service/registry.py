@@ -160,8 +160,10 @@ def load_model(path: Path, settings: Settings, *, verify_checksums: bool | None 
     # which passes verify_checksums=True, always verifies in full)
     trusted = verify and verify_checksums is None and is_verified(path, index_dir, meta)
     artifact: Artifact = load_artifact(path, verify_checksums=verify, trusted=trusted)
-    if guard is not None and (guard.changed() or guard.replaced()):
-        raise ArtifactError(f"{guard.replaced() or path / VECTORS_FILE}: changed while it was being loaded")
+    if guard is not None:
+        moved = guard.replaced()
+        if moved is not None or guard.changed():
+            raise ArtifactError(f"{moved or path / VECTORS_FILE}: changed while it was being loaded")
     if verify and not trusted:
         record_verified(path, index_dir, artifact.meta)
     # a large model's unit vectors: saved once, then memory-mapped and shared by every worker
